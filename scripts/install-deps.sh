@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Sluice needs to build, run and test on Debian 12.
+# Usage: scripts/install-deps.sh [build|test]
+set -euo pipefail
+want=${1:-build}
+
+build_pkgs=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost1.81-dev libssl-dev librocksdb-dev libtomlplusplus-dev
+  libfmt-dev libspdlog-dev libsodium-dev
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev
+  python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
+)
+
+pkgs=("${build_pkgs[@]}")
+[ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

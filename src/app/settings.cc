@@ -1,0 +1,206 @@
+#include "app/settings.h"
+
+#include <set>
+#include <thread>
+
+#include "core/address.h"
+#include "core/network.h"
+
+namespace sluice::app {
+
+const char* const kDefaultConfig =
+    R"toml(# Sluice default configuration: loopback listeners, spool in ./var.
+[server]
+hostname = "localhost"
+threads = 2
+shutdown_timeout = "10s"
+
+[spool]
+path = "var/spool"
+min_free_disk = "256MiB"
+min_free_memory = "64MiB"
+
+[events]
+log = "var/events.jsonl"
+
+[auth]
+users_file = "var/users"
+
+[relay]
+networks = ["127.0.0.0/8", "::1/128"]
+local_domains = []
+
+[[listener]]
+name = "relay"
+kind = "relay"
+address = "127.0.0.1"
+port = 2525
+tls = "self-signed"
+
+[[listener]]
+name = "submission"
+kind = "submission"
+address = "127.0.0.1"
+port = 2587
+tls = "self-signed"
+
+[[listener]]
+name = "smtps"
+kind = "smtps"
+address = "127.0.0.1"
+port = 2465
+tls = "self-signed"
+)toml";
+
+namespace {
+
+void BindLimits(const config::Section& s, smtp::Limits& l) {
+  l.max_message_size = s.Size("max_message_size", l.max_message_size);
+  l.max_recipients =
+      static_cast<std::uint32_t>(s.Int("max_recipients", l.max_recipients, 1, 100000));
+  l.max_command_line_length = static_cast<std::size_t>(s.Int(
+      "max_command_line_length", static_cast<std::int64_t>(l.max_command_line_length), 512, 65536));
+  l.max_line_length = static_cast<std::size_t>(
+      s.Int("max_line_length", static_cast<std::int64_t>(l.max_line_length), 78, 1 << 20));
+  l.command_timeout = s.Duration("command_timeout", l.command_timeout);
+  l.data_timeout = s.Duration("data_timeout", l.data_timeout);
+  l.tls_handshake_timeout = s.Duration("tls_handshake_timeout", l.tls_handshake_timeout);
+  l.max_connections =
+      static_cast<std::uint32_t>(s.Int("max_connections", l.max_connections, 1, 1000000));
+  l.max_connections_per_ip = static_cast<std::uint32_t>(
+      s.Int("max_connections_per_ip", l.max_connections_per_ip, 1, 1000000));
+  l.max_errors = static_cast<std::uint32_t>(s.Int("max_errors", l.max_errors, 1, 1000));
+  l.max_messages_per_connection = static_cast<std::uint32_t>(
+      s.Int("max_messages_per_connection", l.max_messages_per_connection, 1, 10000000));
+}
+
+ListenerSettings BindListener(const config::Section& s, const std::string& hostname) {
+  s.RejectUnknown({"name", "kind", "address", "port", "tls", "tls_cert", "tls_key",
+                   "allow_plaintext_auth", "max_message_size", "max_recipients",
+                   "max_command_line_length", "max_line_length", "command_timeout", "data_timeout",
+                   "tls_handshake_timeout", "max_connections", "max_connections_per_ip",
+                   "max_errors", "max_messages_per_connection"});
+  ListenerSettings out;
+  auto& o = out.smtp;
+  o.name = s.String("name", "");
+  if (o.name.empty()) {
+    s.Report("name", "every listener needs a name");
+  }
+  std::string kind = s.String("kind", "relay");
+  if (kind == "relay") {
+    o.kind = smtp::ListenerKind::kRelay;
+  } else if (kind == "submission") {
+    o.kind = smtp::ListenerKind::kSubmission;
+  } else if (kind == "smtps") {
+    o.kind = smtp::ListenerKind::kSmtps;
+  } else {
+    s.Report("kind", "must be \"relay\", \"submission\" or \"smtps\"");
+  }
+  o.address = s.String("address", "127.0.0.1");
+  auto ip = IpAddress::Parse(o.address);
+  if (!ip) {
+    s.Report("address", "not an IP address: " + o.address);
+  }
+  o.port = static_cast<std::uint16_t>(s.Int("port", 25, 0, 65535));
+  o.allow_plaintext_auth = s.Bool("allow_plaintext_auth", false);
+  if (o.allow_plaintext_auth && ip && !ip->IsLoopback()) {
+    s.Report("allow_plaintext_auth", "is only allowed on a loopback address");
+  }
+  BindLimits(s, o.limits);
+
+  std::string mode = s.String("tls", s.Has("tls_cert") ? "files" : "none");
+  out.tls_files.hostname = hostname;
+  if (mode == "none") {
+    out.tls = TlsMode::kNone;
+  } else if (mode == "self-signed") {
+    out.tls = TlsMode::kSelfSigned;
+  } else if (mode == "files") {
+    out.tls = TlsMode::kFiles;
+    out.tls_files.cert_file = s.String("tls_cert", "");
+    out.tls_files.key_file = s.String("tls_key", "");
+    if (out.tls_files.cert_file.empty() || out.tls_files.key_file.empty()) {
+      s.Report("tls", "\"files\" needs both tls_cert and tls_key");
+    }
+  } else {
+    s.Report("tls", "must be \"none\", \"self-signed\" or \"files\"");
+  }
+  if (o.kind == smtp::ListenerKind::kSmtps && out.tls == TlsMode::kNone) {
+    s.Report("tls", "an smtps listener needs TLS (\"self-signed\" or \"files\")");
+  }
+  return out;
+}
+
+}  // namespace
+
+Settings Bind(const config::Document& doc) {
+  Settings st;
+  auto root = doc.Root();
+  root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener"});
+
+  auto server = root.Table("server");
+  server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level"});
+  st.server.hostname = server.String("hostname", "localhost");
+  if (!NormalizeDomain(st.server.hostname)) {
+    server.Report("hostname", "not a valid host name: " + st.server.hostname);
+  }
+  auto hw = std::max(1u, std::thread::hardware_concurrency());
+  st.threads = static_cast<std::size_t>(server.Int("threads", hw, 1, 256));
+  st.shutdown_timeout = server.Duration("shutdown_timeout", st.shutdown_timeout);
+  st.log_level = server.String("log_level", "info");
+  if (st.log_level != "trace" && st.log_level != "debug" && st.log_level != "info" &&
+      st.log_level != "warn" && st.log_level != "error") {
+    server.Report("log_level", "must be trace, debug, info, warn or error");
+  }
+
+  auto spool = root.Table("spool");
+  spool.RejectUnknown({"path", "min_free_disk", "min_free_memory"});
+  st.spool_path = spool.String("path", st.spool_path);
+  st.ingest.hostname = st.server.hostname;
+  st.ingest.spool_path = st.spool_path;
+  st.ingest.min_free_disk = spool.Size("min_free_disk", st.ingest.min_free_disk);
+  st.ingest.min_free_memory = spool.Size("min_free_memory", st.ingest.min_free_memory);
+
+  auto events = root.Table("events");
+  events.RejectUnknown({"log"});
+  st.event_log = events.String("log", st.event_log);
+
+  auto auth = root.Table("auth");
+  auth.RejectUnknown({"users_file", "max_failures", "failure_window", "lockout"});
+  st.users_file = auth.String("users_file", "");
+  st.auth_limits.max_failures =
+      static_cast<std::uint32_t>(auth.Int("max_failures", st.auth_limits.max_failures, 1, 1000));
+  st.auth_limits.window = auth.Duration("failure_window", st.auth_limits.window);
+  st.auth_limits.lockout = auth.Duration("lockout", st.auth_limits.lockout);
+
+  auto relay = root.Table("relay");
+  relay.RejectUnknown({"networks", "local_domains"});
+  for (const auto& n : relay.StringList("networks")) {
+    if (auto net = Network::Parse(n)) {
+      st.server.relay_networks.push_back(*net);
+    } else {
+      relay.Report("networks", "not a network in CIDR form: " + n);
+    }
+  }
+  for (const auto& d : relay.StringList("local_domains")) {
+    if (auto norm = NormalizeDomain(d)) {
+      st.server.local_domains.push_back(norm.value());
+    } else {
+      relay.Report("local_domains", "not a domain: " + d);
+    }
+  }
+
+  std::set<std::string> names;
+  for (const auto& l : root.Tables("listener")) {
+    auto ls = BindListener(l, st.server.hostname);
+    if (!ls.smtp.name.empty() && !names.insert(ls.smtp.name).second) {
+      l.Report("name", "duplicate listener name " + ls.smtp.name);
+    }
+    st.listeners.push_back(std::move(ls));
+  }
+  if (st.listeners.empty()) {
+    root.Report("listener", "at least one [[listener]] is needed");
+  }
+  return st;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,47 @@
+#pragma once
+// Binds a configuration document onto each module's Options. The one place
+// that knows both the config keys and the module structs; docs/config.md
+// documents every key named here.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/failure_limiter.h"
+#include "config/config.h"
+#include "ingest/ingest.h"
+#include "smtp/server/options.h"
+#include "tls/tls.h"
+
+namespace sluice::app {
+
+enum class TlsMode { kNone, kSelfSigned, kFiles };
+
+struct ListenerSettings {
+  smtp::ListenerOptions smtp;
+  TlsMode tls = TlsMode::kNone;
+  tls::ServerOptions tls_files;
+};
+
+struct Settings {
+  std::size_t threads = 2;
+  std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(10);
+  std::string log_level = "info";
+  smtp::ServerOptions server;
+  std::vector<ListenerSettings> listeners;
+  std::string spool_path = "var/spool";
+  ingest::Options ingest;
+  std::string event_log = "var/events.jsonl";
+  std::string users_file;
+  auth::FailureLimiterOptions auth_limits;
+};
+
+// The configuration sluiced runs on when given no --config (also etc/sluiced.toml).
+extern const char* const kDefaultConfig;
+
+// Reads every setting; problems are recorded in doc.errors().
+Settings Bind(const config::Document& doc);
+
+}  // namespace sluice::app

@@ -1,0 +1,149 @@
+// sluice: the operator's command-line tool.
+//
+//   sluice [--config FILE] user add NAME     password from standard input
+//   sluice [--config FILE] spool count
+//   sluice [--config FILE] spool ls [--limit N]
+//
+// Security: writes password hashes (never the password); opens the spool read-only.
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "app/settings.h"
+#include "auth/credentials.h"
+#include "core/time_format.h"
+#include "spool/rocks_spool.h"
+
+using namespace sluice;
+
+namespace {
+
+int Usage() {
+  std::fputs(
+      "usage: sluice [--config FILE] user add NAME   (reads the password from stdin)\n"
+      "       sluice [--config FILE] spool count\n"
+      "       sluice [--config FILE] spool ls [--limit N]\n",
+      stderr);
+  return 2;
+}
+
+std::string ReadPassword() {
+  bool tty = isatty(STDIN_FILENO) != 0;
+  termios old{};
+  if (tty) {
+    std::fputs("Password: ", stderr);
+    tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string pw;
+  std::getline(std::cin, pw);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::fputs("\n", stderr);
+  }
+  if (!pw.empty() && pw.back() == '\r') {
+    pw.pop_back();
+  }
+  return pw;
+}
+
+int UserAdd(const app::Settings& st, const std::string& name) {
+  if (st.users_file.empty()) {
+    std::fputs("sluice: auth.users_file is not set in the configuration\n", stderr);
+    return 1;
+  }
+  if (!auth::ValidUserName(name)) {
+    std::fputs("sluice: invalid user name (1-64 of A-Z a-z 0-9 . _ @ + -)\n", stderr);
+    return 1;
+  }
+  std::string pw = ReadPassword();
+  if (pw.empty()) {
+    std::fputs("sluice: empty password\n", stderr);
+    return 1;
+  }
+  auto hash = auth::HashPassword(pw);
+  if (!hash) {
+    std::fprintf(stderr, "sluice: %s\n", hash.error().c_str());
+    return 1;
+  }
+  auto r = auth::StoreUser(st.users_file, name, hash.value());
+  if (!r) {
+    std::fprintf(stderr, "sluice: %s\n", r.error().c_str());
+    return 1;
+  }
+  std::printf("user %s stored in %s (send SIGHUP to a running sluiced)\n", name.c_str(),
+              st.users_file.c_str());
+  return 0;
+}
+
+int SpoolCmd(const app::Settings& st, const std::string& verb, long limit) {
+  auto spool = spool::RocksSpool::Open({.path = st.spool_path, .read_only = true});
+  if (!spool) {
+    std::fprintf(stderr, "sluice: %s\n", spool.error().c_str());
+    return 1;
+  }
+  long shown = 0;
+  auto n = spool.value()->ForEachMeta([&](spool::Meta&& m) {
+    if (verb != "ls" || (limit >= 0 && shown >= limit)) {
+      return;
+    }
+    ++shown;
+    auto t = std::chrono::system_clock::time_point(std::chrono::microseconds(m.received_us));
+    std::string rcpts;
+    for (const auto& r : m.envelope.recipients) {
+      rcpts += (rcpts.empty() ? "" : ",") + r.address.ToString();
+    }
+    std::printf("%s %s %llu <%s> %s\n", m.id.Hex().c_str(), Rfc3339Micros(t).c_str(),
+                static_cast<unsigned long long>(m.size), m.envelope.sender.ToString().c_str(),
+                rcpts.c_str());
+  });
+  if (!n) {
+    std::fprintf(stderr, "sluice: %s\n", spool::ToString(n.error()));
+    return 1;
+  }
+  if (verb == "count") {
+    std::printf("%llu\n", static_cast<unsigned long long>(n.value()));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string config_path;
+  if (args.size() >= 2 && args[0] == "--config") {
+    config_path = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  auto doc = config_path.empty()
+                 ? config::Document::Parse(app::kDefaultConfig, "(embedded defaults)")
+                 : config::Document::LoadFile(config_path);
+  auto settings = app::Bind(*doc);
+  if (!doc->errors().empty()) {
+    std::fputs(doc->errors().ToString().c_str(), stderr);
+    return 2;
+  }
+  if (args.size() == 3 && args[0] == "user" && args[1] == "add") {
+    return UserAdd(settings, args[2]);
+  }
+  if (args.size() >= 2 && args[0] == "spool" && (args[1] == "count" || args[1] == "ls")) {
+    long limit = -1;
+    if (args.size() == 4 && args[2] == "--limit") {
+      limit = std::stol(args[3]);
+    } else if (args.size() != 2) {
+      return Usage();
+    }
+    return SpoolCmd(settings, args[1], limit);
+  }
+  return Usage();
+}

@@ -1,0 +1,309 @@
+// sluiced: the Sluice mail transfer agent daemon.
+//
+// Security: listens on the network for untrusted SMTP clients; holds TLS keys,
+//           password hashes and the mail spool.
+// Standards: see smtp/server/server.h for the SMTP RFCs implemented.
+//
+// Life cycle: load and check config -> open spool (recovery scan) -> bind
+// listeners -> serve. SIGTERM/SIGINT: stop accepting, sessions answer
+// 421 4.3.2 at their next command, queued spool writes finish, exit within
+// server.shutdown_timeout. SIGHUP: reload TLS certificates and the users file,
+// reopen the event log, without dropping connections.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/settings.h"
+#include "auth/credentials.h"
+#include "events/events.h"
+#include "ingest/ingest.h"
+#include "runtime/io_pool.h"
+#include "smtp/server/server.h"
+#include "spool/rocks_spool.h"
+
+namespace asio = boost::asio;
+using namespace sluice;
+
+namespace {
+
+struct Args {
+  std::string config;
+  std::string check_config;
+  std::string ready_file;
+  bool print_default = false;
+};
+
+void Usage() {
+  std::fprintf(stderr,
+               "usage: sluiced [--config FILE] [--ready-file FILE]\n"
+               "       sluiced --check-config FILE\n"
+               "       sluiced --print-default-config\n");
+}
+
+bool ParseArgs(int argc, char** argv, Args& a) {
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto need = [&](std::string& into) {
+      if (i + 1 >= argc) {
+        return false;
+      }
+      into = argv[++i];
+      return true;
+    };
+    if (k == "--config") {
+      if (!need(a.config)) {
+        return false;
+      }
+    } else if (k == "--check-config") {
+      if (!need(a.check_config)) {
+        return false;
+      }
+    } else if (k == "--ready-file") {
+      if (!need(a.ready_file)) {
+        return false;
+      }
+    } else if (k == "--print-default-config") {
+      a.print_default = true;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::unique_ptr<config::Document> LoadDocument(const std::string& path) {
+  if (path.empty()) {
+    return config::Document::Parse(app::kDefaultConfig, "(embedded defaults)");
+  }
+  return config::Document::LoadFile(path);
+}
+
+bool WriteReadyFile(const std::string& path, const std::map<std::string, std::uint16_t>& ports) {
+  std::string json = fmt::format("{{\"pid\": {}, \"listeners\": {{", getpid());
+  bool first = true;
+  for (const auto& [name, port] : ports) {
+    json += fmt::format("{}\"{}\": {}", first ? "" : ", ", name, port);
+    first = false;
+  }
+  json += "}}\n";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << json;
+    if (!out) {
+      return false;
+    }
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+struct Daemon {
+  app::Settings settings;
+  std::unique_ptr<spool::RocksSpool> spool;
+  events::Bus bus;
+  std::shared_ptr<auth::CredentialStore> credentials;
+  std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;
+  std::unique_ptr<auth::FailureLimiter> limiter;
+  std::unique_ptr<ingest::Ingest> ingest;
+  smtp::ServerContext server_ctx;
+};
+
+void Reload(Daemon& d) {
+  spdlog::info("SIGHUP: reloading TLS certificates and credentials");
+  for (auto& h : d.tls_holders) {
+    if (auto r = h->Reload(); !r) {
+      spdlog::error("TLS reload failed, keeping the old certificate: {}", r.error());
+    }
+  }
+  if (d.credentials) {
+    if (auto r = d.credentials->Reload(); !r) {
+      spdlog::error("users reload failed, keeping the old users: {}", r.error());
+    } else {
+      spdlog::info("users file loaded: {} users", d.credentials->size());
+    }
+  }
+  d.bus.Reopen();
+}
+
+asio::awaitable<void> WaitForSignals(asio::io_context& main, Daemon& d, smtp::Server& server) {
+  asio::signal_set signals(main, SIGTERM, SIGINT, SIGHUP);
+  while (true) {
+    auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    if (sig == SIGHUP) {
+      Reload(d);
+      continue;
+    }
+    break;
+  }
+  spdlog::info("shutting down: {} sessions open", server.active_sessions());
+  server.BeginShutdown();
+  auto deadline = std::chrono::steady_clock::now() + d.settings.shutdown_timeout;
+  asio::steady_timer t(main);
+  while (server.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+    t.expires_after(std::chrono::milliseconds(20));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (server.active_sessions() > 0) {
+    spdlog::warn("shutdown timeout: closing {} sessions", server.active_sessions());
+  }
+  main.stop();
+}
+
+int Serve(const Args& args) {
+  auto doc = LoadDocument(args.config);
+  Daemon d;
+  d.settings = app::Bind(*doc);
+  if (!doc->errors().empty()) {
+    std::fputs(doc->errors().ToString().c_str(), stderr);
+    return 2;
+  }
+  const auto& st = d.settings;
+  spdlog::set_level(spdlog::level::from_str(st.log_level));
+
+  auto spool = spool::RocksSpool::Open({.path = st.spool_path});
+  if (!spool) {
+    spdlog::critical("{}", spool.error());
+    return 1;
+  }
+  d.spool = std::move(spool).value();
+  auto started = std::chrono::steady_clock::now();
+  auto recovered = d.spool->ForEachMeta([](spool::Meta&&) {});
+  if (!recovered) {
+    spdlog::critical("spool recovery scan failed: {}", spool::ToString(recovered.error()));
+    return 1;
+  }
+  spdlog::info("spool {}: {} messages recovered in {} ms", st.spool_path, recovered.value(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count());
+
+  std::error_code fsec;
+  auto log_dir = std::filesystem::path(st.event_log).parent_path();
+  if (!log_dir.empty()) {
+    std::filesystem::create_directories(log_dir, fsec);
+  }
+  auto sink = events::JsonlFileSink::Open(st.event_log);
+  if (!sink) {
+    spdlog::critical("{}", sink.error());
+    return 1;
+  }
+  d.bus.AddSink(std::move(sink).value());
+
+  if (!st.users_file.empty()) {
+    if (!std::filesystem::exists(st.users_file)) {
+      spdlog::warn(
+          "users file {} does not exist yet: no one can authenticate until it does "
+          "(sluice user add NAME, then SIGHUP)",
+          st.users_file);
+      std::filesystem::create_directories(std::filesystem::path(st.users_file).parent_path().empty()
+                                              ? std::filesystem::path(".")
+                                              : std::filesystem::path(st.users_file).parent_path(),
+                                          fsec);
+      std::ofstream(st.users_file, std::ios::app);
+    }
+    auto creds = auth::CredentialStore::Load(st.users_file);
+    if (!creds) {
+      spdlog::critical("{}", creds.error());
+      return 1;
+    }
+    d.credentials = std::move(creds).value();
+  }
+  d.limiter = std::make_unique<auth::FailureLimiter>(st.auth_limits);
+  d.ingest = std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus);
+
+  runtime::IoPool pool(st.threads);
+  asio::thread_pool blocking(2);
+  d.server_ctx.options = st.server;
+  d.server_ctx.sink = d.ingest.get();
+  d.server_ctx.credentials = d.credentials;
+  d.server_ctx.auth_limiter = d.limiter.get();
+  d.server_ctx.blocking = &blocking;
+  smtp::Server server(pool, d.server_ctx);
+  for (const auto& l : st.listeners) {
+    std::shared_ptr<tls::ServerContextHolder> holder;
+    if (l.tls != app::TlsMode::kNone) {
+      auto opts = l.tls_files;
+      if (l.tls == app::TlsMode::kSelfSigned) {
+        opts.cert_file.clear();
+        opts.key_file.clear();
+      }
+      auto h = tls::ServerContextHolder::Create(opts);
+      if (!h) {
+        spdlog::critical("listener {}: {}", l.smtp.name, h.error());
+        return 1;
+      }
+      holder = std::move(h).value();
+      d.tls_holders.push_back(holder);
+    }
+    if (auto r = server.AddListener(l.smtp, holder); !r) {
+      spdlog::critical("{}", r.error());
+      return 1;
+    }
+  }
+  for (const auto& [name, port] : server.BoundPorts()) {
+    spdlog::info("listener {} on port {}", name, port);
+  }
+
+  asio::io_context main_ctx(1);
+  asio::co_spawn(main_ctx, WaitForSignals(main_ctx, d, server), asio::detached);
+  pool.Start();
+  server.Start();
+  if (!args.ready_file.empty() && !WriteReadyFile(args.ready_file, server.BoundPorts())) {
+    spdlog::critical("cannot write ready file {}", args.ready_file);
+    return 1;
+  }
+  spdlog::info("sluiced ready ({} threads)", st.threads);
+  main_ctx.run();
+
+  pool.Stop();
+  pool.Join();
+  blocking.join();
+  d.spool->Close();
+  auto stats = d.spool->stats();
+  spdlog::info("stopped: {} messages stored with {} syncs", stats.stores, stats.syncs);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, args)) {
+    Usage();
+    return 2;
+  }
+  if (args.print_default) {
+    std::fputs(app::kDefaultConfig, stdout);
+    return 0;
+  }
+  if (!args.check_config.empty()) {
+    auto doc = config::Document::LoadFile(args.check_config);
+    app::Bind(*doc);
+    if (!doc->errors().empty()) {
+      std::fputs(doc->errors().ToString().c_str(), stderr);
+      return 1;
+    }
+    std::printf("%s: ok\n", args.check_config.c_str());
+    return 0;
+  }
+  return Serve(args);
+}

@@ -1,0 +1,37 @@
+#pragma once
+// IP networks in CIDR form ("127.0.0.0/8", "::1/128") and membership tests.
+// IPv4 addresses are kept IPv4-mapped, so one network list covers both families.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice {
+
+class IpAddress {
+ public:
+  static std::optional<IpAddress> Parse(std::string_view text);
+  const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }
+  bool IsLoopback() const;
+
+ private:
+  std::array<std::uint8_t, 16> bytes_{};
+};
+
+class Network {
+ public:
+  // "a.b.c.d/n", "x::y/n" or a single address.
+  static std::optional<Network> Parse(std::string_view text);
+  bool Contains(const IpAddress& ip) const;
+
+ private:
+  IpAddress base_;
+  int prefix_ = 128;
+};
+
+bool AnyContains(const std::vector<Network>& nets, std::string_view ip);
+
+}  // namespace sluice

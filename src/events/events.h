@@ -1,0 +1,70 @@
+#pragma once
+// Typed event records and the bus that writes them as JSON lines.
+// Records are for operators and integrations; diagnostics go to spdlog, apart.
+// Never carries message bodies or credentials.
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace sluice::events {
+
+struct Reception {
+  std::string id;
+  std::string sender;
+  std::vector<std::string> recipients;
+  std::uint64_t size = 0;
+  std::string client_ip;
+  std::uint16_t client_port = 0;
+  std::string helo;
+  std::string listener;
+  std::string protocol;  // RFC 3848 keyword: ESMTP, ESMTPSA, ...
+  std::string auth_user;
+  std::string tls_version;
+  std::string tls_cipher;
+  std::chrono::system_clock::time_point timestamp;
+};
+
+// One JSON object, without a trailing newline.
+std::string ToJson(const Reception& e);
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void Write(const std::string& line) = 0;
+  virtual void Reopen() {}
+};
+
+// Appends lines to a file; Reopen() supports rotation by rename.
+class JsonlFileSink final : public Sink {
+ public:
+  static Result<std::unique_ptr<JsonlFileSink>, std::string> Open(std::string path);
+  ~JsonlFileSink() override;
+  void Write(const std::string& line) override;
+  void Reopen() override;
+
+ private:
+  explicit JsonlFileSink(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;
+};
+
+class Bus {
+ public:
+  void AddSink(std::unique_ptr<Sink> sink) { sinks_.push_back(std::move(sink)); }
+  void Publish(const Reception& e);
+  void Reopen();
+
+ private:
+  void WriteLine(const std::string& line);
+  std::vector<std::unique_ptr<Sink>> sinks_;
+};
+
+}  // namespace sluice::events

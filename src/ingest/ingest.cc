@@ -1,0 +1,165 @@
+#include "ingest/ingest.h"
+
+#include <fstream>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include "core/spool_id.h"
+#include "core/time_format.h"
+#include "message/headers.h"
+
+namespace sluice::ingest {
+
+namespace asio = boost::asio;
+
+namespace {
+
+using StoreResult = Result<Ok, spool::SpoolError>;
+
+// Awaits Spool::Store; the spool thread's callback resumes us on our own executor.
+auto StoreAsync(spool::Spool& spool, spool::Meta meta, std::string prefix, std::string body) {
+  return asio::async_initiate<const asio::use_awaitable_t<>, void(StoreResult)>(
+      [&spool](auto handler, spool::Meta m, std::string p, std::string b) {
+        auto ex = asio::get_associated_executor(handler);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        spool.Store(std::move(m), std::move(p), std::move(b), [shared, ex](StoreResult r) {
+          asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+        });
+      },
+      asio::use_awaitable, std::move(meta), std::move(prefix), std::move(body));
+}
+
+std::vector<std::string> RecipientStrings(const Envelope& env) {
+  std::vector<std::string> out;
+  out.reserve(env.recipients.size());
+  for (const auto& r : env.recipients) {
+    out.push_back(r.address.ToString());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> FreeDiskBytes(const std::string& path) {
+  struct statvfs st {};
+  if (statvfs(path.c_str(), &st) != 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+std::optional<std::uint64_t> AvailableMemoryBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit) {
+    if (key == "MemAvailable:") {
+      return kb * 1024;
+    }
+  }
+  return std::nullopt;
+}
+
+Ingest::Ingest(Options opts, spool::Spool& spool, events::Bus& bus)
+    : opts_(std::move(opts)), spool_(spool), bus_(bus) {}
+
+std::optional<smtp::Reply> Ingest::CheckResources() {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  if (now - checked_at_ < std::chrono::seconds(1) && checked_at_ != decltype(now){}) {
+    return last_check_;
+  }
+  checked_at_ = now;
+  last_check_.reset();
+  auto disk = FreeDiskBytes(opts_.spool_path);
+  if (disk && *disk < opts_.min_free_disk) {
+    spdlog::warn("free disk {} below min_free_disk {}: refusing new mail", *disk,
+                 opts_.min_free_disk);
+    last_check_ = smtp::Reply{452, "4.3.1", "Insufficient system storage, try again later"};
+  }
+  auto mem = AvailableMemoryBytes();
+  if (mem && *mem < opts_.min_free_memory) {
+    spdlog::warn("available memory {} below min_free_memory {}: refusing new mail", *mem,
+                 opts_.min_free_memory);
+    last_check_ = smtp::Reply{452, "4.3.1", "Insufficient system resources, try again later"};
+  }
+  return last_check_;
+}
+
+asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope envelope,
+                                            std::string data) {
+  const SpoolId id = SpoolId::Generate();
+  const std::string id_hex = id.Hex();
+  const auto now = std::chrono::system_clock::now();
+  const std::string protocol = session.Protocol(envelope.smtputf8);
+
+  message::TraceInfo trace;
+  trace.helo = session.helo;
+  trace.client_ip = session.client_ip;
+  trace.by_host = opts_.hostname;
+  trace.protocol = protocol;
+  trace.id = id_hex;
+  trace.tls_version = session.tls.version;
+  trace.tls_cipher = session.tls.cipher;
+  trace.tls_bits = session.tls.bits;
+  if (envelope.recipients.size() == 1) {
+    trace.single_recipient = envelope.recipients.front().address.ToString();
+  }
+  trace.when = now;
+  std::string prefix = message::BuildReceived(trace);
+  if (session.kind != smtp::ListenerKind::kRelay) {
+    // RFC 6409 §8.2, §8.3: a submission server may complete a message.
+    if (!message::HasField(data, "Message-ID")) {
+      prefix += "Message-ID: <" + id_hex + "@" + opts_.hostname + ">\r\n";
+    }
+    if (!message::HasField(data, "Date")) {
+      prefix += "Date: " + Rfc5322Date(now) + "\r\n";
+    }
+  }
+
+  spool::Meta meta;
+  meta.id = id;
+  meta.received_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  meta.listener = session.listener;
+  meta.client_ip = session.client_ip;
+  meta.auth_user = session.auth_user;
+  meta.size = prefix.size() + data.size();
+  meta.due_us = meta.received_us;
+  meta.envelope = envelope;
+
+  events::Reception ev;
+  ev.id = id_hex;
+  ev.sender = envelope.sender.ToString();
+  ev.recipients = RecipientStrings(envelope);
+  ev.size = meta.size;
+  ev.client_ip = session.client_ip;
+  ev.client_port = session.client_port;
+  ev.helo = session.helo;
+  ev.listener = session.listener;
+  ev.protocol = protocol;
+  ev.auth_user = session.auth_user;
+  ev.tls_version = session.tls.version;
+  ev.tls_cipher = session.tls.cipher;
+  ev.timestamp = now;
+
+  StoreResult stored =
+      co_await StoreAsync(spool_, std::move(meta), std::move(prefix), std::move(data));
+  if (!stored) {
+    spdlog::error("spool store of {} failed: {}", id_hex, spool::ToString(stored.error()));
+    if (stored.error() == spool::SpoolError::kClosed) {
+      co_return smtp::Reply{421, "4.3.2", "Service shutting down, message not accepted"};
+    }
+    co_return smtp::Reply{451, "4.3.0", "Local error in processing, message not accepted"};
+  }
+  bus_.Publish(ev);
+  co_return smtp::Reply{250, "2.0.0", "Ok: queued as " + id_hex};
+}
+
+}  // namespace sluice::ingest

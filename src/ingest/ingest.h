@@ -1,0 +1,50 @@
+#pragma once
+// Security: the funnel every accepted message passes; enforces the durability contract.
+// Standards: RFC 5321 §4.4 (Received), RFC 5322 §3.6 (Date, Message-ID on submission),
+//            RFC 6409 §8 (submission may add missing Date and Message-ID).
+//
+// Durability: Accept() answers 250 only after the spool has synced the message.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "events/events.h"
+#include "smtp/server/message_sink.h"
+#include "spool/spool.h"
+
+namespace sluice::ingest {
+
+struct Options {
+  std::string hostname = "localhost";
+  std::string spool_path;                      // whose file system is watched
+  std::uint64_t min_free_disk = 256ull << 20;  // below: MAIL gets 452 4.3.1
+  std::uint64_t min_free_memory = 64ull << 20;
+};
+
+class Ingest final : public smtp::MessageSink {
+ public:
+  Ingest(Options opts, spool::Spool& spool, events::Bus& bus);
+
+  std::optional<smtp::Reply> CheckResources() override;
+  boost::asio::awaitable<smtp::Reply> Accept(smtp::SessionInfo session, Envelope envelope,
+                                             std::string data) override;
+
+ private:
+  Options opts_;
+  spool::Spool& spool_;
+  events::Bus& bus_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point checked_at_;
+  std::optional<smtp::Reply> last_check_;
+};
+
+// Free bytes for unprivileged users on the file system holding `path`.
+std::optional<std::uint64_t> FreeDiskBytes(const std::string& path);
+// MemAvailable from /proc/meminfo.
+std::optional<std::uint64_t> AvailableMemoryBytes();
+
+}  // namespace sluice::ingest

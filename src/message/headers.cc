@@ -1,0 +1,77 @@
+#include "message/headers.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/time_format.h"
+
+namespace sluice::message {
+namespace {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+// Text from the client placed inside a comment or domain: printable ASCII only,
+// no comment delimiters, bounded.
+std::string Sanitise(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 255)) {
+    auto u = static_cast<unsigned char>(c);
+    out.push_back(u > 32 && u < 127 && c != '(' && c != ')' && c != '\\' ? c : '_');
+  }
+  return out.empty() ? std::string("unknown") : out;
+}
+
+}  // namespace
+
+std::string_view HeaderSection(std::string_view data) {
+  if (data.substr(0, 2) == "\r\n") {
+    return {};
+  }
+  auto end = data.find("\r\n\r\n");
+  return end == std::string_view::npos ? data : data.substr(0, end + 2);
+}
+
+bool HasField(std::string_view data, std::string_view name) {
+  std::string_view h = HeaderSection(data);
+  std::size_t pos = 0;
+  while (pos < h.size()) {
+    auto eol = h.find("\r\n", pos);
+    std::string_view line = h.substr(pos, eol == std::string_view::npos ? h.npos : eol - pos);
+    auto colon = line.find(':');
+    if (colon != std::string_view::npos && line.front() != ' ' && line.front() != '\t') {
+      std::string_view field = line.substr(0, colon);
+      while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) {
+        field.remove_suffix(1);
+      }
+      if (IEquals(field, name)) {
+        return true;
+      }
+    }
+    if (eol == std::string_view::npos) {
+      break;
+    }
+    pos = eol + 2;
+  }
+  return false;
+}
+
+std::string BuildReceived(const TraceInfo& t) {
+  std::string out = fmt::format("Received: from {} ([{}])\r\n\tby {} (Sluice) with {} id {}",
+                                Sanitise(t.helo), t.client_ip, t.by_host, t.protocol, t.id);
+  if (!t.tls_version.empty()) {
+    out += fmt::format("\r\n\t(using {} with cipher {} ({} bits))", t.tls_version, t.tls_cipher,
+                       t.tls_bits);
+  }
+  if (!t.single_recipient.empty()) {
+    out += fmt::format("\r\n\tfor <{}>", t.single_recipient);
+  }
+  out += fmt::format(";\r\n\t{}\r\n", Rfc5322Date(t.when));
+  return out;
+}
+
+}  // namespace sluice::message

@@ -1,0 +1,44 @@
+#pragma once
+// The interface through which the SMTP server hands over accepted messages.
+// ingest/ implements it; the server knows nothing of spools or events.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/envelope.h"
+#include "smtp/proto/reply.h"
+#include "smtp/server/options.h"
+#include "tls/tls.h"
+
+namespace sluice::smtp {
+
+struct SessionInfo {
+  std::string listener;
+  ListenerKind kind = ListenerKind::kRelay;
+  std::string local_hostname;
+  std::string client_ip;
+  std::uint16_t client_port = 0;
+  std::string helo;
+  bool esmtp = false;
+  std::string auth_user;  // empty if not authenticated
+  tls::SessionInfo tls;   // version empty if not under TLS
+  // RFC 3848 / RFC 6531 protocol keyword for the Received header: "ESMTPSA", ...
+  std::string Protocol(bool smtputf8) const;
+};
+
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  // Asked at MAIL: nullopt if a new message can be taken, else the reply (452 4.3.1).
+  virtual std::optional<Reply> CheckResources() = 0;
+  // Makes the message durable and answers: "250 2.0.0 Ok: queued as <id>" only
+  // once it is on stable storage; 451/452/421 otherwise. `data` is the unstuffed
+  // message content as received.
+  virtual boost::asio::awaitable<Reply> Accept(SessionInfo session, Envelope envelope,
+                                               std::string data) = 0;
+};
+
+}  // namespace sluice::smtp

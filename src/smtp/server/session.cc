@@ -1,0 +1,698 @@
+#include "smtp/server/session.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "auth/sasl.h"
+#include "runtime/blocking.h"
+#include "smtp/server/server.h"
+
+namespace sluice::smtp {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// Sessions on listeners without TLS still need a context to build their stream.
+asio::ssl::context& PlainContext() {
+  static asio::ssl::context ctx(asio::ssl::context::tls_server);
+  return ctx;
+}
+
+bool IStartsWith(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && std::equal(p.begin(), p.end(), s.begin(), [](char a, char b) {
+           return std::toupper(static_cast<unsigned char>(a)) ==
+                  std::toupper(static_cast<unsigned char>(b));
+         });
+}
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr auto kGraceAfterTimeout = std::chrono::seconds(10);
+
+}  // namespace
+
+std::atomic<std::uint64_t> Session::next_id_{1};
+
+std::string SessionInfo::Protocol(bool smtputf8) const {
+  if (!esmtp) {
+    return "SMTP";
+  }
+  std::string p = smtputf8 ? "UTF8SMTP" : "ESMTP";
+  if (!tls.version.empty()) {
+    p += 'S';
+  }
+  if (!auth_user.empty()) {
+    p += 'A';
+  }
+  return p;
+}
+
+const char* ToString(ListenerKind k) {
+  switch (k) {
+    case ListenerKind::kRelay:
+      return "relay";
+    case ListenerKind::kSubmission:
+      return "submission";
+    case ListenerKind::kSmtps:
+      return "smtps";
+  }
+  return "relay";
+}
+
+Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, ServerContext& ctx,
+                 Server& server, std::shared_ptr<tls::ServerContextHolder> tls,
+                 std::unique_ptr<ConnectionSlot> slot, std::optional<Reply> refuse)
+    : id_(next_id_.fetch_add(1)),
+      listener_(listener),
+      ctx_(ctx),
+      server_(server),
+      tls_holder_(std::move(tls)),
+      tls_ctx_(tls_holder_ ? tls_holder_->Current() : nullptr),
+      stream_(std::move(socket), tls_ctx_ ? *tls_ctx_ : PlainContext()),
+      deadline_(stream_.get_executor()),
+      slot_(std::move(slot)),
+      refuse_(std::move(refuse)) {
+  info_.listener = listener.name;
+  info_.kind = listener.kind;
+  info_.local_hostname = ctx.options.hostname;
+  boost::system::error_code ec;
+  auto ep = stream_.next_layer().remote_endpoint(ec);
+  if (!ec) {
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    }
+    info_.client_ip = addr.to_string();
+    info_.client_port = ep.port();
+  }
+}
+
+Session::~Session() {
+  server_.Unregister(id_);
+}
+
+awaitable<void> Session::Run(std::shared_ptr<Session> self) {
+  asio::co_spawn(
+      self->stream_.get_executor(),
+      [](std::shared_ptr<Session> s) -> awaitable<void> { co_await s->Watchdog(); }(self),
+      asio::detached);
+  try {
+    co_await self->Main();
+  } catch (const std::exception& e) {
+    spdlog::error("session {}: {}", self->id_, e.what());
+  }
+  self->Close();
+}
+
+void Session::Drain() {
+  draining_ = true;
+  if (awaiting_command_) {
+    boost::system::error_code ec;
+    stream_.next_layer().cancel(ec);
+  }
+}
+
+void Session::Close() {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  boost::system::error_code ec;
+  stream_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.next_layer().close(ec);
+  deadline_.cancel();
+}
+
+awaitable<void> Session::Watchdog() {
+  // The "deadline" pattern: one timer per session; every phase moves it.
+  while (!closed_) {
+    co_await deadline_.async_wait(kTuple);
+    if (closed_) {
+      break;
+    }
+    if (deadline_.expiry() > std::chrono::steady_clock::now()) {
+      continue;  // moved by a new phase
+    }
+    boost::system::error_code ignored;
+    if (!timed_out_) {
+      timed_out_ = true;
+      stream_.next_layer().cancel(ignored);
+      deadline_.expires_after(kGraceAfterTimeout);  // time to say 421
+    } else {
+      stream_.next_layer().close(ignored);
+      break;
+    }
+  }
+}
+
+void Session::Queue(const Reply& r) {
+  AppendFormatted(r, out_);
+}
+
+bool Session::QueueError(const Reply& r) {
+  Queue(r);
+  if (++errors_ >= listener_.limits.max_errors) {
+    Queue({421, "4.7.0", ctx_.options.hostname + " Too many errors, closing connection"});
+    return false;
+  }
+  return true;
+}
+
+awaitable<bool> Session::Flush() {
+  if (out_.empty()) {
+    co_return !closed_;
+  }
+  if (!timed_out_) {
+    deadline_.expires_after(listener_.limits.command_timeout);
+  }
+  boost::system::error_code ec;
+  if (tls_active_) {
+    std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(out_), kTuple);
+  } else {
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(stream_.next_layer(), asio::buffer(out_), kTuple);
+  }
+  out_.clear();
+  co_return !ec;
+}
+
+awaitable<Session::ReadStatus> Session::ReadMore(std::chrono::milliseconds timeout) {
+  // RFC 2920 §3.2: replies may be held back only until the server would block.
+  if (!co_await Flush()) {
+    co_return ReadStatus::kClosed;
+  }
+  if (awaiting_command_ && (draining_ || ctx_.draining)) {
+    co_return ReadStatus::kDrain;
+  }
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  } else if (in_pos_ > kReadChunk) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  std::size_t old = in_.size();
+  in_.resize(old + kReadChunk);
+  deadline_.expires_after(timeout);
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (tls_active_) {
+    std::tie(ec, n) =
+        co_await stream_.async_read_some(asio::buffer(in_.data() + old, kReadChunk), kTuple);
+  } else {
+    std::tie(ec, n) = co_await stream_.next_layer().async_read_some(
+        asio::buffer(in_.data() + old, kReadChunk), kTuple);
+  }
+  in_.resize(old + n);
+  if (ec) {
+    if (timed_out_) {
+      co_return ReadStatus::kTimeout;
+    }
+    if (awaiting_command_ && (draining_ || ctx_.draining)) {
+      co_return ReadStatus::kDrain;
+    }
+    co_return ReadStatus::kClosed;
+  }
+  co_return ReadStatus::kOk;
+}
+
+awaitable<Session::ReadStatus> Session::ReadLine(std::string& line, std::size_t max) {
+  bool too_long = false;
+  while (true) {
+    auto nl = in_.find('\n', in_pos_);
+    if (nl != std::string::npos) {
+      if (too_long) {
+        in_pos_ = nl + 1;
+        co_return ReadStatus::kTooLong;
+      }
+      line.assign(in_, in_pos_, nl - in_pos_);
+      in_pos_ = nl + 1;
+      if (!line.empty() && line.back() == '\r') {
+        line.pop_back();
+      }
+      co_return line.size() > max ? ReadStatus::kTooLong : ReadStatus::kOk;
+    }
+    if (in_.size() - in_pos_ > max + 2) {
+      too_long = true;  // discard up to the next newline
+      in_pos_ = in_.size();
+    }
+    auto st = co_await ReadMore(listener_.limits.command_timeout);
+    if (st != ReadStatus::kOk) {
+      co_return st;
+    }
+  }
+}
+
+awaitable<void> Session::Main() {
+  if (refuse_) {
+    Queue(*refuse_);
+    co_await Flush();
+    co_return;
+  }
+  if (listener_.kind == ListenerKind::kSmtps) {
+    if (!tls_ctx_) {
+      co_return;
+    }
+    deadline_.expires_after(listener_.limits.tls_handshake_timeout);
+    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kTuple);
+    if (ec) {
+      co_return;
+    }
+    tls_active_ = true;
+    info_.tls = tls::Describe(stream_.native_handle());
+  }
+  Queue({220, "", ctx_.options.hostname + " ESMTP Sluice"});
+  std::string line;
+  while (!closed_) {
+    if (draining_ || ctx_.draining) {
+      Queue({421, "4.3.2", ctx_.options.hostname + " Service shutting down, closing connection"});
+      break;
+    }
+    awaiting_command_ = true;
+    auto st = co_await ReadLine(line, listener_.limits.max_auth_line_length);
+    awaiting_command_ = false;
+    if (st == ReadStatus::kTimeout) {
+      Queue({421, "4.4.2", ctx_.options.hostname + " Timeout exceeded, closing connection"});
+      break;
+    }
+    if (st == ReadStatus::kDrain) {
+      continue;  // the loop head says 421 4.3.2
+    }
+    if (st == ReadStatus::kClosed) {
+      co_return;
+    }
+    if (st == ReadStatus::kTooLong ||
+        (line.size() > listener_.limits.max_command_line_length && !IStartsWith(line, "AUTH "))) {
+      if (!QueueError({500, "5.5.2", "Line too long"})) {
+        break;
+      }
+      continue;
+    }
+    if (!co_await Handle(line)) {
+      break;
+    }
+  }
+  co_await Flush();
+}
+
+awaitable<bool> Session::Handle(const std::string& line) {
+  auto parsed = ParseCommand(line);
+  if (!parsed) {
+    co_return QueueError(ReplyFor(parsed.error()));
+  }
+  Command& c = parsed.value();
+  switch (c.verb) {
+    case Verb::kEhlo:
+    case Verb::kHelo:
+      DoEhlo(c);
+      co_return true;
+    case Verb::kMail:
+      co_return DoMail(c);
+    case Verb::kRcpt:
+      co_return DoRcpt(c);
+    case Verb::kData:
+      co_return co_await DoData();
+    case Verb::kBdat:
+      co_return co_await DoBdat(c);
+    case Verb::kRset:
+      ResetTransaction();
+      Queue({250, "2.0.0", "Ok"});
+      co_return true;
+    case Verb::kNoop:
+      Queue({250, "2.0.0", "Ok"});
+      co_return true;
+    case Verb::kQuit:
+      Queue({221, "2.0.0", ctx_.options.hostname + " Bye"});
+      co_return false;
+    case Verb::kHelp:
+      Queue({214, "2.0.0",
+             "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS AUTH"});
+      co_return true;
+    case Verb::kVrfy:
+      Queue({252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"});
+      co_return true;
+    case Verb::kExpn:
+      co_return QueueError({502, "5.5.1", "EXPN not available"});
+    case Verb::kStartTls:
+      co_return co_await DoStartTls();
+    case Verb::kAuth:
+      co_return co_await DoAuth(c);
+  }
+  co_return true;
+}
+
+bool Session::TlsAvailable() const {
+  return tls_ctx_ != nullptr && !tls_active_;
+}
+
+bool Session::AuthOffered() const {
+  return ctx_.credentials != nullptr && (tls_active_ || listener_.allow_plaintext_auth);
+}
+
+void Session::ResetTransaction() {
+  in_transaction_ = false;
+  bdat_active_ = false;
+  bdat_failed_ = false;
+  envelope_ = Envelope{};
+  data_.clear();
+  data_.shrink_to_fit();
+}
+
+void Session::DoEhlo(const Command& c) {
+  ResetTransaction();
+  info_.helo = c.arg;
+  info_.esmtp = c.verb == Verb::kEhlo;
+  const auto& host = ctx_.options.hostname;
+  if (!info_.esmtp) {
+    Queue({250, "", host});
+    return;
+  }
+  std::string text = fmt::format("{} Hello {} [{}]", host, info_.helo, info_.client_ip);
+  text += "\nPIPELINING";
+  text += fmt::format("\nSIZE {}", listener_.limits.max_message_size);
+  text += "\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nCHUNKING\nDSN";
+  if (TlsAvailable()) {
+    text += "\nSTARTTLS";
+  }
+  if (AuthOffered()) {
+    text += "\nAUTH PLAIN LOGIN";
+  }
+  Queue({250, "", text});
+}
+
+bool Session::DoMail(Command& c) {
+  if (info_.helo.empty()) {
+    return QueueError({503, "5.5.1", "Send EHLO or HELO first"});
+  }
+  if (in_transaction_) {
+    return QueueError({503, "5.5.1", "Nested MAIL command"});
+  }
+  if (listener_.kind != ListenerKind::kRelay && info_.auth_user.empty()) {
+    return QueueError({530, "5.7.0", "Authentication required"});
+  }
+  if (messages_ >= listener_.limits.max_messages_per_connection) {
+    Queue({421, "4.7.0", ctx_.options.hostname + " Too many messages in one connection"});
+    return false;
+  }
+  if (c.path.utf8 && !c.mail.smtputf8) {
+    return QueueError({553, "5.6.7", "Non-ASCII sender address requires SMTPUTF8"});
+  }
+  if (c.mail.size && *c.mail.size > listener_.limits.max_message_size) {
+    return QueueError({552, "5.3.4", "Message size exceeds fixed maximum message size"});
+  }
+  if (auto busy = ctx_.sink->CheckResources()) {
+    return QueueError(*busy);
+  }
+  envelope_ = Envelope{};
+  envelope_.sender = std::move(c.path);
+  envelope_.body = c.mail.body;
+  envelope_.smtputf8 = c.mail.smtputf8;
+  envelope_.ret = c.mail.ret;
+  envelope_.envid = std::move(c.mail.envid);
+  in_transaction_ = true;
+  Queue({250, "2.1.0", "Ok"});
+  return true;
+}
+
+bool Session::MayRelayTo(const Address& rcpt) const {
+  if (!info_.auth_user.empty() || rcpt.IsBarePostmaster()) {
+    return true;
+  }
+  if (AnyContains(ctx_.options.relay_networks, info_.client_ip)) {
+    return true;
+  }
+  const auto& domains = ctx_.options.local_domains;
+  return std::find(domains.begin(), domains.end(), rcpt.ascii_domain) != domains.end();
+}
+
+bool Session::DoRcpt(Command& c) {
+  if (!in_transaction_) {
+    return QueueError({503, "5.5.1", "Need MAIL command before RCPT"});
+  }
+  if (envelope_.recipients.size() >= listener_.limits.max_recipients) {
+    return QueueError({452, "4.5.3", "Too many recipients"});
+  }
+  if (c.path.utf8 && !envelope_.smtputf8) {
+    return QueueError({553, "5.6.7", "Non-ASCII recipient address requires SMTPUTF8"});
+  }
+  if (!MayRelayTo(c.path)) {
+    return QueueError({554, "5.7.1", "<" + c.path.ToString() + ">: Relay access denied"});
+  }
+  envelope_.recipients.push_back(Recipient{std::move(c.path), c.rcpt.notify, c.rcpt.orcpt});
+  Queue({250, "2.1.5", "Ok"});
+  return true;
+}
+
+awaitable<bool> Session::DoData() {
+  if (!in_transaction_) {
+    co_return QueueError({503, "5.5.1", "Need MAIL command"});
+  }
+  if (bdat_active_) {
+    co_return QueueError({503, "5.5.1", "DATA cannot follow BDAT"});
+  }
+  if (envelope_.recipients.empty()) {
+    co_return QueueError({554, "5.5.1", "No valid recipients"});
+  }
+  Queue({354, "", "End data with <CR><LF>.<CR><LF>"});
+  DataDecoder decoder({listener_.limits.max_message_size, listener_.limits.max_line_length});
+  data_.clear();
+  while (true) {
+    auto step = decoder.Feed(std::string_view(in_).substr(in_pos_), data_);
+    in_pos_ += step.consumed;
+    if (step.done) {
+      break;
+    }
+    if (decoder.fatal()) {
+      // RFC 5321 §2.3.8: only CRLF ends a line. Stop reading this stream at once.
+      Queue({550, "5.5.2", "Bare <CR> or <LF> in message data is not allowed, closing connection"});
+      co_return false;
+    }
+    auto st = co_await ReadMore(listener_.limits.data_timeout);
+    if (st == ReadStatus::kTimeout) {
+      Queue({421, "4.4.2", ctx_.options.hostname + " Timeout waiting for data"});
+      co_return false;
+    }
+    if (st != ReadStatus::kOk) {
+      co_return false;
+    }
+  }
+  if (decoder.error() == DataError::kTooBig) {
+    ResetTransaction();
+    co_return QueueError({552, "5.3.4", "Message size exceeds fixed maximum message size"});
+  }
+  if (decoder.error() == DataError::kLineTooLong) {
+    ResetTransaction();
+    co_return QueueError({550, "5.5.2",
+                          fmt::format("Message has a line longer than {} octets",
+                                      listener_.limits.max_line_length)});
+  }
+  co_return co_await FinishMessage();
+}
+
+awaitable<bool> Session::DoBdat(const Command& c) {
+  bool usable = in_transaction_ && !envelope_.recipients.empty() && !bdat_failed_;
+  if (usable && !bdat_active_) {
+    bdat_active_ = true;
+    data_.clear();
+    bdat_ = ChunkReader(listener_.limits.max_message_size);
+  }
+  // RFC 3030 §2: the chunk is read whatever the answer will be.
+  ChunkReader discard(0);
+  ChunkReader& reader = usable ? bdat_ : discard;
+  std::string sink;
+  reader.BeginChunk(c.bdat_size);
+  while (!reader.chunk_done()) {
+    if (in_pos_ < in_.size()) {
+      in_pos_ += reader.Feed(std::string_view(in_).substr(in_pos_), usable ? data_ : sink);
+      continue;
+    }
+    auto st = co_await ReadMore(listener_.limits.data_timeout);
+    if (st == ReadStatus::kTimeout) {
+      Queue({421, "4.4.2", ctx_.options.hostname + " Timeout waiting for data"});
+      co_return false;
+    }
+    if (st != ReadStatus::kOk) {
+      co_return false;
+    }
+  }
+  if (!in_transaction_) {
+    co_return QueueError({503, "5.5.1", "Need MAIL command"});
+  }
+  if (envelope_.recipients.empty()) {
+    co_return QueueError({554, "5.5.1", "No valid recipients"});
+  }
+  if (bdat_failed_) {
+    co_return QueueError({503, "5.5.1", "Earlier BDAT failed, send RSET"});
+  }
+  if (reader.too_big()) {
+    // RFC 3030 §2: a failed chunk fails the transaction.
+    bdat_failed_ = true;
+    data_.clear();
+    co_return QueueError({552, "5.3.4", "Message size exceeds fixed maximum message size"});
+  }
+  if (!c.bdat_last) {
+    Queue({250, "2.0.0", fmt::format("{} octets received", c.bdat_size)});
+    co_return true;
+  }
+  co_return co_await FinishMessage();
+}
+
+awaitable<bool> Session::FinishMessage() {
+  // The spool sync may take a while; it is not the client's timeout.
+  deadline_.expires_at(std::chrono::steady_clock::time_point::max());
+  Envelope env = std::move(envelope_);
+  std::string data = std::move(data_);
+  ResetTransaction();
+  ++messages_;
+  Reply r = co_await ctx_.sink->Accept(info_, std::move(env), std::move(data));
+  Queue(r);
+  co_return true;
+}
+
+awaitable<bool> Session::DoStartTls() {
+  if (tls_active_) {
+    co_return QueueError({503, "5.5.1", "TLS already active"});
+  }
+  if (!TlsAvailable()) {
+    co_return QueueError({454, "4.7.0", "TLS not available"});
+  }
+  Queue({220, "2.0.0", "Ready to start TLS"});
+  if (!co_await Flush()) {
+    co_return false;
+  }
+  // RFC 3207 §4.2 (CVE-2011-0411): nothing sent before the handshake may be
+  // taken as a command afterwards.
+  in_.clear();
+  in_pos_ = 0;
+  deadline_.expires_after(listener_.limits.tls_handshake_timeout);
+  auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kTuple);
+  if (ec) {
+    co_return false;
+  }
+  tls_active_ = true;
+  info_.tls = tls::Describe(stream_.native_handle());
+  // RFC 3207 §4.2: forget everything learnt before TLS.
+  info_.helo.clear();
+  info_.esmtp = false;
+  info_.auth_user.clear();
+  ResetTransaction();
+  co_return true;
+}
+
+awaitable<Session::ReadStatus> Session::Challenge(std::string challenge, std::string& response) {
+  Queue({334, "", std::move(challenge)});
+  co_return co_await ReadLine(response, listener_.limits.max_auth_line_length);
+}
+
+awaitable<bool> Session::DoAuth(const Command& c) {
+  if (!AuthOffered()) {
+    if (ctx_.credentials && !tls_active_ && tls_ctx_) {
+      co_return QueueError(
+          {538, "5.7.11", "Encryption required for requested authentication mechanism"});
+    }
+    co_return QueueError({503, "5.5.1", "AUTH not available"});
+  }
+  if (info_.helo.empty()) {
+    co_return QueueError({503, "5.5.1", "Send EHLO first"});
+  }
+  if (!info_.auth_user.empty()) {
+    co_return QueueError({503, "5.5.1", "Already authenticated"});
+  }
+  if (in_transaction_) {
+    co_return QueueError({503, "5.5.1", "AUTH not permitted during a mail transaction"});
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (ctx_.auth_limiter->IsLocked(info_.client_ip, now)) {
+    Queue({421, "4.7.0", "Too many failed authentications, try again later"});
+    co_return false;
+  }
+  std::string_view arg = c.arg;
+  auto sp = arg.find(' ');
+  std::string_view mech = arg.substr(0, sp);
+  std::optional<std::string> initial;
+  if (sp != std::string_view::npos) {
+    initial = std::string(arg.substr(sp + 1));
+  }
+  std::string user;
+  std::string pass;
+  std::string resp;
+  if (IStartsWith(mech, "PLAIN") && mech.size() == 5) {
+    if (initial) {
+      resp = *initial == "=" ? std::string() : *initial;
+    } else if (co_await Challenge("", resp) != ReadStatus::kOk) {
+      co_return false;
+    }
+    if (resp == "*") {
+      co_return QueueError({501, "5.0.0", "Authentication cancelled"});
+    }
+    auto creds = auth::DecodePlain(resp);
+    if (!creds) {
+      co_return QueueError({501, "5.5.2", "Malformed authentication response"});
+    }
+    if (!creds->authzid.empty() && creds->authzid != creds->authcid) {
+      co_return QueueError({535, "5.7.8", "Authentication credentials invalid"});
+    }
+    user = std::move(creds->authcid);
+    pass = std::move(creds->password);
+  } else if (IStartsWith(mech, "LOGIN") && mech.size() == 5) {
+    if (initial) {
+      resp = *initial;
+    } else if (co_await Challenge("VXNlcm5hbWU6", resp) != ReadStatus::kOk) {
+      co_return false;
+    }
+    if (resp == "*") {
+      co_return QueueError({501, "5.0.0", "Authentication cancelled"});
+    }
+    auto u = auth::Base64Decode(resp);
+    if (!u) {
+      co_return QueueError({501, "5.5.2", "Malformed authentication response"});
+    }
+    user = std::move(*u);
+    if (co_await Challenge("UGFzc3dvcmQ6", resp) != ReadStatus::kOk) {
+      co_return false;
+    }
+    if (resp == "*") {
+      co_return QueueError({501, "5.0.0", "Authentication cancelled"});
+    }
+    auto p = auth::Base64Decode(resp);
+    if (!p) {
+      co_return QueueError({501, "5.5.2", "Malformed authentication response"});
+    }
+    pass = std::move(*p);
+  } else {
+    co_return QueueError({504, "5.5.4", "Unrecognized authentication mechanism"});
+  }
+  deadline_.expires_at(std::chrono::steady_clock::time_point::max());
+  // Argon2 takes tens of milliseconds: verify on the blocking pool. (The task is
+  // a named local: GCC 12 mishandles lambdas built inside a co_await operand.)
+  auto verify = [creds = ctx_.credentials, u = user, p = std::move(pass)] {
+    return creds->Verify(u, p);
+  };
+  bool ok = co_await runtime::RunBlocking(*ctx_.blocking, std::move(verify));
+  if (ok) {
+    ctx_.auth_limiter->RecordSuccess(info_.client_ip);
+    info_.auth_user = std::move(user);
+    Queue({235, "2.7.0", "Authentication successful"});
+    co_return true;
+  }
+  bool locked = ctx_.auth_limiter->RecordFailure(info_.client_ip, std::chrono::steady_clock::now());
+  if (locked) {
+    Queue({535, "5.7.8", "Authentication credentials invalid"});
+    Queue({421, "4.7.0", "Too many failed authentications, try again later"});
+    co_return false;
+  }
+  co_return QueueError({535, "5.7.8", "Authentication credentials invalid"});
+}
+
+}  // namespace sluice::smtp

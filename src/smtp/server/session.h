@@ -1,0 +1,110 @@
+#pragma once
+// One SMTP server session: a coroutine that owns its connection for its whole
+// life on one io_context. Internal to smtp/server.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/envelope.h"
+#include "smtp/proto/command.h"
+#include "smtp/proto/data_decoder.h"
+#include "smtp/server/message_sink.h"
+#include "smtp/server/options.h"
+
+namespace sluice::smtp {
+
+struct ServerContext;
+class Server;
+
+// Counts a connection against its listener's limits while alive.
+class ConnectionSlot {
+ public:
+  virtual ~ConnectionSlot() = default;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket socket, const ListenerOptions& listener, ServerContext& ctx,
+          Server& server, std::shared_ptr<tls::ServerContextHolder> tls,
+          std::unique_ptr<ConnectionSlot> slot, std::optional<Reply> refuse);
+  ~Session();
+
+  static boost::asio::awaitable<void> Run(std::shared_ptr<Session> self);
+  // Called on the session's executor when the server shuts down.
+  void Drain();
+  std::uint64_t id() const { return id_; }
+  auto executor() { return stream_.get_executor(); }
+
+ private:
+  enum class ReadStatus { kOk, kClosed, kTimeout, kDrain, kTooLong };
+
+  boost::asio::awaitable<void> Main();
+  boost::asio::awaitable<void> Watchdog();
+  boost::asio::awaitable<ReadStatus> ReadMore(std::chrono::milliseconds timeout);
+  boost::asio::awaitable<ReadStatus> ReadLine(std::string& line, std::size_t max);
+  boost::asio::awaitable<bool> Flush();
+  void Queue(const Reply& r);
+  // Queues an error reply and counts it; false if the session must end now.
+  bool QueueError(const Reply& r);
+
+  boost::asio::awaitable<bool> Handle(const std::string& line);
+  void DoEhlo(const Command& c);
+  bool DoMail(Command& c);
+  bool DoRcpt(Command& c);
+  boost::asio::awaitable<bool> DoData();
+  boost::asio::awaitable<bool> DoBdat(const Command& c);
+  boost::asio::awaitable<bool> DoStartTls();
+  boost::asio::awaitable<bool> DoAuth(const Command& c);
+  // Sends a 334 challenge and reads the client's response line.
+  boost::asio::awaitable<ReadStatus> Challenge(std::string challenge, std::string& response);
+  boost::asio::awaitable<bool> FinishMessage();
+
+  bool TlsAvailable() const;
+  bool AuthOffered() const;
+  bool MayRelayTo(const Address& rcpt) const;
+  void ResetTransaction();
+  void Close();
+
+  static std::atomic<std::uint64_t> next_id_;
+  std::uint64_t id_;
+  const ListenerOptions& listener_;
+  ServerContext& ctx_;
+  Server& server_;
+  std::shared_ptr<tls::ServerContextHolder> tls_holder_;
+  tls::ContextPtr tls_ctx_;
+  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  boost::asio::steady_timer deadline_;
+  std::unique_ptr<ConnectionSlot> slot_;
+  std::optional<Reply> refuse_;
+
+  SessionInfo info_;
+  bool tls_active_ = false;
+  bool closed_ = false;
+  bool timed_out_ = false;
+  bool draining_ = false;
+  bool awaiting_command_ = false;
+
+  std::string in_;
+  std::size_t in_pos_ = 0;
+  std::string out_;
+
+  bool in_transaction_ = false;
+  bool bdat_active_ = false;
+  bool bdat_failed_ = false;
+  Envelope envelope_;
+  std::string data_;
+  ChunkReader bdat_{0};
+  std::uint32_t messages_ = 0;
+  std::uint32_t errors_ = 0;
+};
+
+}  // namespace sluice::smtp

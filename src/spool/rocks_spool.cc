@@ -1,0 +1,207 @@
+#include "spool/rocks_spool.h"
+
+#include <filesystem>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/write_batch.h>
+
+namespace sluice::spool {
+namespace {
+constexpr const char* kDataCf = "data";
+
+std::string KeyOf(const SpoolId& id) {
+  auto k = id.Key();
+  return std::string(k.data(), k.size());
+}
+}  // namespace
+
+Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOptions& opts) {
+  std::unique_ptr<RocksSpool> s(new RocksSpool());
+  s->opts_ = opts;
+  std::error_code ec;
+  if (!opts.read_only) {
+    std::filesystem::create_directories(opts.path, ec);
+    if (ec) {
+      return Fail("cannot create spool directory " + opts.path + ": " + ec.message());
+    }
+  }
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(2);
+  db_opts.max_total_wal_size = 256 << 20;
+  db_opts.keep_log_file_num = 4;
+
+  rocksdb::ColumnFamilyOptions meta_opts;
+  meta_opts.OptimizeForPointLookup(64);
+  rocksdb::ColumnFamilyOptions data_opts;
+  data_opts.enable_blob_files = true;
+  data_opts.min_blob_size = 4096;
+  data_opts.enable_blob_garbage_collection = true;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, meta_opts}, {kDataCf, data_opts}};
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status st;
+  if (opts.read_only) {
+    st = rocksdb::DB::OpenForReadOnly(db_opts, opts.path, cfs, &s->handles_, &raw);
+  } else {
+    st = rocksdb::DB::Open(db_opts, opts.path, cfs, &s->handles_, &raw);
+  }
+  if (!st.ok()) {
+    return Fail("cannot open spool " + opts.path + ": " + st.ToString());
+  }
+  s->db_.reset(raw);
+  s->meta_cf_ = s->handles_[0];
+  s->data_cf_ = s->handles_[1];
+  if (!opts.read_only) {
+    s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
+  }
+  return s;
+}
+
+RocksSpool::~RocksSpool() {
+  Close();
+  for (auto* h : handles_) {
+    db_->DestroyColumnFamilyHandle(h);
+  }
+  handles_.clear();
+  if (db_) {
+    db_->Close();
+  }
+}
+
+void RocksSpool::Store(Meta meta, std::string data_prefix, std::string body, Done done) {
+  Pending p{KeyOf(meta.id), EncodeMeta(meta), std::move(data_prefix), std::move(body),
+            std::move(done)};
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_ && !opts_.read_only) {
+      queue_.push_back(std::move(p));
+      cv_.notify_one();
+      return;
+    }
+  }
+  p.done(Fail(SpoolError::kClosed));
+}
+
+void RocksSpool::WriterLoop() {
+  std::vector<Pending> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) {
+        return;  // closing and drained
+      }
+      if (queue_.size() <= opts_.max_batch) {
+        batch.swap(queue_);
+      } else {
+        auto mid = queue_.begin() + static_cast<std::ptrdiff_t>(opts_.max_batch);
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(mid));
+        queue_.erase(queue_.begin(), mid);
+      }
+    }
+    rocksdb::WriteBatch wb;
+    rocksdb::Status st;
+    for (auto& p : batch) {
+      // Data first; metadata marks the message as present.
+      rocksdb::Slice parts[2] = {p.prefix, p.body};
+      rocksdb::Slice key(p.key);
+      st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+      if (st.ok()) {
+        st = wb.Put(meta_cf_, p.key, p.meta);
+      }
+      if (!st.ok()) {
+        break;
+      }
+    }
+    if (st.ok()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      st = db_->Write(wo, &wb);
+    }
+    {
+      std::lock_guard lock(mu_);
+      stats_.stores += batch.size();
+      stats_.syncs += 1;
+    }
+    for (auto& p : batch) {
+      if (st.ok()) {
+        p.done(Ok{});
+      } else {
+        p.done(Fail(SpoolError::kIo));
+      }
+    }
+    batch.clear();
+  }
+}
+
+void RocksSpool::Close() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+    cv_.notify_all();
+  }
+  if (writer_.joinable()) {
+    writer_.join();
+  }
+}
+
+Result<std::uint64_t, SpoolError> RocksSpool::ForEachMeta(const std::function<void(Meta&&)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, meta_cf_));
+  std::uint64_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto m = DecodeMeta(std::string_view(it->value().data(), it->value().size()));
+    if (!m) {
+      return Fail(SpoolError::kCorrupt);
+    }
+    fn(std::move(m).value());
+    ++n;
+  }
+  if (!it->status().ok()) {
+    return Fail(SpoolError::kIo);
+  }
+  return n;
+}
+
+Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {
+  std::string value;
+  auto st = db_->Get(rocksdb::ReadOptions(), data_cf_, KeyOf(id), &value);
+  if (st.IsNotFound()) {
+    return Fail(SpoolError::kNotFound);
+  }
+  if (!st.ok()) {
+    return Fail(SpoolError::kIo);
+  }
+  return value;
+}
+
+Result<Ok, SpoolError> RocksSpool::Remove(const SpoolId& id) {
+  if (opts_.read_only) {
+    return Fail(SpoolError::kClosed);
+  }
+  rocksdb::WriteBatch wb;
+  std::string key = KeyOf(id);
+  // Metadata goes first in the same batch: a message without metadata is gone.
+  if (!wb.Delete(meta_cf_, key).ok() || !wb.Delete(data_cf_, key).ok()) {
+    return Fail(SpoolError::kIo);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (!db_->Write(wo, &wb).ok()) {
+    return Fail(SpoolError::kIo);
+  }
+  return Ok{};
+}
+
+SpoolStats RocksSpool::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace sluice::spool

@@ -1,0 +1,61 @@
+#pragma once
+// Security: stores accepted mail; what is here is our responsibility to deliver.
+// Durability: Store() calls back only after the record is on stable storage
+//             (write-ahead log synced). The SMTP 250 waits for that callback.
+//
+// A message is two records under the same key: its metadata (envelope and
+// queue state, small, scanned at start-up) and its data (headers and body,
+// read only when a delivery needs it).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/envelope.h"
+#include "core/result.h"
+#include "core/spool_id.h"
+
+namespace sluice::spool {
+
+enum class SpoolError {
+  kIo,       // the storage failed: the client gets 451 4.3.0
+  kCorrupt,  // a record could not be decoded
+  kClosed,   // the spool is shutting down: 421 4.3.2
+  kNotFound,
+};
+const char* ToString(SpoolError e);
+
+struct Meta {
+  SpoolId id;
+  Envelope envelope;
+  std::int64_t received_us = 0;  // reception time, microseconds since the epoch
+  std::string listener;
+  std::string client_ip;
+  std::string auth_user;
+  std::uint64_t size = 0;  // octets of the stored data
+  // Queue state, advanced by deliveries.
+  std::uint32_t attempts = 0;
+  std::int64_t due_us = 0;
+};
+
+std::string EncodeMeta(const Meta& m);
+Result<Meta, SpoolError> DecodeMeta(std::string_view bytes);
+
+class Spool {
+ public:
+  using Done = std::function<void(Result<Ok, SpoolError>)>;
+  virtual ~Spool() = default;
+
+  // Writes meta and data (prefix + body, stored as one value) durably, then
+  // calls `done` from a spool thread. Concurrent stores share one sync.
+  virtual void Store(Meta meta, std::string data_prefix, std::string body, Done done) = 0;
+  // Calls `fn` for every stored message's metadata, in reception order.
+  virtual Result<std::uint64_t, SpoolError> ForEachMeta(const std::function<void(Meta&&)>& fn) = 0;
+  virtual Result<std::string, SpoolError> ReadData(const SpoolId& id) = 0;
+  virtual Result<Ok, SpoolError> Remove(const SpoolId& id) = 0;
+  // Finishes queued writes and closes; later stores fail with kClosed.
+  virtual void Close() = 0;
+};
+
+}  // namespace sluice::spool
