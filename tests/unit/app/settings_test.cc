@@ -1,0 +1,53 @@
+#include "app/settings.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::app {
+namespace {
+
+TEST(Settings, EmbeddedDefaultsAreValid) {
+  auto doc = config::Document::Parse(kDefaultConfig, "(embedded)");
+  auto st = Bind(*doc);
+  EXPECT_TRUE(doc->errors().empty()) << doc->errors().ToString();
+  ASSERT_EQ(st.listeners.size(), 3u);
+  for (const auto& l : st.listeners) {
+    EXPECT_EQ(l.smtp.address, "127.0.0.1");
+  }
+  EXPECT_EQ(st.listeners[2].smtp.kind, smtp::ListenerKind::kSmtps);
+}
+
+TEST(Settings, ListenerLimitsBind) {
+  auto doc = config::Document::Parse(
+      "[[listener]]\nname = \"r\"\nport = 0\nmax_message_size = \"1MiB\"\nmax_recipients = 3\n"
+      "command_timeout = \"2s\"\n",
+      "t.toml");
+  auto st = Bind(*doc);
+  ASSERT_TRUE(doc->errors().empty()) << doc->errors().ToString();
+  EXPECT_EQ(st.listeners[0].smtp.limits.max_message_size, 1u << 20);
+  EXPECT_EQ(st.listeners[0].smtp.limits.max_recipients, 3u);
+  EXPECT_EQ(st.listeners[0].smtp.limits.command_timeout, std::chrono::seconds(2));
+}
+
+TEST(Settings, ErrorsNameTheKey) {
+  auto doc = config::Document::Parse(
+      "[relay]\nnetworks = [\"10.0.0.0/33\"]\n\n[[listener]]\nname = \"a\"\nkind = \"mx\"\n"
+      "[[listener]]\nname = \"a\"\nkind = \"smtps\"\naddress = \"192.0.2.1\"\n"
+      "allow_plaintext_auth = true\n",
+      "t.toml");
+  Bind(*doc);
+  std::string all = doc->errors().ToString();
+  EXPECT_NE(all.find("t.toml:2: relay.networks: not a network"), std::string::npos) << all;
+  EXPECT_NE(all.find("t.toml:6: listener[0].kind:"), std::string::npos) << all;
+  EXPECT_NE(all.find("listener[1].name: duplicate"), std::string::npos) << all;
+  EXPECT_NE(all.find("t.toml:11: listener[1].allow_plaintext_auth:"), std::string::npos) << all;
+  EXPECT_NE(all.find("listener[1].tls: an smtps listener needs TLS"), std::string::npos) << all;
+}
+
+TEST(Settings, NoListenersIsAnError) {
+  auto doc = config::Document::Parse("[server]\nhostname = \"mx.test\"\n", "t.toml");
+  Bind(*doc);
+  EXPECT_NE(doc->errors().ToString().find("listener: at least one"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::app

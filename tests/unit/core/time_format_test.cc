@@ -1,0 +1,20 @@
+// RFC 5322 §3.3 date-time; RFC 3339 timestamps.
+#include "core/time_format.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice {
+namespace {
+
+TEST(TimeFormat, Rfc5322) {
+  auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1795618800));
+  EXPECT_EQ(Rfc5322Date(t), "Wed, 25 Nov 2026 15:00:00 +0000");
+}
+
+TEST(TimeFormat, Rfc3339Micros) {
+  auto t = std::chrono::system_clock::time_point(std::chrono::microseconds(1795618800123456));
+  EXPECT_EQ(Rfc3339Micros(t), "2026-11-25T15:00:00.123456Z");
+}
+
+}  // namespace
+}  // namespace sluice

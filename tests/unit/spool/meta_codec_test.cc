@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include "spool/spool.h"
+
+namespace sluice::spool {
+namespace {
+
+Meta Sample() {
+  Meta m;
+  m.id = SpoolId(123456789, 987654321);
+  m.envelope.sender = ParseMailbox("s@example.com").value();
+  Recipient r1{ParseMailbox("a@example.org").value(), kNotifyFailure | kNotifyDelay,
+               "rfc822;a@example.org"};
+  Recipient r2{ParseMailbox("用户@例子.广告").value(), 0, ""};
+  m.envelope.recipients = {r1, r2};
+  m.envelope.body = BodyType::k8BitMime;
+  m.envelope.smtputf8 = true;
+  m.envelope.ret = DsnRet::kHeaders;
+  m.envelope.envid = "env-1";
+  m.received_us = 1795618800123456;
+  m.listener = "submission";
+  m.client_ip = "127.0.0.1";
+  m.auth_user = "alice";
+  m.size = 4242;
+  m.attempts = 3;
+  m.due_us = -5;
+  return m;
+}
+
+TEST(MetaCodec, RoundTrip) {
+  Meta m = Sample();
+  auto d = DecodeMeta(EncodeMeta(m));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->id, m.id);
+  EXPECT_EQ(d->envelope.sender.ToString(), "s@example.com");
+  ASSERT_EQ(d->envelope.recipients.size(), 2u);
+  EXPECT_EQ(d->envelope.recipients[0].notify, kNotifyFailure | kNotifyDelay);
+  EXPECT_EQ(d->envelope.recipients[0].orcpt, "rfc822;a@example.org");
+  EXPECT_EQ(d->envelope.recipients[1].address.ascii_domain, "xn--fsqu00a.xn--4rr70v");
+  EXPECT_TRUE(d->envelope.recipients[1].address.utf8);
+  EXPECT_EQ(d->envelope.body, BodyType::k8BitMime);
+  EXPECT_TRUE(d->envelope.smtputf8);
+  EXPECT_EQ(d->envelope.ret, DsnRet::kHeaders);
+  EXPECT_EQ(d->envelope.envid, "env-1");
+  EXPECT_EQ(d->received_us, m.received_us);
+  EXPECT_EQ(d->listener, "submission");
+  EXPECT_EQ(d->auth_user, "alice");
+  EXPECT_EQ(d->size, 4242u);
+  EXPECT_EQ(d->attempts, 3u);
+  EXPECT_EQ(d->due_us, -5);
+}
+
+TEST(MetaCodec, TruncatedRecordsAreCorruptNotCrashes) {
+  std::string bytes = EncodeMeta(Sample());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    auto d = DecodeMeta(std::string_view(bytes).substr(0, n));
+    EXPECT_FALSE(d.ok()) << n;
+  }
+}
+
+TEST(MetaCodec, UnknownVersionIsCorrupt) {
+  std::string bytes = EncodeMeta(Sample());
+  bytes[0] = 99;
+  auto d = DecodeMeta(bytes);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error(), SpoolError::kCorrupt);
+}
+
+}  // namespace
+}  // namespace sluice::spool
