@@ -128,7 +128,10 @@ int main(int argc, char** argv) {
   auto doc = config_path.empty()
                  ? config::Document::Parse(app::kDefaultConfig, "(embedded defaults)")
                  : config::Document::LoadFile(config_path);
-  auto settings = app::Bind(*doc);
+  app::Settings settings;
+  if (doc->errors().empty()) {
+    settings = app::Bind(*doc);
+  }
   if (!doc->errors().empty()) {
     std::fputs(doc->errors().ToString().c_str(), stderr);
     return 2;

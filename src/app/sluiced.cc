@@ -27,6 +27,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "app/settings.h"
@@ -171,7 +172,9 @@ asio::awaitable<void> WaitForSignals(asio::io_context& main, Daemon& d, smtp::Se
 int Serve(const Args& args) {
   auto doc = LoadDocument(args.config);
   Daemon d;
-  d.settings = app::Bind(*doc);
+  if (doc->errors().empty()) {
+    d.settings = app::Bind(*doc);
+  }
   if (!doc->errors().empty()) {
     std::fputs(doc->errors().ToString().c_str(), stderr);
     return 2;
@@ -277,7 +280,10 @@ int Serve(const Args& args) {
   pool.Stop();
   pool.Join();
   blocking.join();
+  // Finishes queued writes; their callbacks only queue onto the stopped contexts.
   d.spool->Close();
+  // Sessions still queued (past shutdown_timeout) die here, before `server`.
+  pool.Destroy();
   auto stats = d.spool->stats();
   spdlog::info("stopped: {} messages stored with {} syncs", stats.stores, stats.syncs);
   return 0;
@@ -286,6 +292,9 @@ int Serve(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Diagnostics go to stderr; event records go to the event log.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("sluiced"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   Args args;
   if (!ParseArgs(argc, argv, args)) {
     Usage();
@@ -297,7 +306,9 @@ int main(int argc, char** argv) {
   }
   if (!args.check_config.empty()) {
     auto doc = config::Document::LoadFile(args.check_config);
-    app::Bind(*doc);
+    if (doc->errors().empty()) {
+      app::Bind(*doc);
+    }
     if (!doc->errors().empty()) {
       std::fputs(doc->errors().ToString().c_str(), stderr);
       return 1;

@@ -38,16 +38,15 @@ void IoPool::Start() {
   }
 }
 
-void IoPool::ReleaseWork() {
-  for (auto& g : guards_) {
-    g.reset();
-  }
-}
-
 void IoPool::Stop() {
   for (auto& ctx : contexts_) {
     ctx->stop();
   }
+}
+
+void IoPool::Destroy() {
+  guards_.clear();
+  contexts_.clear();
 }
 
 void IoPool::Join() {

@@ -25,10 +25,11 @@ class IoPool {
   std::size_t size() const { return contexts_.size(); }
 
   void Start();
-  // Lets run() return once no work is left (graceful), or stops at once (hard).
-  void ReleaseWork();
   void Stop();
   void Join();
+  // After Join(): destroys the contexts and so every handler still queued on
+  // them (coroutine frames included), while the objects they refer to still exist.
+  void Destroy();
 
  private:
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
