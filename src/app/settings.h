@@ -1,4 +1,7 @@
 #pragma once
+// Security: reads operator configuration only.
+// Standards: TOML v1.0.
+//
 // Binds a configuration document onto each module's Options. The one place
 // that knows both the config keys and the module structs; docs/config.md
 // documents every key named here.

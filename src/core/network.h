@@ -1,4 +1,7 @@
 #pragma once
+// Security: parses operator config and peer addresses from the kernel.
+// Standards: RFC 4632 (CIDR), RFC 4291 §2.5.5.2 (IPv4-mapped IPv6).
+//
 // IP networks in CIDR form ("127.0.0.0/8", "::1/128") and membership tests.
 // IPv4 addresses are kept IPv4-mapped, so one network list covers both families.
 

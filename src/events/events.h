@@ -1,7 +1,8 @@
 #pragma once
+// Security: records carry addresses and client details, never bodies or credentials.
+// Standards: RFC 8259 (JSON), RFC 3339 (timestamps); JSON Lines framing.
 // Typed event records and the bus that writes them as JSON lines.
 // Records are for operators and integrations; diagnostics go to spdlog, apart.
-// Never carries message bodies or credentials.
 
 #include <chrono>
 #include <cstdint>

@@ -1,4 +1,7 @@
 #pragma once
+// Security: none (no external input).
+// Standards: none.
+//
 // A pool of io_contexts, one thread each. A connection lives on one context for
 // its whole life, so its handlers never run concurrently and need no strand.
 

@@ -1,5 +1,6 @@
 #pragma once
 // Security: stores accepted mail; what is here is our responsibility to deliver.
+// Standards: none on the wire; the durability contract of docs/life-of-a-message.md.
 // Durability: Store() calls back only after the record is on stable storage
 //             (write-ahead log synced). The SMTP 250 waits for that callback.
 //
