@@ -3,6 +3,7 @@
 //   sluice [--config FILE] user add NAME     password from standard input
 //   sluice [--config FILE] spool count
 //   sluice [--config FILE] spool ls [--limit N]
+//   sluice [--config FILE] spool cat ID      the stored message, as it will be sent
 //
 // Security: writes password hashes (never the password); opens the spool read-only.
 
@@ -29,7 +30,8 @@ int Usage() {
   std::fputs(
       "usage: sluice [--config FILE] user add NAME   (reads the password from stdin)\n"
       "       sluice [--config FILE] spool count\n"
-      "       sluice [--config FILE] spool ls [--limit N]\n",
+      "       sluice [--config FILE] spool ls [--limit N]\n"
+      "       sluice [--config FILE] spool cat ID\n",
       stderr);
   return 2;
 }
@@ -116,6 +118,26 @@ int SpoolCmd(const app::Settings& st, const std::string& verb, long limit) {
   return 0;
 }
 
+int SpoolCat(const app::Settings& st, const std::string& hex) {
+  auto id = SpoolId::FromHex(hex);
+  if (!id) {
+    std::fputs("sluice: a spool id is 32 hex digits\n", stderr);
+    return 2;
+  }
+  auto spool = spool::RocksSpool::Open({.path = st.spool_path, .read_only = true});
+  if (!spool) {
+    std::fprintf(stderr, "sluice: %s\n", spool.error().c_str());
+    return 1;
+  }
+  auto data = spool.value()->ReadData(*id);
+  if (!data) {
+    std::fprintf(stderr, "sluice: %s: %s\n", hex.c_str(), spool::ToString(data.error()));
+    return 1;
+  }
+  std::fwrite(data.value().data(), 1, data.value().size(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,6 +160,9 @@ int main(int argc, char** argv) {
   }
   if (args.size() == 3 && args[0] == "user" && args[1] == "add") {
     return UserAdd(settings, args[2]);
+  }
+  if (args.size() == 3 && args[0] == "spool" && args[1] == "cat") {
+    return SpoolCat(settings, args[2]);
   }
   if (args.size() >= 2 && args[0] == "spool" && (args[1] == "count" || args[1] == "ls")) {
     long limit = -1;
