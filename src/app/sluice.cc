@@ -104,7 +104,7 @@ int SpoolCmd(const app::Settings& st, const std::string& verb, long limit) {
     for (const auto& r : m.envelope.recipients) {
       rcpts += (rcpts.empty() ? "" : ",") + r.address.ToString();
     }
-    std::printf("%s %s %llu <%s> %s\n", m.id.Hex().c_str(), Rfc3339Micros(t).c_str(),
+    std::printf("%s\t%s\t%llu\t<%s>\t%s\n", m.id.Hex().c_str(), Rfc3339Micros(t).c_str(),
                 static_cast<unsigned long long>(m.size), m.envelope.sender.ToString().c_str(),
                 rcpts.c_str());
   });

@@ -142,8 +142,22 @@ void Reload(Daemon& d) {
   d.bus.Reopen();
 }
 
-asio::awaitable<void> WaitForSignals(asio::io_context& main, Daemon& d, smtp::Server& server) {
-  asio::signal_set signals(main, SIGTERM, SIGINT, SIGHUP);
+// After the first SIGTERM/SIGINT, a second one cuts the grace period short.
+asio::awaitable<void> HurryOnSecondSignal(asio::signal_set& signals, bool& hurry) {
+  while (true) {
+    auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    if (sig != SIGHUP) {
+      spdlog::warn("second stop signal: closing sessions now");
+      hurry = true;
+    }
+  }
+}
+
+asio::awaitable<void> WaitForSignals(asio::io_context& main, asio::signal_set& signals, Daemon& d,
+                                     smtp::Server& server) {
   while (true) {
     auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) {
@@ -157,14 +171,16 @@ asio::awaitable<void> WaitForSignals(asio::io_context& main, Daemon& d, smtp::Se
   }
   spdlog::info("shutting down: {} sessions open", server.active_sessions());
   server.BeginShutdown();
+  bool hurry = false;
+  asio::co_spawn(main, HurryOnSecondSignal(signals, hurry), asio::detached);
   auto deadline = std::chrono::steady_clock::now() + d.settings.shutdown_timeout;
   asio::steady_timer t(main);
-  while (server.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (!hurry && server.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
     t.expires_after(std::chrono::milliseconds(20));
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   if (server.active_sessions() > 0) {
-    spdlog::warn("shutdown timeout: closing {} sessions", server.active_sessions());
+    spdlog::warn("closing {} sessions still open", server.active_sessions());
   }
   main.stop();
 }
@@ -267,7 +283,9 @@ int Serve(const Args& args) {
   }
 
   asio::io_context main_ctx(1);
-  asio::co_spawn(main_ctx, WaitForSignals(main_ctx, d, server), asio::detached);
+  // Lives until exit, so a late SIGTERM during the final sync is absorbed.
+  asio::signal_set signals(main_ctx, SIGTERM, SIGINT, SIGHUP);
+  asio::co_spawn(main_ctx, WaitForSignals(main_ctx, signals, d, server), asio::detached);
   pool.Start();
   server.Start();
   if (!args.ready_file.empty() && !WriteReadyFile(args.ready_file, server.BoundPorts())) {
@@ -283,6 +301,7 @@ int Serve(const Args& args) {
   // Finishes queued writes; their callbacks only queue onto the stopped contexts.
   d.spool->Close();
   // Sessions still queued (past shutdown_timeout) die here, before `server`.
+  server.ReleaseListeners();
   pool.Destroy();
   auto stats = d.spool->stats();
   spdlog::info("stopped: {} messages stored with {} syncs", stats.stores, stats.syncs);

@@ -33,8 +33,8 @@ DataDecoder::Step DataDecoder::Feed(std::string_view in, std::string& out) {
       case State::kLineStart:
         line_length_ = 0;
         if (c == '.') {
+          // RFC 5321 §4.5.3.1.6: the transparency dot does not count.
           state_ = State::kDot;
-          line_length_ = 1;
           ++i;
           continue;
         }

@@ -56,6 +56,9 @@ class Server {
   // next command (idle ones at once) and closes.
   void BeginShutdown();
   std::size_t active_sessions() const;
+  // After the reactor threads have stopped, before their contexts are destroyed:
+  // lets go of the listeners (their sockets belong to those contexts).
+  void ReleaseListeners() { listeners_.clear(); }
 
   // Session bookkeeping (used by sessions).
   void Register(std::uint64_t id, const std::shared_ptr<Session>& s);

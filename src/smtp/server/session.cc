@@ -255,11 +255,6 @@ awaitable<Session::ReadStatus> Session::ReadLine(std::string& line, std::size_t 
 }
 
 awaitable<void> Session::Main() {
-  if (refuse_) {
-    Queue(*refuse_);
-    co_await Flush();
-    co_return;
-  }
   if (listener_.kind == ListenerKind::kSmtps) {
     if (!tls_ctx_) {
       co_return;
@@ -271,6 +266,13 @@ awaitable<void> Session::Main() {
     }
     tls_active_ = true;
     info_.tls = tls::Describe(stream_.native_handle());
+  }
+  if (refuse_) {
+    // After the handshake on smtps: RFC 8314 §3.3 keeps all SMTP inside TLS.
+    refuse_->text = ctx_.options.hostname + " " + refuse_->text;
+    Queue(*refuse_);
+    co_await Flush();
+    co_return;
   }
   Queue({220, "", ctx_.options.hostname + " ESMTP Sluice"});
   std::string line;
@@ -590,9 +592,26 @@ awaitable<bool> Session::DoStartTls() {
   co_return true;
 }
 
-awaitable<Session::ReadStatus> Session::Challenge(std::string challenge, std::string& response) {
+awaitable<Session::ChallengeStatus> Session::Challenge(std::string challenge,
+                                                       std::string& response) {
   Queue({334, "", std::move(challenge)});
-  co_return co_await ReadLine(response, listener_.limits.max_auth_line_length);
+  ReadStatus read = co_await ReadLine(response, listener_.limits.max_auth_line_length);
+  switch (read) {
+    case ReadStatus::kOk:
+      co_return ChallengeStatus::kOk;
+    case ReadStatus::kTooLong:
+      // RFC 4954 §6; the session goes on.
+      co_return QueueError({500, "5.5.6", "Authentication Exchange line is too long"})
+          ? ChallengeStatus::kFailed
+          : ChallengeStatus::kEnd;
+    case ReadStatus::kTimeout:
+      Queue({421, "4.4.2", ctx_.options.hostname + " Timeout exceeded, closing connection"});
+      co_return ChallengeStatus::kEnd;
+    case ReadStatus::kDrain:
+    case ReadStatus::kClosed:
+      break;
+  }
+  co_return ChallengeStatus::kEnd;
 }
 
 awaitable<bool> Session::DoAuth(const Command& c) {
@@ -614,7 +633,8 @@ awaitable<bool> Session::DoAuth(const Command& c) {
   }
   const auto now = std::chrono::steady_clock::now();
   if (ctx_.auth_limiter->IsLocked(info_.client_ip, now)) {
-    Queue({421, "4.7.0", "Too many failed authentications, try again later"});
+    Queue({421, "4.7.0",
+           ctx_.options.hostname + " Too many failed authentications, try again later"});
     co_return false;
   }
   std::string_view arg = c.arg;
@@ -630,8 +650,11 @@ awaitable<bool> Session::DoAuth(const Command& c) {
   if (IStartsWith(mech, "PLAIN") && mech.size() == 5) {
     if (initial) {
       resp = *initial == "=" ? std::string() : *initial;
-    } else if (co_await Challenge("", resp) != ReadStatus::kOk) {
-      co_return false;
+    } else {
+      ChallengeStatus st = co_await Challenge("", resp);
+      if (st != ChallengeStatus::kOk) {
+        co_return st == ChallengeStatus::kFailed;
+      }
     }
     if (resp == "*") {
       co_return QueueError({501, "5.0.0", "Authentication cancelled"});
@@ -648,8 +671,11 @@ awaitable<bool> Session::DoAuth(const Command& c) {
   } else if (IStartsWith(mech, "LOGIN") && mech.size() == 5) {
     if (initial) {
       resp = *initial;
-    } else if (co_await Challenge("VXNlcm5hbWU6", resp) != ReadStatus::kOk) {
-      co_return false;
+    } else {
+      ChallengeStatus st = co_await Challenge("VXNlcm5hbWU6", resp);
+      if (st != ChallengeStatus::kOk) {
+        co_return st == ChallengeStatus::kFailed;
+      }
     }
     if (resp == "*") {
       co_return QueueError({501, "5.0.0", "Authentication cancelled"});
@@ -659,8 +685,9 @@ awaitable<bool> Session::DoAuth(const Command& c) {
       co_return QueueError({501, "5.5.2", "Malformed authentication response"});
     }
     user = std::move(*u);
-    if (co_await Challenge("UGFzc3dvcmQ6", resp) != ReadStatus::kOk) {
-      co_return false;
+    ChallengeStatus st = co_await Challenge("UGFzc3dvcmQ6", resp);
+    if (st != ChallengeStatus::kOk) {
+      co_return st == ChallengeStatus::kFailed;
     }
     if (resp == "*") {
       co_return QueueError({501, "5.0.0", "Authentication cancelled"});
@@ -689,7 +716,8 @@ awaitable<bool> Session::DoAuth(const Command& c) {
   bool locked = ctx_.auth_limiter->RecordFailure(info_.client_ip, std::chrono::steady_clock::now());
   if (locked) {
     Queue({535, "5.7.8", "Authentication credentials invalid"});
-    Queue({421, "4.7.0", "Too many failed authentications, try again later"});
+    Queue({421, "4.7.0",
+           ctx_.options.hostname + " Too many failed authentications, try again later"});
     co_return false;
   }
   co_return QueueError({535, "5.7.8", "Authentication credentials invalid"});

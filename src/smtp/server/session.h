@@ -64,8 +64,10 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<bool> DoBdat(const Command& c);
   boost::asio::awaitable<bool> DoStartTls();
   boost::asio::awaitable<bool> DoAuth(const Command& c);
-  // Sends a 334 challenge and reads the client's response line.
-  boost::asio::awaitable<ReadStatus> Challenge(std::string challenge, std::string& response);
+  // Sends a 334 challenge and reads the client's response line. kFailed: an
+  // error reply is queued and the session goes on; kEnd: the session ends.
+  enum class ChallengeStatus { kOk, kFailed, kEnd };
+  boost::asio::awaitable<ChallengeStatus> Challenge(std::string challenge, std::string& response);
   boost::asio::awaitable<bool> FinishMessage();
 
   bool TlsAvailable() const;

@@ -117,6 +117,14 @@ TEST(DataDecoder, LineLimitCountsOctetsBeforeCrLf) {
   EXPECT_EQ(bad.error, DataError::kLineTooLong);
 }
 
+// RFC 5321 §4.5.3.1.6: the limit does not count the transparency dot.
+TEST(DataDecoder, StuffedDotDoesNotCountTowardsLineLength) {
+  auto r = DecodeAll("..2345\r\n.\r\n", {.max_line_length = 5});
+  EXPECT_TRUE(r.done);
+  EXPECT_EQ(r.error, DataError::kNone);
+  EXPECT_EQ(r.out, ".2345\r\n");
+}
+
 TEST(ChunkReader, TakesExactlyTheChunk) {
   ChunkReader r(1000);
   std::string out;

@@ -1,0 +1,63 @@
+#pragma once
+// Security: parses DNS answers (from a resolver we configure, about domains our
+//           senders choose); DNSSEC status is reported, not assumed.
+// Standards: RFC 5321 §5.1 (locating the target host: MX, implicit MX),
+//            RFC 7505 (null MX), RFC 1035 §3.3.9 (MX RDATA), RFC 2308 (negative caching).
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/result.h"
+
+namespace sluice::dns {
+
+enum class DnsError {
+  kNxDomain,    // permanent: the domain does not exist
+  kNoMailHost,  // permanent: no MX and no address records
+  kNullMx,      // permanent: RFC 7505 "0 ." (5.1.10)
+  kServFail,    // transient
+  kTimeout,     // transient
+  kBogus,       // transient: DNSSEC validation failed
+  kBadName,     // permanent: not a domain name
+};
+const char* ToString(DnsError e);
+bool IsPermanent(DnsError e);
+
+struct MxHost {
+  std::uint16_t preference = 0;
+  std::string host;  // lower case, no trailing dot
+};
+
+struct MxSet {
+  std::vector<MxHost> hosts;  // delivery order: preference, equal ones shuffled
+  bool implicit = false;      // no MX: the domain itself (RFC 5321 §5.1)
+  bool secure = false;        // DNSSEC-validated answer
+  std::uint32_t ttl = 0;
+  // The site: the MX host names, sorted and joined with ','. Domains that share
+  // their mail exchangers share a site, and so a ready queue.
+  std::string Site() const;
+};
+
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  virtual boost::asio::awaitable<Result<MxSet, DnsError>> ResolveMx(std::string domain) = 0;
+  // A and AAAA addresses of a host, IPv6 first, as text.
+  virtual boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolveAddresses(
+      std::string host) = 0;
+};
+
+// Pure helpers, exposed for tests.
+// Orders by preference and shuffles hosts of equal preference (RFC 5321 §5.1).
+void OrderMx(std::vector<MxHost>& hosts, std::mt19937& rng);
+// Decodes MX RDATA (preference, uncompressed exchange name); false if malformed.
+bool ParseMxRdata(std::string_view rdata, MxHost& out);
+// RFC 7505 §3: exactly one MX, preference 0, exchange ".".
+bool IsNullMx(const std::vector<MxHost>& hosts);
+
+}  // namespace sluice::dns

@@ -1,0 +1,109 @@
+"""sluiced --check-config: every configuration error names file, line and key.
+
+Not an RFC behaviour: checks the operator interface ("file:line: key: message",
+exit 1 on errors, "FILE: ok" and exit 0 otherwise). TOML v1.0 syntax.
+"""
+
+import subprocess
+
+from conftest import SLUICED, to_toml, default_config
+
+BAD = """\
+[server]
+hostname = "mx.test"
+threads = "two"
+colour = "blue"
+
+[spool]
+path = "spool"
+min_free_disk = "lots"
+
+[auth]
+max_failures = 0
+
+[relay]
+networks = ["10.0.0.0/33"]
+
+[[listener]]
+name = "in"
+kind = "mailbox"
+address = "127.0.0.1"
+port = 0
+tls = "maybe"
+command_timeout = "5 minutes"
+max_recipients = 0
+
+[[listener]]
+name = "in"
+kind = "smtps"
+port = 70000
+tls = "none"
+"""
+
+
+def check(path):
+    return subprocess.run([SLUICED, "--check-config", str(path)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_bad_config_reports_file_line_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD)
+    p = check(path)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "ok" not in p.stdout
+    lines = p.stderr.splitlines()
+    expected = [
+        (3, "server.threads", "expected an integer"),
+        (4, "server.colour", "unknown key"),
+        (8, "spool.min_free_disk", "expected a size"),
+        (11, "auth.max_failures", "out of range"),
+        (14, "relay.networks", "10.0.0.0/33"),
+        (18, "listener[0].kind", "must be"),
+        (21, "listener[0].tls", "must be"),
+        (22, "listener[0].command_timeout", "expected a duration"),
+        (23, "listener[0].max_recipients", "out of range"),
+        (26, "listener[1].name", "duplicate"),
+        (28, "listener[1].port", "out of range"),
+        # An smtps listener without TLS.
+        (29, "listener[1].tls", "smtps listener needs TLS"),
+    ]
+    for line_no, key, what in expected:
+        prefix = f"{path}:{line_no}: {key}: "
+        match = [line for line in lines if line.startswith(prefix)]
+        assert match, f"no error line starting {prefix!r} in:\n{p.stderr}"
+        assert what in match[0], (match, what)
+    # Every stderr line has the file:line: key: message shape.
+    for line in lines:
+        assert line.startswith(f"{path}:"), line
+        rest = line[len(str(path)) + 1:]
+        num, key, msg = rest.split(": ", 2)
+        assert num.isdigit() and key and msg, line
+
+
+def test_syntax_error_has_line(tmp_path):
+    path = tmp_path / "syntax.toml"
+    path.write_text('[server]\nhostname = "mx.test"\nthreads = = 2\n')
+    p = check(path)
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"{path}:3: "), p.stderr
+
+
+def test_good_config_is_ok(tmp_path):
+    path = tmp_path / "good.toml"
+    path.write_text(to_toml(default_config(tmp_path)))
+    p = check(path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == f"{path}: ok\n"
+    assert p.stderr == ""
+
+
+def test_embedded_default_config_is_ok(tmp_path):
+    p = subprocess.run([SLUICED, "--print-default-config"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0
+    path = tmp_path / "default.toml"
+    path.write_text(p.stdout)
+    p = check(path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == f"{path}: ok\n"
