@@ -7,11 +7,11 @@ want=${1:-build}
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev librocksdb-dev libtomlplusplus-dev
-  libfmt-dev libspdlog-dev libsodium-dev
+  libfmt-dev libspdlog-dev libsodium-dev libidn2-dev libunbound-dev libevent-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
-  python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
+  python3 python3-pytest python3-aiosmtpd dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
 )
 
 pkgs=("${build_pkgs[@]}")

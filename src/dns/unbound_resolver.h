@@ -1,0 +1,64 @@
+#pragma once
+// Security: talks to the configured DNS resolvers; never blocks a reactor thread.
+// Standards: RFC 1035, RFC 5321 §5.1, RFC 7505; DNSSEC validation by libunbound
+//            when a trust anchor is configured (RFC 4033-4035).
+//
+// libunbound runs its queries in a background thread; its result pipe (ub_fd)
+// is watched by the owning io_context, whose thread runs the callbacks, which
+// hand each answer back to the awaiting coroutine's own executor. libunbound's
+// cache honours record TTLs and caches negative answers (RFC 2308).
+
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "dns/resolver.h"
+
+struct ub_ctx;
+
+namespace sluice::dns {
+
+struct UnboundOptions {
+  std::vector<std::string> forwarders;  // "127.0.0.1@5353"; empty: full recursion
+  std::string trust_anchor_file;        // enables DNSSEC validation when set
+};
+
+class UnboundResolver final : public Resolver {
+ public:
+  static Result<std::unique_ptr<UnboundResolver>, std::string> Create(boost::asio::io_context& ioc,
+                                                                      const UnboundOptions& opts);
+  ~UnboundResolver() override;
+
+  boost::asio::awaitable<Result<MxSet, DnsError>> ResolveMx(std::string domain) override;
+  boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolveAddresses(
+      std::string host) override;
+
+  struct Answer {
+    int error = 0;  // libunbound error code, 0 if the query ran
+    int rcode = 0;
+    bool havedata = false;
+    bool nxdomain = false;
+    bool secure = false;
+    bool bogus = false;
+    int ttl = 0;
+    std::vector<std::string> rdata;
+  };
+
+ private:
+  explicit UnboundResolver(boost::asio::io_context& ioc) : ioc_(ioc), fd_(ioc) {}
+  boost::asio::awaitable<Answer> Query(std::string name, int type);
+  static boost::asio::awaitable<void> Pump(UnboundResolver* self);
+
+  boost::asio::io_context& ioc_;
+  ub_ctx* ctx_ = nullptr;
+  boost::asio::posix::stream_descriptor fd_;
+  std::mutex rng_mu_;
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace sluice::dns

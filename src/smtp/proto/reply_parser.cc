@@ -1,0 +1,156 @@
+#include "smtp/proto/reply_parser.h"
+
+#include <algorithm>
+
+namespace sluice::smtp {
+
+std::size_t EnhancedCodeLength(std::string_view t) {
+  // class "." subject "." detail; class 2/4/5, subject 1-3 digits, detail 1-3 digits.
+  std::size_t i = 0;
+  if (t.size() < 5 || (t[0] != '2' && t[0] != '4' && t[0] != '5') || t[1] != '.') {
+    return 0;
+  }
+  i = 2;
+  for (int part = 0; part < 2; ++part) {
+    std::size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9' && i - start < 3) {
+      ++i;
+    }
+    if (i == start) {
+      return 0;
+    }
+    if (part == 0) {
+      if (i >= t.size() || t[i] != '.') {
+        return 0;
+      }
+      ++i;
+    }
+  }
+  if (i < t.size() && t[i] != ' ') {
+    return 0;
+  }
+  return i;
+}
+
+void ReplyParser::Reset() {
+  size_ = 0;
+  code_ = 0;
+  partial_.clear();
+  text_.clear();
+  enhanced_.clear();
+  enhanced_consistent_ = true;
+  first_line_ = true;
+}
+
+ReplyParseStatus ReplyParser::Feed(std::string_view in, std::size_t& consumed, Reply& out) {
+  consumed = 0;
+  while (consumed < in.size()) {
+    auto nl = in.find('\n', consumed);
+    if (nl == std::string_view::npos) {
+      partial_.append(in.substr(consumed));
+      size_ += in.size() - consumed;
+      consumed = in.size();
+      return size_ > max_size_ ? ReplyParseStatus::kTooLong : ReplyParseStatus::kNeedMore;
+    }
+    partial_.append(in.substr(consumed, nl - consumed));
+    size_ += nl - consumed + 1;
+    consumed = nl + 1;
+    if (size_ > max_size_) {
+      Reset();
+      return ReplyParseStatus::kTooLong;
+    }
+    std::string line = std::move(partial_);
+    partial_.clear();
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    // "ddd" [ ("-" / SP) text ]
+    if (line.size() < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+        line[2] < '0' || line[2] > '9' || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
+      Reset();
+      return ReplyParseStatus::kMalformed;
+    }
+    int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    if (!first_line_ && code != code_) {
+      Reset();
+      return ReplyParseStatus::kMalformed;
+    }
+    code_ = code;
+    bool more = line.size() > 3 && line[3] == '-';
+    std::string_view text = line.size() > 4 ? std::string_view(line).substr(4) : std::string_view();
+    std::size_t elen = EnhancedCodeLength(text);
+    std::string_view enh = text.substr(0, elen);
+    if (first_line_) {
+      enhanced_ = std::string(enh);
+    } else if (enh != enhanced_) {
+      enhanced_consistent_ = false;
+    }
+    if (!first_line_) {
+      text_ += '\n';
+    }
+    text_.append(text);
+    first_line_ = false;
+    if (!more) {
+      out.code = code_;
+      if (enhanced_consistent_ && !enhanced_.empty()) {
+        out.enhanced = enhanced_;
+        // Drop the repeated code from each line of text.
+        std::string stripped;
+        std::string_view rest = text_;
+        while (true) {
+          auto eol = rest.find('\n');
+          std::string_view l = rest.substr(0, eol);
+          l.remove_prefix(std::min(l.size(), enhanced_.size()));
+          if (!l.empty() && l.front() == ' ') {
+            l.remove_prefix(1);
+          }
+          stripped.append(l);
+          if (eol == std::string_view::npos) {
+            break;
+          }
+          stripped += '\n';
+          rest.remove_prefix(eol + 1);
+        }
+        out.text = std::move(stripped);
+      } else {
+        out.enhanced.clear();
+        out.text = text_;
+      }
+      Reset();
+      return ReplyParseStatus::kComplete;
+    }
+  }
+  return ReplyParseStatus::kNeedMore;
+}
+
+std::string DotStuff(std::string_view data) {
+  std::string out;
+  out.reserve(data.size() + data.size() / 64 + 8);
+  bool line_start = true;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    char c = data[i];
+    if (line_start && c == '.') {
+      out += '.';
+    }
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < data.size() && data[i + 1] == '\n') {
+        ++i;
+      }
+      line_start = true;
+    } else if (c == '\n') {
+      out += "\r\n";
+      line_start = true;
+    } else {
+      out += c;
+      line_start = false;
+    }
+  }
+  if (!line_start) {
+    out += "\r\n";
+  }
+  out += ".\r\n";
+  return out;
+}
+
+}  // namespace sluice::smtp

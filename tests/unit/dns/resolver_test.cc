@@ -1,0 +1,78 @@
+// RFC 5321 §5.1 MX ordering, RFC 7505 null MX, RFC 1035 §3.3.9 MX RDATA; site naming.
+#include "dns/resolver.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace sluice::dns {
+namespace {
+
+std::string Rdata(std::uint16_t pref, std::initializer_list<std::string_view> labels) {
+  std::string out;
+  out.push_back(static_cast<char>(pref >> 8));
+  out.push_back(static_cast<char>(pref & 0xff));
+  for (auto l : labels) {
+    out.push_back(static_cast<char>(l.size()));
+    out.append(l);
+  }
+  out.push_back('\0');
+  return out;
+}
+
+TEST(MxRdata, Parses) {
+  MxHost h;
+  ASSERT_TRUE(ParseMxRdata(Rdata(10, {"MX1", "Example", "com"}), h));
+  EXPECT_EQ(h.preference, 10);
+  EXPECT_EQ(h.host, "mx1.example.com");
+  ASSERT_TRUE(ParseMxRdata(Rdata(0, {}), h));
+  EXPECT_EQ(h.host, ".");
+}
+
+TEST(MxRdata, RejectsMalformed) {
+  MxHost h;
+  EXPECT_FALSE(ParseMxRdata("", h));
+  EXPECT_FALSE(ParseMxRdata(std::string("\0\x0a\x05mx", 5), h));    // label runs past the end
+  EXPECT_FALSE(ParseMxRdata(std::string("\0\x0a\xc0\x0c", 4), h));  // compression pointer
+  EXPECT_FALSE(ParseMxRdata(Rdata(1, {"a"}) + "junk", h));          // trailing data
+}
+
+TEST(NullMx, Rfc7505Section3) {
+  EXPECT_TRUE(IsNullMx({{0, "."}}));
+  EXPECT_FALSE(IsNullMx({{10, "."}}));
+  EXPECT_FALSE(IsNullMx({{0, "."}, {10, "mx.example.com"}}));
+}
+
+TEST(OrderMx, SortsByPreferenceAndShufflesTies) {
+  std::map<std::string, int> first_seen;
+  for (unsigned seed = 0; seed < 200; ++seed) {
+    std::mt19937 rng(seed);
+    std::vector<MxHost> hosts = {{20, "c"}, {10, "a"}, {10, "b"}, {30, "d"}};
+    OrderMx(hosts, rng);
+    ASSERT_EQ(hosts[2].host, "c");
+    ASSERT_EQ(hosts[3].host, "d");
+    ASSERT_EQ(hosts[0].preference, 10);
+    ++first_seen[hosts[0].host];
+  }
+  // Both equal-preference hosts come first sometimes (RFC 5321 §5.1: randomise).
+  EXPECT_GT(first_seen["a"], 40);
+  EXPECT_GT(first_seen["b"], 40);
+}
+
+TEST(Site, SortedJoinedHostSetIndependentOfOrder) {
+  MxSet one{{{10, "mx2.example.net"}, {20, "mx1.example.net"}}};
+  MxSet two{{{5, "mx1.example.net"}, {5, "mx2.example.net"}}};
+  EXPECT_EQ(one.Site(), "mx1.example.net,mx2.example.net");
+  EXPECT_EQ(one.Site(), two.Site());
+}
+
+TEST(Errors, PermanenceDrivesBounceOrRetry) {
+  EXPECT_TRUE(IsPermanent(DnsError::kNxDomain));
+  EXPECT_TRUE(IsPermanent(DnsError::kNullMx));
+  EXPECT_TRUE(IsPermanent(DnsError::kNoMailHost));
+  EXPECT_FALSE(IsPermanent(DnsError::kServFail));
+  EXPECT_FALSE(IsPermanent(DnsError::kTimeout));
+}
+
+}  // namespace
+}  // namespace sluice::dns
