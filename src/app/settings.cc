@@ -30,6 +30,22 @@ users_file = "var/users"
 networks = ["127.0.0.0/8", "::1/128"]
 local_domains = []
 
+[dns]
+# Empty: full recursion from the root. Or e.g. ["127.0.0.1@53"].
+forwarders = []
+
+[delivery]
+enabled = true
+tls = "opportunistic"
+connection_limit = 10
+max_deliveries_per_connection = 100
+
+[queue]
+first_retry = "5m"
+backoff_factor = 2.0
+max_retry_interval = "4h"
+max_age = "5d"
+
 [[listener]]
 name = "relay"
 kind = "relay"
@@ -135,7 +151,8 @@ ListenerSettings BindListener(const config::Section& s, const std::string& hostn
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
-  root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener"});
+  root.RejectUnknown(
+      {"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery", "queue"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level"});
@@ -188,6 +205,56 @@ Settings Bind(const config::Document& doc) {
       relay.Report("local_domains", "not a domain: " + d);
     }
   }
+
+  auto dns = root.Table("dns");
+  dns.RejectUnknown({"forwarders", "trust_anchor_file"});
+  st.dns.forwarders = dns.StringList("forwarders");
+  st.dns.trust_anchor_file = dns.String("trust_anchor_file", "");
+
+  auto del = root.Table("delivery");
+  del.RejectUnknown({"enabled", "ehlo_name", "port", "tls", "source_address", "smarthost",
+                     "connection_limit", "max_deliveries_per_connection",
+                     "max_recipients_per_transaction", "idle_timeout", "connect_timeout",
+                     "command_timeout", "data_timeout"});
+  auto& d = st.delivery;
+  st.delivery_enabled = del.Bool("enabled", true);
+  d.client.ehlo_name = del.String("ehlo_name", st.server.hostname);
+  d.port = static_cast<std::uint16_t>(del.Int("port", 25, 1, 65535));
+  std::string tls = del.String("tls", "opportunistic");
+  if (tls == "disabled") {
+    d.client.tls = smtp::TlsPolicy::kDisabled;
+  } else if (tls == "opportunistic") {
+    d.client.tls = smtp::TlsPolicy::kOpportunistic;
+  } else if (tls == "required") {
+    d.client.tls = smtp::TlsPolicy::kRequired;
+  } else {
+    del.Report("tls", "must be \"disabled\", \"opportunistic\" or \"required\"");
+  }
+  d.client.source_address = del.String("source_address", "");
+  if (!d.client.source_address.empty() && !IpAddress::Parse(d.client.source_address)) {
+    del.Report("source_address", "not an IP address");
+  }
+  d.smarthost = del.String("smarthost", "");
+  d.connection_limit =
+      static_cast<std::uint32_t>(del.Int("connection_limit", d.connection_limit, 1, 10000));
+  d.max_deliveries_per_connection = static_cast<std::uint32_t>(
+      del.Int("max_deliveries_per_connection", d.max_deliveries_per_connection, 1, 1000000));
+  d.max_recipients_per_transaction = static_cast<std::uint32_t>(
+      del.Int("max_recipients_per_transaction", d.max_recipients_per_transaction, 1, 100000));
+  d.idle_timeout = del.Duration("idle_timeout", d.idle_timeout);
+  d.client.connect_timeout = del.Duration("connect_timeout", d.client.connect_timeout);
+  d.client.command_timeout = del.Duration("command_timeout", d.client.command_timeout);
+  d.client.greeting_timeout = d.client.command_timeout;
+  d.client.data_done_timeout = del.Duration("data_timeout", d.client.data_done_timeout);
+
+  auto q = root.Table("queue");
+  q.RejectUnknown({"first_retry", "backoff_factor", "max_retry_interval", "jitter", "max_age"});
+  auto& rp = d.retry;
+  rp.first_retry = q.Duration("first_retry", rp.first_retry);
+  rp.backoff_factor = q.Double("backoff_factor", rp.backoff_factor, 1.0, 100.0);
+  rp.max_interval = q.Duration("max_retry_interval", rp.max_interval);
+  rp.jitter = q.Double("jitter", rp.jitter, 0.0, 0.5);
+  rp.max_age = q.Duration("max_age", rp.max_age);
 
   std::set<std::string> names;
   for (const auto& l : root.Tables("listener")) {

@@ -14,6 +14,8 @@
 
 #include "auth/failure_limiter.h"
 #include "config/config.h"
+#include "delivery/dispatcher.h"
+#include "dns/unbound_resolver.h"
 #include "ingest/ingest.h"
 #include "smtp/server/options.h"
 #include "tls/tls.h"
@@ -39,6 +41,9 @@ struct Settings {
   std::string event_log = "var/events.jsonl";
   std::string users_file;
   auth::FailureLimiterOptions auth_limits;
+  dns::UnboundOptions dns;
+  bool delivery_enabled = true;
+  delivery::Options delivery;
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).

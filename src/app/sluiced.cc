@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -204,17 +205,6 @@ int Serve(const Args& args) {
     return 1;
   }
   d.spool = std::move(spool).value();
-  auto started = std::chrono::steady_clock::now();
-  auto recovered = d.spool->ForEachMeta([](spool::Meta&&) {});
-  if (!recovered) {
-    spdlog::critical("spool recovery scan failed: {}", spool::ToString(recovered.error()));
-    return 1;
-  }
-  spdlog::info("spool {}: {} messages recovered in {} ms", st.spool_path, recovered.value(),
-               std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now() - started)
-                   .count());
-
   std::error_code fsec;
   auto log_dir = std::filesystem::path(st.event_log).parent_path();
   if (!log_dir.empty()) {
@@ -247,7 +237,46 @@ int Serve(const Args& args) {
     d.credentials = std::move(creds).value();
   }
   d.limiter = std::make_unique<auth::FailureLimiter>(st.auth_limits);
-  d.ingest = std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus);
+  // Delivery runs on its own io_context and thread.
+  auto delivery_ctx = std::make_unique<asio::io_context>(1);
+  auto delivery_work = asio::make_work_guard(*delivery_ctx);
+  std::unique_ptr<dns::UnboundResolver> resolver;
+  std::unique_ptr<delivery::Dispatcher> dispatcher;
+  ingest::Ingest::OnStored on_stored;
+  if (st.delivery_enabled) {
+    auto r = dns::UnboundResolver::Create(*delivery_ctx, st.dns);
+    if (!r) {
+      spdlog::critical("{}", r.error());
+      return 1;
+    }
+    resolver = std::move(r).value();
+    dispatcher = std::make_unique<delivery::Dispatcher>(*delivery_ctx, st.delivery, *resolver,
+                                                        *d.spool, d.bus);
+    on_stored = [p = dispatcher.get()](spool::Meta m) { p->Submit(std::move(m)); };
+  }
+
+  // Recovery: every spooled message goes back to its queue.
+  auto started = std::chrono::steady_clock::now();
+  auto recovered = d.spool->ForEachMeta([&](spool::Meta&& m) {
+    if (dispatcher) {
+      dispatcher->Submit(std::move(m));
+    }
+  });
+  if (!recovered) {
+    spdlog::critical("spool recovery scan failed: {}", spool::ToString(recovered.error()));
+    return 1;
+  }
+  spdlog::info("spool {}: {} messages recovered in {} ms", st.spool_path, recovered.value(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count());
+  std::thread delivery_thread;
+  if (dispatcher) {
+    dispatcher->Start();
+    delivery_thread = std::thread([ctx = delivery_ctx.get()] { ctx->run(); });
+  }
+
+  d.ingest = std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored);
 
   runtime::IoPool pool(st.threads);
   asio::thread_pool blocking(2);
@@ -298,6 +327,21 @@ int Serve(const Args& args) {
   pool.Stop();
   pool.Join();
   blocking.join();
+  // Delivery stops mid-transaction if it must: at-least-once, the spool keeps the mail.
+  if (dispatcher) {
+    auto stats = dispatcher->stats();
+    spdlog::info("delivery: {} connections, {} transactions", stats.connections,
+                 stats.transactions);
+    dispatcher->Stop();
+  }
+  delivery_work.reset();
+  delivery_ctx->stop();
+  if (delivery_thread.joinable()) {
+    delivery_thread.join();
+  }
+  resolver.reset();      // its descriptor belongs to delivery_ctx
+  delivery_ctx.reset();  // destroys suspended delivery coroutines
+  dispatcher.reset();
   // Finishes queued writes; their callbacks only queue onto the stopped contexts.
   d.spool->Close();
   // Sessions still queued (past shutdown_timeout) die here, before `server`.

@@ -138,6 +138,27 @@ std::int64_t Section::Int(std::string_view key, std::int64_t def, std::int64_t m
   return v;
 }
 
+double Section::Double(std::string_view key, double def, double min, double max) const {
+  if (!Has(key)) {
+    return def;
+  }
+  const auto* n = table_->get(key);
+  double v = 0;
+  if (n->is_floating_point()) {
+    v = n->as_floating_point()->get();
+  } else if (n->is_integer()) {
+    v = static_cast<double>(n->as_integer()->get());
+  } else {
+    Report(key, "expected a number");
+    return def;
+  }
+  if (v < min || v > max) {
+    Report(key, fmt::format("{} is out of range [{}, {}]", v, min, max));
+    return def;
+  }
+  return v;
+}
+
 bool Section::Bool(std::string_view key, bool def) const {
   if (!Has(key)) {
     return def;

@@ -51,6 +51,7 @@ class Section {
   std::string String(std::string_view key, std::string def) const;
   std::int64_t Int(std::string_view key, std::int64_t def, std::int64_t min,
                    std::int64_t max) const;
+  double Double(std::string_view key, double def, double min, double max) const;
   bool Bool(std::string_view key, bool def) const;
   // Integer seconds or text with a unit: "250ms", "30s", "5m", "2h", "5d".
   std::chrono::milliseconds Duration(std::string_view key, std::chrono::milliseconds def) const;

@@ -37,6 +37,48 @@ std::string ToJson(const Reception& e) {
   return boost::json::serialize(o);
 }
 
+const char* ToString(OutcomeType t) {
+  switch (t) {
+    case OutcomeType::kDelivery:
+      return "Delivery";
+    case OutcomeType::kTransientFailure:
+      return "TransientFailure";
+    case OutcomeType::kBounce:
+      return "Bounce";
+    case OutcomeType::kExpiration:
+      return "Expiration";
+  }
+  return "Outcome";
+}
+
+std::string ToJson(const Outcome& e) {
+  auto or_null = [](const std::string& s) -> boost::json::value {
+    return s.empty() ? boost::json::value(nullptr) : boost::json::value(s);
+  };
+  boost::json::object o;
+  o["type"] = ToString(e.type);
+  o["id"] = e.id;
+  o["timestamp"] = Rfc3339Micros(e.timestamp);
+  o["sender"] = e.sender;
+  o["recipient"] = e.recipient;
+  o["queue"] = e.queue;
+  o["site"] = or_null(e.site);
+  o["mx_host"] = or_null(e.mx_host);
+  o["mx_ip"] = or_null(e.mx_ip);
+  o["egress_source"] = or_null(e.egress_source);
+  o["attempt"] = e.attempt;
+  o["response"] =
+      boost::json::object{{"code", e.code}, {"enhanced", or_null(e.enhanced)}, {"text", e.text}};
+  if (!e.tls_version.empty()) {
+    o["tls"] = boost::json::object{{"version", e.tls_version}, {"cipher", e.tls_cipher}};
+  } else {
+    o["tls"] = nullptr;
+  }
+  o["received"] = Rfc3339Micros(e.received);
+  o["duration_ms"] = e.duration.count();
+  return boost::json::serialize(o);
+}
+
 Result<std::unique_ptr<JsonlFileSink>, std::string> JsonlFileSink::Open(std::string path) {
   std::unique_ptr<JsonlFileSink> s(new JsonlFileSink(std::move(path)));
   s->file_ = std::fopen(s->path_.c_str(), "ae");
@@ -79,6 +121,10 @@ void Bus::WriteLine(const std::string& line) {
 }
 
 void Bus::Publish(const Reception& e) {
+  WriteLine(ToJson(e));
+}
+
+void Bus::Publish(const Outcome& e) {
   WriteLine(ToJson(e));
 }
 

@@ -32,8 +32,34 @@ struct Reception {
   std::chrono::system_clock::time_point timestamp;
 };
 
+// The outcome of one delivery attempt for one recipient.
+enum class OutcomeType { kDelivery, kTransientFailure, kBounce, kExpiration };
+const char* ToString(OutcomeType t);
+
+struct Outcome {
+  OutcomeType type = OutcomeType::kDelivery;
+  std::string id;
+  std::string sender;
+  std::string recipient;
+  std::string queue;  // scheduled queue: the destination domain
+  std::string site;   // the MX host set, when known
+  std::string mx_host;
+  std::string mx_ip;
+  std::string egress_source;
+  std::uint32_t attempt = 0;
+  int code = 0;
+  std::string enhanced;
+  std::string text;
+  std::string tls_version;
+  std::string tls_cipher;
+  std::chrono::system_clock::time_point timestamp;
+  std::chrono::system_clock::time_point received;
+  std::chrono::milliseconds duration{0};  // of this attempt
+};
+
 // One JSON object, without a trailing newline.
 std::string ToJson(const Reception& e);
+std::string ToJson(const Outcome& e);
 
 class Sink {
  public:
@@ -61,6 +87,7 @@ class Bus {
  public:
   void AddSink(std::unique_ptr<Sink> sink) { sinks_.push_back(std::move(sink)); }
   void Publish(const Reception& e);
+  void Publish(const Outcome& e);
   void Reopen();
 
  private:

@@ -66,8 +66,8 @@ std::optional<std::uint64_t> AvailableMemoryBytes() {
   return std::nullopt;
 }
 
-Ingest::Ingest(Options opts, spool::Spool& spool, events::Bus& bus)
-    : opts_(std::move(opts)), spool_(spool), bus_(bus) {}
+Ingest::Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_stored)
+    : opts_(std::move(opts)), spool_(spool), bus_(bus), on_stored_(std::move(on_stored)) {}
 
 std::optional<smtp::Reply> Ingest::CheckResources() {
   auto now = std::chrono::steady_clock::now();
@@ -149,6 +149,10 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   ev.tls_cipher = session.tls.cipher;
   ev.timestamp = now;
 
+  std::optional<spool::Meta> queued;
+  if (on_stored_) {
+    queued = meta;  // envelope only: small
+  }
   StoreResult stored =
       co_await StoreAsync(spool_, std::move(meta), std::move(prefix), std::move(data));
   if (!stored) {
@@ -159,6 +163,9 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     co_return smtp::Reply{451, "4.3.0", "Local error in processing, message not accepted"};
   }
   bus_.Publish(ev);
+  if (queued) {
+    on_stored_(std::move(*queued));
+  }
   co_return smtp::Reply{250, "2.0.0", "Ok: queued as " + id_hex};
 }
 

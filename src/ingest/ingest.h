@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,7 +28,9 @@ struct Options {
 
 class Ingest final : public smtp::MessageSink {
  public:
-  Ingest(Options opts, spool::Spool& spool, events::Bus& bus);
+  // `on_stored` receives each message once it is durable (the delivery queue).
+  using OnStored = std::function<void(spool::Meta)>;
+  Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_stored = {});
 
   std::optional<smtp::Reply> CheckResources() override;
   boost::asio::awaitable<smtp::Reply> Accept(smtp::SessionInfo session, Envelope envelope,
@@ -37,6 +40,7 @@ class Ingest final : public smtp::MessageSink {
   Options opts_;
   spool::Spool& spool_;
   events::Bus& bus_;
+  OnStored on_stored_;
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_at_;
   std::optional<smtp::Reply> last_check_;

@@ -132,6 +132,7 @@ std::string EncodeMeta(const Meta& m) {
   PutVarint(out, m.size);
   PutVarint(out, m.attempts);
   PutVarint(out, ZigZag(m.due_us));
+  PutString(out, std::string_view(reinterpret_cast<const char*>(m.done.data()), m.done.size()));
   return out;
 }
 
@@ -171,6 +172,8 @@ Result<Meta, SpoolError> DecodeMeta(std::string_view bytes) {
   m.size = r.Varint();
   m.attempts = static_cast<std::uint32_t>(r.Varint());
   m.due_us = UnZigZag(r.Varint());
+  std::string done = r.String();
+  m.done.assign(done.begin(), done.end());
   if (!r.ok()) {
     return Fail(SpoolError::kCorrupt);
   }

@@ -74,8 +74,15 @@ RocksSpool::~RocksSpool() {
 }
 
 void RocksSpool::Store(Meta meta, std::string data_prefix, std::string body, Done done) {
-  Pending p{KeyOf(meta.id), EncodeMeta(meta), std::move(data_prefix), std::move(body),
-            std::move(done)};
+  Enqueue(Pending{KeyOf(meta.id), EncodeMeta(meta), std::move(data_prefix), std::move(body),
+                  std::move(done), false});
+}
+
+void RocksSpool::UpdateMeta(const Meta& meta, Done done) {
+  Enqueue(Pending{KeyOf(meta.id), EncodeMeta(meta), {}, {}, std::move(done), true});
+}
+
+void RocksSpool::Enqueue(Pending p) {
   {
     std::lock_guard lock(mu_);
     if (!closing_ && !opts_.read_only) {
@@ -110,7 +117,9 @@ void RocksSpool::WriterLoop() {
       // Data first; metadata marks the message as present.
       rocksdb::Slice parts[2] = {p.prefix, p.body};
       rocksdb::Slice key(p.key);
-      st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+      if (!p.meta_only) {
+        st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+      }
       if (st.ok()) {
         st = wb.Put(meta_cf_, p.key, p.meta);
       }

@@ -38,6 +38,7 @@ class RocksSpool final : public Spool {
   ~RocksSpool() override;
 
   void Store(Meta meta, std::string data_prefix, std::string body, Done done) override;
+  void UpdateMeta(const Meta& meta, Done done) override;
   Result<std::uint64_t, SpoolError> ForEachMeta(const std::function<void(Meta&&)>& fn) override;
   Result<std::string, SpoolError> ReadData(const SpoolId& id) override;
   Result<Ok, SpoolError> Remove(const SpoolId& id) override;
@@ -52,8 +53,10 @@ class RocksSpool final : public Spool {
     std::string prefix;
     std::string body;
     Done done;
+    bool meta_only = false;
   };
   RocksSpool() = default;
+  void Enqueue(Pending p);
   void WriterLoop();
 
   RocksOptions opts_;

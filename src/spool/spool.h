@@ -38,6 +38,9 @@ struct Meta {
   // Queue state, advanced by deliveries.
   std::uint32_t attempts = 0;
   std::int64_t due_us = 0;
+  // One flag per recipient: its final outcome (delivered, bounced, expired) is recorded.
+  std::vector<std::uint8_t> done;
+  bool IsDone(std::size_t i) const { return i < done.size() && done[i] != 0; }
 };
 
 std::string EncodeMeta(const Meta& m);
@@ -51,6 +54,8 @@ class Spool {
   // Writes meta and data (prefix + body, stored as one value) durably, then
   // calls `done` from a spool thread. Concurrent stores share one sync.
   virtual void Store(Meta meta, std::string data_prefix, std::string body, Done done) = 0;
+  // Rewrites the metadata only (queue state), durably, sharing syncs as Store does.
+  virtual void UpdateMeta(const Meta& meta, Done done) = 0;
   // Calls `fn` for every stored message's metadata, in reception order.
   virtual Result<std::uint64_t, SpoolError> ForEachMeta(const std::function<void(Meta&&)>& fn) = 0;
   virtual Result<std::string, SpoolError> ReadData(const SpoolId& id) = 0;

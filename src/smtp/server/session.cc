@@ -323,10 +323,14 @@ awaitable<bool> Session::Handle(const std::string& line) {
       co_return DoMail(c);
     case Verb::kRcpt:
       co_return DoRcpt(c);
-    case Verb::kData:
-      co_return co_await DoData();
-    case Verb::kBdat:
-      co_return co_await DoBdat(c);
+    case Verb::kData: {
+      bool keep = co_await DoData();
+      co_return keep;
+    }
+    case Verb::kBdat: {
+      bool keep = co_await DoBdat(c);
+      co_return keep;
+    }
     case Verb::kRset:
       ResetTransaction();
       Queue({250, "2.0.0", "Ok"});
@@ -346,10 +350,14 @@ awaitable<bool> Session::Handle(const std::string& line) {
       co_return true;
     case Verb::kExpn:
       co_return QueueError({502, "5.5.1", "EXPN not available"});
-    case Verb::kStartTls:
-      co_return co_await DoStartTls();
-    case Verb::kAuth:
-      co_return co_await DoAuth(c);
+    case Verb::kStartTls: {
+      bool keep = co_await DoStartTls();
+      co_return keep;
+    }
+    case Verb::kAuth: {
+      bool keep = co_await DoAuth(c);
+      co_return keep;
+    }
   }
   co_return true;
 }
@@ -499,7 +507,10 @@ awaitable<bool> Session::DoData() {
                           fmt::format("Message has a line longer than {} octets",
                                       listener_.limits.max_line_length)});
   }
-  co_return co_await FinishMessage();
+  {
+    bool keep = co_await FinishMessage();
+    co_return keep;
+  }
 }
 
 awaitable<bool> Session::DoBdat(const Command& c) {
@@ -547,7 +558,10 @@ awaitable<bool> Session::DoBdat(const Command& c) {
     Queue({250, "2.0.0", fmt::format("{} octets received", c.bdat_size)});
     co_return true;
   }
-  co_return co_await FinishMessage();
+  {
+    bool keep = co_await FinishMessage();
+    co_return keep;
+  }
 }
 
 awaitable<bool> Session::FinishMessage() {

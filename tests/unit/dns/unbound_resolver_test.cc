@@ -93,7 +93,9 @@ class UnboundResolverTest : public ::testing::Test {
     if (pid_ <= 0) {
       GTEST_SKIP() << "dnsmasq not installed";
     }
-    auto r = UnboundResolver::Create(ioc_, {.forwarders = {"127.0.0.1@" + std::to_string(port_)}});
+    UnboundOptions opts;
+    opts.forwarders = {"127.0.0.1@" + std::to_string(port_)};
+    auto r = UnboundResolver::Create(ioc_, opts);
     ASSERT_TRUE(r.ok()) << r.error();
     resolver_ = std::move(r).value();
     thread_ = std::thread([this] { ioc_.run(); });

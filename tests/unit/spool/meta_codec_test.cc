@@ -24,6 +24,7 @@ Meta Sample() {
   m.size = 4242;
   m.attempts = 3;
   m.due_us = -5;
+  m.done = {0, 1};
   return m;
 }
 
@@ -48,6 +49,8 @@ TEST(MetaCodec, RoundTrip) {
   EXPECT_EQ(d->size, 4242u);
   EXPECT_EQ(d->attempts, 3u);
   EXPECT_EQ(d->due_us, -5);
+  EXPECT_FALSE(d->IsDone(0));
+  EXPECT_TRUE(d->IsDone(1));
 }
 
 TEST(MetaCodec, TruncatedRecordsAreCorruptNotCrashes) {

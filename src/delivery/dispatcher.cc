@@ -1,0 +1,407 @@
+#include "delivery/dispatcher.h"
+
+#include <algorithm>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace sluice::delivery {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using queue::Clock;
+using smtp::Reply;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+Clock::time_point FromMicros(std::int64_t us) {
+  return Clock::time_point(std::chrono::microseconds(us));
+}
+
+// RFC 3463 codes for DNS outcomes.
+Reply DnsReply(dns::DnsError e, const std::string& domain) {
+  std::string text = domain + ": " + dns::ToString(e);
+  switch (e) {
+    case dns::DnsError::kNullMx:
+      return {556, "5.1.10", text};  // RFC 7505 §4.2
+    case dns::DnsError::kNxDomain:
+    case dns::DnsError::kNoMailHost:
+    case dns::DnsError::kBadName:
+      return {550, "5.1.2", text};
+    default:
+      return {451, "4.4.3", text};
+  }
+}
+
+void LogCoroutineError(std::exception_ptr e) {
+  if (!e) {
+    return;
+  }
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("delivery task: {}", ex.what());
+  }
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(asio::io_context& ioc, Options opts, dns::Resolver& resolver,
+                       spool::Spool& spool, events::Bus& bus)
+    : ioc_(ioc),
+      opts_(std::move(opts)),
+      resolver_(resolver),
+      spool_(spool),
+      bus_(bus),
+      tls_ctx_(smtp::MakeOpportunisticClientContext()),
+      wake_(ioc) {}
+
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::Start() {
+  asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
+}
+
+void Dispatcher::Stop() {
+  asio::post(ioc_, [this] {
+    stopping_ = true;
+    wake_.cancel();
+    for (auto& [name, site] : sites_) {
+      site->notify.cancel();
+    }
+  });
+}
+
+void Dispatcher::Submit(spool::Meta meta) {
+  asio::post(ioc_, [this, meta = std::move(meta)]() mutable {
+    // One work item per destination domain among the pending recipients.
+    std::map<std::string, std::vector<std::uint32_t>> by_domain;
+    const auto& rcpts = meta.envelope.recipients;
+    for (std::uint32_t i = 0; i < rcpts.size(); ++i) {
+      if (!meta.IsDone(i)) {
+        by_domain[rcpts[i].address.ascii_domain].push_back(i);
+      }
+    }
+    if (by_domain.empty()) {
+      // Every outcome was recorded before a restart: finish the removal.
+      (void)spool_.Remove(meta.id);
+      return;
+    }
+    meta.done.resize(rcpts.size(), 0);
+    SpoolId id = meta.id;
+    bool deferred = meta.attempts > 0;
+    auto due = deferred ? FromMicros(meta.due_us) : Clock::now();
+    auto& state = messages_[id];
+    state.meta = std::move(meta);
+    for (auto& [domain, idx] : by_domain) {
+      ++state.open_items;
+      AddWork(queue::WorkItem{id, domain, std::move(idx), due, deferred, state.meta.attempts});
+    }
+  });
+}
+
+void Dispatcher::AddWork(queue::WorkItem w) {
+  scheduler_.Add(std::move(w));
+  wake_.cancel();  // let the loop look at the new due time
+}
+
+awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
+  while (!self->stopping_) {
+    auto now = Clock::now();
+    while (auto w = self->scheduler_.PopDue(now)) {
+      asio::co_spawn(self->ioc_, Route(self, std::move(*w)), LogCoroutineError);
+    }
+    auto next = self->scheduler_.NextDue();
+    self->wake_.expires_at(next ? *next : Clock::time_point::max());
+    co_await self->wake_.async_wait(kTuple);
+  }
+}
+
+awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
+  std::string site_name;
+  std::vector<dns::MxHost> hosts;
+  std::uint16_t port = self->opts_.port;
+  if (!self->opts_.smarthost.empty()) {
+    std::string host = self->opts_.smarthost;
+    if (auto colon = host.rfind(':');
+        colon != std::string::npos && host.find(']') == std::string::npos) {
+      port = static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1)));
+      host = host.substr(0, colon);
+    }
+    hosts.push_back({0, host});
+    site_name = "smarthost:" + self->opts_.smarthost;
+  } else {
+    auto mx = co_await self->resolver_.ResolveMx(w.domain);
+    if (!mx) {
+      self->FailItem(std::move(w), DnsReply(mx.error(), w.domain), nullptr);
+      co_return;
+    }
+    site_name = mx->Site();
+    hosts = std::move(mx->hosts);
+  }
+  auto& slot = self->sites_[site_name];
+  if (!slot) {
+    slot = std::make_unique<Site>(self->ioc_);
+    slot->name = site_name;
+  }
+  slot->hosts = std::move(hosts);
+  slot->port = port;
+  slot->ready.push_back(std::move(w));
+  spdlog::debug("site {}: {} ready, {} connections", site_name, slot->ready.size(), slot->active);
+  self->Kick(*slot);
+}
+
+void Dispatcher::Kick(Site& site) {
+  site.notify.cancel();  // wake idle connections
+  // Each running connection takes one waiting item next; open more while the
+  // ready queue is longer than that, up to the limit.
+  while (site.active < opts_.connection_limit && site.ready.size() > site.active) {
+    ++site.active;
+    asio::co_spawn(ioc_, RunConnection(this, &site), LogCoroutineError);
+  }
+}
+
+awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Connect(Site& site) {
+  Reply last{451, "4.4.1", site.name + ": no mail exchanger reachable"};
+  for (const auto& mx : site.hosts) {
+    std::vector<std::string> addrs;
+    if (!mx.host.empty() && mx.host.front() == '[') {
+      std::string lit = mx.host.substr(1, mx.host.size() - 2);
+      if (lit.rfind("ipv6:", 0) == 0) {
+        lit = lit.substr(5);
+      }
+      addrs.push_back(lit);
+    } else {
+      auto r = co_await resolver_.ResolveAddresses(mx.host);
+      if (!r || r->empty()) {
+        last = {451, "4.4.3", mx.host + ": " + (r ? "no address" : dns::ToString(r.error()))};
+        continue;
+      }
+      addrs = std::move(r).value();
+    }
+    for (const auto& ip : addrs) {
+      spdlog::debug("site {}: connecting to {}[{}]:{}", site.name, mx.host, ip, site.port);
+      auto c = co_await smtp::ClientConnection::Open(ioc_.get_executor(), ip, site.port, mx.host,
+                                                     opts_.client, tls_ctx_);
+      if (c) {
+        ++stats_.connections;
+        co_return std::move(c).value();
+      }
+      const auto& f = c.error();
+      if (f.reply) {
+        // A refusing greeting or EHLO: try the next host, but report what it said
+        // as a deferral (RFC 5321 §3.9: 421 means try later).
+        last = {451, f.reply->enhanced.empty() ? "4.4.0" : "4" + f.reply->enhanced.substr(1),
+                fmt::format("{}[{}] {}: {} {}", mx.host, ip, smtp::ToString(f.stage), f.reply->code,
+                            f.reply->text)};
+      } else {
+        last = {451, "4.4.1", fmt::format("{}[{}]: {}", mx.host, ip, f.detail)};
+      }
+    }
+  }
+  co_return Fail(last);
+}
+
+awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
+  std::shared_ptr<smtp::ClientConnection> conn;
+  std::uint32_t sent = 0;
+  while (!self->stopping_) {
+    if (site->ready.empty()) {
+      if (!conn) {
+        break;
+      }
+      // Idle: keep the connection for more mail to this site, for a while.
+      ++site->idle;
+      site->notify.expires_after(self->opts_.idle_timeout);
+      co_await site->notify.async_wait(kTuple);
+      --site->idle;
+      if (site->ready.empty()) {
+        break;
+      }
+      continue;
+    }
+    if (!conn || !conn->usable() || sent >= self->opts_.max_deliveries_per_connection) {
+      if (conn) {
+        co_await conn->Quit();
+        conn.reset();
+      }
+      auto opened = co_await self->Connect(*site);
+      if (!opened) {
+        // Dead destination: defer what waits for it rather than retrying each now.
+        while (!site->ready.empty()) {
+          queue::WorkItem w = std::move(site->ready.front());
+          site->ready.pop_front();
+          self->FailItem(std::move(w), opened.error(), site);
+        }
+        break;
+      }
+      conn = std::move(opened).value();
+      sent = 0;
+    }
+    queue::WorkItem w = std::move(site->ready.front());
+    site->ready.pop_front();
+    co_await self->Deliver(*conn, *site, std::move(w));
+    ++sent;
+  }
+  if (conn) {
+    co_await conn->Quit();
+  }
+  --site->active;
+  if (!site->ready.empty() && !self->stopping_) {
+    self->Kick(*site);
+  }
+}
+
+void Dispatcher::Record(events::OutcomeType type, const MessageState& m, std::uint32_t rcpt,
+                        const queue::WorkItem& w, const Reply& r, const Site* site,
+                        const smtp::ClientConnection* conn, std::chrono::milliseconds took) {
+  events::Outcome o;
+  o.type = type;
+  o.id = m.meta.id.Hex();
+  o.sender = m.meta.envelope.sender.ToString();
+  o.recipient = m.meta.envelope.recipients[rcpt].address.ToString();
+  o.queue = w.domain;
+  o.site = site ? site->name : "";
+  if (conn) {
+    o.mx_host = conn->mx_host();
+    o.mx_ip = conn->peer_ip();
+    o.tls_version = conn->tls_info().version;
+    o.tls_cipher = conn->tls_info().cipher;
+  }
+  o.egress_source = opts_.client.source_address;
+  o.attempt = w.attempts + 1;
+  o.code = r.code;
+  o.enhanced = r.enhanced;
+  o.text = r.text;
+  o.timestamp = Clock::now();
+  o.received = FromMicros(m.meta.received_us);
+  o.duration = took;
+  bus_.Publish(o);
+}
+
+awaitable<bool> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w) {
+  auto it = messages_.find(w.id);
+  if (it == messages_.end()) {
+    co_return true;
+  }
+  auto data = spool_.ReadData(w.id);
+  if (!data) {
+    FailItem(std::move(w), Reply{451, "4.3.0", "spool read failed"}, &site);
+    co_return true;
+  }
+  std::vector<std::uint32_t> pending;
+  const std::size_t per_txn = std::max<std::uint32_t>(1, opts_.max_recipients_per_transaction);
+  for (std::size_t start = 0; start < w.recipients.size(); start += per_txn) {
+    std::vector<std::size_t> chunk(
+        w.recipients.begin() + static_cast<std::ptrdiff_t>(start),
+        w.recipients.begin() +
+            static_cast<std::ptrdiff_t>(std::min(w.recipients.size(), start + per_txn)));
+    auto began = std::chrono::steady_clock::now();
+    auto result = co_await conn.Send(it->second.meta.envelope, chunk, data.value());
+    ++stats_.transactions;
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - began);
+    // The message may have been finished meanwhile (never by this item's recipients).
+    it = messages_.find(w.id);
+    if (it == messages_.end()) {
+      co_return false;
+    }
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
+      auto rcpt = static_cast<std::uint32_t>(chunk[k]);
+      const Reply& r = result.recipients[k];
+      if (r.code / 100 == 2) {
+        Record(events::OutcomeType::kDelivery, it->second, rcpt, w, r, &site, &conn, took);
+        it->second.meta.done[rcpt] = 1;
+      } else if (r.code >= 500) {
+        Record(events::OutcomeType::kBounce, it->second, rcpt, w, r, &site, &conn, took);
+        it->second.meta.done[rcpt] = 1;
+      } else {
+        Record(events::OutcomeType::kTransientFailure, it->second, rcpt, w, r, &site, &conn, took);
+        pending.push_back(rcpt);
+      }
+    }
+    if (!result.connection_usable) {
+      for (std::size_t j = start + chunk.size(); j < w.recipients.size(); ++j) {
+        pending.push_back(w.recipients[j]);
+      }
+      break;
+    }
+  }
+  FinishItem(std::move(w), std::move(pending));
+  co_return true;
+}
+
+void Dispatcher::FailItem(queue::WorkItem w, const Reply& r, const Site* site) {
+  auto it = messages_.find(w.id);
+  if (it == messages_.end()) {
+    return;
+  }
+  std::vector<std::uint32_t> pending;
+  for (auto rcpt : w.recipients) {
+    if (r.code >= 500) {
+      Record(events::OutcomeType::kBounce, it->second, rcpt, w, r, site, nullptr, {});
+      it->second.meta.done[rcpt] = 1;
+    } else {
+      Record(events::OutcomeType::kTransientFailure, it->second, rcpt, w, r, site, nullptr, {});
+      pending.push_back(rcpt);
+    }
+  }
+  FinishItem(std::move(w), std::move(pending));
+}
+
+void Dispatcher::FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pending) {
+  auto it = messages_.find(w.id);
+  if (it == messages_.end()) {
+    return;
+  }
+  MessageState& m = it->second;
+  ++w.attempts;
+  m.meta.attempts = std::max(m.meta.attempts, w.attempts);
+  auto now = Clock::now();
+  if (!pending.empty() && now - FromMicros(m.meta.received_us) >= opts_.retry.max_age) {
+    Reply expired{451, "4.4.7",
+                  "message expired after " + std::to_string(w.attempts) + " attempts"};
+    for (auto rcpt : pending) {
+      Record(events::OutcomeType::kExpiration, m, rcpt, w, expired, nullptr, nullptr, {});
+      m.meta.done[rcpt] = 1;
+    }
+    pending.clear();
+  }
+  if (pending.empty()) {
+    --m.open_items;
+  } else {
+    w.recipients = std::move(pending);
+    w.deferred = true;
+    w.due = now + queue::RetryDelay(opts_.retry, w.attempts, rng_);
+    m.meta.due_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(w.due.time_since_epoch()).count();
+    AddWork(std::move(w));
+  }
+  Persist(m);
+}
+
+void Dispatcher::Persist(MessageState& m) {
+  bool all_done =
+      std::all_of(m.meta.done.begin(), m.meta.done.end(), [](std::uint8_t d) { return d != 0; });
+  if (all_done && m.open_items == 0) {
+    SpoolId id = m.meta.id;
+    if (auto r = spool_.Remove(id); !r) {
+      spdlog::error("spool remove {}: {}", id.Hex(), spool::ToString(r.error()));
+    }
+    messages_.erase(id);
+    return;
+  }
+  spool_.UpdateMeta(m.meta, [id = m.meta.id](Result<Ok, spool::SpoolError> r) {
+    if (!r) {
+      spdlog::error("spool update {}: {}", id.Hex(), spool::ToString(r.error()));
+    }
+  });
+}
+
+}  // namespace sluice::delivery

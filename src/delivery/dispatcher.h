@@ -1,0 +1,115 @@
+#pragma once
+// Security: sends accepted mail to remote servers chosen by DNS.
+// Standards: RFC 5321 §4.5.4 (retry strategy), §5.1 (MX, next MX on failure),
+//            RFC 3463 (enhanced codes in events).
+//
+// Life of a work item (one message, one destination domain):
+//   Scheduler (due time) -> Route (MX lookup -> site) -> the site's ready
+//   queue -> a pooled connection (at most connection_limit per site, reused for
+//   up to max_deliveries_per_connection messages, closed after idle_timeout)
+//   -> per-recipient outcome: 2xx Delivery, 5xx Bounce, 4xx TransientFailure
+//   and a retry with back-off, or Expiration past max_age.
+// All state lives on one io_context; Submit() may be called from any thread.
+// Durability: a message leaves the spool only when every recipient is final.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_timer.hpp>
+
+#include "dns/resolver.h"
+#include "events/events.h"
+#include "queue/retry.h"
+#include "queue/scheduler.h"
+#include "smtp/client/client.h"
+#include "spool/spool.h"
+
+namespace sluice::delivery {
+
+struct Options {
+  smtp::ClientOptions client;
+  std::uint16_t port = 25;              // destination port
+  std::uint32_t connection_limit = 10;  // per site
+  std::uint32_t max_deliveries_per_connection = 100;
+  std::uint32_t max_recipients_per_transaction = 100;
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(5);
+  queue::RetryPolicy retry;
+  std::string smarthost;  // "host" or "host:port": every domain goes there
+};
+
+struct Stats {
+  std::uint64_t connections = 0;
+  std::uint64_t transactions = 0;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(boost::asio::io_context& ioc, Options opts, dns::Resolver& resolver,
+             spool::Spool& spool, events::Bus& bus);
+  ~Dispatcher();
+
+  // Queues a stored message (new, or recovered at start-up). Thread-safe.
+  void Submit(spool::Meta meta);
+  void Start();
+  // Stops scheduling; connections end after their current transaction.
+  void Stop();
+  Stats stats() const { return stats_; }
+
+ private:
+  struct MessageState {
+    spool::Meta meta;
+    std::uint32_t open_items = 0;
+  };
+  struct Site {
+    explicit Site(boost::asio::io_context& ioc) : notify(ioc) {}
+    std::string name;
+    std::vector<dns::MxHost> hosts;
+    std::uint16_t port = 25;
+    std::deque<queue::WorkItem> ready;
+    std::uint32_t active = 0;
+    std::uint32_t idle = 0;
+    boost::asio::steady_timer notify;
+  };
+
+  void AddWork(queue::WorkItem w);
+  static boost::asio::awaitable<void> ScheduleLoop(Dispatcher* self);
+  static boost::asio::awaitable<void> Route(Dispatcher* self, queue::WorkItem w);
+  static boost::asio::awaitable<void> RunConnection(Dispatcher* self, Site* site);
+  boost::asio::awaitable<Result<std::shared_ptr<smtp::ClientConnection>, smtp::Reply>> Connect(
+      Site& site);
+  boost::asio::awaitable<bool> Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w);
+  void Kick(Site& site);
+
+  // Outcomes. `pending` are the recipients still without a final outcome.
+  void Record(events::OutcomeType type, const MessageState& m, std::uint32_t rcpt,
+              const queue::WorkItem& w, const smtp::Reply& r, const Site* site,
+              const smtp::ClientConnection* conn, std::chrono::milliseconds took);
+  void FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pending);
+  void FailItem(queue::WorkItem w, const smtp::Reply& r, const Site* site);
+  void Persist(MessageState& m);
+
+  boost::asio::io_context& ioc_;
+  Options opts_;
+  dns::Resolver& resolver_;
+  spool::Spool& spool_;
+  events::Bus& bus_;
+  std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
+  queue::Scheduler scheduler_;
+  boost::asio::system_timer wake_;
+  std::map<SpoolId, MessageState> messages_;
+  std::map<std::string, std::unique_ptr<Site>> sites_;
+  std::mt19937 rng_{std::random_device{}()};
+  bool stopping_ = false;
+  Stats stats_;
+};
+
+}  // namespace sluice::delivery

@@ -1,0 +1,104 @@
+#pragma once
+// Security: talks to remote mail servers (untrusted replies, bounded reads);
+//           opportunistic TLS does not authenticate the peer.
+// Standards: RFC 5321 (client side; §4.5.3.2 timeouts), RFC 2920 (PIPELINING),
+//            RFC 3207 (STARTTLS), RFC 1870 (SIZE), RFC 6152 (8BITMIME),
+//            RFC 6531 (SMTPUTF8: 5.6.7 when the server lacks it), RFC 3461 (DSN).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "core/envelope.h"
+#include "core/result.h"
+#include "smtp/proto/reply.h"
+#include "tls/tls.h"
+
+namespace sluice::smtp {
+
+enum class TlsPolicy { kDisabled, kOpportunistic, kRequired };
+
+struct ClientOptions {
+  std::string ehlo_name = "localhost";
+  std::string source_address;  // local address to bind (egress source); empty: any
+  TlsPolicy tls = TlsPolicy::kOpportunistic;
+  // RFC 5321 §4.5.3.2 client timeouts.
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds(60);
+  std::chrono::milliseconds greeting_timeout = std::chrono::minutes(5);
+  std::chrono::milliseconds command_timeout = std::chrono::minutes(5);  // EHLO, MAIL, RCPT
+  std::chrono::milliseconds data_init_timeout = std::chrono::minutes(2);
+  std::chrono::milliseconds data_block_timeout = std::chrono::minutes(3);
+  std::chrono::milliseconds data_done_timeout = std::chrono::minutes(10);
+};
+
+struct ServerCapabilities {
+  bool esmtp = false;
+  bool pipelining = false;
+  bool starttls = false;
+  bool eightbitmime = false;
+  bool smtputf8 = false;
+  bool dsn = false;
+  bool chunking = false;
+  std::uint64_t max_size = 0;  // 0: not announced or unlimited
+};
+
+enum class ClientStage { kConnect, kGreeting, kEhlo, kStartTls, kMail, kRcpt, kData, kQuit };
+const char* ToString(ClientStage s);
+
+struct ConnectFailure {
+  ClientStage stage = ClientStage::kConnect;
+  std::string detail;
+  std::optional<Reply> reply;  // when the server answered
+};
+
+// Per recipient of the transaction, the reply that decides its fate.
+struct TransactionResult {
+  std::vector<Reply> recipients;  // same order as the recipients sent
+  bool connection_usable = true;  // false: close rather than reuse
+};
+
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  // Connects, reads the greeting, says EHLO (HELO if refused), and upgrades
+  // with STARTTLS as the policy asks. `tls_ctx` may be null (no TLS).
+  static boost::asio::awaitable<Result<std::shared_ptr<ClientConnection>, ConnectFailure>> Open(
+      boost::asio::any_io_executor ex, std::string ip, std::uint16_t port, std::string mx_host,
+      ClientOptions opts, std::shared_ptr<boost::asio::ssl::context> tls_ctx);
+
+  // One mail transaction for `rcpts` (indices into env.recipients); pipelined
+  // when the server offers PIPELINING. `data` is the stored message.
+  boost::asio::awaitable<TransactionResult> Send(const Envelope& env,
+                                                 const std::vector<std::size_t>& rcpts,
+                                                 std::string_view data);
+  boost::asio::awaitable<void> Quit();
+
+  const ServerCapabilities& capabilities() const { return caps_; }
+  const tls::SessionInfo& tls_info() const { return tls_info_; }
+  const std::string& peer_ip() const { return ip_; }
+  const std::string& mx_host() const { return mx_host_; }
+  bool usable() const { return !closed_; }
+
+  ~ClientConnection();
+  struct Impl;
+
+ private:
+  ClientConnection() = default;
+  std::unique_ptr<Impl> impl_;
+  ServerCapabilities caps_;
+  tls::SessionInfo tls_info_;
+  std::string ip_;
+  std::string mx_host_;
+  bool closed_ = false;
+};
+
+// A client TLS context for opportunistic STARTTLS (no peer verification).
+std::shared_ptr<boost::asio::ssl::context> MakeOpportunisticClientContext();
+
+}  // namespace sluice::smtp
