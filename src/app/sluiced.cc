@@ -328,22 +328,22 @@ int Serve(const Args& args) {
   pool.Join();
   blocking.join();
   // Delivery stops mid-transaction if it must: at-least-once, the spool keeps the mail.
-  if (dispatcher) {
-    auto stats = dispatcher->stats();
-    spdlog::info("delivery: {} connections, {} transactions", stats.connections,
-                 stats.transactions);
-    dispatcher->Stop();
-  }
   delivery_work.reset();
   delivery_ctx->stop();
   if (delivery_thread.joinable()) {
     delivery_thread.join();
   }
+  if (dispatcher) {
+    auto stats = dispatcher->stats();
+    spdlog::info("delivery: {} connections, {} transactions", stats.connections,
+                 stats.transactions);
+  }
+  // Finishes queued writes. Their callbacks only post onto the stopped contexts,
+  // which therefore still exist, as does the dispatcher.
+  d.spool->Close();
   resolver.reset();      // its descriptor belongs to delivery_ctx
   delivery_ctx.reset();  // destroys suspended delivery coroutines
   dispatcher.reset();
-  // Finishes queued writes; their callbacks only queue onto the stopped contexts.
-  d.spool->Close();
   // Sessions still queued (past shutdown_timeout) die here, before `server`.
   server.ReleaseListeners();
   pool.Destroy();

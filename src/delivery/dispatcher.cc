@@ -68,16 +68,6 @@ void Dispatcher::Start() {
   asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
 }
 
-void Dispatcher::Stop() {
-  asio::post(ioc_, [this] {
-    stopping_ = true;
-    wake_.cancel();
-    for (auto& [name, site] : sites_) {
-      site->notify.cancel();
-    }
-  });
-}
-
 void Dispatcher::Submit(spool::Meta meta) {
   asio::post(ioc_, [this, meta = std::move(meta)]() mutable {
     // One work item per destination domain among the pending recipients.
@@ -112,7 +102,7 @@ void Dispatcher::AddWork(queue::WorkItem w) {
 }
 
 awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
-  while (!self->stopping_) {
+  while (true) {
     auto now = Clock::now();
     while (auto w = self->scheduler_.PopDue(now)) {
       asio::co_spawn(self->ioc_, Route(self, std::move(*w)), LogCoroutineError);
@@ -211,7 +201,7 @@ awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Co
 awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
   std::shared_ptr<smtp::ClientConnection> conn;
   std::uint32_t sent = 0;
-  while (!self->stopping_) {
+  while (true) {
     if (site->ready.empty()) {
       if (!conn) {
         break;
@@ -253,12 +243,12 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
     co_await conn->Quit();
   }
   --site->active;
-  if (!site->ready.empty() && !self->stopping_) {
+  if (!site->ready.empty()) {
     self->Kick(*site);
   }
 }
 
-void Dispatcher::Record(events::OutcomeType type, const MessageState& m, std::uint32_t rcpt,
+void Dispatcher::Record(events::OutcomeType type, MessageState& m, std::uint32_t rcpt,
                         const queue::WorkItem& w, const Reply& r, const Site* site,
                         const smtp::ClientConnection* conn, std::chrono::milliseconds took) {
   events::Outcome o;
@@ -283,6 +273,61 @@ void Dispatcher::Record(events::OutcomeType type, const MessageState& m, std::ui
   o.received = FromMicros(m.meta.received_us);
   o.duration = took;
   bus_.Publish(o);
+  const Recipient& recipient = m.meta.envelope.recipients[rcpt];
+  if ((type == events::OutcomeType::kBounce || type == events::OutcomeType::kExpiration) &&
+      bounce::WantsFailureReport(m.meta.envelope, recipient)) {
+    bounce::FailedRecipient f;
+    f.recipient = o.recipient;
+    f.orcpt = recipient.orcpt;
+    f.status = r.enhanced.empty() ? (r.code >= 500 ? "5.0.0" : "4.0.0") : r.enhanced;
+    if (type == events::OutcomeType::kExpiration) {
+      f.status = "4.4.7";  // RFC 3463: delivery time expired
+    }
+    f.remote_mta = o.mx_host;
+    f.diagnostic = r.enhanced.empty() ? fmt::format("{} {}", r.code, r.text)
+                                      : fmt::format("{} {} {}", r.code, r.enhanced, r.text);
+    f.expired = type == events::OutcomeType::kExpiration;
+    f.last_attempt = o.timestamp;
+    m.failed.push_back(std::move(f));
+  }
+}
+
+void Dispatcher::SendFailureReport(MessageState& m, std::vector<bounce::FailedRecipient> failed) {
+  bounce::DsnInput in;
+  SpoolId report_id = SpoolId::Generate();
+  in.reporting_mta = opts_.client.ehlo_name;
+  in.message_id = report_id.Hex();
+  in.original = m.meta.envelope;
+  in.arrival = FromMicros(m.meta.received_us);
+  in.failed = std::move(failed);
+  in.now = Clock::now();
+  if (auto data = spool_.ReadData(m.meta.id)) {
+    in.original_message = std::move(data).value();
+  }
+  std::string report = bounce::BuildFailureReport(in);
+
+  spool::Meta meta;
+  meta.id = report_id;
+  // RFC 3461 §6.2 / RFC 5321 §4.5.5: reports go out from the null sender.
+  Recipient to;
+  to.address = m.meta.envelope.sender;
+  meta.envelope.recipients.push_back(std::move(to));
+  meta.envelope.body = BodyType::k7Bit;
+  meta.received_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(in.now.time_since_epoch()).count();
+  meta.due_us = meta.received_us;
+  meta.listener = "dsn";
+  meta.size = report.size();
+  spdlog::info("failure report {} for {} to <{}>", report_id.Hex(), m.meta.id.Hex(),
+               m.meta.envelope.sender.ToString());
+  spool_.Store(meta, {}, std::move(report), [this, meta](Result<Ok, spool::SpoolError> r) {
+    if (!r) {
+      spdlog::error("cannot spool failure report {}: {}", meta.id.Hex(),
+                    spool::ToString(r.error()));
+      return;
+    }
+    Submit(meta);
+  });
 }
 
 awaitable<bool> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w) {
@@ -372,6 +417,10 @@ void Dispatcher::FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pendin
       m.meta.done[rcpt] = 1;
     }
     pending.clear();
+  }
+  if (!m.failed.empty()) {
+    SendFailureReport(m, std::move(m.failed));
+    m.failed.clear();
   }
   if (pending.empty()) {
     --m.open_items;

@@ -26,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
 
+#include "bounce/dsn.h"
 #include "dns/resolver.h"
 #include "events/events.h"
 #include "queue/retry.h"
@@ -59,15 +60,15 @@ class Dispatcher {
 
   // Queues a stored message (new, or recovered at start-up). Thread-safe.
   void Submit(spool::Meta meta);
+  // Starts the scheduler. The owner stops delivery by stopping the io_context.
   void Start();
-  // Stops scheduling; connections end after their current transaction.
-  void Stop();
   Stats stats() const { return stats_; }
 
  private:
   struct MessageState {
     spool::Meta meta;
     std::uint32_t open_items = 0;
+    std::vector<bounce::FailedRecipient> failed;  // awaiting a report
   };
   struct Site {
     explicit Site(boost::asio::io_context& ioc) : notify(ioc) {}
@@ -90,12 +91,14 @@ class Dispatcher {
   void Kick(Site& site);
 
   // Outcomes. `pending` are the recipients still without a final outcome.
-  void Record(events::OutcomeType type, const MessageState& m, std::uint32_t rcpt,
+  void Record(events::OutcomeType type, MessageState& m, std::uint32_t rcpt,
               const queue::WorkItem& w, const smtp::Reply& r, const Site* site,
               const smtp::ClientConnection* conn, std::chrono::milliseconds took);
   void FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pending);
   void FailItem(queue::WorkItem w, const smtp::Reply& r, const Site* site);
   void Persist(MessageState& m);
+  // RFC 3464 report to the sender for the recipients gathered in `failed`.
+  void SendFailureReport(MessageState& m, std::vector<bounce::FailedRecipient> failed);
 
   boost::asio::io_context& ioc_;
   Options opts_;
@@ -108,7 +111,6 @@ class Dispatcher {
   std::map<SpoolId, MessageState> messages_;
   std::map<std::string, std::unique_ptr<Site>> sites_;
   std::mt19937 rng_{std::random_device{}()};
-  bool stopping_ = false;
   Stats stats_;
 };
 
