@@ -151,8 +151,8 @@ ListenerSettings BindListener(const config::Section& s, const std::string& hostn
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
-  root.RejectUnknown(
-      {"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery", "queue"});
+  root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
+                      "queue", "route"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level"});
@@ -234,7 +234,37 @@ Settings Bind(const config::Document& doc) {
   if (!d.client.source_address.empty() && !IpAddress::Parse(d.client.source_address)) {
     del.Report("source_address", "not an IP address");
   }
-  d.smarthost = del.String("smarthost", "");
+  if (std::string smarthost = del.String("smarthost", ""); !smarthost.empty()) {
+    if (auto h = delivery::ParseRouteHost(smarthost)) {
+      d.routes["*"] = {*h};
+    } else {
+      del.Report("smarthost", "expected \"host\", \"host:port\" or \"[address]:port\"");
+    }
+  }
+  for (const auto& r : root.Tables("route")) {
+    r.RejectUnknown({"domain", "hosts"});
+    std::string domain = r.String("domain", "");
+    auto norm = NormalizeDomain(domain);
+    if (!norm) {
+      r.Report("domain", "not a domain: " + domain);
+      continue;
+    }
+    std::vector<delivery::RouteHost> hosts;
+    for (const auto& text : r.StringList("hosts")) {
+      if (auto h = delivery::ParseRouteHost(text)) {
+        hosts.push_back(*h);
+      } else {
+        r.Report("hosts", "not \"host\", \"host:port\" or \"[address]:port\": " + text);
+      }
+    }
+    if (hosts.empty()) {
+      r.Report("hosts", "a route needs at least one host");
+      continue;
+    }
+    if (!d.routes.emplace(norm.value(), std::move(hosts)).second) {
+      r.Report("domain", "a second route for " + norm.value());
+    }
+  }
   d.connection_limit =
       static_cast<std::uint32_t>(del.Int("connection_limit", d.connection_limit, 1, 10000));
   d.max_deliveries_per_connection = static_cast<std::uint32_t>(

@@ -113,19 +113,66 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
   }
 }
 
+std::optional<RouteHost> ParseRouteHost(std::string_view text) {
+  RouteHost h;
+  std::string_view port;
+  bool has_port = false;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos) {
+      return std::nullopt;
+    }
+    h.host = std::string(text.substr(0, close + 1));
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        return std::nullopt;
+      }
+      port = rest.substr(1);
+      has_port = true;
+    }
+  } else {
+    auto colon = text.find(':');
+    h.host = std::string(text.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port = text.substr(colon + 1);
+      has_port = true;
+    }
+  }
+  if (h.host.empty() || h.host == "[]" || (has_port && port.empty())) {
+    return std::nullopt;
+  }
+  if (has_port) {
+    unsigned v = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9' || (v = v * 10 + static_cast<unsigned>(c - '0')) > 65535) {
+        return std::nullopt;
+      }
+    }
+    if (v == 0) {
+      return std::nullopt;
+    }
+    h.port = static_cast<std::uint16_t>(v);
+  }
+  return h;
+}
+
 awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
   std::string site_name;
-  std::vector<dns::MxHost> hosts;
-  std::uint16_t port = self->opts_.port;
-  if (!self->opts_.smarthost.empty()) {
-    std::string host = self->opts_.smarthost;
-    if (auto colon = host.rfind(':');
-        colon != std::string::npos && host.find(']') == std::string::npos) {
-      port = static_cast<std::uint16_t>(std::stoi(host.substr(colon + 1)));
-      host = host.substr(0, colon);
+  std::vector<RouteHost> hosts;
+  const auto& routes = self->opts_.routes;
+  auto route = routes.find(w.domain);
+  if (route == routes.end()) {
+    route = routes.find("*");
+  }
+  if (route != routes.end()) {
+    // A configured route: its own site, hosts in the configured order.
+    site_name = "route:";
+    for (const auto& h : route->second) {
+      site_name +=
+          (hosts.empty() ? "" : ",") + h.host + (h.port != 0 ? ":" + std::to_string(h.port) : "");
+      hosts.push_back(h);
     }
-    hosts.push_back({0, host});
-    site_name = "smarthost:" + self->opts_.smarthost;
   } else {
     auto mx = co_await self->resolver_.ResolveMx(w.domain);
     if (!mx) {
@@ -133,7 +180,9 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
       co_return;
     }
     site_name = mx->Site();
-    hosts = std::move(mx->hosts);
+    for (auto& h : mx->hosts) {
+      hosts.push_back({std::move(h.host), 0});
+    }
   }
   auto& slot = self->sites_[site_name];
   if (!slot) {
@@ -141,7 +190,6 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
     slot->name = site_name;
   }
   slot->hosts = std::move(hosts);
-  slot->port = port;
   slot->ready.push_back(std::move(w));
   spdlog::debug("site {}: {} ready, {} connections", site_name, slot->ready.size(), slot->active);
   self->Kick(*slot);
@@ -163,7 +211,7 @@ awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Co
     std::vector<std::string> addrs;
     if (!mx.host.empty() && mx.host.front() == '[') {
       std::string lit = mx.host.substr(1, mx.host.size() - 2);
-      if (lit.rfind("ipv6:", 0) == 0) {
+      if (lit.rfind("ipv6:", 0) == 0 || lit.rfind("IPv6:", 0) == 0) {
         lit = lit.substr(5);
       }
       addrs.push_back(lit);
@@ -176,8 +224,9 @@ awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Co
       addrs = std::move(r).value();
     }
     for (const auto& ip : addrs) {
-      spdlog::debug("site {}: connecting to {}[{}]:{}", site.name, mx.host, ip, site.port);
-      auto c = co_await smtp::ClientConnection::Open(ioc_.get_executor(), ip, site.port, mx.host,
+      std::uint16_t port = mx.port != 0 ? mx.port : opts_.port;
+      spdlog::debug("site {}: connecting to {}[{}]:{}", site.name, mx.host, ip, port);
+      auto c = co_await smtp::ClientConnection::Open(ioc_.get_executor(), ip, port, mx.host,
                                                      opts_.client, tls_ctx_);
       if (c) {
         ++stats_.connections;

@@ -17,8 +17,10 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -36,6 +38,15 @@
 
 namespace sluice::delivery {
 
+// A next hop named by configuration instead of DNS MX records.
+struct RouteHost {
+  std::string host;        // name or "[address literal]"
+  std::uint16_t port = 0;  // 0: Options::port
+};
+
+// Parses "host", "host:port", "[192.0.2.1]:port" or "[IPv6:2001:db8::1]".
+std::optional<RouteHost> ParseRouteHost(std::string_view text);
+
 struct Options {
   smtp::ClientOptions client;
   std::uint16_t port = 25;              // destination port
@@ -44,7 +55,9 @@ struct Options {
   std::uint32_t max_recipients_per_transaction = 100;
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(5);
   queue::RetryPolicy retry;
-  std::string smarthost;  // "host" or "host:port": every domain goes there
+  // Routing overrides: for a domain, hosts tried in order instead of its MX
+  // records. The key "*" (the smarthost) applies to every domain without its own.
+  std::map<std::string, std::vector<RouteHost>> routes;
 };
 
 struct Stats {
@@ -73,8 +86,7 @@ class Dispatcher {
   struct Site {
     explicit Site(boost::asio::io_context& ioc) : notify(ioc) {}
     std::string name;
-    std::vector<dns::MxHost> hosts;
-    std::uint16_t port = 25;
+    std::vector<RouteHost> hosts;  // in the order to try
     std::deque<queue::WorkItem> ready;
     std::uint32_t active = 0;
     std::uint32_t idle = 0;

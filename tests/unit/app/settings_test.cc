@@ -43,6 +43,24 @@ TEST(Settings, ErrorsNameTheKey) {
   EXPECT_NE(all.find("listener[1].tls: an smtps listener needs TLS"), std::string::npos) << all;
 }
 
+TEST(Settings, RoutesAndSmarthost) {
+  auto doc = config::Document::Parse(
+      "[delivery]\nsmarthost = \"relay.example:2525\"\n"
+      "[[route]]\ndomain = \"Example.COM\"\nhosts = [\"a.example\", \"[192.0.2.1]:25\"]\n"
+      "[[route]]\ndomain = \"bad..domain\"\nhosts = [\"x\"]\n"
+      "[[listener]]\nname = \"r\"\n",
+      "t.toml");
+  auto st = Bind(*doc);
+  ASSERT_EQ(st.delivery.routes.count("*"), 1u);
+  EXPECT_EQ(st.delivery.routes["*"][0].port, 2525);
+  ASSERT_EQ(st.delivery.routes.count("example.com"), 1u);
+  EXPECT_EQ(st.delivery.routes["example.com"].size(), 2u);
+  EXPECT_EQ(st.delivery.routes["example.com"][1].host, "[192.0.2.1]");
+  EXPECT_NE(doc->errors().ToString().find("t.toml:7: route[1].domain: not a domain"),
+            std::string::npos)
+      << doc->errors().ToString();
+}
+
 TEST(Settings, NoListenersIsAnError) {
   auto doc = config::Document::Parse("[server]\nhostname = \"mx.test\"\n", "t.toml");
   Bind(*doc);
