@@ -46,6 +46,9 @@ backoff_factor = 2.0
 max_retry_interval = "4h"
 max_age = "5d"
 
+[admin]
+socket = "var/admin.sock"
+
 [[listener]]
 name = "relay"
 kind = "relay"
@@ -152,7 +155,7 @@ Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
   root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
-                      "queue", "route"});
+                      "queue", "route", "admin"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level"});
@@ -205,6 +208,10 @@ Settings Bind(const config::Document& doc) {
       relay.Report("local_domains", "not a domain: " + d);
     }
   }
+
+  auto admin = root.Table("admin");
+  admin.RejectUnknown({"socket"});
+  st.admin_socket = admin.String("socket", st.admin_socket);
 
   auto dns = root.Table("dns");
   dns.RejectUnknown({"forwarders", "trust_anchor_file"});

@@ -42,6 +42,7 @@ struct Settings {
   std::string users_file;
   auth::FailureLimiterOptions auth_limits;
   dns::UnboundOptions dns;
+  std::string admin_socket = "var/admin.sock";
   bool delivery_enabled = true;
   delivery::Options delivery;
 };

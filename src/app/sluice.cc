@@ -4,18 +4,24 @@
 //   sluice [--config FILE] spool count
 //   sluice [--config FILE] spool ls [--limit N]
 //   sluice [--config FILE] spool cat ID      the stored message, as it will be sent
+//   sluice [--config FILE] queue summary | flush [DOMAIN] | suspend DOMAIN |
+//                                 resume DOMAIN | bounce DOMAIN|ID   (via the admin socket)
 //
 // Security: writes password hashes (never the password); opens the spool read-only.
 
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "app/settings.h"
 #include "auth/credentials.h"
@@ -31,7 +37,9 @@ int Usage() {
       "usage: sluice [--config FILE] user add NAME   (reads the password from stdin)\n"
       "       sluice [--config FILE] spool count\n"
       "       sluice [--config FILE] spool ls [--limit N]\n"
-      "       sluice [--config FILE] spool cat ID\n",
+      "       sluice [--config FILE] spool cat ID\n"
+      "       sluice [--config FILE] queue summary|flush [DOMAIN]|suspend DOMAIN|resume DOMAIN|"
+      "bounce DOMAIN|ID\n",
       stderr);
   return 2;
 }
@@ -138,6 +146,45 @@ int SpoolCat(const app::Settings& st, const std::string& hex) {
   return 0;
 }
 
+// Sends one command to sluiced's admin socket and prints the JSON reply.
+int QueueCmd(const app::Settings& st, const std::vector<std::string>& args) {
+  std::string line;
+  for (const auto& a : args) {
+    line += (line.empty() ? "" : " ") + a;
+  }
+  if (line.find('\n') != std::string::npos || line.size() > 1000) {
+    return Usage();
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (fd < 0 || st.admin_socket.size() >= sizeof addr.sun_path) {
+    std::fputs("sluice: bad admin socket path\n", stderr);
+    return 1;
+  }
+  std::memcpy(addr.sun_path, st.admin_socket.c_str(), st.admin_socket.size() + 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::fprintf(stderr, "sluice: cannot reach sluiced at %s: %s\n", st.admin_socket.c_str(),
+                 std::strerror(errno));
+    close(fd);
+    return 1;
+  }
+  line += '\n';
+  if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    close(fd);
+    return 1;
+  }
+  std::string reply;
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+    reply.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  std::fputs(reply.c_str(), stdout);
+  return reply.rfind("{\"error\"", 0) == 0 || reply.empty() ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,6 +207,9 @@ int main(int argc, char** argv) {
   }
   if (args.size() == 3 && args[0] == "user" && args[1] == "add") {
     return UserAdd(settings, args[2]);
+  }
+  if (args.size() >= 2 && args[0] == "queue") {
+    return QueueCmd(settings, args);
   }
   if (args.size() == 3 && args[0] == "spool" && args[1] == "cat") {
     return SpoolCat(settings, args[2]);

@@ -31,6 +31,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "api/admin.h"
 #include "app/settings.h"
 #include "auth/credentials.h"
 #include "events/events.h"
@@ -270,6 +271,15 @@ int Serve(const Args& args) {
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - started)
                    .count());
+  std::unique_ptr<api::AdminServer> admin;
+  if (dispatcher && !st.admin_socket.empty()) {
+    auto a = api::AdminServer::Create(*delivery_ctx, st.admin_socket, *dispatcher);
+    if (!a) {
+      spdlog::critical("{}", a.error());
+      return 1;
+    }
+    admin = std::move(a).value();
+  }
   std::thread delivery_thread;
   if (dispatcher) {
     dispatcher->Start();
@@ -341,6 +351,7 @@ int Serve(const Args& args) {
   // Finishes queued writes. Their callbacks only post onto the stopped contexts,
   // which therefore still exist, as does the dispatcher.
   d.spool->Close();
+  admin.reset();         // its acceptor belongs to delivery_ctx
   resolver.reset();      // its descriptor belongs to delivery_ctx
   delivery_ctx.reset();  // destroys suspended delivery coroutines
   dispatcher.reset();

@@ -80,7 +80,7 @@ void Dispatcher::Submit(spool::Meta meta) {
     }
     if (by_domain.empty()) {
       // Every outcome was recorded before a restart: finish the removal.
-      (void)spool_.Remove(meta.id);
+      spool_.Remove(meta.id, [](Result<Ok, spool::SpoolError>) {});
       return;
     }
     meta.done.resize(rcpts.size(), 0);
@@ -105,6 +105,13 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
   while (true) {
     auto now = Clock::now();
     while (auto w = self->scheduler_.PopDue(now)) {
+      if (!self->DropFinished(*w)) {
+        continue;
+      }
+      if (self->suspended_.count(w->domain) != 0) {
+        self->held_[w->domain].push_back(std::move(*w));
+        continue;
+      }
       asio::co_spawn(self->ioc_, Route(self, std::move(*w)), LogCoroutineError);
     }
     auto next = self->scheduler_.NextDue();
@@ -380,10 +387,10 @@ void Dispatcher::SendFailureReport(MessageState& m, std::vector<bounce::FailedRe
 }
 
 awaitable<bool> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w) {
-  auto it = messages_.find(w.id);
-  if (it == messages_.end()) {
+  if (!DropFinished(w)) {
     co_return true;
   }
+  auto it = messages_.find(w.id);
   auto data = spool_.ReadData(w.id);
   if (!data) {
     FailItem(std::move(w), Reply{451, "4.3.0", "spool read failed"}, &site);
@@ -429,6 +436,117 @@ awaitable<bool> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
   }
   FinishItem(std::move(w), std::move(pending));
   co_return true;
+}
+
+bool Dispatcher::DropFinished(queue::WorkItem& w) {
+  auto it = messages_.find(w.id);
+  if (it == messages_.end()) {
+    return false;
+  }
+  MessageState& m = it->second;
+  std::erase_if(w.recipients, [&](std::uint32_t r) { return m.meta.IsDone(r); });
+  if (!w.recipients.empty()) {
+    return true;
+  }
+  --m.open_items;
+  Persist(m);
+  return false;
+}
+
+QueueSummary Dispatcher::Summary() const {
+  QueueSummary out;
+  std::map<std::string, QueueSummary::Queue> queues;
+  for (const auto& [id, m] : messages_) {
+    std::set<std::string> seen;
+    const auto& rcpts = m.meta.envelope.recipients;
+    for (std::size_t i = 0; i < rcpts.size(); ++i) {
+      if (m.meta.IsDone(i)) {
+        continue;
+      }
+      auto& q = queues[rcpts[i].address.ascii_domain];
+      q.recipients++;
+      if (seen.insert(rcpts[i].address.ascii_domain).second) {
+        q.messages++;
+        q.oldest_us =
+            q.oldest_us == 0 ? m.meta.received_us : std::min(q.oldest_us, m.meta.received_us);
+      }
+    }
+  }
+  for (auto& [name, q] : queues) {
+    q.name = name;
+    q.suspended = suspended_.count(name) != 0;
+    out.queues.push_back(q);
+  }
+  for (const auto& [name, site] : sites_) {
+    out.sites.push_back({name, site->ready.size(), site->active});
+  }
+  return out;
+}
+
+std::size_t Dispatcher::Flush(const std::string& domain) {
+  std::size_t n = scheduler_.Flush(domain, Clock::now());
+  wake_.cancel();
+  return n;
+}
+
+void Dispatcher::Suspend(const std::string& domain) {
+  suspended_.insert(domain);
+}
+
+std::size_t Dispatcher::Resume(const std::string& domain) {
+  suspended_.erase(domain);
+  auto it = held_.find(domain);
+  if (it == held_.end()) {
+    return 0;
+  }
+  std::size_t n = it->second.size();
+  for (auto& w : it->second) {
+    w.due = Clock::now();
+    AddWork(std::move(w));
+  }
+  held_.erase(it);
+  return n;
+}
+
+std::size_t Dispatcher::AdminBounce(const std::string& target) {
+  auto id = SpoolId::FromHex(target);
+  std::size_t n = 0;
+  std::vector<SpoolId> touched;
+  for (auto& [mid, m] : messages_) {
+    if (id && mid != *id) {
+      continue;
+    }
+    const auto& rcpts = m.meta.envelope.recipients;
+    bool any = false;
+    for (std::uint32_t i = 0; i < rcpts.size(); ++i) {
+      if (m.meta.IsDone(i) || (!id && rcpts[i].address.ascii_domain != target)) {
+        continue;
+      }
+      queue::WorkItem w{
+          mid, rcpts[i].address.ascii_domain, {i}, Clock::now(), false, m.meta.attempts};
+      Record(events::OutcomeType::kAdminBounce, m, i, w,
+             Reply{550, "5.0.0", "administratively bounced"}, nullptr, nullptr, {});
+      m.meta.done[i] = 1;
+      any = true;
+      ++n;
+    }
+    if (any) {
+      touched.push_back(mid);
+    }
+  }
+  // Record the outcomes now; the work items close as they come up, which the
+  // flush makes immediate (held items of a suspended domain close here).
+  for (const auto& mid : touched) {
+    auto it = messages_.find(mid);
+    if (it != messages_.end()) {
+      Persist(it->second);
+    }
+  }
+  for (auto& [domain, items] : held_) {
+    std::erase_if(items, [this](queue::WorkItem& w) { return !DropFinished(w); });
+  }
+  Flush(id ? std::string() : target);
+  return n;
 }
 
 void Dispatcher::FailItem(queue::WorkItem w, const Reply& r, const Site* site) {
@@ -489,9 +607,11 @@ void Dispatcher::Persist(MessageState& m) {
       std::all_of(m.meta.done.begin(), m.meta.done.end(), [](std::uint8_t d) { return d != 0; });
   if (all_done && m.open_items == 0) {
     SpoolId id = m.meta.id;
-    if (auto r = spool_.Remove(id); !r) {
-      spdlog::error("spool remove {}: {}", id.Hex(), spool::ToString(r.error()));
-    }
+    spool_.Remove(id, [id](Result<Ok, spool::SpoolError> r) {
+      if (!r) {
+        spdlog::error("spool remove {}: {}", id.Hex(), spool::ToString(r.error()));
+      }
+    });
     messages_.erase(id);
     return;
   }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,24 @@ struct Options {
   std::map<std::string, std::vector<RouteHost>> routes;
 };
 
+// Operator view of the queues (admin interface).
+struct QueueSummary {
+  struct Queue {
+    std::string name;  // destination domain
+    std::uint64_t messages = 0;
+    std::uint64_t recipients = 0;  // still pending
+    std::int64_t oldest_us = 0;    // earliest reception
+    bool suspended = false;
+  };
+  struct SiteInfo {
+    std::string name;
+    std::uint64_t ready = 0;
+    std::uint32_t connections = 0;
+  };
+  std::vector<Queue> queues;
+  std::vector<SiteInfo> sites;
+};
+
 struct Stats {
   std::uint64_t connections = 0;
   std::uint64_t transactions = 0;
@@ -76,6 +95,17 @@ class Dispatcher {
   // Starts the scheduler. The owner stops delivery by stopping the io_context.
   void Start();
   Stats stats() const { return stats_; }
+
+  // Operator controls. Call them on the dispatcher's io_context.
+  QueueSummary Summary() const;
+  // Makes deferred mail for `domain` (all, if empty) due now; returns work items.
+  std::size_t Flush(const std::string& domain);
+  // A suspended domain keeps its mail queued, undelivered, until resumed.
+  void Suspend(const std::string& domain);
+  std::size_t Resume(const std::string& domain);
+  // Gives up on the pending recipients of a domain, or of the message with that
+  // id: AdminBounce events, no report. Returns the number of recipients.
+  std::size_t AdminBounce(const std::string& domain_or_id);
 
  private:
   struct MessageState {
@@ -94,6 +124,9 @@ class Dispatcher {
   };
 
   void AddWork(queue::WorkItem w);
+  // Drops recipients whose outcome is already final; false if nothing is left
+  // (the item is then closed).
+  bool DropFinished(queue::WorkItem& w);
   static boost::asio::awaitable<void> ScheduleLoop(Dispatcher* self);
   static boost::asio::awaitable<void> Route(Dispatcher* self, queue::WorkItem w);
   static boost::asio::awaitable<void> RunConnection(Dispatcher* self, Site* site);
@@ -122,6 +155,8 @@ class Dispatcher {
   boost::asio::system_timer wake_;
   std::map<SpoolId, MessageState> messages_;
   std::map<std::string, std::unique_ptr<Site>> sites_;
+  std::set<std::string> suspended_;
+  std::map<std::string, std::vector<queue::WorkItem>> held_;  // due, but suspended
   std::mt19937 rng_{std::random_device{}()};
   Stats stats_;
 };

@@ -47,6 +47,8 @@ const char* ToString(OutcomeType t) {
       return "Bounce";
     case OutcomeType::kExpiration:
       return "Expiration";
+    case OutcomeType::kAdminBounce:
+      return "AdminBounce";
   }
   return "Outcome";
 }

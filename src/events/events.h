@@ -33,7 +33,7 @@ struct Reception {
 };
 
 // The outcome of one delivery attempt for one recipient.
-enum class OutcomeType { kDelivery, kTransientFailure, kBounce, kExpiration };
+enum class OutcomeType { kDelivery, kTransientFailure, kBounce, kExpiration, kAdminBounce };
 const char* ToString(OutcomeType t);
 
 struct Outcome {

@@ -75,11 +75,12 @@ RocksSpool::~RocksSpool() {
 
 void RocksSpool::Store(Meta meta, std::string data_prefix, std::string body, Done done) {
   Enqueue(Pending{KeyOf(meta.id), EncodeMeta(meta), std::move(data_prefix), std::move(body),
-                  std::move(done), false});
+                  std::move(done), Pending::Op::kStore});
 }
 
 void RocksSpool::UpdateMeta(const Meta& meta, Done done) {
-  Enqueue(Pending{KeyOf(meta.id), EncodeMeta(meta), {}, {}, std::move(done), true});
+  Enqueue(
+      Pending{KeyOf(meta.id), EncodeMeta(meta), {}, {}, std::move(done), Pending::Op::kMetaOnly});
 }
 
 void RocksSpool::Enqueue(Pending p) {
@@ -117,11 +118,19 @@ void RocksSpool::WriterLoop() {
       // Data first; metadata marks the message as present.
       rocksdb::Slice parts[2] = {p.prefix, p.body};
       rocksdb::Slice key(p.key);
-      if (!p.meta_only) {
-        st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
-      }
-      if (st.ok()) {
-        st = wb.Put(meta_cf_, p.key, p.meta);
+      if (p.op == Pending::Op::kRemove) {
+        // Metadata first: a message without metadata is gone.
+        st = wb.Delete(meta_cf_, p.key);
+        if (st.ok()) {
+          st = wb.Delete(data_cf_, p.key);
+        }
+      } else {
+        if (p.op == Pending::Op::kStore) {
+          st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+        }
+        if (st.ok()) {
+          st = wb.Put(meta_cf_, p.key, p.meta);
+        }
       }
       if (!st.ok()) {
         break;
@@ -190,22 +199,8 @@ Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {
   return value;
 }
 
-Result<Ok, SpoolError> RocksSpool::Remove(const SpoolId& id) {
-  if (opts_.read_only) {
-    return Fail(SpoolError::kClosed);
-  }
-  rocksdb::WriteBatch wb;
-  std::string key = KeyOf(id);
-  // Metadata goes first in the same batch: a message without metadata is gone.
-  if (!wb.Delete(meta_cf_, key).ok() || !wb.Delete(data_cf_, key).ok()) {
-    return Fail(SpoolError::kIo);
-  }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  if (!db_->Write(wo, &wb).ok()) {
-    return Fail(SpoolError::kIo);
-  }
-  return Ok{};
+void RocksSpool::Remove(const SpoolId& id, Done done) {
+  Enqueue(Pending{KeyOf(id), {}, {}, {}, std::move(done), Pending::Op::kRemove});
 }
 
 SpoolStats RocksSpool::stats() const {

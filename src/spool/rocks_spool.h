@@ -41,7 +41,7 @@ class RocksSpool final : public Spool {
   void UpdateMeta(const Meta& meta, Done done) override;
   Result<std::uint64_t, SpoolError> ForEachMeta(const std::function<void(Meta&&)>& fn) override;
   Result<std::string, SpoolError> ReadData(const SpoolId& id) override;
-  Result<Ok, SpoolError> Remove(const SpoolId& id) override;
+  void Remove(const SpoolId& id, Done done) override;
   void Close() override;
 
   SpoolStats stats() const;
@@ -53,7 +53,7 @@ class RocksSpool final : public Spool {
     std::string prefix;
     std::string body;
     Done done;
-    bool meta_only = false;
+    enum class Op { kStore, kMetaOnly, kRemove } op = Op::kStore;
   };
   RocksSpool() = default;
   void Enqueue(Pending p);

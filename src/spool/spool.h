@@ -59,7 +59,8 @@ class Spool {
   // Calls `fn` for every stored message's metadata, in reception order.
   virtual Result<std::uint64_t, SpoolError> ForEachMeta(const std::function<void(Meta&&)>& fn) = 0;
   virtual Result<std::string, SpoolError> ReadData(const SpoolId& id) = 0;
-  virtual Result<Ok, SpoolError> Remove(const SpoolId& id) = 0;
+  // Deletes meta and data, durably, in order with earlier Store/UpdateMeta calls.
+  virtual void Remove(const SpoolId& id, Done done) = 0;
   // Finishes queued writes and closes; later stores fail with kClosed.
   virtual void Close() = 0;
 };

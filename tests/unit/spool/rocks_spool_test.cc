@@ -50,7 +50,9 @@ TEST_F(RocksSpoolTest, StoreReadRemove) {
   auto data = s.value()->ReadData(id);
   ASSERT_TRUE(data.ok());
   EXPECT_EQ(data.value(), "Received: x\r\nSubject: y\r\n\r\nbody\r\n");
-  ASSERT_TRUE(s.value()->Remove(id).ok());
+  std::promise<Result<Ok, SpoolError>> removed;
+  s.value()->Remove(id, [&](Result<Ok, SpoolError> r) { removed.set_value(std::move(r)); });
+  ASSERT_TRUE(removed.get_future().get().ok());
   EXPECT_EQ(s.value()->ReadData(id).error(), SpoolError::kNotFound);
   auto n = s.value()->ForEachMeta([](Meta&&) {});
   EXPECT_EQ(n.value(), 0u);
@@ -107,6 +109,20 @@ TEST_F(RocksSpoolTest, ConcurrentStoresShareSyncs) {
   auto st = s.value()->stats();
   EXPECT_EQ(st.stores, static_cast<std::uint64_t>(kStores));
   EXPECT_LT(st.syncs, st.stores / 4);  // grouped: far fewer syncs than stores
+}
+
+// Removal is ordered after an earlier metadata update of the same message.
+TEST_F(RocksSpoolTest, RemoveAfterUpdateStaysRemoved) {
+  auto s = RocksSpool::Open({.path = dir_.string()});
+  ASSERT_TRUE(s.ok());
+  Meta m = MakeMeta(1);
+  ASSERT_TRUE(StoreSync(*s.value(), m, "", "x").ok());
+  m.attempts = 2;
+  std::promise<void> both;
+  s.value()->UpdateMeta(m, [](Result<Ok, SpoolError>) {});
+  s.value()->Remove(m.id, [&](Result<Ok, SpoolError>) { both.set_value(); });
+  both.get_future().wait();
+  EXPECT_EQ(s.value()->ForEachMeta([](Meta&&) {}).value(), 0u);
 }
 
 TEST_F(RocksSpoolTest, StoreAfterCloseFailsClosed) {

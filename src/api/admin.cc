@@ -1,0 +1,160 @@
+#include "api/admin.h"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <sys/stat.h>
+
+#include "core/time_format.h"
+
+namespace sluice::api {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxCommand = 1024;
+
+namespace {
+
+std::string Error(const std::string& what) {
+  return boost::json::serialize(boost::json::object{{"error", what}});
+}
+
+std::string Timestamp(std::int64_t us) {
+  return Rfc3339Micros(std::chrono::system_clock::time_point(std::chrono::microseconds(us)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AdminServer>, std::string> AdminServer::Create(
+    asio::io_context& ioc, std::string path, delivery::Dispatcher& dispatcher) {
+  std::unique_ptr<AdminServer> s(new AdminServer(ioc, path, dispatcher));
+  std::error_code fsec;
+  auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) {
+    std::filesystem::create_directories(dir, fsec);
+  }
+  ::unlink(path.c_str());  // a stale socket from an earlier run
+  boost::system::error_code ec;
+  s->acceptor_.open(local(), ec);
+  if (!ec) {
+    s->acceptor_.bind(local::endpoint(path), ec);
+  }
+  if (!ec) {
+    ::chmod(path.c_str(), 0600);
+    s->acceptor_.listen(16, ec);
+  }
+  if (ec) {
+    return Fail("admin socket " + path + ": " + ec.message());
+  }
+  asio::co_spawn(ioc, AcceptLoop(s.get()), asio::detached);
+  return s;
+}
+
+AdminServer::~AdminServer() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  ::unlink(path_.c_str());
+}
+
+asio::awaitable<void> AdminServer::AcceptLoop(AdminServer* self) {
+  while (true) {
+    auto [ec, sock] = co_await self->acceptor_.async_accept(kTuple);
+    if (ec) {
+      co_return;
+    }
+    asio::co_spawn(self->acceptor_.get_executor(), Serve(self, std::move(sock)), asio::detached);
+  }
+}
+
+asio::awaitable<void> AdminServer::Serve(AdminServer* self, local::socket s) {
+  asio::streambuf buf(kMaxCommand);
+  asio::steady_timer guard(s.get_executor(), std::chrono::seconds(10));
+  guard.async_wait([&s](boost::system::error_code ec) {
+    if (!ec) {
+      s.close(ec);  // a silent client does not hold the socket
+    }
+  });
+  auto [ec, n] = co_await asio::async_read_until(s, buf, '\n', kTuple);
+  std::string reply;
+  if (ec) {
+    reply = Error("expected one command line of at most 1024 octets");
+  } else {
+    std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+      line.pop_back();
+    }
+    reply = self->Execute(line);
+  }
+  reply += '\n';
+  co_await asio::async_write(s, asio::buffer(reply), kTuple);
+  guard.cancel();
+  s.close(ec);
+}
+
+std::string AdminServer::Execute(const std::string& line) {
+  std::istringstream in(line);
+  std::string group;
+  std::string verb;
+  std::string arg;
+  std::string extra;
+  in >> group >> verb >> arg >> extra;
+  for (auto& c : arg) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // domains, hex ids
+  }
+  if (group != "queue" || !extra.empty()) {
+    return Error("unknown command: " + line);
+  }
+  auto& d = dispatcher_;
+  if (verb == "summary" && arg.empty()) {
+    auto sum = d.Summary();
+    boost::json::array queues;
+    for (const auto& q : sum.queues) {
+      queues.push_back(boost::json::object{{"queue", q.name},
+                                           {"messages", q.messages},
+                                           {"recipients", q.recipients},
+                                           {"oldest", Timestamp(q.oldest_us)},
+                                           {"suspended", q.suspended}});
+    }
+    boost::json::array sites;
+    for (const auto& s : sum.sites) {
+      sites.push_back(boost::json::object{
+          {"site", s.name}, {"ready", s.ready}, {"connections", s.connections}});
+    }
+    return boost::json::serialize(
+        boost::json::object{{"queues", std::move(queues)}, {"sites", std::move(sites)}});
+  }
+  if (verb == "flush") {
+    return boost::json::serialize(boost::json::object{{"flushed", d.Flush(arg)}});
+  }
+  if (verb == "suspend" && !arg.empty()) {
+    d.Suspend(arg);
+    return boost::json::serialize(boost::json::object{{"suspended", arg}});
+  }
+  if (verb == "resume" && !arg.empty()) {
+    return boost::json::serialize(
+        boost::json::object{{"resumed", arg}, {"released", d.Resume(arg)}});
+  }
+  if (verb == "bounce" && !arg.empty()) {
+    return boost::json::serialize(boost::json::object{{"bounced", d.AdminBounce(arg)}});
+  }
+  return Error(
+      "usage: queue summary | flush [DOMAIN] | suspend DOMAIN | resume DOMAIN | "
+      "bounce DOMAIN|ID");
+}
+
+}  // namespace sluice::api

@@ -1,0 +1,43 @@
+#pragma once
+// Security: a unix-domain socket (mode 0600) for local operators only.
+// Standards: none; one command line in, one JSON object line out.
+//
+// Commands: "queue summary", "queue flush [DOMAIN]", "queue suspend DOMAIN",
+// "queue resume DOMAIN", "queue bounce DOMAIN|ID". `sluice queue ...` speaks it.
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include "core/result.h"
+#include "delivery/dispatcher.h"
+
+namespace sluice::api {
+
+class AdminServer {
+ public:
+  // Listens on `path` on the dispatcher's own io_context.
+  static Result<std::unique_ptr<AdminServer>, std::string> Create(boost::asio::io_context& ioc,
+                                                                  std::string path,
+                                                                  delivery::Dispatcher& dispatcher);
+  ~AdminServer();
+
+  // Runs one command; the JSON reply (exposed for tests).
+  std::string Execute(const std::string& line);
+
+ private:
+  AdminServer(boost::asio::io_context& ioc, std::string path, delivery::Dispatcher& d)
+      : acceptor_(ioc), path_(std::move(path)), dispatcher_(d) {}
+  static boost::asio::awaitable<void> AcceptLoop(AdminServer* self);
+  static boost::asio::awaitable<void> Serve(AdminServer* self,
+                                            boost::asio::local::stream_protocol::socket s);
+
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::string path_;
+  delivery::Dispatcher& dispatcher_;
+};
+
+}  // namespace sluice::api
