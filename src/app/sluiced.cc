@@ -353,8 +353,8 @@ int Serve(const Args& args) {
   d.spool->Close();
   admin.reset();         // its acceptor belongs to delivery_ctx
   resolver.reset();      // its descriptor belongs to delivery_ctx
+  dispatcher.reset();    // its timers belong to delivery_ctx
   delivery_ctx.reset();  // destroys suspended delivery coroutines
-  dispatcher.reset();
   // Sessions still queued (past shutdown_timeout) die here, before `server`.
   server.ReleaseListeners();
   pool.Destroy();

@@ -214,7 +214,9 @@ void Dispatcher::Kick(Site& site) {
 
 awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Connect(Site& site) {
   Reply last{451, "4.4.1", site.name + ": no mail exchanger reachable"};
-  for (const auto& mx : site.hosts) {
+  // A copy: Route() may replace site.hosts while this coroutine waits.
+  const std::vector<RouteHost> hosts = site.hosts;
+  for (const auto& mx : hosts) {
     std::vector<std::string> addrs;
     if (!mx.host.empty() && mx.host.front() == '[') {
       std::string lit = mx.host.substr(1, mx.host.size() - 2);
@@ -289,6 +291,9 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       }
       conn = std::move(opened).value();
       sent = 0;
+    }
+    if (site->ready.empty()) {
+      continue;  // another connection took the work while this one connected
     }
     queue::WorkItem w = std::move(site->ready.front());
     site->ready.pop_front();

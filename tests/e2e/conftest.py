@@ -39,6 +39,8 @@ def toml_value(v):
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, float):
+        return repr(v)
     if isinstance(v, str):
         return json.dumps(v)
     if isinstance(v, (list, tuple)):
@@ -313,6 +315,51 @@ def sluiced_factory(tmp_path):
 def sluiced(sluiced_factory):
     """A sluiced with the default test config and user alice."""
     return sluiced_factory(users={"alice": PASSWORD})
+
+
+@pytest.fixture
+def mx_lab(tmp_path):
+    """The remote side of delivery (tests/e2e/mx.py): dnsmasq, aiosmtpd sinks.
+
+    Request it before sluiced_factory (or use delivering_sluiced) so that
+    sluiced is stopped before the sinks and the DNS go away."""
+    from mx import MxLab
+
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir(exist_ok=True)
+    lab = MxLab(lab_dir)
+    yield lab
+    lab.close()
+
+
+@pytest.fixture
+def delivering_sluiced(mx_lab, sluiced_factory):
+    """start(delivery=None, queue=None, config=None, **factory_kw) -> Sluiced.
+
+    Starts the lab's DNS if needed, then a sluiced with delivery enabled that
+    resolves through it and delivers to the lab's destination port (short
+    retry and idle settings; see MxLab.config)."""
+
+    started = []
+
+    def start(delivery=None, queue=None, config=None, **kw):
+        if mx_lab.dns.proc is None:
+            mx_lab.dns.start()
+        cfg = mx_lab.config(delivery, queue)
+        for section, body in (config or {}).items():
+            cfg.setdefault(section, {}).update(body)
+        s = sluiced_factory(config=cfg, **kw)
+        started.append(s)
+        return s
+
+    yield start
+
+    # A delivery coroutine that died of an exception loses its work item and
+    # its connection slot: sluiced logs "delivery task: <what>" at error level.
+    died = [line for s in started for line in s.output().splitlines()
+            if " error delivery task: " in line]
+    if died:
+        pytest.fail("delivery tasks died in sluiced:\n" + "\n".join(died), pytrace=False)
 
 
 @pytest.fixture

@@ -1,0 +1,87 @@
+"""Domains that do not accept mail, decided from DNS alone.
+
+RFC 7505 §3 / §4.2: a "null MX" (a single MX record, preference 0, exchange
+".") says the domain accepts no mail; a sender must not attempt delivery (not
+even to the domain's A record) and fails the message with 556 / 5.1.10
+(RFC 7505 §4.2, RFC 3463 X.1.10). RFC 5321 §5.1: a domain that does not exist
+(NXDOMAIN), or has neither MX nor address records, cannot receive mail: a
+permanent failure, 5.1.2 (RFC 3463: bad destination system address). A DNS
+server failure (SERVFAIL) is temporary: queue and retry (§5.1, §4.5.4.1).
+"""
+
+from mx import ServfailDns, body, inject, wait_outcomes, wait_until
+
+
+def _origin(mx_lab):
+    origin = mx_lab.sink("origin")  # the sender's domain, should a report be sent back
+    mx_lab.dns.mx("src.example", "mx.src.example", 10).a("mx.src.example", origin.address)
+    return origin
+
+
+def test_null_mx_bounces_without_connecting(mx_lab, delivering_sluiced):
+    trap = mx_lab.sink("trap")
+    _origin(mx_lab)
+    # The domain also has an address: a sender ignoring the null MX would fall
+    # back to it as the implicit MX, and the trap would see the connection.
+    mx_lab.dns.null_mx("nullmx.example").a("nullmx.example", trap.address)
+    s = delivering_sluiced()
+
+    qid = inject(s, "sender@src.example", ["a@nullmx.example"], body("nullmx-1"))
+
+    [ev] = wait_outcomes(s, lambda ev: ev, 15, mid=qid)
+    assert ev["type"] == "Bounce", ev
+    assert ev["recipient"] == "a@nullmx.example"
+    assert ev["queue"] == "nullmx.example"
+    assert ev["response"]["code"] == 556
+    assert ev["response"]["enhanced"] == "5.1.10"
+    assert ev["mx_host"] is None and ev["mx_ip"] is None and ev["tls"] is None, ev
+    wait_until(lambda: s.spool_count() == 0, 10, interval=0.1, what="an empty spool")
+    assert trap.snapshot()["connections"] == 0, trap.snapshot()
+
+
+def test_nxdomain_bounces(mx_lab, delivering_sluiced):
+    sinks = [mx_lab.sink("mx1"), _origin(mx_lab)]
+    mx_lab.dns.mx("dest.example", "mx1.dest.example", 10).a("mx1.dest.example", sinks[0].address)
+    s = delivering_sluiced()
+
+    qid = inject(s, "sender@src.example", ["a@nosuch.example"], body("nx-1"))
+
+    [ev] = wait_outcomes(s, lambda ev: ev, 15, mid=qid)
+    assert (ev["type"], ev["response"]["code"], ev["response"]["enhanced"]) == \
+        ("Bounce", 550, "5.1.2"), ev
+    assert "nosuch.example" in ev["response"]["text"]
+    assert ev["mx_host"] is None
+    wait_until(lambda: s.spool_count() == 0, 10, interval=0.1, what="an empty spool")
+    assert sinks[0].snapshot()["connections"] == 0
+
+
+def test_domain_without_mail_host_bounces(mx_lab, delivering_sluiced):
+    """The name exists (a TXT record) but has no MX, A or AAAA: 550 5.1.2."""
+    _origin(mx_lab)
+    mx_lab.dns.txt("nohost.example", "v=spf1 -all")
+    s = delivering_sluiced()
+
+    qid = inject(s, "sender@src.example", ["a@nohost.example"], body("nohost-1"))
+
+    [ev] = wait_outcomes(s, lambda ev: ev, 15, mid=qid)
+    assert (ev["type"], ev["response"]["code"], ev["response"]["enhanced"]) == \
+        ("Bounce", 550, "5.1.2"), ev
+    wait_until(lambda: s.spool_count() == 0, 10, interval=0.1, what="an empty spool")
+
+
+def test_dns_server_failure_is_transient(mx_lab, sluiced_factory):
+    """DNS answering SERVFAIL is no reason to bounce: 4xx (4.4.3), kept queued."""
+    dns = ServfailDns()
+    try:
+        s = sluiced_factory(config=mx_lab.config(queue={"first_retry": "30s"},
+                                                 forwarder=dns.forwarder))
+
+        qid = inject(s, "sender@src.example", ["a@dest.example"], body("servfail-1"))
+
+        [ev] = wait_outcomes(s, lambda ev: ev, 30, mid=qid)
+    finally:
+        dns.stop()
+    assert ev["type"] == "TransientFailure", ev
+    assert (ev["response"]["code"], ev["response"]["enhanced"]) == (451, "4.4.3"), ev
+    assert dns.queries >= 1
+    assert [m[0] for m in s.spool_ls()] == [qid]
