@@ -285,13 +285,15 @@ Settings Bind(const config::Document& doc) {
   d.client.data_done_timeout = del.Duration("data_timeout", d.client.data_done_timeout);
 
   auto q = root.Table("queue");
-  q.RejectUnknown({"first_retry", "backoff_factor", "max_retry_interval", "jitter", "max_age"});
+  q.RejectUnknown(
+      {"first_retry", "backoff_factor", "max_retry_interval", "jitter", "max_age", "delay_warning"});
   auto& rp = d.retry;
   rp.first_retry = q.Duration("first_retry", rp.first_retry);
   rp.backoff_factor = q.Double("backoff_factor", rp.backoff_factor, 1.0, 100.0);
   rp.max_interval = q.Duration("max_retry_interval", rp.max_interval);
   rp.jitter = q.Double("jitter", rp.jitter, 0.0, 0.5);
   rp.max_age = q.Duration("max_age", rp.max_age);
+  d.delay_warning = q.Duration("delay_warning", d.delay_warning);
 
   std::set<std::string> names;
   for (const auto& l : root.Tables("listener")) {

@@ -1,6 +1,7 @@
 #include "delivery/dispatcher.h"
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -193,7 +194,7 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
   }
   auto& slot = self->sites_[site_name];
   if (!slot) {
-    slot = std::make_unique<Site>(self->ioc_);
+    slot = std::make_unique<Site>();
     slot->name = site_name;
   }
   slot->hosts = std::move(hosts);
@@ -203,7 +204,9 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
 }
 
 void Dispatcher::Kick(Site& site) {
-  site.notify.cancel();  // wake idle connections
+  for (auto* t : site.idle) {
+    t->cancel();  // wake idle connections
+  }
   // Each running connection takes one waiting item next; open more while the
   // ready queue is longer than that, up to the limit.
   while (site.active < opts_.connection_limit && site.ready.size() > site.active) {
@@ -261,14 +264,19 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
   std::uint32_t sent = 0;
   while (true) {
     if (site->ready.empty()) {
-      if (!conn) {
+      if (!conn || !conn->usable()) {
         break;
       }
-      // Idle: keep the connection for more mail to this site, for a while.
-      ++site->idle;
-      site->notify.expires_after(self->opts_.idle_timeout);
-      co_await site->notify.async_wait(kTuple);
-      --site->idle;
+      // Idle: keep the connection for more mail to this site, for a while. A
+      // wake-up whose work another connection took first waits out the rest.
+      asio::steady_timer idle(self->ioc_);
+      auto until = std::chrono::steady_clock::now() + self->opts_.idle_timeout;
+      site->idle.insert(&idle);
+      while (site->ready.empty() && std::chrono::steady_clock::now() < until) {
+        idle.expires_at(until);
+        co_await idle.async_wait(kTuple);
+      }
+      site->idle.erase(&idle);
       if (site->ready.empty()) {
         break;
       }
@@ -335,37 +343,78 @@ void Dispatcher::Record(events::OutcomeType type, MessageState& m, std::uint32_t
   o.duration = took;
   bus_.Publish(o);
   const Recipient& recipient = m.meta.envelope.recipients[rcpt];
-  if ((type == events::OutcomeType::kBounce || type == events::OutcomeType::kExpiration) &&
-      bounce::WantsFailureReport(m.meta.envelope, recipient)) {
-    bounce::FailedRecipient f;
-    f.recipient = o.recipient;
-    f.orcpt = recipient.orcpt;
-    f.status = r.enhanced.empty() ? (r.code >= 500 ? "5.0.0" : "4.0.0") : r.enhanced;
-    if (type == events::OutcomeType::kExpiration) {
-      f.status = "4.4.7";  // RFC 3463: delivery time expired
+  bounce::ReportedRecipient f;
+  f.recipient = o.recipient;
+  f.orcpt = recipient.orcpt;
+  f.status = r.enhanced.empty() ? fmt::format("{}.0.0", r.code / 100) : r.enhanced;
+  f.remote_mta = o.mx_host;
+  f.diagnostic = r.enhanced.empty() ? fmt::format("{} {}", r.code, r.text)
+                                    : fmt::format("{} {} {}", r.code, r.enhanced, r.text);
+  f.last_attempt = o.timestamp;
+  const auto& env = m.meta.envelope;
+  using bounce::ReportAction;
+  switch (type) {
+    case events::OutcomeType::kBounce:
+    case events::OutcomeType::kExpiration:
+      if (bounce::WantsReport(env, recipient, ReportAction::kFailed)) {
+        f.expired = type == events::OutcomeType::kExpiration;
+        if (f.expired) {
+          f.status = "4.4.7";  // RFC 3463: delivery time expired
+        }
+        m.failed.push_back(std::move(f));
+      }
+      break;
+    case events::OutcomeType::kTransientFailure: {
+      std::uint8_t& flags = m.meta.done[rcpt];
+      if (opts_.delay_warning.count() > 0 && (flags & spool::Meta::kDelayReported) == 0 &&
+          o.timestamp - o.received >= opts_.delay_warning &&
+          bounce::WantsReport(env, recipient, ReportAction::kDelayed)) {
+        flags |= spool::Meta::kDelayReported;
+        f.retry_until = o.received + opts_.retry.max_age;
+        m.delayed.push_back(std::move(f));
+      }
+      break;
     }
-    f.remote_mta = o.mx_host;
-    f.diagnostic = r.enhanced.empty() ? fmt::format("{} {}", r.code, r.text)
-                                      : fmt::format("{} {} {}", r.code, r.enhanced, r.text);
-    f.expired = type == events::OutcomeType::kExpiration;
-    f.last_attempt = o.timestamp;
-    m.failed.push_back(std::move(f));
+    case events::OutcomeType::kDelivery:
+      // RFC 3461 §5.2.2: a next hop that speaks DSN was handed NOTIFY and
+      // reports success itself; for one that does not, we say "relayed".
+      if (conn && !conn->capabilities().dsn &&
+          bounce::WantsReport(env, recipient, ReportAction::kRelayed)) {
+        m.relayed.push_back(std::move(f));
+      }
+      break;
+    default:
+      break;
   }
 }
 
-void Dispatcher::SendFailureReport(MessageState& m, std::vector<bounce::FailedRecipient> failed) {
+void Dispatcher::SendReports(MessageState& m) {
+  if (!m.failed.empty()) {
+    SendReport(m, bounce::ReportAction::kFailed, std::exchange(m.failed, {}));
+  }
+  if (!m.delayed.empty()) {
+    SendReport(m, bounce::ReportAction::kDelayed, std::exchange(m.delayed, {}));
+  }
+  if (!m.relayed.empty()) {
+    SendReport(m, bounce::ReportAction::kRelayed, std::exchange(m.relayed, {}));
+  }
+}
+
+void Dispatcher::SendReport(MessageState& m, bounce::ReportAction action,
+                            std::vector<bounce::ReportedRecipient> recipients) {
   bounce::DsnInput in;
+  in.action = action;
   SpoolId report_id = SpoolId::Generate();
   in.reporting_mta = opts_.client.ehlo_name;
   in.message_id = report_id.Hex();
   in.original = m.meta.envelope;
   in.arrival = FromMicros(m.meta.received_us);
-  in.failed = std::move(failed);
+  in.recipients = std::move(recipients);
   in.now = Clock::now();
   if (auto data = spool_.ReadData(m.meta.id)) {
     in.original_message = std::move(data).value();
   }
-  std::string report = bounce::BuildFailureReport(in);
+  std::string report = bounce::BuildReport(in);
 
   spool::Meta meta;
   meta.id = report_id;
@@ -373,13 +422,17 @@ void Dispatcher::SendFailureReport(MessageState& m, std::vector<bounce::FailedRe
   Recipient to;
   to.address = m.meta.envelope.sender;
   meta.envelope.recipients.push_back(std::move(to));
-  meta.envelope.body = BodyType::k7Bit;
+  meta.envelope.body = bounce::ReportIs8Bit(in) ? BodyType::k8BitMime : BodyType::k7Bit;
   meta.received_us =
       std::chrono::duration_cast<std::chrono::microseconds>(in.now.time_since_epoch()).count();
   meta.due_us = meta.received_us;
   meta.listener = "dsn";
   meta.size = report.size();
-  spdlog::info("failure report {} for {} to <{}>", report_id.Hex(), m.meta.id.Hex(),
+  spdlog::info("{} report {} for {} to <{}>",
+               action == bounce::ReportAction::kFailed    ? "failure"
+               : action == bounce::ReportAction::kDelayed ? "delay"
+                                                          : "relay",
+               report_id.Hex(), m.meta.id.Hex(),
                m.meta.envelope.sender.ToString());
   spool_.Store(meta, {}, std::move(report), [this, meta](Result<Ok, spool::SpoolError> r) {
     if (!r) {
@@ -423,10 +476,10 @@ awaitable<bool> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
       const Reply& r = result.recipients[k];
       if (r.code / 100 == 2) {
         Record(events::OutcomeType::kDelivery, it->second, rcpt, w, r, &site, &conn, took);
-        it->second.meta.done[rcpt] = 1;
+        it->second.meta.done[rcpt] |= spool::Meta::kFinal;
       } else if (r.code >= 500) {
         Record(events::OutcomeType::kBounce, it->second, rcpt, w, r, &site, &conn, took);
-        it->second.meta.done[rcpt] = 1;
+        it->second.meta.done[rcpt] |= spool::Meta::kFinal;
       } else {
         Record(events::OutcomeType::kTransientFailure, it->second, rcpt, w, r, &site, &conn, took);
         pending.push_back(rcpt);
@@ -531,7 +584,7 @@ std::size_t Dispatcher::AdminBounce(const std::string& target) {
           mid, rcpts[i].address.ascii_domain, {i}, Clock::now(), false, m.meta.attempts};
       Record(events::OutcomeType::kAdminBounce, m, i, w,
              Reply{550, "5.0.0", "administratively bounced"}, nullptr, nullptr, {});
-      m.meta.done[i] = 1;
+      m.meta.done[i] |= spool::Meta::kFinal;
       any = true;
       ++n;
     }
@@ -563,7 +616,7 @@ void Dispatcher::FailItem(queue::WorkItem w, const Reply& r, const Site* site) {
   for (auto rcpt : w.recipients) {
     if (r.code >= 500) {
       Record(events::OutcomeType::kBounce, it->second, rcpt, w, r, site, nullptr, {});
-      it->second.meta.done[rcpt] = 1;
+      it->second.meta.done[rcpt] |= spool::Meta::kFinal;
     } else {
       Record(events::OutcomeType::kTransientFailure, it->second, rcpt, w, r, site, nullptr, {});
       pending.push_back(rcpt);
@@ -586,14 +639,11 @@ void Dispatcher::FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pendin
                   "message expired after " + std::to_string(w.attempts) + " attempts"};
     for (auto rcpt : pending) {
       Record(events::OutcomeType::kExpiration, m, rcpt, w, expired, nullptr, nullptr, {});
-      m.meta.done[rcpt] = 1;
+      m.meta.done[rcpt] |= spool::Meta::kFinal;
     }
     pending.clear();
   }
-  if (!m.failed.empty()) {
-    SendFailureReport(m, std::move(m.failed));
-    m.failed.clear();
-  }
+  SendReports(m);
   if (pending.empty()) {
     --m.open_items;
   } else {
@@ -609,7 +659,8 @@ void Dispatcher::FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pendin
 
 void Dispatcher::Persist(MessageState& m) {
   bool all_done =
-      std::all_of(m.meta.done.begin(), m.meta.done.end(), [](std::uint8_t d) { return d != 0; });
+      std::all_of(m.meta.done.begin(), m.meta.done.end(),
+                  [](std::uint8_t d) { return (d & spool::Meta::kFinal) != 0; });
   if (all_done && m.open_items == 0) {
     SpoolId id = m.meta.id;
     spool_.Remove(id, [id](Result<Ok, spool::SpoolError> r) {

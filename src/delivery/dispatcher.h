@@ -56,6 +56,9 @@ struct Options {
   std::uint32_t max_recipients_per_transaction = 100;
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(5);
   queue::RetryPolicy retry;
+  // A recipient that asked for delay reports (NOTIFY=DELAY) gets one once its
+  // message has waited this long; zero: never.
+  std::chrono::milliseconds delay_warning = std::chrono::hours(4);
   // Routing overrides: for a domain, hosts tried in order instead of its MX
   // records. The key "*" (the smarthost) applies to every domain without its own.
   std::map<std::string, std::vector<RouteHost>> routes;
@@ -111,16 +114,18 @@ class Dispatcher {
   struct MessageState {
     spool::Meta meta;
     std::uint32_t open_items = 0;
-    std::vector<bounce::FailedRecipient> failed;  // awaiting a report
+    // Recipients awaiting a report to the sender, by kind.
+    std::vector<bounce::ReportedRecipient> failed;
+    std::vector<bounce::ReportedRecipient> delayed;
+    std::vector<bounce::ReportedRecipient> relayed;
   };
   struct Site {
-    explicit Site(boost::asio::io_context& ioc) : notify(ioc) {}
     std::string name;
     std::vector<RouteHost> hosts;  // in the order to try
     std::deque<queue::WorkItem> ready;
     std::uint32_t active = 0;
-    std::uint32_t idle = 0;
-    boost::asio::steady_timer notify;
+    // The idle-wait timers of connections waiting for work; Kick() wakes them.
+    std::set<boost::asio::steady_timer*> idle;
   };
 
   void AddWork(queue::WorkItem w);
@@ -142,8 +147,10 @@ class Dispatcher {
   void FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pending);
   void FailItem(queue::WorkItem w, const smtp::Reply& r, const Site* site);
   void Persist(MessageState& m);
-  // RFC 3464 report to the sender for the recipients gathered in `failed`.
-  void SendFailureReport(MessageState& m, std::vector<bounce::FailedRecipient> failed);
+  // Queues RFC 3464 reports to the sender for the recipients gathered in `m`.
+  void SendReports(MessageState& m);
+  void SendReport(MessageState& m, bounce::ReportAction action,
+                  std::vector<bounce::ReportedRecipient> recipients);
 
   boost::asio::io_context& ioc_;
   Options opts_;

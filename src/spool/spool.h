@@ -38,9 +38,12 @@ struct Meta {
   // Queue state, advanced by deliveries.
   std::uint32_t attempts = 0;
   std::int64_t due_us = 0;
-  // One flag per recipient: its final outcome (delivered, bounced, expired) is recorded.
+  // Flags per recipient: kFinal once its final outcome (delivered, bounced,
+  // expired) is recorded; kDelayReported once a delay report went out for it.
+  static constexpr std::uint8_t kFinal = 1;
+  static constexpr std::uint8_t kDelayReported = 2;
   std::vector<std::uint8_t> done;
-  bool IsDone(std::size_t i) const { return i < done.size() && done[i] != 0; }
+  bool IsDone(std::size_t i) const { return i < done.size() && (done[i] & kFinal) != 0; }
 };
 
 std::string EncodeMeta(const Meta& m);

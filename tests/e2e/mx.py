@@ -270,6 +270,8 @@ class _Handler:
         session.host_name = hostname
         if self.sink.pipelining:
             responses.insert(len(responses) - 1, "250-PIPELINING")
+        if not self.sink.eightbitmime:
+            responses = [r for r in responses if "8BITMIME" not in r]
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -339,6 +341,7 @@ class Sink:
     reject_rcpts    True (every recipient) or a set of addresses: `reject_reply` at RCPT
     data_reply      if set, the reply at the end of data (e.g. a 554)
     data_delay      seconds to wait before answering the end of data
+    eightbitmime    False: the EHLO reply does not offer 8BITMIME (RFC 6152)
     """
 
     def __init__(self, name, address, port, tls_context=None, pipelining=True):
@@ -353,6 +356,7 @@ class Sink:
         self.reject_reply = "550 5.1.1 <{addr}>: Recipient address rejected: User unknown"
         self.data_reply = None
         self.data_delay = 0.0
+        self.eightbitmime = True
 
         self.lock = threading.Condition()
         self.armed = False  # the controller's own start-up probe is not counted
@@ -636,14 +640,15 @@ def stuff(content):
     return re.sub(r"(?m)^\.", "..", content)
 
 
-def inject(sluiced, sender, recipients, content):
+def inject(sluiced, sender, recipients, content, mail_params=""):
     """One message (content as it should be stored, it is dot-stuffed here) over
-    the relay listener; returns the queued id."""
+    the relay listener; returns the queued id. A recipient may be
+    (address, "RCPT parameters")."""
     from smtp_client import connect
 
     with connect(sluiced.port("relay")) as c:
         c.ehlo()
-        r = c.send_message(sender, recipients, stuff(content))
+        r = c.send_message(sender, recipients, stuff(content), mail_params)
         assert r.code == 250, r
         qid = r.queued_id()
         assert qid, r

@@ -214,11 +214,15 @@ class Conn:
 
     # --- common sequences ---------------------------------------------------
 
-    def send_message(self, sender, recipients, body):
-        """MAIL, RCPT..., DATA, body, '.'; returns the final reply."""
-        self.expect(f"MAIL FROM:<{sender}>", 250, "2.1.0")
+    def send_message(self, sender, recipients, body, mail_params=""):
+        """MAIL, RCPT..., DATA, body, '.'; returns the final reply.
+
+        A recipient may be (address, "PARAM=value ...") for RCPT parameters."""
+        params = f" {mail_params}" if mail_params else ""
+        self.expect(f"MAIL FROM:<{sender}>{params}", 250, "2.1.0")
         for r in recipients:
-            self.expect(f"RCPT TO:<{r}>", 250, "2.1.5")
+            addr, rparams = r if isinstance(r, tuple) else (r, "")
+            self.expect(f"RCPT TO:<{addr}>" + (f" {rparams}" if rparams else ""), 250, "2.1.5")
         self.expect("DATA", 354)
         self.send(body + b".\r\n" if isinstance(body, bytes) else body + ".\r\n")
         return self.reply()

@@ -50,3 +50,23 @@ def test_thousand_messages_two_connections(mx_lab, delivering_sluiced):
     assert snap["transactions"] == N, snap
     # Connections are reused: a handful, not one per message.
     assert snap["connections"] <= 20, snap
+
+
+def test_every_idle_connection_is_kept_for_the_next_wave(mx_lab, delivering_sluiced):
+    # Two connections become idle together; each waits out idle_timeout on its
+    # own, so the next wave of mail finds both open and opens none.
+    sink = mx_lab.sink("mx1", data_delay=0.3)
+    mx_lab.dns.mx("dest.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(delivery={"connection_limit": 2, "idle_timeout": "10s"})
+
+    first = [("sender@src.example", ["a@dest.example"], body(f"wave1-{i}")) for i in range(4)]
+    inject_pipelined(s, first, connections=4)
+    sink.wait_messages(4, timeout=20)
+    assert sink.snapshot()["connections"] == 2, sink.snapshot()
+    time.sleep(0.5)  # both connections idle now
+
+    second = [("sender@src.example", ["b@dest.example"], body(f"wave2-{i}")) for i in range(4)]
+    inject_pipelined(s, second, connections=4)
+    sink.wait_messages(8, timeout=20)
+    snap = sink.snapshot()
+    assert snap["connections"] == 2 and snap["active"] == 2, snap

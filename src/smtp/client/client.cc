@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "message/downgrade.h"
 #include "smtp/proto/command.h"
 #include "smtp/proto/reply_parser.h"
 
@@ -339,6 +340,19 @@ awaitable<TransactionResult> ClientConnection::Send(const Envelope& env,
   if (utf8 && !caps_.smtputf8) {
     co_return all(
         Reply{553, "5.6.7", "message needs SMTPUTF8, which " + mx_host_ + " does not offer"});
+  }
+  // RFC 6152 §3: 8-bit content for a server without 8BITMIME is converted to
+  // 7 bits, or returned when it cannot be.
+  std::string seven_bit;
+  if (env.body == BodyType::k8BitMime && !caps_.eightbitmime && message::Has8Bit(data)) {
+    auto converted = message::DowngradeTo7Bit(data);
+    if (!converted) {
+      co_return all(Reply{554, "5.6.3",
+                          mx_host_ + " does not offer 8BITMIME and the message cannot be "
+                                     "converted: " + converted.error()});
+    }
+    seven_bit = std::move(converted).value();
+    data = seven_bit;
   }
   if (caps_.max_size > 0 && data.size() > caps_.max_size) {
     co_return all(Reply{552, "5.3.4",

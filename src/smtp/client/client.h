@@ -2,7 +2,8 @@
 // Security: talks to remote mail servers (untrusted replies, bounded reads);
 //           opportunistic TLS does not authenticate the peer.
 // Standards: RFC 5321 (client side; §4.5.3.2 timeouts), RFC 2920 (PIPELINING),
-//            RFC 3207 (STARTTLS), RFC 1870 (SIZE), RFC 6152 (8BITMIME),
+//            RFC 3207 (STARTTLS), RFC 1870 (SIZE), RFC 6152 (8BITMIME; 8-bit
+//            content converted to quoted-printable for a server without it),
 //            RFC 6531 (SMTPUTF8: 5.6.7 when the server lacks it), RFC 3461 (DSN).
 
 #include <chrono>
