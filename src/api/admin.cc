@@ -126,8 +126,8 @@ std::string AdminServer::Execute(const std::string& line) {
     for (const auto& q : sum.queues) {
       queues.push_back(boost::json::object{{"queue", q.name},
                                            {"messages", q.messages},
-                                           {"recipients", q.recipients},
                                            {"oldest", Timestamp(q.oldest_us)},
+                                           {"next_due", Timestamp(q.next_due_us)},
                                            {"suspended", q.suspended}});
     }
     boost::json::array sites;

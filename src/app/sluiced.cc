@@ -260,7 +260,7 @@ int Serve(const Args& args) {
   auto started = std::chrono::steady_clock::now();
   auto recovered = d.spool->ForEachMeta([&](spool::Meta&& m) {
     if (dispatcher) {
-      dispatcher->Submit(std::move(m));
+      dispatcher->Restore(m);
     }
   });
   if (!recovered) {

@@ -69,55 +69,147 @@ void Dispatcher::Start() {
   asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
 }
 
+namespace {
+// New mail keeps its metadata in memory until its first delivery, up to this
+// many messages; beyond, it is read back from the spool like deferred mail.
+constexpr std::size_t kFreshCacheLimit = 20000;
+// How long a domain's route (its site and MX hosts) is reused before the
+// next item for it looks it up again (libunbound caches the records by TTL).
+constexpr auto kRouteCacheTime = std::chrono::seconds(30);
+
+std::int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             Clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 void Dispatcher::Submit(spool::Meta meta) {
   asio::post(ioc_, [this, meta = std::move(meta)]() mutable {
-    // One work item per destination domain among the pending recipients.
-    std::map<std::string, std::vector<std::uint32_t>> by_domain;
-    const auto& rcpts = meta.envelope.recipients;
-    for (std::uint32_t i = 0; i < rcpts.size(); ++i) {
-      if (!meta.IsDone(i)) {
-        by_domain[rcpts[i].address.ascii_domain].push_back(i);
-      }
-    }
-    if (by_domain.empty()) {
-      // Every outcome was recorded before a restart: finish the removal.
-      spool_.Remove(meta.id, [](Result<Ok, spool::SpoolError>) {});
-      return;
-    }
-    meta.done.resize(rcpts.size(), 0);
-    SpoolId id = meta.id;
-    bool deferred = meta.attempts > 0;
-    auto due = deferred ? FromMicros(meta.due_us) : Clock::now();
-    auto& state = messages_[id];
-    state.meta = std::move(meta);
-    for (auto& [domain, idx] : by_domain) {
-      ++state.open_items;
-      AddWork(queue::WorkItem{id, domain, std::move(idx), due, deferred, state.meta.attempts});
+    if (Enqueue(meta, NowMicros()) && meta.attempts == 0 &&
+        messages_.size() < kFreshCacheLimit) {
+      SpoolId id = meta.id;
+      meta.done.resize(meta.envelope.recipients.size(), 0);
+      messages_.try_emplace(id, std::move(meta));
     }
   });
 }
 
-void Dispatcher::AddWork(queue::WorkItem w) {
-  scheduler_.Add(std::move(w));
+void Dispatcher::Restore(const spool::Meta& meta) {
+  Enqueue(meta, NowMicros());
+}
+
+bool Dispatcher::Enqueue(const spool::Meta& meta, std::int64_t now_us) {
+  // One work item per destination domain among the pending recipients.
+  std::vector<std::uint32_t> queues;
+  const auto& rcpts = meta.envelope.recipients;
+  for (std::size_t i = 0; i < rcpts.size(); ++i) {
+    if (!meta.IsDone(i)) {
+      std::uint32_t q = names_.Intern(rcpts[i].address.ascii_domain);
+      if (std::find(queues.begin(), queues.end(), q) == queues.end()) {
+        queues.push_back(q);
+      }
+    }
+  }
+  if (queues.empty()) {
+    // Every outcome was recorded before a restart: finish the removal.
+    spool_.Remove(meta.id, [](Result<Ok, spool::SpoolError>) {});
+    return false;
+  }
+  bool deferred = meta.attempts > 0;
+  auto due = FromMicros(deferred ? meta.due_us : now_us);
+  for (auto q : queues) {
+    scheduler_.Add(queue::WorkItem{meta.id, due, q, meta.attempts});
+  }
   wake_.cancel();  // let the loop look at the new due time
+  return true;
+}
+
+void Dispatcher::AddWork(queue::WorkItem w) {
+  scheduler_.Add(w);
+  wake_.cancel();  // let the loop look at the new due time
+}
+
+Dispatcher::MessageState* Dispatcher::Acquire(const SpoolId& id) {
+  auto it = messages_.find(id);
+  if (it == messages_.end()) {
+    auto meta = spool_.ReadMeta(id);
+    if (!meta) {
+      if (meta.error() != spool::SpoolError::kNotFound) {
+        spdlog::error("spool read {}: {}", id.Hex(), spool::ToString(meta.error()));
+      }
+      return nullptr;
+    }
+    meta.value().done.resize(meta.value().envelope.recipients.size(), 0);
+    it = messages_.try_emplace(id, std::move(meta).value()).first;
+  }
+  if (it->second.removed) {
+    return nullptr;
+  }
+  ++it->second.users;
+  return &it->second;
+}
+
+void Dispatcher::Release(MessageState& m) {
+  if (--m.users == 0) {
+    SpoolId id = m.meta.id;
+    messages_.erase(id);  // persisted already; read back when needed
+  }
+}
+
+void Dispatcher::Evict(const SpoolId& id) {
+  auto it = messages_.find(id);
+  if (it != messages_.end() && it->second.users == 0) {
+    messages_.erase(it);
+  }
+}
+
+std::vector<std::uint32_t> Dispatcher::PendingFor(const MessageState& m,
+                                                  std::uint32_t queue) const {
+  std::vector<std::uint32_t> out;
+  const std::string& domain = names_.Name(queue);
+  const auto& rcpts = m.meta.envelope.recipients;
+  for (std::uint32_t i = 0; i < rcpts.size(); ++i) {
+    if (!m.meta.IsDone(i) && rcpts[i].address.ascii_domain == domain) {
+      out.push_back(i);
+    }
+  }
+  return out;
 }
 
 awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
   while (true) {
     auto now = Clock::now();
+    std::size_t n = 0;
     while (auto w = self->scheduler_.PopDue(now)) {
-      if (!self->DropFinished(*w)) {
-        continue;
+      if (self->suspended_.count(w->queue) != 0) {
+        self->held_[w->queue].push_back(*w);
+        self->Evict(w->id);
+      } else {
+        self->Dispatch(*w, now);
       }
-      if (self->suspended_.count(w->domain) != 0) {
-        self->held_[w->domain].push_back(std::move(*w));
-        continue;
+      if (++n % 1024 == 0) {
+        co_await asio::post(self->ioc_, asio::use_awaitable);  // let connections run
       }
-      asio::co_spawn(self->ioc_, Route(self, std::move(*w)), LogCoroutineError);
     }
     auto next = self->scheduler_.NextDue();
     self->wake_.expires_at(next ? *next : Clock::time_point::max());
     co_await self->wake_.async_wait(kTuple);
+  }
+}
+
+void Dispatcher::Dispatch(const queue::WorkItem& w, Clock::time_point now) {
+  auto known = route_cache_.find(w.queue);
+  if (known != route_cache_.end() && known->second.expires > now) {
+    Site& site = *known->second.site;
+    site.ready.push_back(w);
+    Kick(site);
+    return;
+  }
+  auto [waiting, first] = resolving_.try_emplace(w.queue);
+  waiting->second.push_back(w);
+  if (first) {
+    asio::co_spawn(ioc_, Route(this, w.queue), LogCoroutineError);
   }
 }
 
@@ -165,11 +257,12 @@ std::optional<RouteHost> ParseRouteHost(std::string_view text) {
   return h;
 }
 
-awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
+awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
   std::string site_name;
   std::vector<RouteHost> hosts;
+  const std::string& domain = self->names_.Name(queue);
   const auto& routes = self->opts_.routes;
-  auto route = routes.find(w.domain);
+  auto route = routes.find(domain);
   if (route == routes.end()) {
     route = routes.find("*");
   }
@@ -182,9 +275,29 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
       hosts.push_back(h);
     }
   } else {
-    auto mx = co_await self->resolver_.ResolveMx(w.domain);
+    auto mx = co_await self->resolver_.ResolveMx(domain);
     if (!mx) {
-      self->FailItem(std::move(w), DnsReply(mx.error(), w.domain), nullptr);
+      // Every item waiting for this domain shares the answer; fail them in
+      // slices so connections keep running meanwhile.
+      Reply failure = DnsReply(mx.error(), domain);
+      while (true) {
+        auto waiting = self->resolving_.find(queue);
+        if (waiting == self->resolving_.end()) {
+          break;
+        }
+        std::vector<queue::WorkItem> slice;
+        auto& items = waiting->second;
+        std::size_t take = std::min<std::size_t>(items.size(), 256);
+        slice.assign(items.end() - static_cast<std::ptrdiff_t>(take), items.end());
+        items.resize(items.size() - take);
+        if (items.empty()) {
+          self->resolving_.erase(waiting);
+        }
+        for (const auto& w : slice) {
+          self->FailItem(w, failure, nullptr);
+        }
+        co_await asio::post(self->ioc_, asio::use_awaitable);
+      }
       co_return;
     }
     site_name = mx->Site();
@@ -197,10 +310,16 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, queue::WorkItem w) {
     slot = std::make_unique<Site>();
     slot->name = site_name;
   }
-  slot->hosts = std::move(hosts);
-  slot->ready.push_back(std::move(w));
-  spdlog::debug("site {}: {} ready, {} connections", site_name, slot->ready.size(), slot->active);
-  self->Kick(*slot);
+  Site& site = *slot;
+  site.hosts = std::move(hosts);
+  self->route_cache_[queue] = {&site, Clock::now() + kRouteCacheTime};
+  auto waiting = self->resolving_.find(queue);
+  if (waiting != self->resolving_.end()) {
+    site.ready.insert(site.ready.end(), waiting->second.begin(), waiting->second.end());
+    self->resolving_.erase(waiting);
+  }
+  spdlog::debug("site {}: {} ready, {} connections", site.name, site.ready.size(), site.active);
+  self->Kick(site);
 }
 
 void Dispatcher::Kick(Site& site) {
@@ -290,10 +409,13 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       auto opened = co_await self->Connect(*site);
       if (!opened) {
         // Dead destination: defer what waits for it rather than retrying each now.
-        while (!site->ready.empty()) {
-          queue::WorkItem w = std::move(site->ready.front());
+        for (std::size_t n = 1; !site->ready.empty(); ++n) {
+          queue::WorkItem w = site->ready.front();
           site->ready.pop_front();
-          self->FailItem(std::move(w), opened.error(), site);
+          self->FailItem(w, opened.error(), site);
+          if (n % 256 == 0) {
+            co_await asio::post(self->ioc_, asio::use_awaitable);
+          }
         }
         break;
       }
@@ -305,7 +427,7 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
     }
     queue::WorkItem w = std::move(site->ready.front());
     site->ready.pop_front();
-    co_await self->Deliver(*conn, *site, std::move(w));
+    co_await self->Deliver(*conn, *site, w);
     ++sent;
   }
   if (conn) {
@@ -325,7 +447,7 @@ void Dispatcher::Record(events::OutcomeType type, MessageState& m, std::uint32_t
   o.id = m.meta.id.Hex();
   o.sender = m.meta.envelope.sender.ToString();
   o.recipient = m.meta.envelope.recipients[rcpt].address.ToString();
-  o.queue = w.domain;
+  o.queue = names_.Name(w.queue);
   o.site = site ? site->name : "";
   if (conn) {
     o.mx_host = conn->mx_host();
@@ -444,193 +566,216 @@ void Dispatcher::SendReport(MessageState& m, bounce::ReportAction action,
   });
 }
 
-awaitable<bool> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w) {
-  if (!DropFinished(w)) {
-    co_return true;
+awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w) {
+  MessageState* m = Acquire(w.id);
+  if (m == nullptr) {
+    co_return;  // finished meanwhile
   }
-  auto it = messages_.find(w.id);
+  std::vector<std::uint32_t> todo = PendingFor(*m, w.queue);
+  if (todo.empty()) {
+    Release(*m);
+    co_return;
+  }
   auto data = spool_.ReadData(w.id);
   if (!data) {
-    FailItem(std::move(w), Reply{451, "4.3.0", "spool read failed"}, &site);
-    co_return true;
+    Release(*m);
+    FailItem(w, Reply{451, "4.3.0", "spool read failed"}, &site);
+    co_return;
   }
   std::vector<std::uint32_t> pending;
   const std::size_t per_txn = std::max<std::uint32_t>(1, opts_.max_recipients_per_transaction);
-  for (std::size_t start = 0; start < w.recipients.size(); start += per_txn) {
+  for (std::size_t start = 0; start < todo.size(); start += per_txn) {
     std::vector<std::size_t> chunk(
-        w.recipients.begin() + static_cast<std::ptrdiff_t>(start),
-        w.recipients.begin() +
-            static_cast<std::ptrdiff_t>(std::min(w.recipients.size(), start + per_txn)));
+        todo.begin() + static_cast<std::ptrdiff_t>(start),
+        todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), start + per_txn)));
     auto began = std::chrono::steady_clock::now();
-    auto result = co_await conn.Send(it->second.meta.envelope, chunk, data.value());
+    auto result = co_await conn.Send(m->meta.envelope, chunk, data.value());
     ++stats_.transactions;
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - began);
-    // The message may have been finished meanwhile (never by this item's recipients).
-    it = messages_.find(w.id);
-    if (it == messages_.end()) {
-      co_return false;
-    }
     for (std::size_t k = 0; k < chunk.size(); ++k) {
       auto rcpt = static_cast<std::uint32_t>(chunk[k]);
+      if (m->meta.IsDone(rcpt)) {
+        continue;  // an operator bounced it while this transaction ran
+      }
       const Reply& r = result.recipients[k];
       if (r.code / 100 == 2) {
-        Record(events::OutcomeType::kDelivery, it->second, rcpt, w, r, &site, &conn, took);
-        it->second.meta.done[rcpt] |= spool::Meta::kFinal;
+        Record(events::OutcomeType::kDelivery, *m, rcpt, w, r, &site, &conn, took);
+        m->meta.done[rcpt] |= spool::Meta::kFinal;
       } else if (r.code >= 500) {
-        Record(events::OutcomeType::kBounce, it->second, rcpt, w, r, &site, &conn, took);
-        it->second.meta.done[rcpt] |= spool::Meta::kFinal;
+        Record(events::OutcomeType::kBounce, *m, rcpt, w, r, &site, &conn, took);
+        m->meta.done[rcpt] |= spool::Meta::kFinal;
       } else {
-        Record(events::OutcomeType::kTransientFailure, it->second, rcpt, w, r, &site, &conn, took);
+        Record(events::OutcomeType::kTransientFailure, *m, rcpt, w, r, &site, &conn, took);
         pending.push_back(rcpt);
       }
     }
     if (!result.connection_usable) {
-      for (std::size_t j = start + chunk.size(); j < w.recipients.size(); ++j) {
-        pending.push_back(w.recipients[j]);
+      for (std::size_t j = start + chunk.size(); j < todo.size(); ++j) {
+        pending.push_back(todo[j]);
       }
       break;
     }
   }
-  FinishItem(std::move(w), std::move(pending));
-  co_return true;
-}
-
-bool Dispatcher::DropFinished(queue::WorkItem& w) {
-  auto it = messages_.find(w.id);
-  if (it == messages_.end()) {
-    return false;
-  }
-  MessageState& m = it->second;
-  std::erase_if(w.recipients, [&](std::uint32_t r) { return m.meta.IsDone(r); });
-  if (!w.recipients.empty()) {
-    return true;
-  }
-  --m.open_items;
-  Persist(m);
-  return false;
+  FinishItem(*m, w, std::move(pending));
+  Release(*m);
 }
 
 QueueSummary Dispatcher::Summary() const {
   QueueSummary out;
-  std::map<std::string, QueueSummary::Queue> queues;
-  for (const auto& [id, m] : messages_) {
-    std::set<std::string> seen;
-    const auto& rcpts = m.meta.envelope.recipients;
-    for (std::size_t i = 0; i < rcpts.size(); ++i) {
-      if (m.meta.IsDone(i)) {
-        continue;
-      }
-      auto& q = queues[rcpts[i].address.ascii_domain];
-      q.recipients++;
-      if (seen.insert(rcpts[i].address.ascii_domain).second) {
-        q.messages++;
-        q.oldest_us =
-            q.oldest_us == 0 ? m.meta.received_us : std::min(q.oldest_us, m.meta.received_us);
-      }
-    }
+  std::map<std::uint32_t, QueueSummary::Queue> queues;
+  auto count = [&](const queue::WorkItem& w) {
+    auto& q = queues[w.queue];
+    auto received = static_cast<std::int64_t>(w.id.micros());
+    auto due = std::chrono::duration_cast<std::chrono::microseconds>(w.due.time_since_epoch())
+                   .count();
+    q.oldest_us = q.messages == 0 ? received : std::min(q.oldest_us, received);
+    q.next_due_us = q.messages == 0 ? due : std::min(q.next_due_us, due);
+    ++q.messages;
+  };
+  scheduler_.ForEach(count);
+  for (const auto& [q, items] : held_) {
+    std::for_each(items.begin(), items.end(), count);
   }
-  for (auto& [name, q] : queues) {
-    q.name = name;
-    q.suspended = suspended_.count(name) != 0;
-    out.queues.push_back(q);
+  for (const auto& [q, items] : resolving_) {
+    std::for_each(items.begin(), items.end(), count);
   }
   for (const auto& [name, site] : sites_) {
+    std::for_each(site->ready.begin(), site->ready.end(), count);
     out.sites.push_back({name, site->ready.size(), site->active});
+  }
+  for (auto& [index, q] : queues) {
+    q.name = names_.Name(index);
+    q.suspended = suspended_.count(index) != 0;
+    out.queues.push_back(q);
   }
   return out;
 }
 
 std::size_t Dispatcher::Flush(const std::string& domain) {
-  std::size_t n = scheduler_.Flush(domain, Clock::now());
+  std::optional<std::uint32_t> q;
+  if (!domain.empty()) {
+    q = names_.Find(domain);
+    if (!q) {
+      return 0;
+    }
+  }
+  std::size_t n = scheduler_.Flush(q, Clock::now());
   wake_.cancel();
   return n;
 }
 
 void Dispatcher::Suspend(const std::string& domain) {
-  suspended_.insert(domain);
+  suspended_.insert(names_.Intern(domain));
 }
 
 std::size_t Dispatcher::Resume(const std::string& domain) {
-  suspended_.erase(domain);
-  auto it = held_.find(domain);
+  auto q = names_.Find(domain);
+  if (!q) {
+    return 0;
+  }
+  suspended_.erase(*q);
+  auto it = held_.find(*q);
   if (it == held_.end()) {
     return 0;
   }
   std::size_t n = it->second.size();
   for (auto& w : it->second) {
     w.due = Clock::now();
-    AddWork(std::move(w));
+    AddWork(w);
   }
   held_.erase(it);
   return n;
 }
 
-std::size_t Dispatcher::AdminBounce(const std::string& target) {
-  auto id = SpoolId::FromHex(target);
+std::size_t Dispatcher::BounceItem(const queue::WorkItem& w, bool whole_message) {
+  MessageState* m = Acquire(w.id);
+  if (m == nullptr) {
+    return 0;
+  }
   std::size_t n = 0;
-  std::vector<SpoolId> touched;
-  for (auto& [mid, m] : messages_) {
-    if (id && mid != *id) {
+  const auto& rcpts = m->meta.envelope.recipients;
+  const std::string* domain = whole_message ? nullptr : &names_.Name(w.queue);
+  for (std::uint32_t i = 0; i < rcpts.size(); ++i) {
+    if (m->meta.IsDone(i) || (domain && rcpts[i].address.ascii_domain != *domain)) {
       continue;
     }
-    const auto& rcpts = m.meta.envelope.recipients;
-    bool any = false;
-    for (std::uint32_t i = 0; i < rcpts.size(); ++i) {
-      if (m.meta.IsDone(i) || (!id && rcpts[i].address.ascii_domain != target)) {
-        continue;
-      }
-      queue::WorkItem w{
-          mid, rcpts[i].address.ascii_domain, {i}, Clock::now(), false, m.meta.attempts};
-      Record(events::OutcomeType::kAdminBounce, m, i, w,
-             Reply{550, "5.0.0", "administratively bounced"}, nullptr, nullptr, {});
-      m.meta.done[i] |= spool::Meta::kFinal;
-      any = true;
-      ++n;
-    }
-    if (any) {
-      touched.push_back(mid);
-    }
+    queue::WorkItem item = w;
+    item.queue = names_.Intern(rcpts[i].address.ascii_domain);
+    Record(events::OutcomeType::kAdminBounce, *m, i, item,
+           Reply{550, "5.0.0", "administratively bounced"}, nullptr, nullptr, {});
+    m->meta.done[i] |= spool::Meta::kFinal;
+    ++n;
   }
-  // Record the outcomes now; the work items close as they come up, which the
-  // flush makes immediate (held items of a suspended domain close here).
-  for (const auto& mid : touched) {
-    auto it = messages_.find(mid);
-    if (it != messages_.end()) {
-      Persist(it->second);
+  if (n > 0) {
+    Persist(*m);
+  }
+  Release(*m);
+  return n;
+}
+
+std::vector<queue::WorkItem> Dispatcher::TakeItems(
+    const std::function<bool(const queue::WorkItem&)>& match) {
+  std::vector<queue::WorkItem> items = scheduler_.Extract(match);
+  auto take = [&](const queue::WorkItem& w) {
+    if (match(w)) {
+      items.push_back(w);
+      return true;
     }
+    return false;
+  };
+  for (auto it = held_.begin(); it != held_.end();) {
+    std::erase_if(it->second, take);
+    it = it->second.empty() ? held_.erase(it) : std::next(it);
   }
-  for (auto& [domain, items] : held_) {
-    std::erase_if(items, [this](queue::WorkItem& w) { return !DropFinished(w); });
+  for (auto& [name, site] : sites_) {
+    std::erase_if(site->ready, take);
   }
-  Flush(id ? std::string() : target);
+  for (auto& [q, waiting] : resolving_) {
+    std::erase_if(waiting, take);  // emptied entries stay until their Route() ends
+  }
+  return items;
+}
+
+std::size_t Dispatcher::AdminBounce(const std::string& target) {
+  // Administrative bounces record AdminBounce events and send no report.
+  if (auto id = SpoolId::FromHex(target)) {
+    std::size_t n = BounceItem(queue::WorkItem{*id, Clock::now(), 0, 0}, true);
+    TakeItems([&](const queue::WorkItem& w) { return w.id == *id; });
+    return n;
+  }
+  auto q = names_.Find(target);
+  if (!q) {
+    return 0;
+  }
+  std::size_t n = 0;
+  for (const auto& w : TakeItems([&](const queue::WorkItem& w) { return w.queue == *q; })) {
+    n += BounceItem(w, false);
+  }
   return n;
 }
 
 void Dispatcher::FailItem(queue::WorkItem w, const Reply& r, const Site* site) {
-  auto it = messages_.find(w.id);
-  if (it == messages_.end()) {
+  MessageState* m = Acquire(w.id);
+  if (m == nullptr) {
     return;
   }
   std::vector<std::uint32_t> pending;
-  for (auto rcpt : w.recipients) {
+  for (auto rcpt : PendingFor(*m, w.queue)) {
     if (r.code >= 500) {
-      Record(events::OutcomeType::kBounce, it->second, rcpt, w, r, site, nullptr, {});
-      it->second.meta.done[rcpt] |= spool::Meta::kFinal;
+      Record(events::OutcomeType::kBounce, *m, rcpt, w, r, site, nullptr, {});
+      m->meta.done[rcpt] |= spool::Meta::kFinal;
     } else {
-      Record(events::OutcomeType::kTransientFailure, it->second, rcpt, w, r, site, nullptr, {});
+      Record(events::OutcomeType::kTransientFailure, *m, rcpt, w, r, site, nullptr, {});
       pending.push_back(rcpt);
     }
   }
-  FinishItem(std::move(w), std::move(pending));
+  FinishItem(*m, w, std::move(pending));
+  Release(*m);
 }
 
-void Dispatcher::FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pending) {
-  auto it = messages_.find(w.id);
-  if (it == messages_.end()) {
-    return;
-  }
-  MessageState& m = it->second;
+void Dispatcher::FinishItem(MessageState& m, queue::WorkItem w,
+                            std::vector<std::uint32_t> pending) {
   ++w.attempts;
   m.meta.attempts = std::max(m.meta.attempts, w.attempts);
   auto now = Clock::now();
@@ -644,31 +789,27 @@ void Dispatcher::FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pendin
     pending.clear();
   }
   SendReports(m);
-  if (pending.empty()) {
-    --m.open_items;
-  } else {
-    w.recipients = std::move(pending);
-    w.deferred = true;
+  if (!pending.empty()) {
     w.due = now + queue::RetryDelay(opts_.retry, w.attempts, rng_);
     m.meta.due_us =
         std::chrono::duration_cast<std::chrono::microseconds>(w.due.time_since_epoch()).count();
-    AddWork(std::move(w));
+    AddWork(w);
   }
   Persist(m);
 }
 
 void Dispatcher::Persist(MessageState& m) {
-  bool all_done =
-      std::all_of(m.meta.done.begin(), m.meta.done.end(),
-                  [](std::uint8_t d) { return (d & spool::Meta::kFinal) != 0; });
-  if (all_done && m.open_items == 0) {
+  bool all_done = std::all_of(m.meta.done.begin(), m.meta.done.end(), [](std::uint8_t d) {
+    return (d & spool::Meta::kFinal) != 0;
+  });
+  if (all_done) {
     SpoolId id = m.meta.id;
+    m.removed = true;
     spool_.Remove(id, [id](Result<Ok, spool::SpoolError> r) {
       if (!r) {
         spdlog::error("spool remove {}: {}", id.Hex(), spool::ToString(r.error()));
       }
     });
-    messages_.erase(id);
     return;
   }
   spool_.UpdateMeta(m.meta, [id = m.meta.id](Result<Ok, spool::SpoolError> r) {

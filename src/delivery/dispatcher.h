@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -68,9 +70,9 @@ struct Options {
 struct QueueSummary {
   struct Queue {
     std::string name;  // destination domain
-    std::uint64_t messages = 0;
-    std::uint64_t recipients = 0;  // still pending
-    std::int64_t oldest_us = 0;    // earliest reception
+    std::uint64_t messages = 0;    // waiting (not counting those being sent right now)
+    std::int64_t oldest_us = 0;    // earliest reception among them
+    std::int64_t next_due_us = 0;  // earliest due time among them
     bool suspended = false;
   };
   struct SiteInfo {
@@ -93,8 +95,12 @@ class Dispatcher {
              spool::Spool& spool, events::Bus& bus);
   ~Dispatcher();
 
-  // Queues a stored message (new, or recovered at start-up). Thread-safe.
+  // Queues a newly stored message. Thread-safe.
   void Submit(spool::Meta meta);
+  // Queues a message found in the spool at start-up. Call before Start(), from
+  // the thread that owns the dispatcher; unlike Submit() it keeps no metadata
+  // in memory, only the 32-byte schedule entries.
+  void Restore(const spool::Meta& meta);
   // Starts the scheduler. The owner stops delivery by stopping the io_context.
   void Start();
   Stats stats() const { return stats_; }
@@ -111,9 +117,14 @@ class Dispatcher {
   std::size_t AdminBounce(const std::string& domain_or_id);
 
  private:
+  // A message whose metadata is in memory: while deliveries or operator actions
+  // use it (`users`), and new mail until its first delivery. Everything else
+  // is read back from the spool when its turn comes.
   struct MessageState {
+    explicit MessageState(spool::Meta m) : meta(std::move(m)) {}
     spool::Meta meta;
-    std::uint32_t open_items = 0;
+    std::uint32_t users = 0;
+    bool removed = false;  // every recipient final; the spool removal is queued
     // Recipients awaiting a report to the sender, by kind.
     std::vector<bounce::ReportedRecipient> failed;
     std::vector<bounce::ReportedRecipient> delayed;
@@ -128,29 +139,46 @@ class Dispatcher {
     std::set<boost::asio::steady_timer*> idle;
   };
 
+  // Schedules the pending recipients' domains; false if none is left.
+  bool Enqueue(const spool::Meta& meta, std::int64_t now_us);
   void AddWork(queue::WorkItem w);
-  // Drops recipients whose outcome is already final; false if nothing is left
-  // (the item is then closed).
-  bool DropFinished(queue::WorkItem& w);
+  // The message's state, loaded from the spool if need be, with a use counted;
+  // null if it is gone (finished meanwhile). Release() when done with it.
+  MessageState* Acquire(const SpoolId& id);
+  void Release(MessageState& m);
+  void Evict(const SpoolId& id);
+  // Recipients of `m` for the work item's domain still without a final outcome.
+  std::vector<std::uint32_t> PendingFor(const MessageState& m, std::uint32_t queue) const;
+
   static boost::asio::awaitable<void> ScheduleLoop(Dispatcher* self);
-  static boost::asio::awaitable<void> Route(Dispatcher* self, queue::WorkItem w);
+  // Due work goes to its site's ready queue; a domain whose route is not known
+  // (or is stale) waits while one Route() per domain looks it up.
+  void Dispatch(const queue::WorkItem& w, queue::Clock::time_point now);
+  static boost::asio::awaitable<void> Route(Dispatcher* self, std::uint32_t queue);
   static boost::asio::awaitable<void> RunConnection(Dispatcher* self, Site* site);
   boost::asio::awaitable<Result<std::shared_ptr<smtp::ClientConnection>, smtp::Reply>> Connect(
       Site& site);
-  boost::asio::awaitable<bool> Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w);
+  boost::asio::awaitable<void> Deliver(smtp::ClientConnection& conn, Site& site,
+                                       queue::WorkItem w);
   void Kick(Site& site);
 
-  // Outcomes. `pending` are the recipients still without a final outcome.
+  // Outcomes.
   void Record(events::OutcomeType type, MessageState& m, std::uint32_t rcpt,
               const queue::WorkItem& w, const smtp::Reply& r, const Site* site,
               const smtp::ClientConnection* conn, std::chrono::milliseconds took);
-  void FinishItem(queue::WorkItem w, std::vector<std::uint32_t> pending);
+  // Reschedules `pending` (or expires them), sends reports, persists.
+  void FinishItem(MessageState& m, queue::WorkItem w, std::vector<std::uint32_t> pending);
+  // The same reply for every pending recipient of the item (connection or DNS failure).
   void FailItem(queue::WorkItem w, const smtp::Reply& r, const Site* site);
   void Persist(MessageState& m);
   // Queues RFC 3464 reports to the sender for the recipients gathered in `m`.
   void SendReports(MessageState& m);
   void SendReport(MessageState& m, bounce::ReportAction action,
                   std::vector<bounce::ReportedRecipient> recipients);
+  std::size_t BounceItem(const queue::WorkItem& w, bool whole_message);
+  // Takes matching work items out of the schedule, the suspended hold and the
+  // sites' ready queues.
+  std::vector<queue::WorkItem> TakeItems(const std::function<bool(const queue::WorkItem&)>& match);
 
   boost::asio::io_context& ioc_;
   Options opts_;
@@ -158,12 +186,19 @@ class Dispatcher {
   spool::Spool& spool_;
   events::Bus& bus_;
   std::shared_ptr<boost::asio::ssl::context> tls_ctx_;
+  queue::QueueNames names_;
   queue::Scheduler scheduler_;
   boost::asio::system_timer wake_;
   std::map<SpoolId, MessageState> messages_;
   std::map<std::string, std::unique_ptr<Site>> sites_;
-  std::set<std::string> suspended_;
-  std::map<std::string, std::vector<queue::WorkItem>> held_;  // due, but suspended
+  struct KnownRoute {
+    Site* site = nullptr;
+    queue::Clock::time_point expires;
+  };
+  std::unordered_map<std::uint32_t, KnownRoute> route_cache_;      // by queue
+  std::map<std::uint32_t, std::vector<queue::WorkItem>> resolving_;  // awaiting a route
+  std::set<std::uint32_t> suspended_;
+  std::map<std::uint32_t, std::vector<queue::WorkItem>> held_;  // due, but suspended
   std::mt19937 rng_{std::random_device{}()};
   Stats stats_;
 };

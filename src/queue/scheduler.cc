@@ -1,29 +1,51 @@
 #include "queue/scheduler.h"
 
+#include <algorithm>
+
 namespace sluice::queue {
 
+std::uint32_t QueueNames::Intern(std::string_view name) {
+  if (auto found = Find(name)) {
+    return *found;
+  }
+  auto index = static_cast<std::uint32_t>(names_.size());
+  const std::string& stored = names_.emplace_back(name);
+  index_.emplace(std::string_view(stored), index);
+  return index;
+}
+
+std::optional<std::uint32_t> QueueNames::Find(std::string_view name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
 void Scheduler::Add(WorkItem item) {
-  if (item.deferred) {
-    deferred_.push(std::move(item));
+  if (item.deferred()) {
+    deferred_.push_back(item);
+    std::push_heap(deferred_.begin(), deferred_.end(), Later{});
   } else {
-    fresh_.push_back(std::move(item));
+    fresh_.push_back(item);
   }
 }
 
 std::optional<WorkItem> Scheduler::PopDue(Clock::time_point now) {
   bool fresh_due = !fresh_.empty() && fresh_.front().due <= now;
-  bool deferred_due = !deferred_.empty() && deferred_.top().due <= now;
+  bool deferred_due = !deferred_.empty() && deferred_.front().due <= now;
   if (!fresh_due && !deferred_due) {
     return std::nullopt;
   }
   bool take_deferred = deferred_due && (!fresh_due || prefer_deferred_);
   prefer_deferred_ = !take_deferred;
   if (take_deferred) {
-    WorkItem w = deferred_.top();
-    deferred_.pop();
+    std::pop_heap(deferred_.begin(), deferred_.end(), Later{});
+    WorkItem w = deferred_.back();
+    deferred_.pop_back();
     return w;
   }
-  WorkItem w = std::move(fresh_.front());
+  WorkItem w = fresh_.front();
   fresh_.pop_front();
   return w;
 }
@@ -33,28 +55,50 @@ std::optional<Clock::time_point> Scheduler::NextDue() const {
   if (!fresh_.empty()) {
     t = fresh_.front().due;
   }
-  if (!deferred_.empty() && (!t || deferred_.top().due < *t)) {
-    t = deferred_.top().due;
+  if (!deferred_.empty() && (!t || deferred_.front().due < *t)) {
+    t = deferred_.front().due;
   }
   return t;
 }
 
-std::size_t Scheduler::Flush(const std::string& domain, Clock::time_point now) {
-  std::vector<WorkItem> keep;
+void Scheduler::Reheap() {
+  std::make_heap(deferred_.begin(), deferred_.end(), Later{});
+}
+
+std::size_t Scheduler::Flush(std::optional<std::uint32_t> queue, Clock::time_point now) {
   std::size_t n = 0;
-  while (!deferred_.empty()) {
-    WorkItem w = deferred_.top();
-    deferred_.pop();
-    if (domain.empty() || w.domain == domain) {
-      w.due = now;
+  for (auto& w : deferred_) {
+    if (!queue || w.queue == *queue) {
+      w.due = std::min(w.due, now);
       ++n;
     }
-    keep.push_back(std::move(w));
   }
-  for (auto& w : keep) {
-    deferred_.push(std::move(w));
-  }
+  Reheap();
   return n;
+}
+
+std::vector<WorkItem> Scheduler::Extract(const std::function<bool(const WorkItem&)>& match) {
+  std::vector<WorkItem> out;
+  auto take = [&](const WorkItem& w) {
+    if (match(w)) {
+      out.push_back(w);
+      return true;
+    }
+    return false;
+  };
+  std::erase_if(fresh_, take);
+  std::erase_if(deferred_, take);
+  Reheap();
+  return out;
+}
+
+void Scheduler::ForEach(const std::function<void(const WorkItem&)>& fn) const {
+  for (const auto& w : fresh_) {
+    fn(w);
+  }
+  for (const auto& w : deferred_) {
+    fn(w);
+  }
 }
 
 }  // namespace sluice::queue

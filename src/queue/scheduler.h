@@ -1,7 +1,7 @@
 #pragma once
 // Scheduled work: one entry per (message, destination domain) waiting for its
-// due time. Memory per entry is small and independent of message size: the
-// body stays in the spool.
+// due time. An entry is 32 bytes whatever the message: the envelope and body
+// stay in the spool and are read when a connection is ready to send them.
 //
 // Fairness (as Postfix's queue manager): new mail and deferred mail are kept
 // apart and taken in turn when both have work due, so a large deferred
@@ -10,9 +10,12 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <queue>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/spool_id.h"
@@ -23,11 +26,22 @@ using Clock = std::chrono::system_clock;
 
 struct WorkItem {
   SpoolId id;
-  std::string domain;                     // the scheduled queue's name
-  std::vector<std::uint32_t> recipients;  // indices into the envelope
   Clock::time_point due;
-  bool deferred = false;  // has failed before
-  std::uint32_t attempts = 0;
+  std::uint32_t queue = 0;     // the scheduled queue (QueueNames index)
+  std::uint32_t attempts = 0;  // 0: new mail, never tried
+  bool deferred() const { return attempts > 0; }
+};
+
+// Queue names (destination domains) interned once, so entries carry an index.
+class QueueNames {
+ public:
+  std::uint32_t Intern(std::string_view name);
+  std::optional<std::uint32_t> Find(std::string_view name) const;
+  const std::string& Name(std::uint32_t index) const { return names_[index]; }
+
+ private:
+  std::deque<std::string> names_;  // a deque keeps the views in index_ valid
+  std::unordered_map<std::string_view, std::uint32_t> index_;
 };
 
 class Scheduler {
@@ -37,16 +51,21 @@ class Scheduler {
   std::optional<WorkItem> PopDue(Clock::time_point now);
   // When the earliest item comes due (nullopt if empty).
   std::optional<Clock::time_point> NextDue() const;
-  // Makes every item for `domain` (all, if empty) due now; returns how many.
-  std::size_t Flush(const std::string& domain, Clock::time_point now);
+  // Makes every deferred item of `queue` (all, if nullopt) due now; returns how many.
+  std::size_t Flush(std::optional<std::uint32_t> queue, Clock::time_point now);
+  // Takes the items for which `match` is true out of the schedule.
+  std::vector<WorkItem> Extract(const std::function<bool(const WorkItem&)>& match);
+  void ForEach(const std::function<void(const WorkItem&)>& fn) const;
   std::size_t size() const { return fresh_.size() + deferred_.size(); }
 
  private:
   struct Later {
     bool operator()(const WorkItem& a, const WorkItem& b) const { return a.due > b.due; }
   };
-  std::deque<WorkItem> fresh_;  // due when accepted: FIFO
-  std::priority_queue<WorkItem, std::vector<WorkItem>, Later> deferred_;
+  // A heap on a plain vector, so it can be walked and filtered in place.
+  void Reheap();
+  std::deque<WorkItem> fresh_;     // due when accepted: FIFO
+  std::vector<WorkItem> deferred_;  // min-heap on due
   bool prefer_deferred_ = false;
 };
 

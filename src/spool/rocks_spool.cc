@@ -87,6 +87,16 @@ void RocksSpool::Enqueue(Pending p) {
   {
     std::lock_guard lock(mu_);
     if (!closing_ && !opts_.read_only) {
+      if (p.op != Pending::Op::kStore) {
+        p.seq = ++seq_;
+        auto& u = unwritten_[p.key];
+        u.seq = p.seq;
+        if (p.op == Pending::Op::kRemove) {
+          u.meta.reset();
+        } else {
+          u.meta = p.meta;
+        }
+      }
       queue_.push_back(std::move(p));
       cv_.notify_one();
       return;
@@ -145,6 +155,13 @@ void RocksSpool::WriterLoop() {
       std::lock_guard lock(mu_);
       stats_.stores += batch.size();
       stats_.syncs += 1;
+      // Written (or failed: then the database keeps what it had, and so do readers).
+      for (const auto& p : batch) {
+        auto it = p.seq != 0 ? unwritten_.find(p.key) : unwritten_.end();
+        if (it != unwritten_.end() && it->second.seq == p.seq) {
+          unwritten_.erase(it);
+        }
+      }
     }
     for (auto& p : batch) {
       if (st.ok()) {
@@ -185,6 +202,31 @@ Result<std::uint64_t, SpoolError> RocksSpool::ForEachMeta(const std::function<vo
     return Fail(SpoolError::kIo);
   }
   return n;
+}
+
+Result<Meta, SpoolError> RocksSpool::ReadMeta(const SpoolId& id) {
+  const std::string key = KeyOf(id);
+  std::string value;
+  {
+    std::lock_guard lock(mu_);
+    auto it = unwritten_.find(key);
+    if (it != unwritten_.end()) {
+      if (!it->second.meta) {
+        return Fail(SpoolError::kNotFound);
+      }
+      value = *it->second.meta;
+    }
+  }
+  if (value.empty()) {
+    auto st = db_->Get(rocksdb::ReadOptions(), meta_cf_, key, &value);
+    if (st.IsNotFound()) {
+      return Fail(SpoolError::kNotFound);
+    }
+    if (!st.ok()) {
+      return Fail(SpoolError::kIo);
+    }
+  }
+  return DecodeMeta(value);
 }
 
 Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {

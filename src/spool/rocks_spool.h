@@ -9,7 +9,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "spool/spool.h"
@@ -40,6 +42,7 @@ class RocksSpool final : public Spool {
   void Store(Meta meta, std::string data_prefix, std::string body, Done done) override;
   void UpdateMeta(const Meta& meta, Done done) override;
   Result<std::uint64_t, SpoolError> ForEachMeta(const std::function<void(Meta&&)>& fn) override;
+  Result<Meta, SpoolError> ReadMeta(const SpoolId& id) override;
   Result<std::string, SpoolError> ReadData(const SpoolId& id) override;
   void Remove(const SpoolId& id, Done done) override;
   void Close() override;
@@ -54,6 +57,12 @@ class RocksSpool final : public Spool {
     std::string body;
     Done done;
     enum class Op { kStore, kMetaOnly, kRemove } op = Op::kStore;
+    std::uint64_t seq = 0;  // of its entry in unwritten_, if any
+  };
+  // What ReadMeta must see of an update or removal not yet in the database.
+  struct Unwritten {
+    std::uint64_t seq = 0;
+    std::optional<std::string> meta;  // nullopt: removed
   };
   RocksSpool() = default;
   void Enqueue(Pending p);
@@ -68,6 +77,8 @@ class RocksSpool final : public Spool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Pending> queue_;
+  std::unordered_map<std::string, Unwritten> unwritten_;
+  std::uint64_t seq_ = 0;
   bool closing_ = false;
   SpoolStats stats_;
   std::thread writer_;

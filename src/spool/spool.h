@@ -61,6 +61,9 @@ class Spool {
   virtual void UpdateMeta(const Meta& meta, Done done) = 0;
   // Calls `fn` for every stored message's metadata, in reception order.
   virtual Result<std::uint64_t, SpoolError> ForEachMeta(const std::function<void(Meta&&)>& fn) = 0;
+  // One message's metadata; sees every UpdateMeta and Remove issued before it,
+  // written yet or not (kNotFound once removed).
+  virtual Result<Meta, SpoolError> ReadMeta(const SpoolId& id) = 0;
   virtual Result<std::string, SpoolError> ReadData(const SpoolId& id) = 0;
   // Deletes meta and data, durably, in order with earlier Store/UpdateMeta calls.
   virtual void Remove(const SpoolId& id, Done done) = 0;

@@ -33,13 +33,31 @@ TEST(Retry, JitterStaysWithinBounds) {
   EXPECT_TRUE(varied);
 }
 
-WorkItem Item(std::string domain, Clock::time_point due, bool deferred) {
+QueueNames names;
+
+WorkItem Item(std::string_view domain, Clock::time_point due, bool deferred) {
   WorkItem w;
   w.id = SpoolId::Generate();
-  w.domain = std::move(domain);
+  w.queue = names.Intern(domain);
   w.due = due;
-  w.deferred = deferred;
+  w.attempts = deferred ? 1 : 0;
   return w;
+}
+
+TEST(QueueNames, InternedOnce) {
+  QueueNames n;
+  auto a = n.Intern("a.example");
+  for (int i = 0; i < 1000; ++i) {
+    n.Intern("d" + std::to_string(i) + ".example");  // growth keeps earlier names valid
+  }
+  EXPECT_EQ(n.Intern("a.example"), a);
+  EXPECT_EQ(n.Name(a), "a.example");
+  EXPECT_EQ(n.Find("d999.example"), n.Intern("d999.example"));
+  EXPECT_FALSE(n.Find("z.example"));
+}
+
+TEST(Scheduler, EntryIsSmall) {
+  EXPECT_LE(sizeof(WorkItem), 32u);
 }
 
 TEST(Scheduler, OnlyDueItemsPop) {
@@ -64,7 +82,7 @@ TEST(Scheduler, NewMailIsNotStarvedByDueBacklog) {
   for (int i = 0; i < 4; ++i) {
     auto w = s.PopDue(t0);
     ASSERT_TRUE(w);
-    new_in_first_four += w->domain == "new";
+    new_in_first_four += names.Name(w->queue) == "new";
   }
   EXPECT_EQ(new_in_first_four, 2);
 }
@@ -74,11 +92,32 @@ TEST(Scheduler, FlushMakesDomainDue) {
   auto t0 = Clock::time_point(1000s);
   s.Add(Item("a", t0 + 1h, true));
   s.Add(Item("b", t0 + 1h, true));
-  EXPECT_EQ(s.Flush("a", t0), 1u);
+  EXPECT_EQ(s.Flush(names.Intern("a"), t0), 1u);
   auto w = s.PopDue(t0);
   ASSERT_TRUE(w);
-  EXPECT_EQ(w->domain, "a");
+  EXPECT_EQ(names.Name(w->queue), "a");
   EXPECT_FALSE(s.PopDue(t0).has_value());
+  EXPECT_EQ(s.Flush(std::nullopt, t0), 1u);
+  EXPECT_TRUE(s.PopDue(t0).has_value());
+}
+
+TEST(Scheduler, ExtractTakesOneQueueAndKeepsOrder) {
+  Scheduler s;
+  auto t0 = Clock::time_point(1000s);
+  for (int i = 0; i < 10; ++i) {
+    s.Add(Item(i % 2 ? "odd" : "even", t0 + std::chrono::seconds(10 - i), true));
+  }
+  s.Add(Item("odd", t0, false));
+  auto odd_queue = names.Intern("odd");
+  auto odd = s.Extract([&](const WorkItem& w) { return w.queue == odd_queue; });
+  EXPECT_EQ(odd.size(), 6u);
+  EXPECT_EQ(s.size(), 5u);
+  auto prev = Clock::time_point::min();
+  while (auto w = s.PopDue(t0 + 1h)) {
+    EXPECT_EQ(names.Name(w->queue), "even");
+    EXPECT_GE(w->due, prev);  // still a heap
+    prev = w->due;
+  }
 }
 
 }  // namespace

@@ -125,6 +125,31 @@ TEST_F(RocksSpoolTest, RemoveAfterUpdateStaysRemoved) {
   EXPECT_EQ(s.value()->ForEachMeta([](Meta&&) {}).value(), 0u);
 }
 
+// The dispatcher drops a message's metadata from memory right after asking for
+// an update; reading it back at once must see that update, written yet or not.
+TEST_F(RocksSpoolTest, ReadMetaSeesUpdatesAndRemovalsBeforeTheyAreWritten) {
+  auto s = RocksSpool::Open({.path = dir_.string()});
+  ASSERT_TRUE(s.ok());
+  Meta m = MakeMeta(1);
+  ASSERT_TRUE(StoreSync(*s.value(), m, "", "x").ok());
+  EXPECT_EQ(s.value()->ReadMeta(m.id).value().attempts, 0u);
+  std::atomic<int> written{0};
+  for (std::uint32_t i = 1; i <= 200; ++i) {
+    m.attempts = i;
+    s.value()->UpdateMeta(m, [&](Result<Ok, SpoolError>) { ++written; });
+    auto back = s.value()->ReadMeta(m.id);
+    ASSERT_TRUE(back.ok());
+    ASSERT_EQ(back.value().attempts, i);
+  }
+  std::promise<void> removed;
+  s.value()->Remove(m.id, [&](Result<Ok, SpoolError>) { removed.set_value(); });
+  EXPECT_EQ(s.value()->ReadMeta(m.id).error(), SpoolError::kNotFound);
+  removed.get_future().wait();
+  EXPECT_EQ(s.value()->ReadMeta(m.id).error(), SpoolError::kNotFound);
+  EXPECT_EQ(written.load(), 200);
+  EXPECT_EQ(s.value()->ReadMeta(SpoolId::Generate()).error(), SpoolError::kNotFound);
+}
+
 TEST_F(RocksSpoolTest, StoreAfterCloseFailsClosed) {
   auto s = RocksSpool::Open({.path = dir_.string()});
   ASSERT_TRUE(s.ok());
