@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Sluice needs to build, run and test on Debian 12.
-# Usage: scripts/install-deps.sh [build|test]
+# Usage: scripts/install-deps.sh [build|test|bench]
 set -euo pipefail
 want=${1:-build}
 
@@ -14,8 +14,13 @@ test_pkgs=(
   python3 python3-pytest python3-aiosmtpd dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
 )
 
+# The benchmarks drive Postfix's smtp-source and smtp-sink, and compare with a
+# private Postfix instance (the package's own instance is left unconfigured).
+bench_pkgs=(python3 postfix)
+
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
+[ "$want" = bench ] && pkgs+=("${bench_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -23,6 +28,7 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

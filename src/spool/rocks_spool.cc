@@ -1,5 +1,7 @@
 #include "spool/rocks_spool.h"
 
+#include <algorithm>
+
 #include <filesystem>
 
 #include <rocksdb/db.h>
@@ -146,15 +148,20 @@ void RocksSpool::WriterLoop() {
         break;
       }
     }
+    // Only a store waits for stable storage (its 250 depends on it). Updates
+    // and removals go to the log in order without a sync of their own: the
+    // next store's sync, or the kernel's writeback, makes them durable.
+    const bool sync = std::any_of(batch.begin(), batch.end(),
+                                  [](const Pending& p) { return p.op == Pending::Op::kStore; });
     if (st.ok()) {
       rocksdb::WriteOptions wo;
-      wo.sync = true;
+      wo.sync = sync;
       st = db_->Write(wo, &wb);
     }
     {
       std::lock_guard lock(mu_);
       stats_.stores += batch.size();
-      stats_.syncs += 1;
+      stats_.syncs += sync ? 1 : 0;
       // Written (or failed: then the database keeps what it had, and so do readers).
       for (const auto& p : batch) {
         auto it = p.seq != 0 ? unwritten_.find(p.key) : unwritten_.end();

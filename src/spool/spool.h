@@ -3,6 +3,10 @@
 // Standards: none on the wire; the durability contract of docs/life-of-a-message.md.
 // Durability: Store() calls back only after the record is on stable storage
 //             (write-ahead log synced). The SMTP 250 waits for that callback.
+//             UpdateMeta() and Remove() are logged in order but not synced on
+//             their own: they survive a crash of the process, and reach disk
+//             with the next store's sync or the kernel's writeback; a power
+//             loss may undo the last few (at worst, a message is sent again).
 //
 // A message is two records under the same key: its metadata (envelope and
 // queue state, small, scanned at start-up) and its data (headers and body,

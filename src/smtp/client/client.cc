@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "message/downgrade.h"
+#include "runtime/deadline.h"
 #include "smtp/proto/command.h"
 #include "smtp/proto/reply_parser.h"
 
@@ -61,7 +62,7 @@ struct ClientConnection::Impl {
 
   std::shared_ptr<asio::ssl::context> tls_ctx;
   asio::ssl::stream<asio::ip::tcp::socket> stream;
-  asio::steady_timer deadline;
+  runtime::Deadline deadline;
   ClientOptions opts;
   bool tls = false;
   bool closed = false;
@@ -76,27 +77,21 @@ struct ClientConnection::Impl {
     closed = true;
     boost::system::error_code ec;
     stream.next_layer().close(ec);
-    deadline.cancel();
+    deadline.Cancel();
   }
 
   // Closes the socket when a phase overruns its timeout.
   static awaitable<void> Watchdog(std::shared_ptr<ClientConnection> owner, Impl* self) {
-    while (!self->closed) {
-      co_await self->deadline.async_wait(kTuple);
-      if (self->closed) {
-        break;
-      }
-      if (self->deadline.expiry() <= std::chrono::steady_clock::now()) {
-        self->timed_out = true;
-        self->Close();
-        break;
-      }
+    bool expired = co_await self->deadline.Wait();
+    if (expired && !self->closed) {
+      self->timed_out = true;
+      self->Close();
     }
     (void)owner;
   }
 
   awaitable<bool> Write(std::string_view bytes, std::chrono::milliseconds timeout) {
-    deadline.expires_after(timeout);
+    deadline.Set(timeout);
     boost::system::error_code ec;
     if (tls) {
       std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(bytes), kTuple);
@@ -123,7 +118,7 @@ struct ClientConnection::Impl {
           co_return std::nullopt;
         }
       }
-      deadline.expires_after(timeout);
+      deadline.Set(timeout);
       char buf[8192];
       boost::system::error_code ec;
       std::size_t n = 0;
@@ -263,7 +258,7 @@ awaitable<Result<std::shared_ptr<ClientConnection>, ConnectFailure>> ClientConne
   if (ec) {
     co_return Failure(ClientStage::kConnect, "cannot bind source: " + ec.message());
   }
-  im.deadline.expires_after(im.opts.connect_timeout);
+  im.deadline.Set(im.opts.connect_timeout);
   std::tie(ec) = co_await sock.async_connect(peer, kTuple);
   if (ec) {
     im.Close();
@@ -311,7 +306,7 @@ awaitable<Result<std::shared_ptr<ClientConnection>, ConnectFailure>> ClientConne
       break;  // opportunistic: carry on in plaintext
     }
     SSL_set_tlsext_host_name(im.stream.native_handle(), c->mx_host_.c_str());
-    im.deadline.expires_after(im.opts.command_timeout);
+    im.deadline.Set(im.opts.command_timeout);
     auto [hec] = co_await im.stream.async_handshake(asio::ssl::stream_base::client, kTuple);
     if (hec) {
       im.Close();

@@ -37,7 +37,7 @@ bool IStartsWith(std::string_view s, std::string_view p) {
          });
 }
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr auto kGraceAfterTimeout = std::chrono::seconds(10);
 
 }  // namespace
@@ -131,24 +131,21 @@ void Session::Close() {
   boost::system::error_code ec;
   stream_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.next_layer().close(ec);
-  deadline_.cancel();
+  deadline_.Cancel();
 }
 
 awaitable<void> Session::Watchdog() {
-  // The "deadline" pattern: one timer per session; every phase moves it.
+  // The "deadline" pattern: one deadline per session; every phase moves it.
   while (!closed_) {
-    co_await deadline_.async_wait(kTuple);
-    if (closed_) {
+    bool expired = co_await deadline_.Wait();
+    if (!expired || closed_) {
       break;
-    }
-    if (deadline_.expiry() > std::chrono::steady_clock::now()) {
-      continue;  // moved by a new phase
     }
     boost::system::error_code ignored;
     if (!timed_out_) {
       timed_out_ = true;
       stream_.next_layer().cancel(ignored);
-      deadline_.expires_after(kGraceAfterTimeout);  // time to say 421
+      deadline_.Set(kGraceAfterTimeout);  // time to say 421
     } else {
       stream_.next_layer().close(ignored);
       break;
@@ -174,7 +171,7 @@ awaitable<bool> Session::Flush() {
     co_return !closed_;
   }
   if (!timed_out_) {
-    deadline_.expires_after(listener_.limits.command_timeout);
+    deadline_.Set(listener_.limits.command_timeout);
   }
   boost::system::error_code ec;
   if (tls_active_) {
@@ -202,19 +199,22 @@ awaitable<Session::ReadStatus> Session::ReadMore(std::chrono::milliseconds timeo
     in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
-  std::size_t old = in_.size();
-  in_.resize(old + kReadChunk);
-  deadline_.expires_after(timeout);
+  // Read into a buffer kept for the session (growing in_ by a chunk would
+  // zero-fill the chunk on every read) and append what arrived.
+  if (!read_buf_) {
+    read_buf_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
+  }
+  deadline_.Set(timeout);
   boost::system::error_code ec;
   std::size_t n = 0;
   if (tls_active_) {
     std::tie(ec, n) =
-        co_await stream_.async_read_some(asio::buffer(in_.data() + old, kReadChunk), kTuple);
+        co_await stream_.async_read_some(asio::buffer(read_buf_.get(), kReadChunk), kTuple);
   } else {
     std::tie(ec, n) = co_await stream_.next_layer().async_read_some(
-        asio::buffer(in_.data() + old, kReadChunk), kTuple);
+        asio::buffer(read_buf_.get(), kReadChunk), kTuple);
   }
-  in_.resize(old + n);
+  in_.append(read_buf_.get(), n);
   if (ec) {
     if (timed_out_) {
       co_return ReadStatus::kTimeout;
@@ -259,7 +259,7 @@ awaitable<void> Session::Main() {
     if (!tls_ctx_) {
       co_return;
     }
-    deadline_.expires_after(listener_.limits.tls_handshake_timeout);
+    deadline_.Set(listener_.limits.tls_handshake_timeout);
     auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kTuple);
     if (ec) {
       co_return;
@@ -566,7 +566,7 @@ awaitable<bool> Session::DoBdat(const Command& c) {
 
 awaitable<bool> Session::FinishMessage() {
   // The spool sync may take a while; it is not the client's timeout.
-  deadline_.expires_at(std::chrono::steady_clock::time_point::max());
+  deadline_.SetAt(std::chrono::steady_clock::time_point::max());
   Envelope env = std::move(envelope_);
   std::string data = std::move(data_);
   ResetTransaction();
@@ -591,7 +591,7 @@ awaitable<bool> Session::DoStartTls() {
   // taken as a command afterwards.
   in_.clear();
   in_pos_ = 0;
-  deadline_.expires_after(listener_.limits.tls_handshake_timeout);
+  deadline_.Set(listener_.limits.tls_handshake_timeout);
   auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kTuple);
   if (ec) {
     co_return false;
@@ -714,7 +714,7 @@ awaitable<bool> Session::DoAuth(const Command& c) {
   } else {
     co_return QueueError({504, "5.5.4", "Unrecognized authentication mechanism"});
   }
-  deadline_.expires_at(std::chrono::steady_clock::time_point::max());
+  deadline_.SetAt(std::chrono::steady_clock::time_point::max());
   // Argon2 takes tens of milliseconds: verify on the blocking pool. (The task is
   // a named local: GCC 12 mishandles lambdas built inside a co_await operand.)
   auto verify = [creds = ctx_.credentials, u = user, p = std::move(pass)] {

@@ -12,9 +12,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "core/envelope.h"
+#include "runtime/deadline.h"
 #include "smtp/proto/command.h"
 #include "smtp/proto/data_decoder.h"
 #include "smtp/server/message_sink.h"
@@ -84,7 +84,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<tls::ServerContextHolder> tls_holder_;
   tls::ContextPtr tls_ctx_;
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
-  boost::asio::steady_timer deadline_;
+  runtime::Deadline deadline_;
   std::unique_ptr<ConnectionSlot> slot_;
   std::optional<Reply> refuse_;
 
@@ -97,6 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::string in_;
   std::size_t in_pos_ = 0;
+  std::unique_ptr<char[]> read_buf_;
   std::string out_;
 
   bool in_transaction_ = false;

@@ -1,0 +1,297 @@
+#!/usr/bin/python3
+"""Sluice benchmarks: relay throughput beside the smtp-source -> smtp-sink ceiling
+and a tuned Postfix relay (same run, same sink), backlog memory, recovery time
+and end-of-DATA latency. Prints a table and writes bench/results/<stamp>.json.
+
+  bench/run.py                 everything (about 20-30 minutes on 2 cores)
+  bench/run.py --quick         a small smoke run of every part
+  bench/run.py --only relay    or: backlog (includes recovery), latency
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lab  # noqa: E402
+import latency  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SINK = ("127.0.0.80", 2600)
+SLUICE = ("127.0.0.81", 2601)
+POSTFIX = ("127.0.0.82", 2602)
+RCPT = "user@dest.example"
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+                           capture_output=True, text=True).stdout.strip()
+    return {"cores": os.cpu_count(), "cpu": model, "memory_gib": round(mem_kb / 2**20, 1),
+            "kernel": platform.release(), "revision": rev + ("+dirty" if dirty else "")}
+
+
+# --- relay throughput ------------------------------------------------------------------
+
+def relay_case(system, size, sessions, n, args, work):
+    """One measurement: smtp-source -> system -> smtp-sink. Returns a result dict."""
+    sink = lab.Sink(work, *SINK)
+    target = None
+    try:
+        if system == "ceiling":
+            host, port = SINK
+        elif system == "sluice":
+            target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK).start()
+            host, port = SLUICE
+        else:
+            target = lab.Postfix(work / "postfix", *POSTFIX, *SINK).start()
+            host, port = POSTFIX
+        pid = target.pid if target else None
+        cpu0 = (lab.cpu_seconds(pid) if system == "sluice"
+                else lab.tree_cpu_seconds(pid) if system == "postfix" else 0.0)
+        t0 = time.monotonic()
+        src = lab.smtp_source_start(host, port, n, size, sessions, RCPT)
+        peak = 0
+        deadline = t0 + args.case_timeout
+        done_at = None
+        sampled = 0.0
+        while time.monotonic() < deadline:
+            if sink.messages() >= n:
+                done_at = time.monotonic()
+                break
+            # Postfix's memory is the sum over its processes: sampled, sparingly.
+            if system == "postfix" and time.monotonic() - sampled > 0.5:
+                sampled = time.monotonic()
+                peak = max(peak, sum(lab.status_kb(p, "VmRSS")
+                                     for p in [pid] + lab.descendants(pid)))
+            time.sleep(0.01)
+        src_rc = src.wait(timeout=60) if src.poll() is None and done_at else src.poll()
+        if src.poll() is None:
+            src.kill()
+            src.wait()
+        got = sink.messages()
+        cpu = 0.0
+        if system == "sluice":
+            cpu = lab.cpu_seconds(pid) - cpu0
+            peak = max(peak, lab.status_kb(pid, "VmHWM"))
+        elif system == "postfix":
+            cpu = lab.tree_cpu_seconds(pid) - cpu0
+        wall = (done_at or time.monotonic()) - t0
+        return {"system": system, "size": size, "sessions": sessions, "messages": n,
+                "delivered": got, "complete": done_at is not None and got == n,
+                "source_exit": src_rc, "seconds": round(wall, 3),
+                "msgs_per_s": round(got / wall, 1),
+                "cpu_s_per_1000": round(cpu / max(got, 1) * 1000, 3) if target else None,
+                "peak_rss_mib": round(peak / 1024, 1) if target else None}
+    finally:
+        if target:
+            target.stop()
+        sink.stop()
+
+
+def relay(args, work):
+    rows = []
+    for size in args.sizes:
+        for sessions in args.sessions:
+            n = args.n if size <= 20_000 else args.n_large
+            case = {}
+            for system in ("ceiling", "sluice", "postfix"):
+                if system in args.skip:
+                    continue
+                r = relay_case(system, size, sessions, n, args, work)
+                case[system] = r
+                print(f"  {system:8} {size // 1000:>4} KB x{sessions:<3} {r['delivered']:>6}/{n} "
+                      f"in {r['seconds']:7.2f} s = {r['msgs_per_s']:8.1f} msg/s", flush=True)
+            s = case.get("sluice")
+            if s:
+                if "ceiling" in case:
+                    s["of_ceiling"] = round(s["msgs_per_s"] / case["ceiling"]["msgs_per_s"], 3)
+                if "postfix" in case:
+                    s["vs_postfix"] = round(s["msgs_per_s"] / max(case["postfix"]["msgs_per_s"], 0.1), 2)
+            rows.extend(case.values())
+    return rows
+
+
+# --- backlog and recovery -----------------------------------------------------------------
+
+def backlog(args, work):
+    """Fills a spool with 1 KB messages for a suspended destination (`sluice queue
+    suspend`: held, never attempted), then restarts sluiced on it. Suspension is
+    not persistent, so after the restart every message is due at once and goes
+    to a sink that defers it (4xx at RCPT): the first attempt marks the moment
+    delivery could start."""
+    sink = lab.Sink(work, *SINK, soft_reject="rcpt")
+    s = lab.Sluiced(args.sluiced, args.sluice, work / "backlog", *SLUICE, *SINK)
+    out = {}
+    try:
+        s.start()
+        r = s.cli_run("queue", "suspend", "dest.example")
+        assert r.returncode == 0, r
+        time.sleep(0.5)
+        rss0 = lab.status_kb(s.pid, "VmRSS")
+        t0 = time.monotonic()
+        src = lab.smtp_source_start(*SLUICE, args.backlog, 1000, 50, RCPT)
+        try:
+            src.wait(timeout=args.backlog_time)
+        except subprocess.TimeoutExpired:
+            src.terminate()
+            src.wait()
+        inject_s = time.monotonic() - t0
+        time.sleep(2)
+        count = int(s.cli_run("spool", "count").stdout.split()[0])
+        rss1 = lab.status_kb(s.pid, "VmRSS")
+        spool_bytes = lab.dir_bytes(s.workdir / "spool")
+        out.update({"messages": count, "inject_seconds": round(inject_s, 1),
+                    "inject_msgs_per_s": round(count / inject_s, 1),
+                    "rss_baseline_mib": round(rss0 / 1024, 1),
+                    "rss_mib": round(rss1 / 1024, 1),
+                    "rss_bytes_per_message": round((rss1 - rss0) * 1024 / max(count, 1), 1),
+                    "spool_bytes_per_message": round(spool_bytes / max(count, 1), 1)})
+        print(f"  backlog: {count} messages in {inject_s:.0f} s; "
+              f"RSS {rss0 / 1024:.0f} -> {rss1 / 1024:.0f} MiB = "
+              f"{out['rss_bytes_per_message']} B/message; spool {out['spool_bytes_per_message']} "
+              f"B/message", flush=True)
+        s.stop(timeout=120)
+
+        # Recovery: from exec until the spool is scanned back into the queues
+        # (ready), and until the first delivery attempt reaches the sink.
+        sessions0 = sink.counters()[0]
+        s.start()
+        ready_s = s.t_ready - s.t_exec
+        deadline = time.monotonic() + 300
+        first = None
+        while time.monotonic() < deadline:
+            if sink.counters()[0] > sessions0:
+                first = time.monotonic() - s.t_exec
+                break
+            time.sleep(0.005)
+        log = s.log_path.read_text()
+        scan = [line for line in log.splitlines() if "messages recovered in" in line]
+        out.update({"recovery_ready_seconds": round(ready_s, 2),
+                    "recovery_first_delivery_seconds": round(first, 2) if first else None,
+                    "recovery_log": scan[-1].split("] ", 1)[-1] if scan else None,
+                    "rss_after_recovery_mib": round(lab.status_kb(s.pid, "VmRSS") / 1024, 1)})
+        print(f"  recovery: ready after {ready_s:.2f} s, first delivery attempt after "
+              f"{first if first is None else round(first, 2)} s", flush=True)
+    finally:
+        s.stop(timeout=120)
+        sink.stop()
+    return out
+
+
+# --- latency -------------------------------------------------------------------------------
+
+def latency_case(args, work, rate):
+    sink = lab.Sink(work, *SINK)
+    s = lab.Sluiced(args.sluiced, args.sluice, work / "latency", *SLUICE, *SINK)
+    try:
+        s.start()
+        r = latency.measure(*SLUICE, rate=rate, seconds=args.latency_seconds, size=1000,
+                            connections=10, recipient=RCPT)
+        print(f"  latency at {rate:.0f} msg/s offered ({r['achieved_per_s']:.0f} achieved): "
+              f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms", flush=True)
+        return r
+    finally:
+        s.stop()
+        sink.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sluiced", default=str(ROOT / "build/src/app/sluiced"))
+    ap.add_argument("--sluice", default=str(ROOT / "build/src/app/sluice"))
+    ap.add_argument("--work", default="/tmp/sluice-bench")
+    ap.add_argument("--only", choices=["relay", "backlog", "latency"], action="append")
+    ap.add_argument("--skip", action="append", default=[], help="ceiling, sluice or postfix")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--n", type=int, default=20000, help="messages per case, 1 and 20 KB")
+    ap.add_argument("--n-large", type=int, default=20000, help="messages per 100 KB case")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000, 100000])
+    ap.add_argument("--sessions", type=int, nargs="+", default=[10, 50])
+    ap.add_argument("--case-timeout", type=float, default=300)
+    ap.add_argument("--backlog", type=int, default=1_000_000)
+    ap.add_argument("--backlog-time", type=float, default=600)
+    ap.add_argument("--latency-seconds", type=float, default=20)
+    ap.add_argument("--latency-rate", type=float, help="default: half the 1 KB x10 sluice rate")
+    args = ap.parse_args()
+    if args.quick:
+        args.n, args.n_large, args.backlog, args.backlog_time = 500, 200, 5000, 60
+        args.latency_seconds = 3
+    parts = args.only or ["relay", "backlog", "latency"]
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+
+    result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": machine(), "quick": args.quick}
+    print(f"machine: {result['machine']}", flush=True)
+    if "relay" in parts:
+        print("relay throughput:", flush=True)
+        result["relay"] = relay(args, work)
+    if "backlog" in parts:
+        print("backlog memory and recovery:", flush=True)
+        result["backlog"] = backlog(args, work)
+    if "latency" in parts:
+        rate = args.latency_rate
+        if rate is None:
+            base = [r for r in result.get("relay", []) if r["system"] == "sluice"
+                    and r["size"] == 1000 and r["sessions"] == 10]
+            rate = base[0]["msgs_per_s"] / 2 if base else 500
+        print("latency:", flush=True)
+        result["latency"] = latency_case(args, work, rate)
+
+    print()
+    print(table(result))
+    out = ROOT / "bench" / "results" / (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+                                        + ("-quick" if args.quick else "") + ".json")
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+
+
+def table(result):
+    lines = []
+    if result.get("relay"):
+        lines.append("| case | system | msg/s | of ceiling | vs Postfix | CPU s/1000 msgs | peak RSS MiB | delivered |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+        for r in result["relay"]:
+            lines.append(
+                f"| {r['size'] // 1000} KB x{r['sessions']} | {r['system']} | {r['msgs_per_s']:.0f} | "
+                f"{r.get('of_ceiling', '') and format(r['of_ceiling'], '.0%')} | "
+                f"{r.get('vs_postfix', '') and format(r['vs_postfix'], '.1f') + 'x'} | "
+                f"{'' if r['cpu_s_per_1000'] is None else r['cpu_s_per_1000']} | "
+                f"{'' if r['peak_rss_mib'] is None else r['peak_rss_mib']} | "
+                f"{r['delivered']}/{r['messages']} |")
+    b = result.get("backlog")
+    if b:
+        lines.append("")
+        lines.append(f"backlog: {b['messages']} queued 1 KB messages: "
+                     f"{b['rss_bytes_per_message']} B RSS and {b['spool_bytes_per_message']} B spool "
+                     f"per message; restart: ready in {b['recovery_ready_seconds']} s, first "
+                     f"delivery attempt after {b['recovery_first_delivery_seconds']} s")
+    lt = result.get("latency")
+    if lt:
+        lines.append(f"latency (end of DATA -> 250) at {lt['achieved_per_s']:.0f} msg/s: "
+                     f"p50 {lt['p50_ms']:.2f} ms, p99 {lt['p99_ms']:.2f} ms, max {lt['max_ms']:.2f} ms")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
