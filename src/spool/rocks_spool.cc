@@ -60,6 +60,7 @@ Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOpt
   s->data_cf_ = s->handles_[1];
   if (!opts.read_only) {
     s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
+    s->completer_ = std::thread([p = s.get()] { p->CompletionLoop(); });
   }
   return s;
 }
@@ -170,14 +171,44 @@ void RocksSpool::WriterLoop() {
         }
       }
     }
+    // Callbacks run on the completion thread, so the next batch's write and
+    // sync start at once rather than after them.
+    Completed c;
+    c.ok = st.ok();
+    c.done.reserve(batch.size());
     for (auto& p : batch) {
-      if (st.ok()) {
-        p.done(Ok{});
-      } else {
-        p.done(Fail(SpoolError::kIo));
-      }
+      c.done.push_back(std::move(p.done));
     }
     batch.clear();
+    {
+      std::lock_guard lock(done_mu_);
+      completed_.push_back(std::move(c));
+    }
+    done_cv_.notify_one();
+  }
+}
+
+void RocksSpool::CompletionLoop() {
+  std::vector<Completed> ready;
+  while (true) {
+    {
+      std::unique_lock lock(done_mu_);
+      done_cv_.wait(lock, [&] { return !completed_.empty() || writer_done_; });
+      if (completed_.empty()) {
+        return;  // the writer has finished and everything is delivered
+      }
+      ready.swap(completed_);
+    }
+    for (auto& c : ready) {
+      for (auto& done : c.done) {
+        if (c.ok) {
+          done(Ok{});
+        } else {
+          done(Fail(SpoolError::kIo));
+        }
+      }
+    }
+    ready.clear();
   }
 }
 
@@ -189,6 +220,14 @@ void RocksSpool::Close() {
   }
   if (writer_.joinable()) {
     writer_.join();
+  }
+  {
+    std::lock_guard lock(done_mu_);
+    writer_done_ = true;
+  }
+  done_cv_.notify_all();
+  if (completer_.joinable()) {
+    completer_.join();
   }
 }
 

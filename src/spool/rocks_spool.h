@@ -67,6 +67,7 @@ class RocksSpool final : public Spool {
   RocksSpool() = default;
   void Enqueue(Pending p);
   void WriterLoop();
+  void CompletionLoop();
 
   RocksOptions opts_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -82,6 +83,17 @@ class RocksSpool final : public Spool {
   bool closing_ = false;
   SpoolStats stats_;
   std::thread writer_;
+
+  // Written batches whose callbacks are still to run, in order.
+  struct Completed {
+    bool ok = false;
+    std::vector<Done> done;
+  };
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::vector<Completed> completed_;
+  bool writer_done_ = false;
+  std::thread completer_;
 };
 
 }  // namespace sluice::spool

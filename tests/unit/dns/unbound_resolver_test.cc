@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,16 +23,28 @@ namespace {
 
 namespace asio = boost::asio;
 
-int FreeUdpPort() {
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
+// A port free for both UDP and TCP (dnsmasq binds both), chosen below the
+// kernel's ephemeral range so outgoing connections of other tests, run in
+// parallel, do not take it meanwhile.
+bool Bindable(int type, int port) {
+  int s = socket(AF_INET, type, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  bool ok = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   close(s);
-  return ntohs(a.sin_port);
+  return ok;
+}
+
+int FreeDnsPort() {
+  static std::mt19937 rng{std::random_device{}()};
+  while (true) {
+    int port = std::uniform_int_distribution<int>(15000, 29999)(rng);
+    if (Bindable(SOCK_DGRAM, port) && Bindable(SOCK_STREAM, port)) {
+      return port;
+    }
+  }
 }
 
 template <class T>
@@ -53,35 +66,41 @@ class UnboundResolverTest : public ::testing::Test {
     if (!std::filesystem::exists("/usr/sbin/dnsmasq")) {
       return;
     }
-    port_ = FreeUdpPort();
-    std::vector<std::string> args = {"/usr/sbin/dnsmasq",
-                                     "--keep-in-foreground",
-                                     "--conf-file=/dev/null",
-                                     "--no-resolv",
-                                     "--no-hosts",
-                                     "--listen-address=127.0.0.1",
-                                     "--bind-interfaces",
-                                     "--port=" + std::to_string(port_),
-                                     "--pid-file=",
-                                     "--local=/example/",
-                                     "--mx-host=dest.example,mx1.dest.example,10",
-                                     "--mx-host=dest.example,mx2.dest.example,20",
-                                     "--host-record=mx1.dest.example,127.0.0.11",
-                                     "--host-record=mx2.dest.example,127.0.0.12",
-                                     "--host-record=implicit.example,127.0.0.13",
-                                     "--dns-rr=nullmx.example,15,000000",
-                                     "--txt-record=noaddr.example,nothing here"};
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) {
-        argv.push_back(a.data());
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = FreeDnsPort();
+      std::vector<std::string> args = {"/usr/sbin/dnsmasq",
+                                       "--keep-in-foreground",
+                                       "--conf-file=/dev/null",
+                                       "--no-resolv",
+                                       "--no-hosts",
+                                       "--listen-address=127.0.0.1",
+                                       "--bind-interfaces",
+                                       "--port=" + std::to_string(port_),
+                                       "--pid-file=",
+                                       "--local=/example/",
+                                       "--mx-host=dest.example,mx1.dest.example,10",
+                                       "--mx-host=dest.example,mx2.dest.example,20",
+                                       "--host-record=mx1.dest.example,127.0.0.11",
+                                       "--host-record=mx2.dest.example,127.0.0.12",
+                                       "--host-record=implicit.example,127.0.0.13",
+                                       "--dns-rr=nullmx.example,15,000000",
+                                       "--txt-record=noaddr.example,nothing here"};
+      pid_ = fork();
+      if (pid_ == 0) {
+        std::vector<char*> argv;
+        for (auto& a : args) {
+          argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        execv(argv[0], argv.data());
+        _exit(127);
       }
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
+      usleep(300 * 1000);  // dnsmasq binds at once; this is ample
+      if (waitpid(pid_, nullptr, WNOHANG) == 0) {
+        return;  // running
+      }
+      pid_ = -1;  // it could not bind (the port was taken meanwhile): another port
     }
-    usleep(300 * 1000);  // dnsmasq binds at once; this is ample
   }
   static void TearDownTestSuite() {
     if (pid_ > 0) {
@@ -91,6 +110,9 @@ class UnboundResolverTest : public ::testing::Test {
   }
   void SetUp() override {
     if (pid_ <= 0) {
+      if (std::filesystem::exists("/usr/sbin/dnsmasq")) {
+        FAIL() << "dnsmasq did not start (no free port in 5 tries?)";
+      }
       GTEST_SKIP() << "dnsmasq not installed";
     }
     UnboundOptions opts;
