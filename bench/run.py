@@ -230,6 +230,8 @@ def main():
     ap.add_argument("--sluiced", default=str(ROOT / "build/src/app/sluiced"))
     ap.add_argument("--sluice", default=str(ROOT / "build/src/app/sluice"))
     ap.add_argument("--work", default="/tmp/sluice-bench")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"),
+                    help="directory for the JSON result")
     ap.add_argument("--only", choices=["relay", "backlog", "latency"], action="append")
     ap.add_argument("--skip", action="append", default=[], help="ceiling, sluice or postfix")
     ap.add_argument("--quick", action="store_true")
@@ -272,10 +274,11 @@ def main():
 
     print()
     print(table(result))
-    out = ROOT / "bench" / "results" / (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-                                        + ("-quick" if args.quick else "") + ".json")
+    out = Path(args.out) / (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+                            + ("-quick" if args.quick else "") + ".json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    print(f"\nwritten to {out}")
 
 
 def table(result):

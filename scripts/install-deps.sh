@@ -12,10 +12,12 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   python3 python3-pytest python3-aiosmtpd dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
+  postfix
 )
 
-# The benchmarks drive Postfix's smtp-source and smtp-sink, and compare with a
-# private Postfix instance (the package's own instance is left unconfigured).
+# The benchmarks (and their smoke test) drive Postfix's smtp-source and
+# smtp-sink, and compare with a private Postfix instance; the package's own
+# instance is left unconfigured and never started.
 bench_pkgs=(python3 postfix)
 
 pkgs=("${build_pkgs[@]}")

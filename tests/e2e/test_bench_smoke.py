@@ -1,0 +1,49 @@
+"""The benchmark harness keeps working: `bench/run.py --quick` end to end.
+
+A smoke run only (a few hundred messages per case, against the sanitised
+build), so the harness cannot rot between benchmark runs; its numbers mean
+nothing here and are not checked. What is checked is that every part ran and
+that no message was lost in any relay case.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_quick_run(tmp_path):
+    out = tmp_path / "results"
+    # Postfix's own processes run as user postfix: its directories must be
+    # reachable, which pytest's private temporary directories are not.
+    work = Path(tempfile.mkdtemp(prefix="sluice-bench-smoke-", dir="/tmp"))
+    work.chmod(0o755)
+    try:
+        p = subprocess.run(
+            ["/usr/bin/python3", str(ROOT / "bench" / "run.py"), "--quick",
+             "--sizes", "1000", "--sessions", "10",
+             "--sluiced", os.environ["SLUICED"], "--sluice", os.environ["SLUICE_CLI"],
+             "--work", str(work), "--out", str(out)],
+            capture_output=True, text=True, timeout=600)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    [path] = list(out.glob("*-quick.json"))
+    result = json.loads(path.read_text())
+
+    assert result["machine"]["cores"] >= 1 and result["machine"]["revision"]
+    relay = {r["system"]: r for r in result["relay"]}
+    assert set(relay) == {"ceiling", "sluice", "postfix"}
+    for system, r in relay.items():
+        assert r["complete"] and r["delivered"] == r["messages"] == 500, (system, r)
+    assert relay["sluice"]["of_ceiling"] > 0 and relay["sluice"]["vs_postfix"] > 0
+
+    backlog = result["backlog"]
+    assert backlog["messages"] == 5000, backlog
+    assert backlog["recovery_first_delivery_seconds"] is not None, backlog
+    assert result["latency"]["samples"] > 0
+    assert "| 1 KB x10 | sluice |" in p.stdout
