@@ -21,6 +21,18 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+// New mail keeps its metadata in memory until its first delivery, up to this
+// many messages; beyond, it is read back from the spool like deferred mail.
+constexpr std::size_t kFreshCacheLimit = 20000;
+// How long a domain's route (its site and MX hosts) is reused before the
+// next item for it looks it up again (libunbound caches the records by TTL).
+constexpr auto kRouteCacheTime = std::chrono::seconds(30);
+
+std::int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
 Clock::time_point FromMicros(std::int64_t us) {
   return Clock::time_point(std::chrono::microseconds(us));
 }
@@ -68,21 +80,6 @@ Dispatcher::~Dispatcher() = default;
 void Dispatcher::Start() {
   asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
 }
-
-namespace {
-// New mail keeps its metadata in memory until its first delivery, up to this
-// many messages; beyond, it is read back from the spool like deferred mail.
-constexpr std::size_t kFreshCacheLimit = 20000;
-// How long a domain's route (its site and MX hosts) is reused before the
-// next item for it looks it up again (libunbound caches the records by TTL).
-constexpr auto kRouteCacheTime = std::chrono::seconds(30);
-
-std::int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             Clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 void Dispatcher::Submit(spool::Meta meta) {
   asio::post(ioc_, [this, meta = std::move(meta)]() mutable {

@@ -3,13 +3,16 @@
 // Standards: RFC 5321 §4.5.4 (retry strategy), §5.1 (MX, next MX on failure),
 //            RFC 3463 (enhanced codes in events).
 //
-// Life of a work item (one message, one destination domain):
-//   Scheduler (due time) -> Route (MX lookup -> site) -> the site's ready
-//   queue -> a pooled connection (at most connection_limit per site, reused for
-//   up to max_deliveries_per_connection messages, closed after idle_timeout)
-//   -> per-recipient outcome: 2xx Delivery, 5xx Bounce, 4xx TransientFailure
-//   and a retry with back-off, or Expiration past max_age.
+// Life of a work item (one message, one destination domain, 32 bytes):
+//   Scheduler (due time) -> the domain's route (cached, or one MX lookup per
+//   domain -> site) -> the site's ready queue -> a pooled connection (at most
+//   connection_limit per site, reused for up to max_deliveries_per_connection
+//   messages, closed after idle_timeout) -> the metadata and body are read
+//   from the spool -> per-recipient outcome: 2xx Delivery, 5xx Bounce, 4xx
+//   TransientFailure and a retry with back-off, or Expiration past max_age.
 // All state lives on one io_context; Submit() may be called from any thread.
+// Memory: only messages in use keep their metadata in memory; a queued one
+// costs its work items.
 // Durability: a message leaves the spool only when every recipient is final.
 
 #include <chrono>

@@ -200,11 +200,11 @@ struct Converter {
       out += "\r\n";
       std::size_t start = d.end + 2;
       if (i + 1 == ds.size()) {
-        return Entity(body.substr(start), depth + 1);  // no close delimiter
+        return Convert(body.substr(start), depth + 1);  // no close delimiter
       }
       std::size_t next = ds[i + 1].begin;
       if (next >= start + 2) {
-        if (!Entity(body.substr(start, next - 2 - start), depth + 1)) {
+        if (!Convert(body.substr(start, next - 2 - start), depth + 1)) {
           return false;
         }
         out += "\r\n";
@@ -213,7 +213,9 @@ struct Converter {
     return true;
   }
 
-  bool Entity(std::string_view text, int depth, bool top = false) {
+  // One entity (header section and body) into `out`; false, with `error` set,
+  // where it cannot be made 7-bit.
+  bool Convert(std::string_view text, int depth, bool top = false) {
     if (depth > kMaxDepth) {
       error = "MIME structure nested too deeply to convert";
       return false;
@@ -257,7 +259,7 @@ struct Converter {
     if (type == "message/rfc822") {
       out += Rewrite(fields, extra);
       out += "\r\n";
-      return Entity(e.body, depth + 1);
+      return Convert(e.body, depth + 1);
     }
     if (!cte.empty() && cte != "7bit" && cte != "8bit" && cte != "binary") {
       error = "8-bit octets in a part encoded " + cte;
@@ -321,7 +323,7 @@ std::string QuotedPrintable(std::string_view body) {
 Result<std::string, std::string> DowngradeTo7Bit(std::string_view message) {
   Converter c;
   c.out.reserve(message.size() + message.size() / 4);
-  if (!c.Entity(message, 0, true)) {
+  if (!c.Convert(message, 0, true)) {
     return Fail(std::move(c.error));
   }
   return std::move(c.out);
