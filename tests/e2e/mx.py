@@ -503,6 +503,50 @@ class RefusingServer:
         self.sock.close()
 
 
+class SilentServer:
+    """Accepts connections and never says a word: an MX that hangs. Records how
+    long each client stayed before hanging up (`held`, seconds)."""
+
+    def __init__(self, address, port):
+        self.address = address
+        self.port = port
+        self.held = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((address, port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            t0 = time.monotonic()
+            c.settimeout(0.1)
+            try:
+                while not self._stop.is_set() and time.monotonic() - t0 < 60:
+                    try:
+                        if not c.recv(1024):
+                            break  # the client hung up
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                self.held.append(time.monotonic() - t0)
+            finally:
+                c.close()
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
 # --- the lab ---------------------------------------------------------------------
 
 def _port_bindable(address, port):
@@ -581,6 +625,17 @@ class MxLab:
             addr = self._next_address()
             try:
                 r = RefusingServer(addr, self.port, greeting)
+            except OSError:
+                continue
+            self.refusers.append(r)
+            return r
+        raise AssertionError("no free 127.0.0.x address")
+
+    def silent(self):
+        while self._pool:
+            addr = self._next_address()
+            try:
+                r = SilentServer(addr, self.port)
             except OSError:
                 continue
             self.refusers.append(r)
