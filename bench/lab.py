@@ -335,9 +335,7 @@ class Postfix:
 
     @property
     def pid(self):
-        return int((self.workdir / "data" / "master.pid").read_text().split()[0]) \
-            if (self.workdir / "data" / "master.pid").exists() else \
-            int((self.workdir / "queue" / "pid" / "master.pid").read_text().split()[0])
+        return int((self.workdir / "queue" / "pid" / "master.pid").read_text().split()[0])
 
     def stop(self):
         subprocess.run([POSTFIX, "-c", str(self.conf), "stop"], capture_output=True)

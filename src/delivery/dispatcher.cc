@@ -127,13 +127,21 @@ void Dispatcher::AddWork(queue::WorkItem w) {
   wake_.cancel();  // let the loop look at the new due time
 }
 
-Dispatcher::MessageState* Dispatcher::Acquire(const SpoolId& id) {
+Dispatcher::MessageState* Dispatcher::Acquire(const queue::WorkItem& w, bool requeue) {
+  const SpoolId& id = w.id;
   auto it = messages_.find(id);
   if (it == messages_.end()) {
     auto meta = spool_.ReadMeta(id);
     if (!meta) {
       if (meta.error() != spool::SpoolError::kNotFound) {
+        // Still spooled but unreadable now: try again later rather than
+        // leave the message unscheduled until a restart.
         spdlog::error("spool read {}: {}", id.Hex(), spool::ToString(meta.error()));
+        if (requeue) {
+          queue::WorkItem later = w;
+          later.due = Clock::now() + opts_.retry.first_retry;
+          AddWork(later);
+        }
       }
       return nullptr;
     }
@@ -564,7 +572,7 @@ void Dispatcher::SendReport(MessageState& m, bounce::ReportAction action,
 }
 
 awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w) {
-  MessageState* m = Acquire(w.id);
+  MessageState* m = Acquire(w);
   if (m == nullptr) {
     co_return;  // finished meanwhile
   }
@@ -686,7 +694,8 @@ std::size_t Dispatcher::Resume(const std::string& domain) {
 }
 
 std::size_t Dispatcher::BounceItem(const queue::WorkItem& w, bool whole_message) {
-  MessageState* m = Acquire(w.id);
+  // A whole-message bounce comes with a made-up item: nothing to put back.
+  MessageState* m = Acquire(w, !whole_message);
   if (m == nullptr) {
     return 0;
   }
@@ -738,7 +747,9 @@ std::size_t Dispatcher::AdminBounce(const std::string& target) {
   // Administrative bounces record AdminBounce events and send no report.
   if (auto id = SpoolId::FromHex(target)) {
     std::size_t n = BounceItem(queue::WorkItem{*id, Clock::now(), 0, 0}, true);
-    TakeItems([&](const queue::WorkItem& w) { return w.id == *id; });
+    if (n > 0) {  // every pending recipient is final: its work items are void
+      TakeItems([&](const queue::WorkItem& w) { return w.id == *id; });
+    }
     return n;
   }
   auto q = names_.Find(target);
@@ -753,7 +764,7 @@ std::size_t Dispatcher::AdminBounce(const std::string& target) {
 }
 
 void Dispatcher::FailItem(queue::WorkItem w, const Reply& r, const Site* site) {
-  MessageState* m = Acquire(w.id);
+  MessageState* m = Acquire(w);
   if (m == nullptr) {
     return;
   }

@@ -145,9 +145,10 @@ class Dispatcher {
   // Schedules the pending recipients' domains; false if none is left.
   bool Enqueue(const spool::Meta& meta, std::int64_t now_us);
   void AddWork(queue::WorkItem w);
-  // The message's state, loaded from the spool if need be, with a use counted;
-  // null if it is gone (finished meanwhile). Release() when done with it.
-  MessageState* Acquire(const SpoolId& id);
+  // The state of w's message, loaded from the spool if need be, with a use
+  // counted; null if it is gone (finished meanwhile), or unreadable (then `w`
+  // is rescheduled, if `requeue`). Release() when done with it.
+  MessageState* Acquire(const queue::WorkItem& w, bool requeue = true);
   void Release(MessageState& m);
   void Evict(const SpoolId& id);
   // Recipients of `m` for the work item's domain still without a final outcome.

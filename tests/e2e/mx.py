@@ -463,54 +463,12 @@ class Sink:
                     "messages": len(self.messages), "deferred": len(self.deferred)}
 
 
-class RefusingServer:
-    """Accepts connections, sends `greeting`, and closes: an MX that refuses service."""
-
-    def __init__(self, address, port, greeting="421 4.3.2 Service not available, closing channel"):
-        self.address = address
-        self.port = port
-        self.greeting = greeting.encode() + b"\r\n"
-        self.connections = 0
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((address, port))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            self.connections += 1
-            try:
-                c.sendall(self.greeting)
-                c.settimeout(0.5)
-                try:
-                    c.recv(1024)  # e.g. QUIT; then hang up either way
-                except OSError:
-                    pass
-            finally:
-                c.close()
-
-    def stop(self):
-        self._stop.set()
-        self.thread.join(timeout=5)
-        self.sock.close()
-
-
-class SilentServer:
-    """Accepts connections and never says a word: an MX that hangs. Records how
-    long each client stayed before hanging up (`held`, seconds)."""
+class _BareServer:
+    """A plain socket server on its own thread; serve(conn) handles each client."""
 
     def __init__(self, address, port):
         self.address = address
         self.port = port
-        self.held = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((address, port))
@@ -526,25 +484,58 @@ class SilentServer:
                 c, _ = self.sock.accept()
             except (socket.timeout, OSError):
                 continue
-            t0 = time.monotonic()
-            c.settimeout(0.1)
             try:
-                while not self._stop.is_set() and time.monotonic() - t0 < 60:
-                    try:
-                        if not c.recv(1024):
-                            break  # the client hung up
-                    except socket.timeout:
-                        continue
-                    except OSError:
-                        break
-                self.held.append(time.monotonic() - t0)
+                self.serve(c)
             finally:
                 c.close()
+
+    def serve(self, conn):
+        raise NotImplementedError
 
     def stop(self):
         self._stop.set()
         self.thread.join(timeout=5)
         self.sock.close()
+
+
+class RefusingServer(_BareServer):
+    """Accepts connections, sends `greeting`, and closes: an MX that refuses service."""
+
+    def __init__(self, address, port, greeting="421 4.3.2 Service not available, closing channel"):
+        self.greeting = greeting.encode() + b"\r\n"
+        self.connections = 0
+        super().__init__(address, port)
+
+    def serve(self, conn):
+        self.connections += 1
+        conn.sendall(self.greeting)
+        conn.settimeout(0.5)
+        try:
+            conn.recv(1024)  # e.g. QUIT; then hang up either way
+        except OSError:
+            pass
+
+
+class SilentServer(_BareServer):
+    """Accepts connections and never says a word: an MX that hangs. Records how
+    long each client stayed before hanging up (`held`, seconds)."""
+
+    def __init__(self, address, port):
+        self.held = []
+        super().__init__(address, port)
+
+    def serve(self, conn):
+        t0 = time.monotonic()
+        conn.settimeout(0.1)
+        while not self._stop.is_set() and time.monotonic() - t0 < 60:
+            try:
+                if not conn.recv(1024):
+                    break  # the client hung up
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+        self.held.append(time.monotonic() - t0)
 
 
 # --- the lab ---------------------------------------------------------------------
@@ -620,27 +611,23 @@ class MxLab:
                 return addr
         raise AssertionError("no free 127.0.0.x address")
 
-    def refusing(self, greeting="421 4.3.2 Service not available, closing channel"):
+    def _bare(self, cls, *args):
+        """A started bare server of `cls` on a fresh address."""
         while self._pool:
             addr = self._next_address()
             try:
-                r = RefusingServer(addr, self.port, greeting)
+                r = cls(addr, self.port, *args)
             except OSError:
                 continue
             self.refusers.append(r)
             return r
         raise AssertionError("no free 127.0.0.x address")
 
+    def refusing(self, greeting="421 4.3.2 Service not available, closing channel"):
+        return self._bare(RefusingServer, greeting)
+
     def silent(self):
-        while self._pool:
-            addr = self._next_address()
-            try:
-                r = SilentServer(addr, self.port)
-            except OSError:
-                continue
-            self.refusers.append(r)
-            return r
-        raise AssertionError("no free 127.0.0.x address")
+        return self._bare(SilentServer)
 
     def config(self, delivery=None, queue=None, forwarder=None):
         """Config sections for sluiced_factory: delivery on, through our DNS
