@@ -126,28 +126,28 @@ ReplyParseStatus ReplyParser::Feed(std::string_view in, std::size_t& consumed, R
 std::string DotStuff(std::string_view data) {
   std::string out;
   out.reserve(data.size() + data.size() / 64 + 8);
-  bool line_start = true;
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    char c = data[i];
-    if (line_start && c == '.') {
+  // Whole lines are copied at once; a lone CR or LF ends a line too and is
+  // written as CRLF.
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    if (data[pos] == '.') {
       out += '.';
     }
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < data.size() && data[i + 1] == '\n') {
-        ++i;
-      }
-      line_start = true;
-    } else if (c == '\n') {
-      out += "\r\n";
-      line_start = true;
-    } else {
-      out += c;
-      line_start = false;
+    // The line ends at its first CR or LF; CRLF is the usual case.
+    std::size_t nl = data.find('\n', pos);
+    std::size_t limit = nl == std::string_view::npos ? data.size() : nl;
+    std::size_t end = data.substr(0, limit).find('\r', pos);
+    if (end == std::string_view::npos) {
+      end = nl;
     }
-  }
-  if (!line_start) {
+    if (end == std::string_view::npos) {
+      out.append(data.substr(pos));
+      out += "\r\n";
+      break;
+    }
+    out.append(data.substr(pos, end - pos));
     out += "\r\n";
+    pos = end + (end + 1 == nl ? 2 : 1);
   }
   out += ".\r\n";
   return out;

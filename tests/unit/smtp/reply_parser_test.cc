@@ -78,6 +78,39 @@ TEST(DotStuff, Rfc5321Section4_5_2) {
   EXPECT_EQ(DotStuff(""), ".\r\n");
   EXPECT_EQ(DotStuff("no newline"), "no newline\r\n.\r\n");
   EXPECT_EQ(DotStuff("bare\nlf\r.x"), "bare\r\nlf\r\n..x\r\n.\r\n");
+  EXPECT_EQ(DotStuff("a\r\r\nb"), "a\r\n\r\nb\r\n.\r\n");
+  EXPECT_EQ(DotStuff(".\r"), "..\r\n.\r\n");
+}
+
+// The line-at-a-time copy against a character-at-a-time statement of the rule:
+// every line ends in CRLF (a lone CR or LF ends one too), a line starting with
+// "." gets another, and the data ends with CRLF "." CRLF.
+TEST(DotStuff, MatchesCharacterRule) {
+  auto reference = [](std::string_view d) {
+    std::string out;
+    bool line_start = true;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      if (line_start && d[i] == '.') {
+        out += '.';
+      }
+      line_start = d[i] == '\r' || d[i] == '\n';
+      if (d[i] == '\r' && i + 1 < d.size() && d[i + 1] == '\n') {
+        ++i;
+      }
+      out += line_start ? std::string_view("\r\n") : d.substr(i, 1);
+    }
+    return out + (line_start ? "" : "\r\n") + ".\r\n";
+  };
+  const char alphabet[] = {'.', '\r', '\n', 'x'};
+  std::uint32_t seed = 12345;
+  for (int n = 0; n < 5000; ++n) {
+    std::string in;
+    for (int i = 0, len = n % 13; i < len; ++i) {
+      seed = seed * 1664525u + 1013904223u;
+      in += alphabet[(seed >> 16) % 4];
+    }
+    ASSERT_EQ(DotStuff(in), reference(in)) << testing::PrintToString(in);
+  }
 }
 
 }  // namespace
