@@ -34,6 +34,7 @@
 #include "api/admin.h"
 #include "app/settings.h"
 #include "auth/credentials.h"
+#include "core/thread_name.h"
 #include "events/events.h"
 #include "ingest/ingest.h"
 #include "runtime/io_pool.h"
@@ -283,7 +284,10 @@ int Serve(const Args& args) {
   std::thread delivery_thread;
   if (dispatcher) {
     dispatcher->Start();
-    delivery_thread = std::thread([ctx = delivery_ctx.get()] { ctx->run(); });
+    delivery_thread = std::thread([ctx = delivery_ctx.get()] {
+      NameThisThread("delivery");
+      ctx->run();
+    });
   }
 
   d.ingest = std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored);

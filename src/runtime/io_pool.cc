@@ -1,6 +1,10 @@
 #include "runtime/io_pool.h"
 
+#include <string>
+
 #include <spdlog/spdlog.h>
+
+#include "core/thread_name.h"
 
 namespace sluice::runtime {
 
@@ -25,7 +29,8 @@ boost::asio::io_context& IoPool::Next() {
 
 void IoPool::Start() {
   for (auto& ctx : contexts_) {
-    threads_.emplace_back([c = ctx.get()] {
+    threads_.emplace_back([c = ctx.get(), n = threads_.size()] {
+      NameThisThread(("sluice-io-" + std::to_string(n)).c_str());
       while (true) {
         try {
           c->run();

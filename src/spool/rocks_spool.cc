@@ -9,6 +9,8 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
 
+#include "core/thread_name.h"
+
 namespace sluice::spool {
 namespace {
 constexpr const char* kDataCf = "data";
@@ -59,8 +61,14 @@ Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOpt
   s->meta_cf_ = s->handles_[0];
   s->data_cf_ = s->handles_[1];
   if (!opts.read_only) {
-    s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
-    s->completer_ = std::thread([p = s.get()] { p->CompletionLoop(); });
+    s->writer_ = std::thread([p = s.get()] {
+      NameThisThread("spool-write");
+      p->WriterLoop();
+    });
+    s->completer_ = std::thread([p = s.get()] {
+      NameThisThread("spool-done");
+      p->CompletionLoop();
+    });
   }
   return s;
 }
