@@ -1,16 +1,13 @@
 #pragma once
 // Security: decodes SASL exchanges from untrusted clients.
 // Standards: RFC 4954 (SMTP AUTH), RFC 4616 (PLAIN), draft-murchison-sasl-login (LOGIN),
-//            RFC 4648 (base64).
+//            (base64 itself: core/base64.h).
 
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace sluice::auth {
-
-std::optional<std::string> Base64Decode(std::string_view in);
-std::string Base64Encode(std::string_view in);
 
 struct PlainCredentials {
   std::string authzid;

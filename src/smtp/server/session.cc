@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/sasl.h"
+#include "core/base64.h"
 #include "runtime/blocking.h"
 #include "smtp/server/server.h"
 
@@ -694,7 +695,7 @@ awaitable<bool> Session::DoAuth(const Command& c) {
     if (resp == "*") {
       co_return QueueError({501, "5.0.0", "Authentication cancelled"});
     }
-    auto u = auth::Base64Decode(resp);
+    auto u = Base64Decode(resp);
     if (!u) {
       co_return QueueError({501, "5.5.2", "Malformed authentication response"});
     }
@@ -706,7 +707,7 @@ awaitable<bool> Session::DoAuth(const Command& c) {
     if (resp == "*") {
       co_return QueueError({501, "5.0.0", "Authentication cancelled"});
     }
-    auto p = auth::Base64Decode(resp);
+    auto p = Base64Decode(resp);
     if (!p) {
       co_return QueueError({501, "5.5.2", "Malformed authentication response"});
     }

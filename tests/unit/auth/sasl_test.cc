@@ -1,5 +1,6 @@
 // RFC 4616 PLAIN; RFC 4648 base64.
 #include "auth/sasl.h"
+#include "core/base64.h"
 
 #include <gtest/gtest.h>
 

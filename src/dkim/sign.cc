@@ -1,0 +1,162 @@
+#include "dkim/sign.h"
+
+#include <algorithm>
+
+#include "core/base64.h"
+
+namespace sluice::dkim {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c | 0x20);
+    }
+  }
+  return out;
+}
+
+// Appends tag text, folding before it if the line would pass 76 columns.
+class Folder {
+ public:
+  explicit Folder(std::string& out) : out_(out), column_(out.size()) {}
+  void Put(std::string_view piece, bool may_fold = true) {
+    if (may_fold && column_ + piece.size() > 76 && column_ > 1) {
+      out_ += "\r\n\t";
+      column_ = 1;
+    }
+    out_ += piece;
+    column_ += piece.size();
+  }
+
+ private:
+  std::string& out_;
+  std::size_t column_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& DefaultSignedHeaders() {
+  static const std::vector<std::string> kHeaders = {
+      "From",         "To",           "Cc",
+      "Subject",      "Date",         "Message-ID",
+      "Reply-To",     "MIME-Version", "Content-Type",
+      "List-Unsubscribe", "List-Unsubscribe-Post", "Feedback-ID"};
+  return kHeaders;
+}
+
+const std::vector<std::string>& DefaultOversignedHeaders() {
+  static const std::vector<std::string> kHeaders = {"From", "Subject"};
+  return kHeaders;
+}
+
+MessageView View(std::string_view prepended, std::string_view message) {
+  MessageView v;
+  v.fields = SplitFields(prepended);
+  auto rest = SplitFields(message);
+  v.fields.insert(v.fields.end(), rest.begin(), rest.end());
+  v.body = message.substr(BodyOffset(message));
+  return v;
+}
+
+std::string BodyHash(Canon c, std::string_view body) {
+  Sha256Hasher h;
+  CanonBody(c, body, [&](std::string_view piece) { h.Update(piece); });
+  return Base64Encode(h.Final());
+}
+
+std::string HeaderHashInput(Canon c, const std::vector<HeaderField>& fields,
+                            const std::vector<std::string>& names,
+                            std::string_view signature_field_without_b) {
+  std::string out;
+  std::vector<bool> used(fields.size(), false);
+  for (const auto& name : names) {
+    for (std::size_t i = fields.size(); i-- > 0;) {
+      if (!used[i] && IEquals(fields[i].name, name)) {
+        used[i] = true;
+        out += CanonHeader(c, fields[i]);
+        break;
+      }
+    }
+  }
+  std::string sig = CanonHeaderText(c, signature_field_without_b);
+  sig.resize(sig.size() - 2);  // §3.7: without the trailing CRLF
+  out += sig;
+  return out;
+}
+
+Result<std::string, std::string> Sign(const PrivateKey& key, const SignOptions& o,
+                                      const MessageView& m, std::string_view body_hash) {
+  // The names to sign: one per instance present, plus one more for each
+  // over-signed name, so that no further instance can be added unnoticed.
+  std::vector<std::string> names;
+  for (const auto& h : o.headers) {
+    auto n = std::count_if(m.fields.begin(), m.fields.end(),
+                           [&](const HeaderField& f) { return IEquals(f.name, h); });
+    for (long i = 0; i < n; ++i) {
+      names.push_back(Lower(h));
+    }
+  }
+  for (const auto& h : o.oversign) {
+    names.push_back(Lower(h));
+  }
+  if (std::find(names.begin(), names.end(), "from") == names.end()) {
+    names.insert(names.begin(), "from");  // §5.4: From MUST be signed
+  }
+  auto t = std::chrono::duration_cast<std::chrono::seconds>(o.now.time_since_epoch()).count();
+
+  std::string field = "DKIM-Signature:";
+  Folder f(field);
+  f.Put(" v=1;");
+  f.Put(std::string(" a=") + ToString(key.algorithm()) + ";");
+  f.Put(" c=" + ToString(o.canon) + ";");
+  f.Put(" d=" + o.domain + ";");
+  f.Put(" s=" + o.selector + ";");
+  if (!o.identity.empty()) {
+    f.Put(" i=" + o.identity + ";");
+  }
+  f.Put(" t=" + std::to_string(t) + ";");
+  if (o.expire) {
+    f.Put(" x=" + std::to_string(t + o.expire->count()) + ";");
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::string piece = (i == 0 ? " h=" : ":") + names[i];
+    if (i + 1 == names.size()) {
+      piece += ";";
+    }
+    f.Put(piece);
+  }
+  f.Put(" bh=" + std::string(body_hash) + ";");
+  f.Put(" b=");
+
+  auto sig = key.Sign(HeaderHashInput(o.canon.header, m.fields, names, field));
+  if (!sig) {
+    return Fail(sig.error());
+  }
+  // b= is folded freely: its whitespace is not part of the value (§3.5).
+  std::string b = Base64Encode(sig.value());
+  std::size_t column = field.size() - field.rfind('\n');
+  for (std::size_t pos = 0; pos < b.size();) {
+    std::size_t room = column >= 76 ? 0 : 76 - column;
+    if (room < 8) {
+      field += "\r\n\t";
+      column = 1;
+      continue;
+    }
+    std::size_t n = std::min(room, b.size() - pos);
+    field.append(b, pos, n);
+    column += n;
+    pos += n;
+  }
+  field += "\r\n";
+  return field;
+}
+
+Result<std::string, std::string> Sign(const PrivateKey& key, const SignOptions& o,
+                                      std::string_view message) {
+  MessageView m = View({}, message);
+  return Sign(key, o, m, BodyHash(o.canon.body, m.body));
+}
+
+}  // namespace sluice::dkim
