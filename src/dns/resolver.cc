@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
 namespace sluice::dns {
 
 const char* ToString(DnsError e) {
@@ -53,35 +56,72 @@ void OrderMx(std::vector<MxHost>& hosts, std::mt19937& rng) {
                    [](const MxHost& a, const MxHost& b) { return a.preference < b.preference; });
 }
 
-bool ParseMxRdata(std::string_view rdata, MxHost& out) {
-  if (rdata.size() < 3) {
-    return false;
-  }
-  out.preference = static_cast<std::uint16_t>((static_cast<unsigned char>(rdata[0]) << 8) |
-                                              static_cast<unsigned char>(rdata[1]));
-  out.host.clear();
-  std::size_t i = 2;
+bool ParseNameRdata(std::string_view rdata, std::string& out) {
+  out.clear();
+  std::size_t i = 0;
   while (i < rdata.size()) {
     auto len = static_cast<unsigned char>(rdata[i++]);
     if (len == 0) {
-      if (out.host.empty()) {
-        out.host = ".";
+      if (out.empty()) {
+        out = ".";
       }
       return i == rdata.size();
     }
     if (len > 63 || i + len > rdata.size()) {
       return false;  // compression pointers never appear in decoded rdata
     }
-    if (!out.host.empty()) {
-      out.host += '.';
+    if (!out.empty()) {
+      out += '.';
     }
     for (std::size_t j = 0; j < len; ++j) {
       char c = rdata[i + j];
-      out.host += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     }
     i += len;
   }
   return false;
+}
+
+bool ParseMxRdata(std::string_view rdata, MxHost& out) {
+  if (rdata.size() < 3) {
+    return false;
+  }
+  out.preference = static_cast<std::uint16_t>((static_cast<unsigned char>(rdata[0]) << 8) |
+                                              static_cast<unsigned char>(rdata[1]));
+  return ParseNameRdata(rdata.substr(2), out.host);
+}
+
+bool ParseTxtRdata(std::string_view rdata, std::string& out) {
+  out.clear();
+  std::size_t i = 0;
+  while (i < rdata.size()) {
+    auto len = static_cast<unsigned char>(rdata[i++]);
+    if (i + len > rdata.size()) {
+      return false;
+    }
+    out.append(rdata.substr(i, len));
+    i += len;
+  }
+  return true;
+}
+
+std::optional<std::string> ReverseName(const std::string& ip) {
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, ip.c_str(), buf) == 1) {
+    return fmt::format("{}.{}.{}.{}.in-addr.arpa", buf[3], buf[2], buf[1], buf[0]);
+  }
+  if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (int i = 15; i >= 0; --i) {
+      out += kHex[buf[i] & 0xf];
+      out += '.';
+      out += kHex[buf[i] >> 4];
+      out += '.';
+    }
+    return out + "ip6.arpa";
+  }
+  return std::nullopt;
 }
 
 bool IsNullMx(const std::vector<MxHost>& hosts) {

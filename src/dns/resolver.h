@@ -1,10 +1,12 @@
 #pragma once
 // Security: parses DNS answers (from a resolver we configure, about domains our
 //           senders choose); DNSSEC status is reported, not assumed.
-// Standards: RFC 5321 §5.1 (locating the target host: MX, implicit MX),
+// Standards: RFC 5321 §5.1 (locating the target host: MX, implicit MX), RFC 1035
+//            §3.3.14 (TXT), §3.5 (in-addr.arpa), RFC 3596 §2.5 (ip6.arpa),
 //            RFC 7505 (null MX), RFC 1035 §3.3.9 (MX RDATA), RFC 2308 (negative caching).
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -50,6 +52,13 @@ class Resolver {
   // A and AAAA addresses of a host, IPv6 first, as text.
   virtual boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolveAddresses(
       std::string host) = 0;
+  // TXT records at a name, each one's strings joined (RFC 7208 §3.3, RFC 6376
+  // §3.6.2.2); empty if the name exists without TXT records.
+  virtual boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolveTxt(
+      std::string name) = 0;
+  // PTR names of an IPv4 or IPv6 address, lower case, without the trailing dot.
+  virtual boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolvePtr(
+      std::string ip) = 0;
 };
 
 // Pure helpers, exposed for tests.
@@ -57,6 +66,12 @@ class Resolver {
 void OrderMx(std::vector<MxHost>& hosts, std::mt19937& rng);
 // Decodes MX RDATA (preference, uncompressed exchange name); false if malformed.
 bool ParseMxRdata(std::string_view rdata, MxHost& out);
+// Decodes TXT RDATA: its character-strings, joined; false if malformed.
+bool ParseTxtRdata(std::string_view rdata, std::string& out);
+// Decodes a domain name in RDATA (uncompressed, as libunbound hands it over).
+bool ParseNameRdata(std::string_view rdata, std::string& out);
+// The reverse-lookup name of an address ("4.3.2.1.in-addr.arpa", nibbles in ip6.arpa).
+std::optional<std::string> ReverseName(const std::string& ip);
 // RFC 7505 §3: exactly one MX, preference 0, exchange ".".
 bool IsNullMx(const std::vector<MxHost>& hosts);
 

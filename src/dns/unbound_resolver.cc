@@ -23,7 +23,9 @@ using Answer = UnboundResolver::Answer;
 namespace {
 
 constexpr int kTypeA = 1;
+constexpr int kTypePtr = 12;
 constexpr int kTypeMx = 15;
+constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
 constexpr int kRcodeNxDomain = 3;
 
@@ -114,6 +116,12 @@ Result<std::unique_ptr<UnboundResolver>, std::string> UnboundResolver::Create(
   if (!opts.forwarders.empty()) {
     // Forwarders on loopback (a local cache, or a test server) must be usable.
     ub_ctx_set_option(r->ctx_, "do-not-query-localhost:", "no");
+    // The forwarders answer for private and loopback reverse zones too (an
+    // egress address's PTR on a private network), which libunbound would
+    // otherwise answer itself (RFC 6303 defaults).
+    ub_ctx_set_option(r->ctx_, "unblock-lan-zones:", "yes");
+    ub_ctx_set_option(r->ctx_, "insecure-lan-zones:", "yes");
+    ub_ctx_zone_add(r->ctx_, "127.in-addr.arpa.", "nodefault");
   }
   if (!opts.trust_anchor_file.empty()) {
     if (int rc = ub_ctx_add_ta_autr(r->ctx_, opts.trust_anchor_file.c_str()); rc != 0) {
@@ -205,6 +213,43 @@ asio::awaitable<Result<std::vector<std::string>, DnsError>> UnboundResolver::Res
     co_return Fail(transient > 0 ? DnsError::kServFail : *first_error);
   }
   co_return out;
+}
+
+asio::awaitable<Result<std::vector<std::string>, DnsError>> UnboundResolver::QueryStrings(
+    std::string name, int type, bool (*parse)(std::string_view, std::string&)) {
+  name = NormaliseName(std::move(name));
+  if (!ValidQueryName(name)) {
+    co_return Fail(DnsError::kBadName);
+  }
+  Answer a = co_await Query(name, type);
+  if (auto e = ErrorOf(a)) {
+    co_return Fail(*e);
+  }
+  std::vector<std::string> out;
+  for (const auto& rd : a.rdata) {
+    std::string s;
+    if (!parse(rd, s)) {
+      co_return Fail(DnsError::kServFail);
+    }
+    out.push_back(std::move(s));
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<std::vector<std::string>, DnsError>> UnboundResolver::ResolveTxt(
+    std::string name) {
+  auto r = co_await QueryStrings(std::move(name), kTypeTxt, &ParseTxtRdata);
+  co_return r;
+}
+
+asio::awaitable<Result<std::vector<std::string>, DnsError>> UnboundResolver::ResolvePtr(
+    std::string ip) {
+  auto rev = ReverseName(ip);
+  if (!rev) {
+    co_return Fail(DnsError::kBadName);
+  }
+  auto r = co_await QueryStrings(*rev, kTypePtr, &ParseNameRdata);
+  co_return r;
 }
 
 asio::awaitable<Result<MxSet, DnsError>> UnboundResolver::ResolveMx(std::string domain) {

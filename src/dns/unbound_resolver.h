@@ -37,6 +37,10 @@ class UnboundResolver final : public Resolver {
   boost::asio::awaitable<Result<MxSet, DnsError>> ResolveMx(std::string domain) override;
   boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolveAddresses(
       std::string host) override;
+  boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolveTxt(
+      std::string name) override;
+  boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolvePtr(
+      std::string ip) override;
 
   struct Answer {
     int error = 0;  // libunbound error code, 0 if the query ran
@@ -52,6 +56,9 @@ class UnboundResolver final : public Resolver {
  private:
   explicit UnboundResolver(boost::asio::io_context& ioc) : ioc_(ioc), fd_(ioc) {}
   boost::asio::awaitable<Answer> Query(std::string name, int type);
+  // Records of `type` at `name`, each decoded by `parse`.
+  boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> QueryStrings(
+      std::string name, int type, bool (*parse)(std::string_view, std::string&));
   static boost::asio::awaitable<void> Pump(UnboundResolver* self);
 
   boost::asio::io_context& ioc_;

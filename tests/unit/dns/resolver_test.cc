@@ -37,6 +37,21 @@ TEST(MxRdata, RejectsMalformed) {
   EXPECT_FALSE(ParseMxRdata(Rdata(1, {"a"}) + "junk", h));          // trailing data
 }
 
+TEST(TxtRdata, JoinsCharacterStrings) {
+  std::string out;
+  ASSERT_TRUE(ParseTxtRdata(std::string("\x03" "abc" "\x02" "de", 7), out));
+  EXPECT_EQ(out, "abcde");
+  EXPECT_FALSE(ParseTxtRdata(std::string("\x05" "ab", 3), out));
+}
+
+// RFC 1035 §3.5 and RFC 3596 §2.5.
+TEST(ReverseName, V4AndV6) {
+  EXPECT_EQ(ReverseName("192.0.2.1"), "1.2.0.192.in-addr.arpa");
+  EXPECT_EQ(ReverseName("2001:db8::567:89ab"),
+            "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+  EXPECT_FALSE(ReverseName("example.com"));
+}
+
 TEST(NullMx, Rfc7505Section3) {
   EXPECT_TRUE(IsNullMx({{0, "."}}));
   EXPECT_FALSE(IsNullMx({{10, "."}}));

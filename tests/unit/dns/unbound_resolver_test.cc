@@ -84,7 +84,8 @@ class UnboundResolverTest : public ::testing::Test {
                                        "--host-record=mx2.dest.example,127.0.0.12",
                                        "--host-record=implicit.example,127.0.0.13",
                                        "--dns-rr=nullmx.example,15,000000",
-                                       "--txt-record=noaddr.example,nothing here"};
+                                       "--txt-record=noaddr.example,nothing here",
+                                       "--txt-record=split.example,v=spf1 ,-all"};
       pid_ = fork();
       if (pid_ == 0) {
         std::vector<char*> argv;
@@ -185,6 +186,23 @@ TEST_F(UnboundResolverTest, AddressLiteralNeedsNoLookup) {
   auto r = Mx("[127.0.0.5]");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->hosts[0].host, "[127.0.0.5]");
+}
+
+// RFC 1035 §3.3.14: a TXT record's character-strings are joined (RFC 7208 §3.3).
+TEST_F(UnboundResolverTest, TxtStringsJoined) {
+  auto r = RunOn(ioc_, resolver_->ResolveTxt("split.example"));
+  ASSERT_TRUE(r.ok()) << ToString(r.error());
+  EXPECT_EQ(r.value(), std::vector<std::string>{"v=spf1 -all"});
+  auto none = RunOn(ioc_, resolver_->ResolveTxt("nope.example"));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error(), DnsError::kNxDomain);
+}
+
+TEST_F(UnboundResolverTest, PtrOfAnAddress) {
+  auto r = RunOn(ioc_, resolver_->ResolvePtr("127.0.0.13"));
+  ASSERT_TRUE(r.ok()) << ToString(r.error());
+  EXPECT_EQ(r.value(), std::vector<std::string>{"implicit.example"});
+  EXPECT_FALSE(RunOn(ioc_, resolver_->ResolvePtr("not an ip")).ok());
 }
 
 }  // namespace
