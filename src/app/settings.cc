@@ -5,6 +5,7 @@
 
 #include "core/address.h"
 #include "core/network.h"
+#include "core/time_format.h"
 
 namespace sluice::app {
 
@@ -149,13 +150,129 @@ ListenerSettings BindListener(const config::Section& s, const std::string& hostn
   return out;
 }
 
+bool ValidSelector(const std::string& s) {
+  // RFC 6376 §3.1: selector = sub-domain *( "." sub-domain )
+  if (s.empty() || s.size() > 63 || s.front() == '.' || s.back() == '.' || s.front() == '-') {
+    return false;
+  }
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<dkim::TimePoint> BindDate(const config::Section& s, std::string_view key) {
+  if (!s.Has(key)) {
+    return std::nullopt;
+  }
+  std::string text = s.String(key, "");
+  auto t = ParseRfc3339(text);
+  if (!t) {
+    s.Report(key, "expected a date (\"2026-12-01\") or date-time (\"2026-12-01T00:00:00Z\")");
+  }
+  return t;
+}
+
+void BindDkim(const config::Section& s, dkim::Options& o) {
+  s.RejectUnknown({"canonicalization", "headers", "oversign", "expire", "fallback_domain",
+                   "require_published", "recheck", "domain"});
+  std::string canon = s.String("canonicalization", dkim::ToString(o.canon));
+  if (auto c = dkim::ParseCanon(canon); c && canon.find('/') != std::string::npos) {
+    o.canon = *c;
+  } else {
+    s.Report("canonicalization", "expected \"relaxed/relaxed\", \"relaxed/simple\", "
+                                 "\"simple/relaxed\" or \"simple/simple\"");
+  }
+  if (s.Has("headers")) {
+    o.headers = s.StringList("headers");
+  }
+  if (s.Has("oversign")) {
+    o.oversign = s.StringList("oversign");
+  }
+  auto expire = s.Duration("expire", std::chrono::milliseconds(0));
+  if (expire.count() > 0) {
+    o.expire = std::chrono::duration_cast<std::chrono::seconds>(expire);
+  }
+  o.require_published = s.Bool("require_published", o.require_published);
+  o.recheck = std::chrono::duration_cast<std::chrono::seconds>(
+      s.Duration("recheck", std::chrono::duration_cast<std::chrono::milliseconds>(o.recheck)));
+  if (o.recheck < std::chrono::seconds(1)) {
+    s.Report("recheck", "must be at least 1s");
+  }
+  std::set<std::string> seen;
+  for (const auto& d : s.Tables("domain")) {
+    d.RejectUnknown({"domain", "signing_domain", "key"});
+    dkim::DomainConfig dc;
+    auto norm = NormalizeDomain(d.String("domain", ""));
+    if (!norm) {
+      d.Report("domain", "not a domain");
+      continue;
+    }
+    dc.domain = norm.value();
+    if (!seen.insert(dc.domain).second) {
+      d.Report("domain", "a second entry for " + dc.domain);
+      continue;
+    }
+    auto signing = NormalizeDomain(d.String("signing_domain", dc.domain));
+    if (!signing) {
+      d.Report("signing_domain", "not a domain");
+      continue;
+    }
+    dc.signing_domain = signing.value();
+    std::set<std::string> selectors;
+    for (const auto& k : d.Tables("key")) {
+      k.RejectUnknown({"selector", "key_file", "valid_from", "valid_until"});
+      dkim::KeyConfig kc;
+      kc.selector = k.String("selector", "");
+      if (!ValidSelector(kc.selector)) {
+        k.Report("selector", "not a selector (letters, digits, '-' and '.')");
+        continue;
+      }
+      if (!selectors.insert(kc.selector).second) {
+        k.Report("selector", "a second key for selector " + kc.selector);
+        continue;
+      }
+      kc.key_file = k.String("key_file", "");
+      auto key = dkim::PrivateKey::LoadPemFile(kc.key_file);
+      if (!key) {
+        k.Report("key_file", key.error());
+        continue;
+      }
+      kc.key = std::move(key).value();
+      kc.valid_from = BindDate(k, "valid_from");
+      kc.valid_until = BindDate(k, "valid_until");
+      if (kc.valid_from && kc.valid_until && *kc.valid_until <= *kc.valid_from) {
+        k.Report("valid_until", "must be after valid_from");
+      }
+      dc.keys.push_back(std::move(kc));
+    }
+    if (dc.keys.empty()) {
+      d.Report("key", "a signing domain needs at least one [[dkim.domain.key]]");
+      continue;
+    }
+    o.domains.push_back(std::move(dc));
+  }
+  if (s.Has("fallback_domain")) {
+    auto fb = NormalizeDomain(s.String("fallback_domain", ""));
+    if (!fb || seen.count(fb.value()) == 0) {
+      s.Report("fallback_domain", "must name a [[dkim.domain]] entry");
+    } else {
+      o.fallback_domain = fb.value();
+    }
+  }
+}
+
 }  // namespace
 
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
   root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
-                      "queue", "route", "admin"});
+                      "queue", "route", "admin", "dkim"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level"});
@@ -294,6 +411,8 @@ Settings Bind(const config::Document& doc) {
   rp.jitter = q.Double("jitter", rp.jitter, 0.0, 0.5);
   rp.max_age = q.Duration("max_age", rp.max_age);
   d.delay_warning = q.Duration("delay_warning", d.delay_warning);
+
+  BindDkim(root.Table("dkim"), st.dkim);
 
   std::set<std::string> names;
   for (const auto& l : root.Tables("listener")) {

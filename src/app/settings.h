@@ -15,6 +15,7 @@
 #include "auth/failure_limiter.h"
 #include "config/config.h"
 #include "delivery/dispatcher.h"
+#include "dkim/key_store.h"
 #include "dns/unbound_resolver.h"
 #include "ingest/ingest.h"
 #include "smtp/server/options.h"
@@ -45,6 +46,7 @@ struct Settings {
   std::string admin_socket = "var/admin.sock";
   bool delivery_enabled = true;
   delivery::Options delivery;
+  dkim::Options dkim;
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).

@@ -6,6 +6,7 @@
 //   sluice [--config FILE] spool cat ID      the stored message, as it will be sent
 //   sluice [--config FILE] queue summary | flush [DOMAIN] | suspend DOMAIN |
 //                                 resume DOMAIN | bounce DOMAIN|ID   (via the admin socket)
+//   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //
 // Security: writes password hashes (never the password); opens the spool read-only.
 
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "app/dkim_cmd.h"
 #include "app/settings.h"
 #include "auth/credentials.h"
 #include "core/time_format.h"
@@ -39,7 +41,8 @@ int Usage() {
       "       sluice [--config FILE] spool ls [--limit N]\n"
       "       sluice [--config FILE] spool cat ID\n"
       "       sluice [--config FILE] queue summary|flush [DOMAIN]|suspend DOMAIN|resume DOMAIN|"
-      "bounce DOMAIN|ID\n",
+      "bounce DOMAIN|ID\n"
+      "       sluice [--config FILE] dkim keygen|sign|verify ...\n",
       stderr);
   return 2;
 }
@@ -204,6 +207,9 @@ int main(int argc, char** argv) {
   if (!doc->errors().empty()) {
     std::fputs(doc->errors().ToString().c_str(), stderr);
     return 2;
+  }
+  if (!args.empty() && args[0] == "dkim") {
+    return app::DkimCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (args.size() == 3 && args[0] == "user" && args[1] == "add") {
     return UserAdd(settings, args[2]);

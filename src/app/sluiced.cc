@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -34,6 +35,7 @@
 #include "api/admin.h"
 #include "app/settings.h"
 #include "auth/credentials.h"
+#include "app/dkim_publication.h"
 #include "core/thread_name.h"
 #include "events/events.h"
 #include "ingest/ingest.h"
@@ -245,13 +247,15 @@ int Serve(const Args& args) {
   std::unique_ptr<dns::UnboundResolver> resolver;
   std::unique_ptr<delivery::Dispatcher> dispatcher;
   ingest::Ingest::OnStored on_stored;
-  if (st.delivery_enabled) {
+  if (st.delivery_enabled || !st.dkim.domains.empty()) {
     auto r = dns::UnboundResolver::Create(*delivery_ctx, st.dns);
     if (!r) {
       spdlog::critical("{}", r.error());
       return 1;
     }
     resolver = std::move(r).value();
+  }
+  if (st.delivery_enabled) {
     dispatcher = std::make_unique<delivery::Dispatcher>(*delivery_ctx, st.delivery, *resolver,
                                                         *d.spool, d.bus);
     on_stored = [p = dispatcher.get()](spool::Meta m) { p->Submit(std::move(m)); };
@@ -281,19 +285,33 @@ int Serve(const Args& args) {
     }
     admin = std::move(a).value();
   }
-  std::thread delivery_thread;
   if (dispatcher) {
     dispatcher->Start();
-    delivery_thread = std::thread([ctx = delivery_ctx.get()] {
-      NameThisThread("delivery");
-      ctx->run();
-    });
   }
+  std::thread delivery_thread([ctx = delivery_ctx.get()] {
+    NameThisThread("delivery");
+    ctx->run();
+  });
 
-  d.ingest = std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored);
+  // DKIM: which selectors may sign is known before the first message arrives.
+  dkim::KeyStore signer(st.dkim);
+  std::unique_ptr<app::DkimPublication> publication;
+  if (!signer.empty() && signer.options().require_published) {
+    publication = std::make_unique<app::DkimPublication>(*delivery_ctx, *resolver, signer);
+    auto checked = std::make_shared<std::promise<void>>();
+    auto done = checked->get_future();
+    asio::co_spawn(*delivery_ctx, app::DkimPublication::CheckAll(publication.get()),
+                   [checked](std::exception_ptr) { checked->set_value(); });
+    if (done.wait_for(std::chrono::seconds(15)) != std::future_status::ready) {
+      spdlog::warn("dkim: publication check still running after 15 s; signing with what is known");
+    }
+    publication->Start();
+  }
 
   runtime::IoPool pool(st.threads);
   asio::thread_pool blocking(2);
+  d.ingest = std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored, &signer,
+                                              &blocking);
   d.server_ctx.options = st.server;
   d.server_ctx.sink = d.ingest.get();
   d.server_ctx.credentials = d.credentials;
@@ -343,6 +361,9 @@ int Serve(const Args& args) {
   blocking.join();
   // Delivery stops mid-transaction if it must: at-least-once, the spool keeps the mail.
   delivery_work.reset();
+  if (publication) {
+    asio::post(*delivery_ctx, [p = publication.get()] { p->Stop(); });
+  }
   delivery_ctx->stop();
   if (delivery_thread.joinable()) {
     delivery_thread.join();
@@ -356,6 +377,7 @@ int Serve(const Args& args) {
   // which therefore still exist, as does the dispatcher.
   d.spool->Close();
   admin.reset();         // its acceptor belongs to delivery_ctx
+  publication.reset();   // its timer belongs to delivery_ctx
   resolver.reset();      // its descriptor belongs to delivery_ctx
   dispatcher.reset();    // its timers belong to delivery_ctx
   delivery_ctx.reset();  // destroys suspended delivery coroutines

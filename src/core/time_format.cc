@@ -1,5 +1,6 @@
 #include "core/time_format.h"
 
+#include <charconv>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -29,6 +30,67 @@ std::string Rfc3339Micros(std::chrono::system_clock::time_point t) {
       std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+}
+
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text) {
+  auto num = [&](std::size_t pos, std::size_t len, int& out) {
+    if (pos + len > text.size()) {
+      return false;
+    }
+    auto r = std::from_chars(text.data() + pos, text.data() + pos + len, out);
+    return r.ec == std::errc() && r.ptr == text.data() + pos + len;
+  };
+  std::tm tm{};
+  int y = 0;
+  int mo = 0;
+  int d = 0;
+  if (!num(0, 4, y) || text.size() < 10 || text[4] != '-' || !num(5, 2, mo) || text[7] != '-' ||
+      !num(8, 2, d) || mo < 1 || mo > 12 || d < 1 || d > 31) {
+    return std::nullopt;
+  }
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  long offset = 0;
+  if (text.size() > 10) {
+    int h = 0;
+    int mi = 0;
+    int sec = 0;
+    if ((text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !num(11, 2, h) ||
+        text.size() < 19 || text[13] != ':' || !num(14, 2, mi) || text[16] != ':' ||
+        !num(17, 2, sec) || h > 23 || mi > 59 || sec > 60) {
+      return std::nullopt;
+    }
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    std::string_view zone = text.substr(19);
+    if (!zone.empty() && zone.front() == '.') {  // fractions of a second are ignored
+      std::size_t n = 1;
+      while (n < zone.size() && zone[n] >= '0' && zone[n] <= '9') {
+        ++n;
+      }
+      zone.remove_prefix(n);
+    }
+    if (zone == "Z" || zone == "z") {
+      offset = 0;
+    } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+      int oh = 0;
+      int om = 0;
+      std::size_t base = text.size() - 6;
+      if (!num(base + 1, 2, oh) || !num(base + 4, 2, om)) {
+        return std::nullopt;
+      }
+      offset = (zone[0] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
+    } else {
+      return std::nullopt;
+    }
+  }
+  std::time_t t = timegm(&tm);
+  if (t == static_cast<std::time_t>(-1)) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(t - offset);
 }
 
 }  // namespace sluice

@@ -3,7 +3,9 @@
 // Standards: RFC 5322 §3.3 (date-time), RFC 3339 (event timestamps).
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace sluice {
 
@@ -11,5 +13,7 @@ namespace sluice {
 std::string Rfc5322Date(std::chrono::system_clock::time_point t);
 // "2026-11-25T21:11:19.123456Z"
 std::string Rfc3339Micros(std::chrono::system_clock::time_point t);
+// "2026-11-25" (midnight UTC) or "2026-11-25T21:11:19Z" / "...+01:00"; nullopt if malformed.
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 
 }  // namespace sluice

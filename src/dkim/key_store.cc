@@ -69,6 +69,27 @@ Published KeyStore::IsPublished(const std::string& signing_domain,
   return it == published_.end() ? Published::kUnknown : it->second;
 }
 
+Published MatchPublished(const PrivateKey& key, const std::vector<std::string>& records,
+                         std::string* why) {
+  std::string reason = "no TXT record";
+  const std::string ours = key.PublicKeyBase64();
+  for (const auto& r : records) {
+    auto pub = PublicKey::FromRecord(r);
+    if (!pub) {
+      reason = "the record does not parse: " + pub.error();
+      continue;
+    }
+    if (pub->algorithm() == key.algorithm() && pub->base64() == ours) {
+      return Published::kYes;
+    }
+    reason = "the published key is not this key";
+  }
+  if (why != nullptr) {
+    *why = reason;
+  }
+  return Published::kNo;
+}
+
 std::string FromDomain(std::string_view prepended, std::string_view message) {
   const HeaderField* from = nullptr;
   auto a = SplitFields(prepended);

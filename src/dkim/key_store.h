@@ -84,6 +84,11 @@ class KeyStore {
   std::map<std::pair<std::string, std::string>, Published> published_;
 };
 
+// Whether the TXT records found at <selector>._domainkey.<domain> publish
+// `key`: kYes if one holds its public key, kNo otherwise (with the reason in `why`).
+Published MatchPublished(const PrivateKey& key, const std::vector<std::string>& records,
+                         std::string* why = nullptr);
+
 // The domain of the first address in the From field of `message` (lower
 // case), or empty if there is none.
 std::string FromDomain(std::string_view prepended, std::string_view message);

@@ -25,6 +25,9 @@ class Folder {
     if (may_fold && column_ + piece.size() > 76 && column_ > 1) {
       out_ += "\r\n\t";
       column_ = 1;
+      if (!piece.empty() && piece.front() == ' ') {
+        piece.remove_prefix(1);  // the tab separates
+      }
     }
     out_ += piece;
     column_ += piece.size();

@@ -12,6 +12,7 @@
 #include "core/spool_id.h"
 #include "core/time_format.h"
 #include "message/headers.h"
+#include "runtime/blocking.h"
 
 namespace sluice::ingest {
 
@@ -32,6 +33,18 @@ auto StoreAsync(spool::Spool& spool, spool::Meta meta, std::string prefix, std::
         });
       },
       asio::use_awaitable, std::move(meta), std::move(prefix), std::move(body));
+}
+
+struct Signed {
+  std::string fields;
+  std::vector<std::string> errors;
+};
+
+Signed SignNow(const dkim::KeyStore& signer, const std::string& prefix, const std::string& data,
+               std::chrono::system_clock::time_point now) {
+  Signed s;
+  s.fields = dkim::SignMessage(signer, prefix, data, now, &s.errors);
+  return s;
 }
 
 std::vector<std::string> RecipientStrings(const Envelope& env) {
@@ -66,8 +79,14 @@ std::optional<std::uint64_t> AvailableMemoryBytes() {
   return std::nullopt;
 }
 
-Ingest::Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_stored)
-    : opts_(std::move(opts)), spool_(spool), bus_(bus), on_stored_(std::move(on_stored)) {}
+Ingest::Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_stored,
+               const dkim::KeyStore* signer, boost::asio::thread_pool* blocking)
+    : opts_(std::move(opts)),
+      spool_(spool),
+      bus_(bus),
+      on_stored_(std::move(on_stored)),
+      signer_(signer != nullptr && !signer->empty() ? signer : nullptr),
+      blocking_(blocking) {}
 
 std::optional<smtp::Reply> Ingest::CheckResources() {
   auto now = std::chrono::steady_clock::now();
@@ -121,6 +140,23 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     if (!message::HasField(data, "Date")) {
       prefix += "Date: " + Rfc5322Date(now) + "\r\n";
     }
+  }
+
+  if (signer_ != nullptr) {
+    // Signed over the fields added above and the message as received; the
+    // signatures go on top.
+    Signed s;
+    if (blocking_ != nullptr) {
+      s = co_await runtime::RunBlocking(*blocking_, [this, &prefix, &data, now] {
+        return SignNow(*signer_, prefix, data, now);
+      });
+    } else {
+      s = SignNow(*signer_, prefix, data, now);
+    }
+    for (const auto& e : s.errors) {
+      spdlog::error("dkim signing of {} failed: {}", id_hex, e);
+    }
+    prefix.insert(0, s.fields);
   }
 
   spool::Meta meta;

@@ -1,6 +1,7 @@
 #pragma once
 // Security: the funnel every accepted message passes; enforces the durability contract.
 // Standards: RFC 5321 §4.4 (Received), RFC 5322 §3.6 (Date, Message-ID on submission),
+//            RFC 6376 (DKIM signatures, added here so the spool holds what is sent),
 //            RFC 6409 §8 (submission may add missing Date and Message-ID).
 //
 // Durability: Accept() answers 250 only after the spool has synced the message.
@@ -13,6 +14,9 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/thread_pool.hpp>
+
+#include "dkim/key_store.h"
 #include "events/events.h"
 #include "smtp/server/message_sink.h"
 #include "spool/spool.h"
@@ -30,7 +34,10 @@ class Ingest final : public smtp::MessageSink {
  public:
   // `on_stored` receives each message once it is durable (the delivery queue).
   using OnStored = std::function<void(spool::Meta)>;
-  Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_stored = {});
+  // `signer` (optional) adds DKIM signatures before the spool write; the
+  // signing runs on `blocking` (if given), off the reactor thread.
+  Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_stored = {},
+         const dkim::KeyStore* signer = nullptr, boost::asio::thread_pool* blocking = nullptr);
 
   std::optional<smtp::Reply> CheckResources() override;
   boost::asio::awaitable<smtp::Reply> Accept(smtp::SessionInfo session, Envelope envelope,
@@ -41,6 +48,8 @@ class Ingest final : public smtp::MessageSink {
   spool::Spool& spool_;
   events::Bus& bus_;
   OnStored on_stored_;
+  const dkim::KeyStore* signer_;
+  boost::asio::thread_pool* blocking_;
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_at_;
   std::optional<smtp::Reply> last_check_;

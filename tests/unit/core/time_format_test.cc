@@ -16,5 +16,18 @@ TEST(TimeFormat, Rfc3339Micros) {
   EXPECT_EQ(Rfc3339Micros(t), "2026-11-25T15:00:00.123456Z");
 }
 
+TEST(TimeFormat, ParseRfc3339) {
+  using std::chrono::system_clock;
+  auto day = ParseRfc3339("2026-11-25");
+  ASSERT_TRUE(day);
+  EXPECT_EQ(Rfc3339Micros(*day), "2026-11-25T00:00:00.000000Z");
+  EXPECT_EQ(Rfc3339Micros(*ParseRfc3339("2026-11-25T15:00:00Z")), "2026-11-25T15:00:00.000000Z");
+  EXPECT_EQ(Rfc3339Micros(*ParseRfc3339("2026-11-25T15:00:00.5+01:30")),
+            "2026-11-25T13:30:00.000000Z");
+  EXPECT_FALSE(ParseRfc3339("2026-13-01"));
+  EXPECT_FALSE(ParseRfc3339("2026-11-25T15:00"));
+  EXPECT_FALSE(ParseRfc3339("yesterday"));
+}
+
 }  // namespace
 }  // namespace sluice
