@@ -49,17 +49,32 @@ def toml_value(v):
 
 
 def to_toml(config):
+    """TOML for {section: {key: value}}; a dict value is a sub-table and a list
+    of dicts an array of tables ([[listener]], [[dkim.domain]], ...)."""
     out = []
+
+    def table(path, body, array=False):
+        out.append(f"[[{path}]]" if array else f"[{path}]")
+        nested = []
+        for k, v in body.items():
+            if isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], dict)):
+                nested.append((k, v))
+            else:
+                out.append(f"{k} = {toml_value(v)}")
+        out.append("")
+        for k, v in nested:
+            if isinstance(v, dict):
+                table(f"{path}.{k}", v)
+            else:
+                for item in v:
+                    table(f"{path}.{k}", item, array=True)
+
     for section, body in config.items():
-        if section == "listener":
-            continue
-        out.append(f"[{section}]")
-        out.extend(f"{k} = {toml_value(v)}" for k, v in body.items())
-        out.append("")
-    for listener in config.get("listener", []):
-        out.append("[[listener]]")
-        out.extend(f"{k} = {toml_value(v)}" for k, v in listener.items())
-        out.append("")
+        if isinstance(body, list):
+            for item in body:
+                table(section, item, array=True)
+        else:
+            table(section, body)
     return "\n".join(out)
 
 

@@ -135,8 +135,29 @@ class Dnsmasq:
         return self
 
     def txt(self, name, text):
-        self.records.append(f"--txt-record={name},{text}")
+        # One record; its text goes out as strings of at most 255 characters
+        # (RFC 1035 §3.3.14), which dnsmasq takes comma-separated. (So a
+        # single-string text must not contain a comma.)
+        chunks = [text[i:i + 255] for i in range(0, len(text), 255)] or [""]
+        self.records.append(f"--txt-record={name}," + ",".join(chunks))
         return self
+
+    def ptr(self, address, name):
+        rev = ".".join(reversed(address.split("."))) + ".in-addr.arpa"
+        self.records.append(f"--ptr-record={rev},{name}")
+        return self
+
+    def txt_lookup(self, name):
+        """The TXT strings at `name`, each record's strings joined (dnspython)."""
+        import dns.resolver
+        r = dns.resolver.Resolver(configure=False)
+        r.nameservers = ["127.0.0.1"]
+        r.port = self.port
+        try:
+            answer = r.resolve(name, "TXT", lifetime=5)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        return [b"".join(rr.strings) for rr in answer]
 
     def start(self):
         for _ in range(5):
