@@ -7,6 +7,7 @@
 //   sluice [--config FILE] queue summary | flush [DOMAIN] | suspend DOMAIN |
 //                                 resume DOMAIN | bounce DOMAIN|ID   (via the admin socket)
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
+//   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
 //
 // Security: writes password hashes (never the password); opens the spool read-only.
 
@@ -25,6 +26,7 @@
 #include <sys/un.h>
 
 #include "app/dkim_cmd.h"
+#include "app/doctor_cmd.h"
 #include "app/settings.h"
 #include "auth/credentials.h"
 #include "core/time_format.h"
@@ -42,7 +44,8 @@ int Usage() {
       "       sluice [--config FILE] spool cat ID\n"
       "       sluice [--config FILE] queue summary|flush [DOMAIN]|suspend DOMAIN|resume DOMAIN|"
       "bounce DOMAIN|ID\n"
-      "       sluice [--config FILE] dkim keygen|sign|verify ...\n",
+      "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
+      "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n",
       stderr);
   return 2;
 }
@@ -207,6 +210,9 @@ int main(int argc, char** argv) {
   if (!doc->errors().empty()) {
     std::fputs(doc->errors().ToString().c_str(), stderr);
     return 2;
+  }
+  if (!args.empty() && args[0] == "doctor") {
+    return app::DoctorCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (!args.empty() && args[0] == "dkim") {
     return app::DkimCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));

@@ -1,0 +1,90 @@
+#include "app/doctor_cmd.h"
+
+#include <cstdio>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "core/address.h"
+#include "core/network.h"
+#include "doctor/doctor.h"
+#include "dns/unbound_resolver.h"
+
+namespace sluice::app {
+namespace {
+
+namespace asio = boost::asio;
+
+int Usage() {
+  std::fputs("usage: sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n",
+             stderr);
+  return 2;
+}
+
+asio::awaitable<void> RunInto(dns::Resolver* r, doctor::Options o,
+                              std::optional<std::vector<doctor::Check>>* out) {
+  auto checks = co_await doctor::Run(*r, std::move(o));
+  out->emplace(std::move(checks));
+}
+
+}  // namespace
+
+int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
+  if (args.empty()) {
+    return Usage();
+  }
+  doctor::Options o;
+  auto domain = NormalizeDomain(args[0]);
+  if (!domain) {
+    std::fprintf(stderr, "sluice: not a domain: %s\n", args[0].c_str());
+    return 2;
+  }
+  o.domain = domain.value();
+  o.ehlo_name = st.delivery.client.ehlo_name;
+  std::vector<std::string> ips;
+  for (std::size_t i = 1; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) {
+      return Usage();
+    }
+    if (args[i] == "--ip") {
+      if (!IpAddress::Parse(args[i + 1])) {
+        std::fprintf(stderr, "sluice: not an IP address: %s\n", args[i + 1].c_str());
+        return 2;
+      }
+      ips.push_back(args[i + 1]);
+    } else if (args[i] == "--ehlo") {
+      o.ehlo_name = args[i + 1];
+    } else {
+      return Usage();
+    }
+  }
+  if (ips.empty() && !st.delivery.client.source_address.empty()) {
+    ips.push_back(st.delivery.client.source_address);
+  }
+  o.egress_ips = ips;
+  for (const auto& d : st.dkim.domains) {
+    if (d.domain == o.domain || d.signing_domain == o.domain) {
+      for (const auto& k : d.keys) {
+        o.selectors.push_back({k.selector, d.signing_domain, k.key});
+      }
+    }
+  }
+  asio::io_context ioc;
+  auto r = dns::UnboundResolver::Create(ioc, st.dns);
+  if (!r) {
+    std::fprintf(stderr, "sluice: %s\n", r.error().c_str());
+    return 1;
+  }
+  auto resolver = std::move(r).value();
+  std::optional<std::vector<doctor::Check>> checks;
+  asio::co_spawn(ioc, RunInto(resolver.get(), std::move(o), &checks), asio::detached);
+  while (!checks) {
+    ioc.run_one_for(std::chrono::milliseconds(100));
+  }
+  std::fputs(doctor::Format(*checks).c_str(), stdout);
+  return doctor::AnyFailed(*checks) ? 1 : 0;
+}
+
+}  // namespace sluice::app

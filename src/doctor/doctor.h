@@ -1,0 +1,50 @@
+#pragma once
+// Security: reads public DNS only; prints what it found.
+// Standards: RFC 7208 (SPF), RFC 6376 §3.6 (DKIM key records), RFC 7489 (DMARC),
+//            RFC 5321 §5.1 (MX), RFC 8461 §3.1 (the MTA-STS TXT record),
+//            forward-confirmed reverse DNS (PTR -> A/AAAA -> the same address).
+//
+// `sluice doctor DOMAIN`: checks a sending domain's DNS through the configured
+// resolver and says, for each failure, what to publish or change.
+
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "dkim/key.h"
+#include "dns/resolver.h"
+
+namespace sluice::doctor {
+
+enum class Status { kPass, kWarn, kFail, kInfo };
+const char* ToString(Status s);
+
+struct Check {
+  std::string name;    // "spf", "dkim s1", "ptr 192.0.2.1", ...
+  Status status = Status::kInfo;
+  std::string detail;  // what was found
+  std::string fix;     // what to do (failures and warnings)
+};
+
+struct Selector {
+  std::string selector;
+  std::string signing_domain;
+  dkim::PrivateKey key;
+};
+
+struct Options {
+  std::string domain;
+  std::vector<std::string> egress_ips;  // the addresses mail leaves from
+  std::string ehlo_name;                // what those addresses say in EHLO
+  std::vector<Selector> selectors;      // configured DKIM keys for the domain
+};
+
+boost::asio::awaitable<std::vector<Check>> Run(dns::Resolver& resolver, Options opts);
+
+// A plain-text table, one check a line, each fix indented below its check.
+std::string Format(const std::vector<Check>& checks);
+// True if any check failed.
+bool AnyFailed(const std::vector<Check>& checks);
+
+}  // namespace sluice::doctor
