@@ -280,11 +280,11 @@ std::string Format(const std::vector<Check>& checks) {
   for (const auto& c : checks) {
     width = std::max(width, c.name.size());
   }
-  std::string out = fmt::format("{:<{}}  {:<6}{}\n", "CHECK", width, "RESULT", "DETAIL");
+  std::string out = fmt::format("{:<{}}  {:<6}  {}\n", "CHECK", width, "RESULT", "DETAIL");
   for (const auto& c : checks) {
-    out += fmt::format("{:<{}}  {:<6}{}\n", c.name, width, ToString(c.status), c.detail);
+    out += fmt::format("{:<{}}  {:<6}  {}\n", c.name, width, ToString(c.status), c.detail);
     if (!c.fix.empty()) {
-      out += fmt::format("{:<{}}  {:<6}fix: {}\n", "", width, "", c.fix);
+      out += fmt::format("{:<{}}  {:<6}  fix: {}\n", "", width, "", c.fix);
     }
   }
   return out;
