@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Sluice benchmarks: relay throughput beside the smtp-source -> smtp-sink ceiling
-and a tuned Postfix relay (same run, same sink), backlog memory, recovery time
-and end-of-DATA latency. Prints a table and writes bench/results/<stamp>.json.
+and a tuned Postfix relay (same run, same sink), backlog memory, recovery time,
+end-of-DATA latency, and DKIM signatures per second beside `openssl speed`.
+Prints a table and writes bench/results/<stamp>.json.
 
   bench/run.py                 everything (about 20-30 minutes on 2 cores)
   bench/run.py --quick         a small smoke run of every part
-  bench/run.py --only relay    or: backlog (includes recovery), latency
+  bench/run.py --only relay    or: backlog (includes recovery), latency, dkim
 """
 
 import argparse
@@ -19,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dkim  # noqa: E402
 import lab  # noqa: E402
 import latency  # noqa: E402
 
@@ -231,7 +233,9 @@ def main():
     ap.add_argument("--work", default="/tmp/sluice-bench")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"),
                     help="directory for the JSON result")
-    ap.add_argument("--only", choices=["relay", "backlog", "latency"], action="append")
+    ap.add_argument("--dkim-bench", default=str(ROOT / "build/bench/dkim_bench"))
+    ap.add_argument("--dkim-seconds", type=float, default=5)
+    ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim"], action="append")
     ap.add_argument("--skip", action="append", default=[], help="ceiling, sluice or postfix")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=20000, help="messages per case, 1 and 20 KB")
@@ -249,7 +253,8 @@ def main():
         args.n, args.n_large, args.backlog, args.backlog_time = 500, 200, 5000, 60
         args.repeat = 1
         args.latency_seconds = 3
-    parts = args.only or ["relay", "backlog", "latency"]
+        args.dkim_seconds = 1
+    parts = args.only or ["relay", "backlog", "latency", "dkim"]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -270,6 +275,11 @@ def main():
             rate = base[0]["msgs_per_s"] / 2 if base else 500
         print("latency:", flush=True)
         result["latency"] = latency_case(args, work, rate)
+
+    if "dkim" in parts:
+        print("dkim signing:", flush=True)
+        result["dkim"] = dkim.measure(args.dkim_bench, os.cpu_count(), args.dkim_seconds,
+                                      args.repeat)
 
     print()
     print(table(result))
@@ -307,6 +317,18 @@ def table(result):
     if lt:
         lines.append(f"latency (end of DATA -> 250) at {lt['achieved_per_s']:.0f} msg/s: "
                      f"p50 {lt['p50_ms']:.2f} ms, p99 {lt['p99_ms']:.2f} ms, max {lt['max_ms']:.2f} ms")
+    d = result.get("dkim")
+    if d:
+        lines.append("")
+        lines.append(f"DKIM signatures per second, {d['threads']} threads (median of "
+                     f"{len(d['runs'])} runs, alternating):")
+        lines.append("")
+        lines.append("| algorithm | sluice (whole signing path) | openssl speed (sign only) | of openssl |")
+        lines.append("|---|---:|---:|---:|")
+        for alg in ("rsa2048", "ed25519"):
+            a = d[alg]
+            lines.append(f"| {alg} | {a['sluice_per_s']:.0f} | {a['openssl_per_s']:.0f} | "
+                         f"{a['of_openssl']:.0%} |")
     return "\n".join(lines)
 
 

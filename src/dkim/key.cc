@@ -1,12 +1,15 @@
 #include "dkim/key.h"
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <vector>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "core/base64.h"
@@ -81,6 +84,7 @@ Result<PrivateKey, std::string> PrivateKey::FromPem(std::string_view pem) {
     return Fail(std::string("the key is neither RSA nor Ed25519"));
   }
   k.algorithm_ = *a;
+  k.Prepare();
   if (k.algorithm_ == Algorithm::kRsaSha256 && k.bits() < 1024) {
     return Fail("an RSA key of " + std::to_string(k.bits()) +
                 " bits is too short (RFC 8301: at least 1024, 2048 recommended)");
@@ -112,6 +116,7 @@ Result<PrivateKey, std::string> PrivateKey::Generate(Algorithm a, int rsa_bits) 
   PrivateKey k;
   k.pkey_ = Own(raw);
   k.algorithm_ = a;
+  k.Prepare();
   return k;
 }
 
@@ -143,20 +148,81 @@ std::string PrivateKey::DnsRecord() const {
   return std::string("v=DKIM1; k=") + KeyType(algorithm_) + "; p=" + PublicKeyBase64();
 }
 
+// Signing contexts ready for use: EVP_PKEY_CTX set up for RSA PKCS#1 v1.5
+// over a SHA-256 digest, or EVP_MD_CTX initialised for Ed25519.
+struct PrivateKey::Contexts {
+  std::mutex mu;
+  std::vector<void*> free;
+  Algorithm algorithm = Algorithm::kRsaSha256;
+  ~Contexts() {
+    for (void* c : free) {
+      Destroy(c);
+    }
+  }
+  void Destroy(void* c) const {
+    if (algorithm == Algorithm::kRsaSha256) {
+      EVP_PKEY_CTX_free(static_cast<EVP_PKEY_CTX*>(c));
+    } else {
+      EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(c));
+    }
+  }
+  void* Take(EVP_PKEY* pkey) {
+    {
+      std::lock_guard lock(mu);
+      if (!free.empty()) {
+        void* c = free.back();
+        free.pop_back();
+        return c;
+      }
+    }
+    if (algorithm == Algorithm::kRsaSha256) {
+      EVP_PKEY_CTX* c = EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr);
+      if (c == nullptr || EVP_PKEY_sign_init(c) != 1 ||
+          EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1 ||
+          EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) != 1) {
+        EVP_PKEY_CTX_free(c);
+        return nullptr;
+      }
+      return c;
+    }
+    EVP_MD_CTX* c = EVP_MD_CTX_new();
+    if (c == nullptr || EVP_DigestSignInit(c, nullptr, nullptr, nullptr, pkey) != 1) {
+      EVP_MD_CTX_free(c);
+      return nullptr;
+    }
+    return c;
+  }
+  void Give(void* c) {
+    std::lock_guard lock(mu);
+    free.push_back(c);
+  }
+};
+
+void PrivateKey::Prepare() {
+  contexts_ = std::make_shared<Contexts>();
+  contexts_->algorithm = algorithm_;
+}
+
 Result<std::string, std::string> PrivateKey::Sign(std::string_view header_data) const {
-  std::string input = Signed(algorithm_, header_data);
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  std::size_t len = 0;
-  if (EVP_DigestSignInit(ctx.get(), nullptr, DigestFor(algorithm_), nullptr, pkey_.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
-                     input.size()) != 1) {
+  // Both algorithms sign the SHA-256 of the header data: RSA inside PKCS#1
+  // v1.5's DigestInfo (RFC 6376 §3.3.1), Ed25519 directly (RFC 8463 §3).
+  const std::string digest = Sha256(header_data);
+  void* c = contexts_->Take(pkey_.get());
+  if (c == nullptr) {
+    return Fail(OpenSslError("cannot set up signing"));
+  }
+  std::string sig(static_cast<std::size_t>(EVP_PKEY_get_size(pkey_.get())), '\0');
+  std::size_t len = sig.size();
+  const auto* in = reinterpret_cast<const unsigned char*>(digest.data());
+  auto* out = reinterpret_cast<unsigned char*>(sig.data());
+  bool ok = algorithm_ == Algorithm::kRsaSha256
+                ? EVP_PKEY_sign(static_cast<EVP_PKEY_CTX*>(c), out, &len, in, digest.size()) == 1
+                : EVP_DigestSign(static_cast<EVP_MD_CTX*>(c), out, &len, in, digest.size()) == 1;
+  if (!ok) {
+    contexts_->Destroy(c);  // its state is unknown now
     return Fail(OpenSslError("signing failed"));
   }
-  std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1) {
-    return Fail(OpenSslError("signing failed"));
-  }
+  contexts_->Give(c);
   sig.resize(len);
   return sig;
 }

@@ -27,6 +27,7 @@ def test_bench_quick_run(tmp_path):
             ["/usr/bin/python3", str(ROOT / "bench" / "run.py"), "--quick",
              "--sizes", "1000", "--sessions", "10",
              "--sluiced", os.environ["SLUICED"], "--sluice", os.environ["SLUICE_CLI"],
+             "--dkim-bench", str(Path(os.environ["SLUICED"]).parents[2] / "bench" / "dkim_bench"),
              "--work", str(work), "--out", str(out)],
             capture_output=True, text=True, timeout=600)
     finally:
@@ -47,3 +48,6 @@ def test_bench_quick_run(tmp_path):
     assert backlog["recovery_first_delivery_seconds"] is not None, backlog
     assert result["latency"]["samples"] > 0
     assert "| 1 KB x10 | sluice |" in p.stdout
+    for alg in ("rsa2048", "ed25519"):
+        assert result["dkim"][alg]["sluice_per_s"] > 0 and result["dkim"][alg]["openssl_per_s"] > 0
+    assert "| ed25519 |" in p.stdout
