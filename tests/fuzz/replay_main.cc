@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   int n = 0;
   for (int i = 1; i < argc; ++i) {
     std::filesystem::path p(argv[i]);
+    if (!std::filesystem::exists(p)) {
+      std::fprintf(stderr, "no such corpus: %s\n", argv[i]);
+      return 1;
+    }
     if (std::filesystem::is_directory(p)) {
       for (const auto& e : std::filesystem::directory_iterator(p)) {
         n += RunFile(e.path());
