@@ -53,6 +53,30 @@ class Sink {
   std::size_t total_ = 0;
 };
 
+// True if a line has no tab and no run of two spaces: relaxed leaves it as is.
+bool RelaxedUnchanged(std::string_view text) {
+  return text.find('\t') == std::string_view::npos && text.find("  ") == std::string_view::npos;
+}
+
+// `text` with each run of WSP as one SP, into `out` (copied a span at a time).
+void CollapseWsp(std::string_view text, std::string& out) {
+  out.clear();
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t ws = text.find_first_of(" \t", pos);
+    if (ws == std::string_view::npos) {
+      out.append(text.substr(pos));
+      break;
+    }
+    out.append(text.substr(pos, ws - pos));
+    out += ' ';
+    pos = text.find_first_not_of(" \t", ws);
+    if (pos == std::string_view::npos) {
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -169,22 +193,30 @@ std::string CanonHeaderText(Canon c, std::string_view raw) {
   }
   out += ':';
   if (colon != std::string_view::npos) {
-    bool pending_space = false;
-    bool started = false;
-    for (char ch : raw.substr(colon + 1)) {
-      if (ch == '\r' || ch == '\n') {
-        continue;
+    // Unfold (drop CR and LF), then collapse WSP runs and trim both ends.
+    std::string_view value = raw.substr(colon + 1);
+    std::string unfolded;
+    if (value.find_first_of("\r\n") != std::string_view::npos) {
+      unfolded.reserve(value.size());
+      for (char ch : value) {
+        if (ch != '\r' && ch != '\n') {
+          unfolded += ch;
+        }
       }
-      if (IsWsp(ch)) {
-        pending_space = started;
-        continue;
-      }
-      if (pending_space) {
-        out += ' ';
-        pending_space = false;
-      }
-      out += ch;
-      started = true;
+      value = unfolded;
+    }
+    while (!value.empty() && IsWsp(value.front())) {
+      value.remove_prefix(1);
+    }
+    while (!value.empty() && IsWsp(value.back())) {
+      value.remove_suffix(1);
+    }
+    if (RelaxedUnchanged(value)) {
+      out.append(value);
+    } else {
+      std::string collapsed;
+      CollapseWsp(value, collapsed);
+      out += collapsed;
     }
   }
   out += "\r\n";
@@ -209,20 +241,13 @@ std::size_t CanonBody(Canon c, std::string_view body,
     pos = next;
     if (c == Canon::kRelaxed) {
       // §3.4.4: no WSP at line end; each run of WSP inside becomes one SP.
-      line.clear();
-      bool space = false;
-      for (char ch : text) {
-        if (IsWsp(ch)) {
-          space = true;
-          continue;
-        }
-        if (space) {
-          line += ' ';
-          space = false;
-        }
-        line += ch;
+      while (!text.empty() && IsWsp(text.back())) {
+        text.remove_suffix(1);
       }
-      text = line;
+      if (!RelaxedUnchanged(text)) {
+        CollapseWsp(text, line);
+        text = line;
+      }
     }
     if (text.empty()) {
       ++empty_lines;

@@ -67,6 +67,69 @@ TEST(Canon, LongBodiesStreamInPieces) {
   EXPECT_EQ(relaxed.size(), 5000u * std::string_view("line with two spaces\r\n").size());
 }
 
+// The span-at-a-time relaxed forms against a character-at-a-time reading of
+// §3.4.2 and §3.4.4, over random text of spaces, tabs, line ends and letters.
+TEST(Canon, RelaxedMatchesCharacterRule) {
+  auto header_ref = [](std::string_view raw) {
+    std::string out = "x:";
+    bool space = false;
+    bool started = false;
+    for (char ch : raw.substr(raw.find(':') + 1)) {
+      if (ch == '\r' || ch == '\n') {
+        continue;
+      }
+      if (ch == ' ' || ch == '\t') {
+        space = started;
+        continue;
+      }
+      if (space) {
+        out += ' ';
+        space = false;
+      }
+      out += ch;
+      started = true;
+    }
+    return out + "\r\n";
+  };
+  auto line_ref = [](std::string_view text) {
+    std::string out;
+    bool space = false;
+    for (char ch : text) {
+      if (ch == ' ' || ch == '\t') {
+        space = true;
+        continue;
+      }
+      if (space) {
+        out += ' ';
+        space = false;
+      }
+      out += ch;
+    }
+    return out;
+  };
+  const char alphabet[] = {' ', '\t', 'a', 'b', ' ', '\r', '\n'};
+  std::uint32_t seed = 99;
+  for (int n = 0; n < 3000; ++n) {
+    std::string v;
+    for (int i = 0, len = n % 17; i < len; ++i) {
+      seed = seed * 1664525u + 1013904223u;
+      v += alphabet[(seed >> 16) % 7];
+    }
+    std::string raw = "x:" + v;
+    ASSERT_EQ(CanonHeaderText(Canon::kRelaxed, raw), header_ref(raw)) << testing::PrintToString(v);
+    // One body line (no line ends in it).
+    std::string line;
+    for (char ch : v) {
+      if (ch != '\r' && ch != '\n') {
+        line += ch;
+      }
+    }
+    std::string expect = line_ref(line);
+    ASSERT_EQ(Body(Canon::kRelaxed, line), expect.empty() ? "" : expect + "\r\n")
+        << testing::PrintToString(line);
+  }
+}
+
 TEST(SplitFields, FoldedAndMalformedLines) {
   auto f = SplitFields("Subject: a\r\n b\r\nnot a field\r\nTo : x\r\n\r\nBody: no\r\n");
   ASSERT_EQ(f.size(), 2u);
