@@ -162,11 +162,27 @@ std::string FromDomain(std::string_view prepended, std::string_view message) {
   return domain;
 }
 
+std::vector<Choice> ChooseFor(const KeyStore& store, std::string_view prepended,
+                              std::string_view message, TimePoint now) {
+  return store.Choose(FromDomain(prepended, message), now);
+}
+
+bool AnyRsa(const std::vector<Choice>& choices) {
+  return std::any_of(choices.begin(), choices.end(), [](const Choice& c) {
+    return c.key->key.algorithm() == Algorithm::kRsaSha256;
+  });
+}
+
 std::string SignMessage(const KeyStore& store, std::string_view prepended,
                         std::string_view message, TimePoint now,
                         std::vector<std::string>* errors) {
-  std::string from = FromDomain(prepended, message);
-  auto choices = store.Choose(from, now);
+  return SignWith(store, ChooseFor(store, prepended, message, now), prepended, message, now,
+                  errors);
+}
+
+std::string SignWith(const KeyStore& store, const std::vector<Choice>& choices,
+                     std::string_view prepended, std::string_view message, TimePoint now,
+                     std::vector<std::string>* errors) {
   if (choices.empty()) {
     return {};
   }

@@ -93,9 +93,19 @@ Published MatchPublished(const PrivateKey& key, const std::vector<std::string>& 
 // case), or empty if there is none.
 std::string FromDomain(std::string_view prepended, std::string_view message);
 
-// The DKIM-Signature fields (each ending in CRLF) for a message made of
-// `prepended` fields above `message`, one per chosen key; a key that fails to
-// sign is skipped and named in `errors`.
+// The keys to sign a message made of `prepended` fields above `message` with.
+std::vector<Choice> ChooseFor(const KeyStore& store, std::string_view prepended,
+                              std::string_view message, TimePoint now);
+// True if any of them is an RSA key (worth moving off a reactor thread: an
+// RSA-2048 signature takes about a millisecond, an Ed25519 one about 25 µs).
+bool AnyRsa(const std::vector<Choice>& choices);
+
+// The DKIM-Signature fields (each ending in CRLF), one per chosen key; a key
+// that fails to sign is skipped and named in `errors`.
+std::string SignWith(const KeyStore& store, const std::vector<Choice>& choices,
+                     std::string_view prepended, std::string_view message, TimePoint now,
+                     std::vector<std::string>* errors = nullptr);
+// ChooseFor, then SignWith.
 std::string SignMessage(const KeyStore& store, std::string_view prepended,
                         std::string_view message, TimePoint now,
                         std::vector<std::string>* errors = nullptr);

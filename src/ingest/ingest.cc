@@ -40,10 +40,11 @@ struct Signed {
   std::vector<std::string> errors;
 };
 
-Signed SignNow(const dkim::KeyStore& signer, const std::string& prefix, const std::string& data,
+Signed SignNow(const dkim::KeyStore& signer, const std::vector<dkim::Choice>& choices,
+               const std::string& prefix, const std::string& data,
                std::chrono::system_clock::time_point now) {
   Signed s;
-  s.fields = dkim::SignMessage(signer, prefix, data, now, &s.errors);
+  s.fields = dkim::SignWith(signer, choices, prefix, data, now, &s.errors);
   return s;
 }
 
@@ -145,13 +146,17 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   if (signer_ != nullptr) {
     // Signed over the fields added above and the message as received; the
     // signatures go on top.
+    // RSA goes to the blocking pool; Ed25519 alone is cheaper than the trip.
+    const auto choices = dkim::ChooseFor(*signer_, prefix, data, now);
     Signed s;
-    if (blocking_ != nullptr) {
-      s = co_await runtime::RunBlocking(*blocking_, [this, &prefix, &data, now] {
-        return SignNow(*signer_, prefix, data, now);
+    if (choices.empty()) {
+      // The From domain has no key that may sign now.
+    } else if (blocking_ != nullptr && dkim::AnyRsa(choices)) {
+      s = co_await runtime::RunBlocking(*blocking_, [this, &choices, &prefix, &data, now] {
+        return SignNow(*signer_, choices, prefix, data, now);
       });
     } else {
-      s = SignNow(*signer_, prefix, data, now);
+      s = SignNow(*signer_, choices, prefix, data, now);
     }
     for (const auto& e : s.errors) {
       spdlog::error("dkim signing of {} failed: {}", id_hex, e);
