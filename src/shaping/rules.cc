@@ -1,0 +1,118 @@
+#include "shaping/rules.h"
+
+#include <fmt/format.h>
+
+namespace sluice::shaping {
+namespace {
+
+bool SuffixMatches(const std::string& host, const std::string& suffix) {
+  if (suffix.empty()) {
+    return false;
+  }
+  // ".google.com" matches "aspmx.l.google.com"; "google.com" also matches itself.
+  std::string s = suffix.front() == '.' ? suffix.substr(1) : suffix;
+  return host == s ||
+         (host.size() > s.size() && host.compare(host.size() - s.size(), s.size(), s) == 0 &&
+          host[host.size() - s.size() - 1] == '.');
+}
+
+void Layer(Effective& e, const Settings& s, const std::string& origin) {
+  auto take = [&](auto& field, const auto& value, const char* name) {
+    if (value) {
+      field = *value;
+      e.origin[name] = origin;
+    }
+  };
+  take(e.connection_limit, s.connection_limit, "connection_limit");
+  if (s.max_connection_rate) {
+    e.max_connection_rate = s.max_connection_rate;
+    e.origin["max_connection_rate"] = origin;
+  }
+  if (s.max_message_rate) {
+    e.max_message_rate = s.max_message_rate;
+    e.origin["max_message_rate"] = origin;
+  }
+  take(e.max_deliveries_per_connection, s.max_deliveries_per_connection,
+       "max_deliveries_per_connection");
+  take(e.max_recipients_per_transaction, s.max_recipients_per_transaction,
+       "max_recipients_per_transaction");
+  take(e.idle_timeout, s.idle_timeout, "idle_timeout");
+  take(e.tls, s.tls, "tls");
+}
+
+void LayerBlock(Effective& e, const Block& b, const std::string& origin, std::string_view source) {
+  Layer(e, b.settings, origin);
+  if (!source.empty()) {
+    auto it = b.by_source.find(std::string(source));
+    if (it != b.by_source.end()) {
+      Layer(e, it->second, origin + " source " + std::string(source));
+    }
+  }
+}
+
+}  // namespace
+
+const char* ToString(Tls t) {
+  switch (t) {
+    case Tls::kDisabled:
+      return "disabled";
+    case Tls::kOpportunistic:
+      return "opportunistic";
+    case Tls::kRequired:
+      return "required";
+  }
+  return "opportunistic";
+}
+
+const Provider* MatchProvider(const Rules& rules, const std::vector<std::string>& mx_hosts) {
+  for (const auto& p : rules.providers) {
+    for (const auto& suffix : p.mx_suffixes) {
+      for (const auto& h : mx_hosts) {
+        if (SuffixMatches(h, suffix)) {
+          return &p;
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+Effective Resolve(const Rules& rules, const Effective& builtin, std::string_view domain,
+                  const std::vector<std::string>& mx_hosts, std::string_view source) {
+  Effective e = builtin;
+  for (const char* name : {"connection_limit", "max_connection_rate", "max_message_rate",
+                           "max_deliveries_per_connection", "max_recipients_per_transaction",
+                           "idle_timeout", "tls"}) {
+    e.origin.emplace(name, "built-in ([delivery])");
+  }
+  LayerBlock(e, rules.defaults, "default", source);
+  if (const Provider* p = MatchProvider(rules, mx_hosts)) {
+    e.provider = p->name;
+    LayerBlock(e, p->block, "provider " + p->name, source);
+  }
+  auto d = rules.domains.find(std::string(domain));
+  if (d != rules.domains.end()) {
+    LayerBlock(e, d->second, "domain " + d->first, source);
+  }
+  return e;
+}
+
+std::string Explain(const Effective& e) {
+  auto line = [&](const char* name, const std::string& value) {
+    auto it = e.origin.find(name);
+    return fmt::format("{:<31} {:<16} ({})\n", name, value,
+                       it == e.origin.end() ? "built-in" : it->second);
+  };
+  std::string out;
+  out += line("connection_limit", std::to_string(e.connection_limit));
+  out += line("max_connection_rate",
+              e.max_connection_rate ? e.max_connection_rate->text : "unlimited");
+  out += line("max_message_rate", e.max_message_rate ? e.max_message_rate->text : "unlimited");
+  out += line("max_deliveries_per_connection", std::to_string(e.max_deliveries_per_connection));
+  out += line("max_recipients_per_transaction", std::to_string(e.max_recipients_per_transaction));
+  out += line("idle_timeout", fmt::format("{}ms", e.idle_timeout.count()));
+  out += line("tls", ToString(e.tls));
+  return out;
+}
+
+}  // namespace sluice::shaping

@@ -1,0 +1,82 @@
+#pragma once
+// Security: the rules come from the operator; they bound what we send to each
+//           destination, so a mistake shows in `sluice shaping explain`.
+//
+// Traffic shaping rules as data: a default block, provider blocks matched by
+// MX host name suffix (all domains hosted by one provider share its limits),
+// and domain blocks, each optionally refined per egress source address.
+// Precedence, most specific last: built-in ([delivery] settings) < default <
+// provider < provider for the source < domain < domain for the source. The
+// first provider (in file order) with a matching suffix applies.
+//
+// A domain with its own block is shaped on its own: its mail does not share a
+// ready queue (and so limits) with other domains on the same mail exchangers.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shaping/gcra.h"
+
+namespace sluice::shaping {
+
+enum class Tls { kDisabled, kOpportunistic, kRequired };
+const char* ToString(Tls t);
+
+// One block's options; unset ones are inherited.
+struct Settings {
+  std::optional<std::uint32_t> connection_limit;
+  std::optional<Rate> max_connection_rate;
+  std::optional<Rate> max_message_rate;
+  std::optional<std::uint32_t> max_deliveries_per_connection;
+  std::optional<std::uint32_t> max_recipients_per_transaction;
+  std::optional<std::chrono::milliseconds> idle_timeout;
+  std::optional<Tls> tls;
+};
+
+struct Block {
+  Settings settings;
+  std::map<std::string, Settings> by_source;  // egress address -> refinement
+};
+
+struct Provider {
+  std::string name;
+  std::vector<std::string> mx_suffixes;  // ".google.com" (lower case)
+  Block block;
+};
+
+struct Rules {
+  Block defaults;
+  std::vector<Provider> providers;       // in file order
+  std::map<std::string, Block> domains;  // lower-case domain -> block
+};
+
+// The settings in force for one ready queue, each with the rule it came from.
+struct Effective {
+  std::uint32_t connection_limit = 10;
+  std::optional<Rate> max_connection_rate;
+  std::optional<Rate> max_message_rate;
+  std::uint32_t max_deliveries_per_connection = 100;
+  std::uint32_t max_recipients_per_transaction = 100;
+  std::chrono::milliseconds idle_timeout{5000};
+  Tls tls = Tls::kOpportunistic;
+  std::map<std::string, std::string> origin;  // option name -> "default", "provider gmail", ...
+  std::string provider;                       // the matched provider, if any
+};
+
+// The provider whose suffixes match one of `mx_hosts`, or null.
+const Provider* MatchProvider(const Rules& rules, const std::vector<std::string>& mx_hosts);
+
+// Layers the rules over `builtin` for mail to `domain` through `mx_hosts`
+// (empty when not known) from egress address `source` (may be empty).
+Effective Resolve(const Rules& rules, const Effective& builtin, std::string_view domain,
+                  const std::vector<std::string>& mx_hosts, std::string_view source);
+
+// One line per option: "name = value   (origin)".
+std::string Explain(const Effective& e);
+
+}  // namespace sluice::shaping
