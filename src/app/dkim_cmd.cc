@@ -201,10 +201,15 @@ int Verify(const Settings& st, const std::multimap<std::string, std::string>& f)
       resolver = std::move(r).value();
     }
     std::optional<TxtResult> answer;
-    boost::asio::co_spawn(ioc, LookupInto(resolver.get(), name, &answer), boost::asio::detached);
+    bool failed = false;
+    boost::asio::co_spawn(ioc, LookupInto(resolver.get(), name, &answer),
+                          [&failed](std::exception_ptr e) { failed = e != nullptr; });
     ioc.restart();
-    while (!answer) {
+    while (!answer && !failed) {
       ioc.run_one_for(std::chrono::milliseconds(100));
+    }
+    if (!answer) {
+      return Fail(dkim::LookupError::kTemporary);
     }
     auto& txt = *answer;
     if (!txt) {

@@ -79,9 +79,15 @@ int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
   }
   auto resolver = std::move(r).value();
   std::optional<std::vector<doctor::Check>> checks;
-  asio::co_spawn(ioc, RunInto(resolver.get(), std::move(o), &checks), asio::detached);
-  while (!checks) {
+  bool failed = false;
+  asio::co_spawn(ioc, RunInto(resolver.get(), std::move(o), &checks),
+                 [&failed](std::exception_ptr e) { failed = e != nullptr; });
+  while (!checks && !failed) {
     ioc.run_one_for(std::chrono::milliseconds(100));
+  }
+  if (!checks) {
+    std::fputs("sluice: the checks stopped with an internal error\n", stderr);
+    return 1;
   }
   std::fputs(doctor::Format(*checks).c_str(), stdout);
   return doctor::AnyFailed(*checks) ? 1 : 0;

@@ -1,8 +1,10 @@
 #include "app/settings.h"
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
+#include "app/shaping_file.h"
 #include "core/address.h"
 #include "core/network.h"
 #include "core/time_format.h"
@@ -187,12 +189,23 @@ void BindDkim(const config::Section& s, dkim::Options& o) {
     s.Report("canonicalization", "expected \"relaxed/relaxed\", \"relaxed/simple\", "
                                  "\"simple/relaxed\" or \"simple/simple\"");
   }
-  if (s.Has("headers")) {
-    o.headers = s.StringList("headers");
-  }
-  if (s.Has("oversign")) {
-    o.oversign = s.StringList("oversign");
-  }
+  auto field_names = [&](std::string_view key, std::vector<std::string>& out) {
+    if (!s.Has(key)) {
+      return;
+    }
+    out = s.StringList(key);
+    for (const auto& name : out) {
+      // RFC 5322 §3.6.8: printable ASCII but ':' (and no space).
+      bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return c > 32 && c < 127 && c != ':';
+      });
+      if (!ok) {
+        s.Report(key, "not a header field name: \"" + name + "\"");
+      }
+    }
+  };
+  field_names("headers", o.headers);
+  field_names("oversign", o.oversign);
   auto expire = s.Duration("expire", std::chrono::milliseconds(0));
   if (expire.count() > 0) {
     o.expire = std::chrono::duration_cast<std::chrono::seconds>(expire);
@@ -339,7 +352,7 @@ Settings Bind(const config::Document& doc) {
   del.RejectUnknown({"enabled", "ehlo_name", "port", "tls", "source_address", "smarthost",
                      "connection_limit", "max_deliveries_per_connection",
                      "max_recipients_per_transaction", "idle_timeout", "connect_timeout",
-                     "command_timeout", "data_timeout"});
+                     "command_timeout", "data_timeout", "shaping"});
   auto& d = st.delivery;
   st.delivery_enabled = del.Bool("enabled", true);
   d.client.ehlo_name = del.String("ehlo_name", st.server.hostname);
@@ -400,6 +413,14 @@ Settings Bind(const config::Document& doc) {
   d.client.command_timeout = del.Duration("command_timeout", d.client.command_timeout);
   d.client.greeting_timeout = d.client.command_timeout;
   d.client.data_done_timeout = del.Duration("data_timeout", d.client.data_done_timeout);
+  st.shaping_file = del.String("shaping", "");
+  if (!st.shaping_file.empty()) {
+    // The rules file reports its own errors, with its own name and lines.
+    auto loaded = LoadShapingFile(st.shaping_file, doc.errors());
+    if (loaded) {
+      d.shaping = std::move(loaded);
+    }
+  }
 
   auto q = root.Table("queue");
   q.RejectUnknown(

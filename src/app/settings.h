@@ -47,6 +47,7 @@ struct Settings {
   bool delivery_enabled = true;
   delivery::Options delivery;
   dkim::Options dkim;
+  std::string shaping_file;  // [delivery] shaping: reloaded on SIGHUP
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).

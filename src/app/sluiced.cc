@@ -307,6 +307,18 @@ int Serve(const Args& args) {
     }
     publication->Start();
   }
+  // A start-up failure below returns early: delivery must stop first (its
+  // thread must not outlive what it uses, nor be left joinable).
+  struct StopOnEarlyReturn {
+    asio::io_context& ctx;
+    std::thread& thread;
+    ~StopOnEarlyReturn() {
+      if (thread.joinable()) {
+        ctx.stop();
+        thread.join();
+      }
+    }
+  } stop_delivery{*delivery_ctx, delivery_thread};
 
   runtime::IoPool pool(st.threads);
   asio::thread_pool blocking(2);

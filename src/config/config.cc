@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 
@@ -249,6 +250,22 @@ std::vector<Section> Section::Tables(std::string_view key) const {
   }
   for (std::size_t i = 0; i < arr->size(); ++i) {
     out.emplace_back(doc_, arr->get(i)->as_table(), fmt::format("{}[{}]", KeyPath(key), i));
+  }
+  return out;
+}
+
+std::vector<std::string> Section::Keys() const {
+  std::vector<std::pair<std::uint32_t, std::string>> keyed;
+  if (table_ != nullptr) {
+    for (const auto& [k, v] : *table_) {
+      keyed.emplace_back(k.source().begin.line, std::string(k.str()));
+    }
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& [line, k] : keyed) {
+    out.push_back(std::move(k));
   }
   return out;
 }

@@ -65,6 +65,9 @@ class Section {
   // An array of tables ([[key]]).
   std::vector<Section> Tables(std::string_view key) const;
 
+  // The keys of this table, in the order they appear in the file.
+  std::vector<std::string> Keys() const;
+
   // Reports every key not in `known` as an error (catches typos).
   void RejectUnknown(std::initializer_list<std::string_view> known) const;
 

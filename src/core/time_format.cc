@@ -86,9 +86,13 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
       return std::nullopt;
     }
   }
-  std::time_t t = timegm(&tm);
-  if (t == static_cast<std::time_t>(-1)) {
+  if (offset < -86399 || offset > 86399) {
     return std::nullopt;
+  }
+  const int want_day = tm.tm_mday;
+  std::time_t t = timegm(&tm);
+  if (t == static_cast<std::time_t>(-1) || tm.tm_mday != want_day) {
+    return std::nullopt;  // e.g. 2026-02-31, which timegm would make 3 March
   }
   return std::chrono::system_clock::from_time_t(t - offset);
 }

@@ -310,6 +310,19 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
       hosts.push_back({std::move(h.host), 0});
     }
   }
+  // Shaping: a domain with its own rules block gets a site of its own.
+  shaping::Effective settings = self->Builtin();
+  if (const auto& rules = self->opts_.shaping) {
+    std::vector<std::string> names;
+    for (const auto& h : hosts) {
+      names.push_back(h.host);
+    }
+    if (rules->domains.count(domain) != 0) {
+      site_name = "domain:" + domain + "|" + site_name;
+    }
+    settings = shaping::Resolve(*rules, settings, domain, names,
+                                self->opts_.client.source_address);
+  }
   auto& slot = self->sites_[site_name];
   if (!slot) {
     slot = std::make_unique<Site>();
@@ -317,6 +330,7 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
   }
   Site& site = *slot;
   site.hosts = std::move(hosts);
+  self->ApplySettings(site, std::move(settings));
   self->route_cache_[queue] = {&site, Clock::now() + kRouteCacheTime};
   auto waiting = self->resolving_.find(queue);
   if (waiting != self->resolving_.end()) {
@@ -327,13 +341,57 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
   self->Kick(site);
 }
 
+shaping::Effective Dispatcher::Builtin() const {
+  shaping::Effective e;
+  e.connection_limit = opts_.connection_limit;
+  e.max_deliveries_per_connection = opts_.max_deliveries_per_connection;
+  e.max_recipients_per_transaction = opts_.max_recipients_per_transaction;
+  e.idle_timeout = opts_.idle_timeout;
+  e.tls = opts_.client.tls == smtp::TlsPolicy::kDisabled   ? shaping::Tls::kDisabled
+          : opts_.client.tls == smtp::TlsPolicy::kRequired ? shaping::Tls::kRequired
+                                                           : shaping::Tls::kOpportunistic;
+  return e;
+}
+
+void Dispatcher::ApplySettings(Site& site, shaping::Effective settings) {
+  // A rate that did not change keeps its schedule.
+  auto update = [](std::optional<shaping::Gcra>& g, const std::optional<shaping::Rate>& r) {
+    if (!r) {
+      g.reset();
+    } else if (!g || !(g->rate() == *r)) {
+      g.emplace(*r);
+    }
+  };
+  update(site.message_rate, settings.max_message_rate);
+  update(site.connection_rate, settings.max_connection_rate);
+  site.settings = std::move(settings);
+}
+
+awaitable<void> Dispatcher::Pace(std::optional<shaping::Gcra>& rate) {
+  if (!rate) {
+    co_return;
+  }
+  auto now = shaping::Clock::now();
+  auto at = rate->Reserve(now);
+  if (at > now) {
+    asio::steady_timer t(ioc_);
+    t.expires_at(at);
+    co_await t.async_wait(kTuple);
+  }
+}
+
+void Dispatcher::SetShaping(std::shared_ptr<const shaping::Rules> rules) {
+  opts_.shaping = std::move(rules);
+  route_cache_.clear();  // sites look their settings up again on the next item
+}
+
 void Dispatcher::Kick(Site& site) {
   for (auto* t : site.idle) {
     t->cancel();  // wake idle connections
   }
   // Each running connection takes one waiting item next; open more while the
   // ready queue is longer than that, up to the limit.
-  while (site.active < opts_.connection_limit && site.ready.size() > site.active) {
+  while (site.active < site.settings.connection_limit && site.ready.size() > site.active) {
     ++site.active;
     asio::co_spawn(ioc_, RunConnection(this, &site), LogCoroutineError);
   }
@@ -362,8 +420,13 @@ awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Co
     for (const auto& ip : addrs) {
       std::uint16_t port = mx.port != 0 ? mx.port : opts_.port;
       spdlog::debug("site {}: connecting to {}[{}]:{}", site.name, mx.host, ip, port);
+      co_await Pace(site.connection_rate);
+      smtp::ClientOptions client = opts_.client;
+      client.tls = site.settings.tls == shaping::Tls::kDisabled   ? smtp::TlsPolicy::kDisabled
+                   : site.settings.tls == shaping::Tls::kRequired ? smtp::TlsPolicy::kRequired
+                                                                  : smtp::TlsPolicy::kOpportunistic;
       auto c = co_await smtp::ClientConnection::Open(ioc_.get_executor(), ip, port, mx.host,
-                                                     opts_.client, tls_ctx_);
+                                                     client, tls_ctx_);
       if (c) {
         ++stats_.connections;
         co_return std::move(c).value();
@@ -394,7 +457,7 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       // Idle: keep the connection for more mail to this site, for a while. A
       // wake-up whose work another connection took first waits out the rest.
       asio::steady_timer idle(self->ioc_);
-      auto until = std::chrono::steady_clock::now() + self->opts_.idle_timeout;
+      auto until = std::chrono::steady_clock::now() + site->settings.idle_timeout;
       site->idle.insert(&idle);
       while (site->ready.empty() && std::chrono::steady_clock::now() < until) {
         idle.expires_at(until);
@@ -406,7 +469,7 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       }
       continue;
     }
-    if (!conn || !conn->usable() || sent >= self->opts_.max_deliveries_per_connection) {
+    if (!conn || !conn->usable() || sent >= site->settings.max_deliveries_per_connection) {
       if (conn) {
         co_await conn->Quit();
         conn.reset();
@@ -432,6 +495,7 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
     }
     queue::WorkItem w = std::move(site->ready.front());
     site->ready.pop_front();
+    co_await self->Pace(site->message_rate);
     co_await self->Deliver(*conn, *site, w);
     ++sent;
   }
@@ -588,7 +652,8 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
     co_return;
   }
   std::vector<std::uint32_t> pending;
-  const std::size_t per_txn = std::max<std::uint32_t>(1, opts_.max_recipients_per_transaction);
+  const std::size_t per_txn =
+      std::max<std::uint32_t>(1, site.settings.max_recipients_per_transaction);
   for (std::size_t start = 0; start < todo.size(); start += per_txn) {
     std::vector<std::size_t> chunk(
         todo.begin() + static_cast<std::ptrdiff_t>(start),

@@ -39,6 +39,8 @@
 #include "events/events.h"
 #include "queue/retry.h"
 #include "queue/scheduler.h"
+#include "shaping/gcra.h"
+#include "shaping/rules.h"
 #include "smtp/client/client.h"
 #include "spool/spool.h"
 
@@ -67,6 +69,8 @@ struct Options {
   // Routing overrides: for a domain, hosts tried in order instead of its MX
   // records. The key "*" (the smarthost) applies to every domain without its own.
   std::map<std::string, std::vector<RouteHost>> routes;
+  // Traffic shaping rules layered over the settings above, per site (may be null).
+  std::shared_ptr<const shaping::Rules> shaping;
 };
 
 // Operator view of the queues (admin interface).
@@ -118,6 +122,9 @@ class Dispatcher {
   // Gives up on the pending recipients of a domain, or of the message with that
   // id: AdminBounce events, no report. Returns the number of recipients.
   std::size_t AdminBounce(const std::string& domain_or_id);
+  // Replaces the shaping rules; sites take them up as their routes refresh
+  // (at once: the route cache is cleared). Call on the dispatcher's io_context.
+  void SetShaping(std::shared_ptr<const shaping::Rules> rules);
 
  private:
   // A message whose metadata is in memory: while deliveries or operator actions
@@ -138,6 +145,9 @@ class Dispatcher {
     std::vector<RouteHost> hosts;  // in the order to try
     std::deque<queue::WorkItem> ready;
     std::uint32_t active = 0;
+    shaping::Effective settings;                 // limits in force
+    std::optional<shaping::Gcra> message_rate;   // max_message_rate
+    std::optional<shaping::Gcra> connection_rate;  // max_connection_rate
     // The idle-wait timers of connections waiting for work; Kick() wakes them.
     std::set<boost::asio::steady_timer*> idle;
   };
@@ -165,6 +175,11 @@ class Dispatcher {
   boost::asio::awaitable<void> Deliver(smtp::ClientConnection& conn, Site& site,
                                        queue::WorkItem w);
   void Kick(Site& site);
+  // The built-in settings (this dispatcher's Options) as shaping defaults.
+  shaping::Effective Builtin() const;
+  void ApplySettings(Site& site, shaping::Effective settings);
+  // Waits, if need be, for the site's next slot under `rate`.
+  boost::asio::awaitable<void> Pace(std::optional<shaping::Gcra>& rate);
 
   // Outcomes.
   void Record(events::OutcomeType type, MessageState& m, std::uint32_t rcpt,

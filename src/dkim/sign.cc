@@ -94,15 +94,28 @@ Result<std::string, std::string> Sign(const PrivateKey& key, const SignOptions& 
   // The names to sign: one per instance present, plus one more for each
   // over-signed name, so that no further instance can be added unnoticed.
   std::vector<std::string> names;
+  auto present = [&](const std::string& h) {
+    return std::count_if(m.fields.begin(), m.fields.end(),
+                         [&](const HeaderField& f) { return IEquals(f.name, h); });
+  };
+  auto listed = [](const std::vector<std::string>& list, const std::string& h) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const std::string& x) { return IEquals(x, h); });
+  };
   for (const auto& h : o.headers) {
-    auto n = std::count_if(m.fields.begin(), m.fields.end(),
-                           [&](const HeaderField& f) { return IEquals(f.name, h); });
-    for (long i = 0; i < n; ++i) {
+    if (listed(o.oversign, h)) {
+      continue;  // below, with its extra entry
+    }
+    for (long i = 0, n = present(h); i < n; ++i) {
       names.push_back(Lower(h));
     }
   }
+  // Each over-signed name: one entry per instance present and one more, so
+  // no further instance can be added unnoticed (§8.15).
   for (const auto& h : o.oversign) {
-    names.push_back(Lower(h));
+    for (long i = 0, n = present(h); i <= n; ++i) {
+      names.push_back(Lower(h));
+    }
   }
   if (std::find(names.begin(), names.end(), "from") == names.end()) {
     names.insert(names.begin(), "from");  // §5.4: From MUST be signed

@@ -11,6 +11,10 @@
 namespace sluice::dkim {
 namespace {
 
+// Bounds on the work one message can cause.
+constexpr std::size_t kMaxSignatures = 8;
+constexpr std::size_t kMaxSignedFields = 256;
+
 // The field with the value of its b= tag removed (§3.7: "including all
 // surrounding whitespace", i.e. treated as the empty string).
 std::string WithoutB(std::string_view raw) {
@@ -100,6 +104,9 @@ Verdict Check(const HeaderField& sig_field, const MessageView& m, const KeyLooku
         break;
       }
       pos = c + 1;
+    }
+    if (names.size() > kMaxSignedFields) {
+      return perm("h= names more than " + std::to_string(kMaxSignedFields) + " fields");
     }
     bool from = false;
     for (const auto& n : names) {
@@ -225,7 +232,13 @@ std::vector<Verdict> Verify(std::string_view message, const KeyLookup& lookup,
   std::vector<Verdict> out;
   for (const auto& f : m.fields) {
     if (IEquals(f.name, "DKIM-Signature")) {
-      out.push_back(Check(f, m, lookup, now));
+      if (out.size() < kMaxSignatures) {
+        out.push_back(Check(f, m, lookup, now));
+      } else {
+        // Each signature costs a body hash and a DNS lookup: bounded.
+        out.push_back({Status::kPermError, "more than " + std::to_string(kMaxSignatures) +
+                                               " signatures; not verified", "", ""});
+      }
     }
   }
   return out;

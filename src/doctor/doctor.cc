@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/network.h"
 #include "dkim/key_store.h"
 #include "doctor/dmarc.h"
 #include "doctor/spf.h"
@@ -209,7 +210,11 @@ asio::awaitable<void> CheckPtr(dns::Resolver& r, const Options& o, std::vector<C
     std::string confirmed;
     for (const auto& n : names.value()) {
       auto addrs = co_await r.ResolveAddresses(n);
-      if (addrs && std::find(addrs->begin(), addrs->end(), ip) != addrs->end()) {
+      if (addrs && std::any_of(addrs->begin(), addrs->end(), [&](const std::string& a) {
+            auto x = IpAddress::Parse(a);
+            auto y = IpAddress::Parse(ip);
+            return x && y && x->bytes() == y->bytes();
+          })) {
         confirmed = n;
         break;
       }

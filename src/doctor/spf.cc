@@ -45,6 +45,12 @@ std::vector<std::string_view> Terms(std::string_view record) {
   return out;
 }
 
+bool SameAddress(const std::string& a, const std::string& b) {
+  auto x = IpAddress::Parse(a);
+  auto y = IpAddress::Parse(b);
+  return x && y && x->bytes() == y->bytes();
+}
+
 bool IsV4(const std::string& ip) {
   in_addr a{};
   return inet_pton(AF_INET, ip.c_str(), &a) == 1;
@@ -195,7 +201,7 @@ boost::asio::awaitable<MatchResult> Match(Eval& e, std::string_view name, std::s
   if (name == "a" || name == "mx") {
     Target t = ParseTarget(arg);
     std::string target = domain;
-    if (!t.ok || (has_arg && t.domain_spec.empty() && arg.front() != '/')) {
+    if (!t.ok || (has_arg && t.domain_spec.empty())) {
       co_return perm("bad " + std::string(name) + " term");
     }
     if (!t.domain_spec.empty() && !ExpandMacros(t.domain_spec, ctx, target)) {
@@ -274,7 +280,9 @@ boost::asio::awaitable<MatchResult> Match(Eval& e, std::string_view name, std::s
         break;
       }
       auto addrs = co_await e.resolver.ResolveAddresses(pn);
-      bool confirmed = addrs && std::find(addrs->begin(), addrs->end(), e.ip) != addrs->end();
+      bool confirmed = addrs && std::any_of(addrs->begin(), addrs->end(), [&](const auto& a) {
+                         return SameAddress(a, e.ip);
+                       });
       std::string t = Lower(target);
       bool within = pn == t || (pn.size() > t.size() && pn.ends_with("." + t));
       if (confirmed && within) {
@@ -285,6 +293,86 @@ boost::asio::awaitable<MatchResult> Match(Eval& e, std::string_view name, std::s
     co_return out;
   }
   co_return perm("unknown mechanism \"" + std::string(name) + "\"");
+}
+
+bool ValidName(std::string_view n) {
+  if (n.empty() || !((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z'))) {
+    return false;
+  }
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool ValidDomainSpec(std::string_view spec) {
+  MacroContext probe{"postmaster@example.com", "example.com", "192.0.2.1", "example.com"};
+  std::string out;
+  return !spec.empty() && ExpandMacros(spec, probe, out);
+}
+
+// §4.6 / §12: the syntax of one term, checked for the whole record before
+// any is evaluated (a syntax error anywhere is a permerror).
+bool ValidTerm(std::string_view t, std::string& why) {
+  auto eq = t.find('=');
+  auto colon = t.find(':');
+  auto slash = t.find('/');
+  if (eq != std::string_view::npos && (colon == std::string_view::npos || eq < colon) &&
+      (slash == std::string_view::npos || eq < slash)) {
+    std::string name = Lower(t.substr(0, eq));
+    if (!ValidName(name)) {
+      why = "bad modifier \"" + std::string(t) + "\"";
+      return false;
+    }
+    if ((name == "redirect" || name == "exp") && !ValidDomainSpec(t.substr(eq + 1))) {
+      why = "bad " + name + " domain";
+      return false;
+    }
+    return true;
+  }
+  if (!t.empty() && std::string_view("+-~?").find(t[0]) != std::string_view::npos) {
+    t.remove_prefix(1);
+  }
+  std::size_t cut = std::min(t.find(':'), t.find('/'));
+  std::string name = Lower(t.substr(0, cut));
+  bool has_arg = cut < t.size() && t[cut] == ':';
+  std::string_view arg = cut < t.size() ? t.substr(cut + 1) : std::string_view();
+  std::string_view tail = cut < t.size() ? t.substr(cut) : std::string_view();
+  why = "bad term \"" + std::string(t) + "\"";
+  if (name == "all") {
+    return tail.empty();
+  }
+  if (name == "include" || name == "exists") {
+    return has_arg && ValidDomainSpec(arg);
+  }
+  if (name == "ptr") {
+    return tail.empty() || (has_arg && ValidDomainSpec(arg));
+  }
+  if (name == "a" || name == "mx") {
+    Target target = ParseTarget(has_arg ? arg : tail);
+    return target.ok && (!has_arg || ValidDomainSpec(target.domain_spec));
+  }
+  if (name == "ip4" || name == "ip6") {
+    if (!has_arg) {
+      return false;
+    }
+    auto sl = arg.find('/');
+    std::string addr(arg.substr(0, sl));
+    bool v4 = name == "ip4";
+    if (IsV4(addr) != v4 || !IpAddress::Parse(addr)) {
+      return false;
+    }
+    if (sl != std::string_view::npos) {
+      std::string_view digits = arg.substr(sl + 1);
+      int len = -1;
+      auto r = std::from_chars(digits.data(), digits.data() + digits.size(), len);
+      return r.ec == std::errc() && r.ptr == digits.data() + digits.size() && !digits.empty() &&
+             len >= 0 && len <= (v4 ? 32 : 128);
+    }
+    return true;
+  }
+  why = "unknown mechanism \"" + name + "\"";
+  return false;
 }
 
 boost::asio::awaitable<SpfVerdict> Evaluate(Eval& e, std::string domain, int depth) {
@@ -307,6 +395,12 @@ boost::asio::awaitable<SpfVerdict> Evaluate(Eval& e, std::string domain, int dep
   }
   std::optional<std::string> redirect;
   auto terms = Terms(pick.record);
+  for (std::size_t i = 1; i < terms.size(); ++i) {
+    std::string why;
+    if (!ValidTerm(terms[i], why)) {
+      co_return Verdict(SpfResult::kPermError, domain + ": " + why, e);
+    }
+  }
   // Modifiers first (syntax, and §6: redirect at most once).
   for (std::size_t i = 1; i < terms.size(); ++i) {
     std::string_view t = terms[i];

@@ -11,6 +11,7 @@
 
 #include "core/spool_id.h"
 #include "core/time_format.h"
+#include "message/downgrade.h"
 #include "message/headers.h"
 #include "runtime/blocking.h"
 
@@ -34,6 +35,9 @@ auto StoreAsync(spool::Spool& spool, spool::Meta meta, std::string prefix, std::
       },
       asio::use_awaitable, std::move(meta), std::move(prefix), std::move(body));
 }
+
+// Bodies up to this size may be signed on the reactor thread (Ed25519 only).
+constexpr std::size_t kInlineSignLimit = 64 * 1024;
 
 struct Signed {
   std::string fields;
@@ -143,15 +147,24 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     }
   }
 
-  if (signer_ != nullptr) {
+  if (signer_ != nullptr && session.Trusted()) {
+    // RFC 6376 §5.3: a signed message must not be re-encoded on the way, so
+    // 8-bit content is converted to quoted-printable here, before signing,
+    // rather than for a next hop without 8BITMIME (which would break the
+    // signature). Content only SMTPUTF8 can carry is signed as it is.
+    if (envelope.body == BodyType::k8BitMime && message::Has8Bit(data)) {
+      if (auto seven = message::DowngradeTo7Bit(data)) {
+        data = std::move(seven).value();
+      }
+    }
     // Signed over the fields added above and the message as received; the
-    // signatures go on top.
-    // RSA goes to the blocking pool; Ed25519 alone is cheaper than the trip.
+    // signatures go on top. RSA, and any large body (its hash is the cost),
+    // go to the blocking pool; a small Ed25519-only job is cheaper than the trip.
     const auto choices = dkim::ChooseFor(*signer_, prefix, data, now);
     Signed s;
     if (choices.empty()) {
       // The From domain has no key that may sign now.
-    } else if (blocking_ != nullptr && dkim::AnyRsa(choices)) {
+    } else if (blocking_ != nullptr && (dkim::AnyRsa(choices) || data.size() > kInlineSignLimit)) {
       s = co_await runtime::RunBlocking(*blocking_, [this, &choices, &prefix, &data, now] {
         return SignNow(*signer_, choices, prefix, data, now);
       });

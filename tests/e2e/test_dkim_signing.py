@@ -145,3 +145,34 @@ def test_config_errors_name_the_key(tmp_path):
     assert r.returncode == 1
     assert "bad.toml:" in r.stderr and "dkim.domain[0].key[0].key_file" in r.stderr, r.stderr
     assert "cannot read /nonexistent/key.pem" in r.stderr, r.stderr
+
+
+def test_8bit_mail_is_signed_as_sent_to_a_7bit_server(mx_lab, delivering_sluiced, keys):
+    # RFC 6376 §5.3: converted to quoted-printable before signing, so a next hop
+    # without 8BITMIME (RFC 6152) gets a message whose signature still holds.
+    sink = mx_lab.sink("mx1", eightbitmime=False)
+    mx_lab.dns.mx("dest.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    mx_lab.dns.txt("e1._domainkey.src.example", keys["e1"][1])
+    s = delivering_sluiced(config=dkim_config(keys))
+    content = ("From: <sender@src.example>\r\nSubject: eight\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+               "\r\nGr\u00fc\u00dfe aus K\u00f6ln\r\n")
+    inject(s, "sender@src.example", ["a@dest.example"], content, mail_params="BODY=8BITMIME")
+    [msg] = sink.wait_messages(1, timeout=20)
+    assert all(b < 0x80 for b in msg.content), "8-bit octets reached a 7-bit server"
+    assert b"quoted-printable" in msg.content.lower()
+    assert len(signatures(msg.content)) == 1
+    assert dkim.verify(msg.content, dnsfunc=dkimpy_dns(mx_lab))
+
+
+def test_mail_from_an_untrusted_client_is_not_signed(sluiced_factory, keys):
+    # Mail a stranger may send (to a local domain) must not leave with our
+    # domain's signature: only relay clients and authenticated users are signed for.
+    cfg = dkim_config(keys)
+    cfg["dkim"]["require_published"] = False
+    cfg["relay"] = {"networks": ["10.0.0.0/8"], "local_domains": ["local.test"]}
+    s = sluiced_factory(config=cfg)
+    qid = inject(s, "sender@src.example", ["user@local.test"], body("stranger"))
+    stored = s.cli("spool", "cat", qid).stdout
+    assert "DKIM-Signature" not in stored, stored[:500]
+    assert "Subject: stranger" in stored

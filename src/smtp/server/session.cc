@@ -96,6 +96,7 @@ Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, 
     }
     info_.client_ip = addr.to_string();
     info_.client_port = ep.port();
+    info_.relay_client = AnyContains(ctx_.options.relay_networks, info_.client_ip);
   }
 }
 
@@ -440,7 +441,7 @@ bool Session::MayRelayTo(const Address& rcpt) const {
   if (!info_.auth_user.empty() || rcpt.IsBarePostmaster()) {
     return true;
   }
-  if (AnyContains(ctx_.options.relay_networks, info_.client_ip)) {
+  if (info_.relay_client) {
     return true;
   }
   const auto& domains = ctx_.options.local_domains;

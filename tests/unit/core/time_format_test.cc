@@ -25,6 +25,8 @@ TEST(TimeFormat, ParseRfc3339) {
   EXPECT_EQ(Rfc3339Micros(*ParseRfc3339("2026-11-25T15:00:00.5+01:30")),
             "2026-11-25T13:30:00.000000Z");
   EXPECT_FALSE(ParseRfc3339("2026-13-01"));
+  EXPECT_FALSE(ParseRfc3339("2026-02-31"));
+  EXPECT_TRUE(ParseRfc3339("2028-02-29"));
   EXPECT_FALSE(ParseRfc3339("2026-11-25T15:00"));
   EXPECT_FALSE(ParseRfc3339("yesterday"));
 }

@@ -180,6 +180,41 @@ TEST(Sign, SignsFieldsFromPrependedPiece) {
   EXPECT_EQ(Verify(*field + msg, lookup, o.now)[0].status, Status::kFail);
 }
 
+// §8.15: an over-signed field not in the signed list still gets one entry per
+// instance plus one, so another instance cannot be added.
+TEST(Sign, OversignCountsInstancesEvenWhenNotListed) {
+  auto key = PrivateKey::Generate(Algorithm::kEd25519Sha256);
+  ASSERT_TRUE(key);
+  SignOptions o;
+  o.domain = "example.org";
+  o.selector = "s1";
+  o.headers = {"From", "To"};
+  auto field = Sign(*key, o, kMessage);
+  ASSERT_TRUE(field);
+  std::string unfolded;
+  for (char c : *field) {
+    if (c != '\r' && c != '\n' && c != '\t') {
+      unfolded += c;
+    }
+  }
+  EXPECT_NE(unfolded.find("h=to:from:from:subject:subject;"), std::string::npos) << unfolded;
+  auto lookup = MapLookup({{"s1._domainkey.example.org", key->DnsRecord()}});
+  auto added = Verify(*field + "Subject: injected\r\n" + std::string(kMessage), lookup, o.now);
+  EXPECT_EQ(added[0].status, Status::kFail);
+}
+
+TEST(Verify, TooManySignaturesAreNotAllChecked) {
+  std::string msg;
+  for (int i = 0; i < 12; ++i) {
+    msg += "DKIM-Signature: v=1; a=ed25519-sha256; d=x; s=y; h=from; bh=AAAA; b=AAAA\r\n";
+  }
+  msg += std::string(kMessage);
+  auto v = Verify(msg, MapLookup({}));
+  ASSERT_EQ(v.size(), 12u);
+  EXPECT_EQ(v[11].status, Status::kPermError);
+  EXPECT_NE(v[11].reason.find("more than 8 signatures"), std::string::npos);
+}
+
 TEST(Verify, KeyProblemsAreErrorsNotFailures) {
   auto key = PrivateKey::Generate(Algorithm::kEd25519Sha256);
   ASSERT_TRUE(key);

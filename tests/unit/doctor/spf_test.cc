@@ -149,10 +149,21 @@ TEST(Spf, Rfc7208Section4_6_4_LookupLimits) {
 TEST(Spf, SyntaxErrorsArePermErrors) {
   ZoneResolver z;
   for (const char* rec : {"v=spf1 ip4:300.1.1.1", "v=spf1 ip4:192.0.2.1/33", "v=spf1 bogus",
-                          "v=spf1 ip6:192.0.2.1", "v=spf1 all:x", "v=spf1 redirect=a redirect=b"}) {
+                          "v=spf1 ip6:192.0.2.1", "v=spf1 all:x", "v=spf1 redirect=a redirect=b",
+                          "v=spf1 a: -all", "v=spf1 mx:/24 -all", "v=spf1 include: -all",
+                          "v=spf1 exists:%{z} -all", "v=spf1 1bad=x -all"}) {
     z.txt["bad.test"] = {rec};
     EXPECT_EQ(Check(z, "192.0.2.1", "bad.test").result, SpfResult::kPermError) << rec;
   }
+}
+
+// §4.6: a syntax error anywhere is a permerror, even after a matching term.
+TEST(Spf, Rfc7208Section4_6_SyntaxErrorAfterAMatch) {
+  ZoneResolver z;
+  z.txt["typo.test"] = {"v=spf1 ip4:192.0.2.1 -al"};
+  EXPECT_EQ(Check(z, "192.0.2.1", "typo.test").result, SpfResult::kPermError);
+  z.txt["ok.test"] = {"v=spf1 ip4:192.0.2.1 a/24 mx:ex.test/24//64 ptr exp=explain.%{d} -all"};
+  EXPECT_EQ(Check(z, "192.0.2.1", "ok.test").result, SpfResult::kPass);
 }
 
 TEST(Spf, Rfc7208Section7_4_MacroExamples) {
