@@ -116,6 +116,16 @@ std::string AdminServer::Execute(const std::string& line) {
   for (auto& c : arg) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // domains, hex ids
   }
+  if (group == "shaping" && verb == "reload" && arg.empty()) {
+    if (!shaping_reload_) {
+      return Error("no shaping rules file is configured ([delivery] shaping)");
+    }
+    std::string problem = shaping_reload_();
+    if (!problem.empty()) {
+      return Error(problem);
+    }
+    return boost::json::serialize(boost::json::object{{"reloaded", "shaping"}});
+  }
   if (group != "queue" || !extra.empty()) {
     return Error("unknown command: " + line);
   }

@@ -5,6 +5,7 @@
 // Commands: "queue summary", "queue flush [DOMAIN]", "queue suspend DOMAIN",
 // "queue resume DOMAIN", "queue bounce DOMAIN|ID". `sluice queue ...` speaks it.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,8 @@ class AdminServer {
 
   // Runs one command; the JSON reply (exposed for tests).
   std::string Execute(const std::string& line);
+  // "shaping reload": re-reads the rules file; returns "" or what is wrong.
+  void OnShapingReload(std::function<std::string()> fn) { shaping_reload_ = std::move(fn); }
 
  private:
   AdminServer(boost::asio::io_context& ioc, std::string path, delivery::Dispatcher& d)
@@ -38,6 +41,7 @@ class AdminServer {
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::string path_;
   delivery::Dispatcher& dispatcher_;
+  std::function<std::string()> shaping_reload_;
 };
 
 }  // namespace sluice::api

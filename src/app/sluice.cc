@@ -8,6 +8,7 @@
 //                                 resume DOMAIN | bounce DOMAIN|ID   (via the admin socket)
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
+//   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
 //
 // Security: writes password hashes (never the password); opens the spool read-only.
 
@@ -28,6 +29,7 @@
 #include "app/dkim_cmd.h"
 #include "app/doctor_cmd.h"
 #include "app/settings.h"
+#include "app/shaping_cmd.h"
 #include "auth/credentials.h"
 #include "core/time_format.h"
 #include "spool/rocks_spool.h"
@@ -45,7 +47,8 @@ int Usage() {
       "       sluice [--config FILE] queue summary|flush [DOMAIN]|suspend DOMAIN|resume DOMAIN|"
       "bounce DOMAIN|ID\n"
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
-      "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n",
+      "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
+      "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n",
       stderr);
   return 2;
 }
@@ -210,6 +213,12 @@ int main(int argc, char** argv) {
   if (!doc->errors().empty()) {
     std::fputs(doc->errors().ToString().c_str(), stderr);
     return 2;
+  }
+  if (args.size() == 2 && args[0] == "shaping" && args[1] == "reload") {
+    return QueueCmd(settings, args);  // over the admin socket
+  }
+  if (!args.empty() && args[0] == "shaping") {
+    return app::ShapingCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (!args.empty() && args[0] == "doctor") {
     return app::DoctorCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));

@@ -36,6 +36,7 @@
 #include "app/settings.h"
 #include "auth/credentials.h"
 #include "app/dkim_publication.h"
+#include "app/shaping_file.h"
 #include "core/thread_name.h"
 #include "events/events.h"
 #include "ingest/ingest.h"
@@ -128,7 +129,26 @@ struct Daemon {
   std::unique_ptr<auth::FailureLimiter> limiter;
   std::unique_ptr<ingest::Ingest> ingest;
   smtp::ServerContext server_ctx;
+  delivery::Dispatcher* dispatcher = nullptr;
+  asio::io_context* delivery_ctx = nullptr;
 };
+
+// Re-reads the shaping rules file and hands the rules to the dispatcher (on
+// its own thread). Returns "" or what is wrong; the old rules stay then.
+std::string ReloadShaping(Daemon& d) {
+  const std::string& path = d.settings.shaping_file;
+  if (path.empty() || d.dispatcher == nullptr) {
+    return "no shaping rules file is configured ([delivery] shaping)";
+  }
+  auto loaded = app::LoadShapingRules(path);
+  if (!loaded.rules) {
+    spdlog::error("shaping rules not reloaded, keeping the old ones:\n{}", loaded.errors);
+    return loaded.errors;
+  }
+  asio::post(*d.delivery_ctx, [p = d.dispatcher, r = loaded.rules] { p->SetShaping(r); });
+  spdlog::info("shaping rules reloaded from {}", path);
+  return "";
+}
 
 void Reload(Daemon& d) {
   spdlog::info("SIGHUP: reloading TLS certificates and credentials");
@@ -145,6 +165,9 @@ void Reload(Daemon& d) {
     }
   }
   d.bus.Reopen();
+  if (!d.settings.shaping_file.empty()) {
+    ReloadShaping(d);
+  }
 }
 
 // After the first SIGTERM/SIGINT, a second one cuts the grace period short.
@@ -284,7 +307,12 @@ int Serve(const Args& args) {
       return 1;
     }
     admin = std::move(a).value();
+    if (!st.shaping_file.empty()) {
+      admin->OnShapingReload([&d] { return ReloadShaping(d); });
+    }
   }
+  d.dispatcher = dispatcher.get();
+  d.delivery_ctx = delivery_ctx.get();
   if (dispatcher) {
     dispatcher->Start();
   }

@@ -341,17 +341,19 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
   self->Kick(site);
 }
 
-shaping::Effective Dispatcher::Builtin() const {
+shaping::Effective BuiltinShaping(const Options& opts) {
   shaping::Effective e;
-  e.connection_limit = opts_.connection_limit;
-  e.max_deliveries_per_connection = opts_.max_deliveries_per_connection;
-  e.max_recipients_per_transaction = opts_.max_recipients_per_transaction;
-  e.idle_timeout = opts_.idle_timeout;
-  e.tls = opts_.client.tls == smtp::TlsPolicy::kDisabled   ? shaping::Tls::kDisabled
-          : opts_.client.tls == smtp::TlsPolicy::kRequired ? shaping::Tls::kRequired
-                                                           : shaping::Tls::kOpportunistic;
+  e.connection_limit = opts.connection_limit;
+  e.max_deliveries_per_connection = opts.max_deliveries_per_connection;
+  e.max_recipients_per_transaction = opts.max_recipients_per_transaction;
+  e.idle_timeout = opts.idle_timeout;
+  e.tls = opts.client.tls == smtp::TlsPolicy::kDisabled   ? shaping::Tls::kDisabled
+          : opts.client.tls == smtp::TlsPolicy::kRequired ? shaping::Tls::kRequired
+                                                          : shaping::Tls::kOpportunistic;
   return e;
 }
+
+shaping::Effective Dispatcher::Builtin() const { return BuiltinShaping(opts_); }
 
 void Dispatcher::ApplySettings(Site& site, shaping::Effective settings) {
   // A rate that did not change keeps its schedule.

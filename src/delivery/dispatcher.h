@@ -73,6 +73,9 @@ struct Options {
   std::shared_ptr<const shaping::Rules> shaping;
 };
 
+// The [delivery] settings as the base layer of shaping (shaping::Resolve).
+shaping::Effective BuiltinShaping(const Options& opts);
+
 // Operator view of the queues (admin interface).
 struct QueueSummary {
   struct Queue {

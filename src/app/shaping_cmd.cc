@@ -1,0 +1,131 @@
+#include "app/shaping_cmd.h"
+
+#include <cstdio>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "app/shaping_file.h"
+#include "core/address.h"
+#include "core/network.h"
+#include "dns/unbound_resolver.h"
+#include "shaping/rules.h"
+
+namespace sluice::app {
+namespace {
+
+namespace asio = boost::asio;
+
+int Usage() {
+  std::fputs(
+      "usage: sluice shaping check FILE\n"
+      "       sluice [--config FILE] shaping explain DOMAIN [--source IP]\n"
+      "       sluice [--config FILE] shaping reload      (a running sluiced)\n",
+      stderr);
+  return 2;
+}
+
+using MxAnswer = Result<dns::MxSet, dns::DnsError>;
+
+asio::awaitable<void> MxInto(dns::Resolver* r, std::string domain,
+                             std::optional<MxAnswer>* out) {
+  auto mx = co_await r->ResolveMx(std::move(domain));
+  out->emplace(std::move(mx));
+}
+
+int Check(const std::string& path) {
+  auto loaded = LoadShapingRules(path);
+  if (!loaded.rules) {
+    std::fputs(loaded.errors.c_str(), stderr);
+    return 1;
+  }
+  std::printf("%s: ok (%zu providers, %zu domains)\n", path.c_str(),
+              loaded.rules->providers.size(), loaded.rules->domains.size());
+  return 0;
+}
+
+int Explain(const Settings& st, const std::vector<std::string>& args) {
+  auto domain = NormalizeDomain(args[1]);
+  if (!domain) {
+    std::fprintf(stderr, "sluice: not a domain: %s\n", args[1].c_str());
+    return 2;
+  }
+  std::string source = st.delivery.client.source_address;
+  for (std::size_t i = 2; i < args.size(); i += 2) {
+    if (args[i] != "--source" || i + 1 >= args.size() || !IpAddress::Parse(args[i + 1])) {
+      return Usage();
+    }
+    source = args[i + 1];
+  }
+  std::shared_ptr<const shaping::Rules> rules = st.delivery.shaping;
+  if (!rules) {
+    rules = std::make_shared<const shaping::Rules>();
+  }
+  // The hosts mail to the domain goes to: a configured route, or its MX records.
+  std::vector<std::string> hosts;
+  std::string via;
+  const auto& routes = st.delivery.routes;
+  auto route = routes.find(domain.value());
+  if (route == routes.end()) {
+    route = routes.find("*");
+  }
+  if (route != routes.end()) {
+    for (const auto& h : route->second) {
+      hosts.push_back(h.host);
+    }
+    via = "route";
+  } else {
+    asio::io_context ioc;
+    auto r = dns::UnboundResolver::Create(ioc, st.dns);
+    if (!r) {
+      std::fprintf(stderr, "sluice: %s\n", r.error().c_str());
+      return 1;
+    }
+    auto resolver = std::move(r).value();
+    std::optional<MxAnswer> mx;
+    bool failed = false;
+    asio::co_spawn(ioc, MxInto(resolver.get(), domain.value(), &mx),
+                   [&failed](std::exception_ptr e) { failed = e != nullptr; });
+    while (!mx && !failed) {
+      ioc.run_one_for(std::chrono::milliseconds(100));
+    }
+    if (mx && mx->ok()) {
+      for (const auto& h : mx->value().hosts) {
+        hosts.push_back(h.host);
+      }
+      via = "MX";
+    } else {
+      via = std::string("MX lookup failed: ") +
+            (mx ? dns::ToString(mx->error()) : "internal error");
+    }
+  }
+  auto e = shaping::Resolve(*rules, delivery::BuiltinShaping(st.delivery), domain.value(), hosts,
+                            source);
+  std::string list;
+  for (const auto& h : hosts) {
+    list += (list.empty() ? "" : ", ") + h;
+  }
+  std::printf("domain   %s\nhosts    %s (%s)\nsource   %s\nprovider %s\nrules    %s\n\n%s",
+              domain.value().c_str(), list.empty() ? "-" : list.c_str(), via.c_str(),
+              source.empty() ? "(default route)" : source.c_str(),
+              e.provider.empty() ? "-" : e.provider.c_str(),
+              st.shaping_file.empty() ? "(none: [delivery] shaping is not set)"
+                                      : st.shaping_file.c_str(),
+              shaping::Explain(e).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int ShapingCommand(const Settings& st, const std::vector<std::string>& args) {
+  if (args.size() == 2 && args[0] == "check") {
+    return Check(args[1]);
+  }
+  if (args.size() >= 2 && args[0] == "explain") {
+    return Explain(st, args);
+  }
+  return Usage();
+}
+
+}  // namespace sluice::app
