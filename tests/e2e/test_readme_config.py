@@ -22,6 +22,8 @@ def test_readme_config_example_checks_out(tmp_path):
         subprocess.run([SLUICE_CLI, "dkim", "keygen", "--domain", "example.com", "--selector",
                         selector, "--algorithm", algorithm, "--out", path],
                        cwd=tmp_path, check=True, capture_output=True)
+    (tmp_path / "etc").mkdir(exist_ok=True)
+    (tmp_path / "etc" / "shaping.toml").write_text((ROOT / "etc" / "shaping.toml").read_text())
     conf = tmp_path / "sluice.toml"
     conf.write_text(example)
     r = subprocess.run([SLUICED, "--check-config", str(conf)], cwd=tmp_path,
