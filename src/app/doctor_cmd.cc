@@ -60,8 +60,15 @@ int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
       return Usage();
     }
   }
-  if (ips.empty() && !st.delivery.client.source_address.empty()) {
-    ips.push_back(st.delivery.client.source_address);
+  if (ips.empty()) {
+    // The configured egress sources, each with its own EHLO name.
+    for (const auto& src : st.delivery.sources) {
+      ips.push_back(src.address);
+      o.ehlo_by_ip[src.address] = src.ehlo_name;
+    }
+    if (ips.empty() && !st.delivery.client.source_address.empty()) {
+      ips.push_back(st.delivery.client.source_address);
+    }
   }
   o.egress_ips = ips;
   for (const auto& d : st.dkim.domains) {

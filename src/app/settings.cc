@@ -285,7 +285,7 @@ Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
   root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
-                      "queue", "route", "admin", "dkim"});
+                      "queue", "route", "admin", "dkim", "egress"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level"});
@@ -434,6 +434,30 @@ Settings Bind(const config::Document& doc) {
   d.delay_warning = q.Duration("delay_warning", d.delay_warning);
 
   BindDkim(root.Table("dkim"), st.dkim);
+
+  // Egress: the sources outbound connections bind to, used in proportion to
+  // their weights (one pool for all mail).
+  auto egress = root.Table("egress");
+  egress.RejectUnknown({"source"});
+  std::set<std::string> source_names;
+  for (const auto& src : egress.Tables("source")) {
+    src.RejectUnknown({"name", "address", "ehlo_name", "weight"});
+    delivery::EgressSource e;
+    e.name = src.String("name", "");
+    e.address = src.String("address", "");
+    e.ehlo_name = src.String("ehlo_name", d.client.ehlo_name);
+    if (e.name.empty() || !source_names.insert(e.name).second) {
+      src.Report("name", e.name.empty() ? "every source needs a name" : "a second source " + e.name);
+    }
+    if (!IpAddress::Parse(e.address)) {
+      src.Report("address", "not an IP address: " + e.address);
+    }
+    if (!NormalizeDomain(e.ehlo_name)) {
+      src.Report("ehlo_name", "not a host name: " + e.ehlo_name);
+    }
+    d.sources.push_back(std::move(e));
+    d.weights.push_back(static_cast<std::uint32_t>(src.Int("weight", 1, 1, 1000)));
+  }
 
   std::set<std::string> names;
   for (const auto& l : root.Tables("listener")) {

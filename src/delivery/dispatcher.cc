@@ -73,7 +73,15 @@ Dispatcher::Dispatcher(asio::io_context& ioc, Options opts, dns::Resolver& resol
       spool_(spool),
       bus_(bus),
       tls_ctx_(smtp::MakeOpportunisticClientContext()),
-      wake_(ioc) {}
+      wake_(ioc) {
+  sources_ = opts_.sources;
+  if (sources_.empty()) {
+    sources_.push_back({"", opts_.client.source_address, opts_.client.ehlo_name});
+    opts_.weights.clear();
+  }
+  opts_.weights.resize(sources_.size(), 1);
+  wrr_current_.assign(sources_.size(), 0);
+}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -206,7 +214,7 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
 void Dispatcher::Dispatch(const queue::WorkItem& w, Clock::time_point now) {
   auto known = route_cache_.find(w.queue);
   if (known != route_cache_.end() && known->second.expires > now) {
-    Site& site = *known->second.site;
+    Site& site = PathFor(known->second);
     site.ready.push_back(w);
     Kick(site);
     return;
@@ -311,34 +319,74 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
     }
   }
   // Shaping: a domain with its own rules block gets a site of its own.
-  shaping::Effective settings = self->Builtin();
-  if (const auto& rules = self->opts_.shaping) {
-    std::vector<std::string> names;
-    for (const auto& h : hosts) {
-      names.push_back(h.host);
-    }
-    if (rules->domains.count(domain) != 0) {
-      site_name = "domain:" + domain + "|" + site_name;
-    }
-    settings = shaping::Resolve(*rules, settings, domain, names,
-                                self->opts_.client.source_address);
+  if (self->opts_.shaping && self->opts_.shaping->domains.count(domain) != 0) {
+    site_name = "domain:" + domain + "|" + site_name;
   }
-  auto& slot = self->sites_[site_name];
-  if (!slot) {
-    slot = std::make_unique<Site>();
-    slot->name = site_name;
-  }
-  Site& site = *slot;
-  site.hosts = std::move(hosts);
-  self->ApplySettings(site, std::move(settings));
-  self->route_cache_[queue] = {&site, Clock::now() + kRouteCacheTime};
+  KnownRoute& known = self->route_cache_[queue];
+  known = KnownRoute{site_name, std::move(hosts), domain, Clock::now() + kRouteCacheTime};
   auto waiting = self->resolving_.find(queue);
   if (waiting != self->resolving_.end()) {
-    site.ready.insert(site.ready.end(), waiting->second.begin(), waiting->second.end());
+    std::vector<queue::WorkItem> items = std::move(waiting->second);
     self->resolving_.erase(waiting);
+    std::set<Site*> touched;
+    for (const auto& w : items) {
+      Site& site = self->PathFor(known);
+      site.ready.push_back(w);
+      touched.insert(&site);
+    }
+    for (Site* site : touched) {
+      spdlog::debug("site {}: {} ready, {} connections", site->name, site->ready.size(),
+                    site->active);
+      self->Kick(*site);
+    }
   }
-  spdlog::debug("site {}: {} ready, {} connections", site.name, site.ready.size(), site.active);
-  self->Kick(site);
+}
+
+std::size_t Dispatcher::PickSource() {
+  // Smooth weighted round robin: each source in proportion to its weight,
+  // interleaved rather than in runs.
+  if (sources_.size() == 1) {
+    return 0;
+  }
+  std::int64_t total = 0;
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    wrr_current_[i] += opts_.weights[i];
+    total += opts_.weights[i];
+    if (wrr_current_[i] > wrr_current_[best]) {
+      best = i;
+    }
+  }
+  wrr_current_[best] -= total;
+  return best;
+}
+
+Dispatcher::Site& Dispatcher::PathFor(const KnownRoute& route) {
+  std::size_t source = PickSource();
+  const EgressSource& src = sources_[source];
+  std::string key = src.name.empty() ? route.site_name : src.name + "->" + route.site_name;
+  auto& slot = sites_[key];
+  if (!slot) {
+    slot = std::make_unique<Site>();
+    slot->name = key;
+    slot->source = source;
+  }
+  Site& site = *slot;
+  if (site.hosts.empty() || site.settings_expire < Clock::now()) {
+    // (Re)resolved with the route: hosts and shaping settings for this source.
+    site.hosts = route.hosts;
+    shaping::Effective settings = Builtin();
+    if (const auto& rules = opts_.shaping) {
+      std::vector<std::string> names;
+      for (const auto& h : route.hosts) {
+        names.push_back(h.host);
+      }
+      settings = shaping::Resolve(*rules, settings, route.domain, names, src.address);
+    }
+    ApplySettings(site, std::move(settings));
+    site.settings_expire = route.expires;
+  }
+  return site;
 }
 
 shaping::Effective BuiltinShaping(const Options& opts) {
@@ -384,7 +432,10 @@ awaitable<void> Dispatcher::Pace(std::optional<shaping::Gcra>& rate) {
 
 void Dispatcher::SetShaping(std::shared_ptr<const shaping::Rules> rules) {
   opts_.shaping = std::move(rules);
-  route_cache_.clear();  // sites look their settings up again on the next item
+  route_cache_.clear();  // routes and sites look their settings up again
+  for (auto& [name, site] : sites_) {
+    site->settings_expire = {};
+  }
 }
 
 void Dispatcher::Kick(Site& site) {
@@ -424,6 +475,8 @@ awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Co
       spdlog::debug("site {}: connecting to {}[{}]:{}", site.name, mx.host, ip, port);
       co_await Pace(site.connection_rate);
       smtp::ClientOptions client = opts_.client;
+      client.source_address = sources_[site.source].address;
+      client.ehlo_name = sources_[site.source].ehlo_name;
       client.tls = site.settings.tls == shaping::Tls::kDisabled   ? smtp::TlsPolicy::kDisabled
                    : site.settings.tls == shaping::Tls::kRequired ? smtp::TlsPolicy::kRequired
                                                                   : smtp::TlsPolicy::kOpportunistic;
@@ -526,7 +579,7 @@ void Dispatcher::Record(events::OutcomeType type, MessageState& m, std::uint32_t
     o.tls_version = conn->tls_info().version;
     o.tls_cipher = conn->tls_info().cipher;
   }
-  o.egress_source = opts_.client.source_address;
+  o.egress_source = site ? sources_[site->source].address : opts_.client.source_address;
   o.attempt = w.attempts + 1;
   o.code = r.code;
   o.enhanced = r.enhanced;

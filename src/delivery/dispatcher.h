@@ -52,6 +52,14 @@ struct RouteHost {
   std::uint16_t port = 0;  // 0: Options::port
 };
 
+// A local address outbound connections are bound to, with the name it gives
+// in EHLO (its PTR name, ideally).
+struct EgressSource {
+  std::string name;
+  std::string address;
+  std::string ehlo_name;
+};
+
 // Parses "host", "host:port", "[192.0.2.1]:port" or "[IPv6:2001:db8::1]".
 std::optional<RouteHost> ParseRouteHost(std::string_view text);
 
@@ -71,6 +79,10 @@ struct Options {
   std::map<std::string, std::vector<RouteHost>> routes;
   // Traffic shaping rules layered over the settings above, per site (may be null).
   std::shared_ptr<const shaping::Rules> shaping;
+  // The egress pool mail is sent from: sources with weights, used in smooth
+  // weighted round robin. Empty: one source, client.source_address (or any).
+  std::vector<EgressSource> sources;
+  std::vector<std::uint32_t> weights;  // one per source
 };
 
 // The [delivery] settings as the base layer of shaping (shaping::Resolve).
@@ -143,12 +155,16 @@ class Dispatcher {
     std::vector<bounce::ReportedRecipient> delayed;
     std::vector<bounce::ReportedRecipient> relayed;
   };
+  // A ready queue: one egress source to one site (MX host set). Shaping,
+  // connections and rates are per Site.
   struct Site {
     std::string name;
+    std::size_t source = 0;        // index into sources_
     std::vector<RouteHost> hosts;  // in the order to try
     std::deque<queue::WorkItem> ready;
     std::uint32_t active = 0;
     shaping::Effective settings;                 // limits in force
+    queue::Clock::time_point settings_expire{};  // re-resolve with the route after
     std::optional<shaping::Gcra> message_rate;   // max_message_rate
     std::optional<shaping::Gcra> connection_rate;  // max_connection_rate
     // The idle-wait timers of connections waiting for work; Kick() wakes them.
@@ -214,9 +230,16 @@ class Dispatcher {
   std::map<SpoolId, MessageState> messages_;
   std::map<std::string, std::unique_ptr<Site>> sites_;
   struct KnownRoute {
-    Site* site = nullptr;
+    std::string site_name;     // the MX host set (or route, or domain of its own)
+    std::vector<RouteHost> hosts;
+    std::string domain;        // for domain shaping rules
     queue::Clock::time_point expires;
   };
+  // The ready queue for a route from the next source of the pool.
+  Site& PathFor(const KnownRoute& route);
+  std::size_t PickSource();
+  std::vector<EgressSource> sources_;
+  std::vector<std::int64_t> wrr_current_;  // smooth weighted round robin state
   std::unordered_map<std::uint32_t, KnownRoute> route_cache_;      // by queue
   std::map<std::uint32_t, std::vector<queue::WorkItem>> resolving_;  // awaiting a route
   std::set<std::uint32_t> suspended_;

@@ -198,12 +198,14 @@ asio::awaitable<void> CheckDmarc(dns::Resolver& r, const Options& o, std::vector
 
 asio::awaitable<void> CheckPtr(dns::Resolver& r, const Options& o, std::vector<Check>& out) {
   for (const auto& ip : o.egress_ips) {
+    auto own = o.ehlo_by_ip.find(ip);
+    const std::string& ehlo = own != o.ehlo_by_ip.end() ? own->second : o.ehlo_name;
     Check c{"ptr " + ip, Status::kPass, "", ""};
     auto names = co_await r.ResolvePtr(ip);
     if (!names || names->empty()) {
       c.status = Status::kFail;
       c.detail = "no PTR record";
-      c.fix = "ask the address's owner to set its PTR to " + o.ehlo_name;
+      c.fix = "ask the address's owner to set its PTR to " + ehlo;
       out.push_back(std::move(c));
       continue;
     }
@@ -224,11 +226,11 @@ asio::awaitable<void> CheckPtr(dns::Resolver& r, const Options& o, std::vector<C
       c.detail = "PTR " + names->front() + " does not resolve back to " + ip;
       c.fix = "publish: " + names->front() + ". IN " + (ip.find(':') == std::string::npos ? "A" : "AAAA") +
               " " + ip;
-    } else if (Lower(confirmed) != Lower(o.ehlo_name)) {
+    } else if (Lower(confirmed) != Lower(ehlo)) {
       c.status = Status::kFail;
-      c.detail = "PTR " + confirmed + " (confirmed) differs from the EHLO name " + o.ehlo_name;
+      c.detail = "PTR " + confirmed + " (confirmed) differs from the EHLO name " + ehlo;
       c.fix = "set [delivery] ehlo_name = \"" + confirmed + "\", or change the PTR to " +
-              o.ehlo_name;
+              ehlo;
     } else {
       c.detail = "PTR " + confirmed + " resolves back to " + ip + " and matches EHLO";
     }

@@ -7,6 +7,7 @@
 // `sluice doctor DOMAIN`: checks a sending domain's DNS through the configured
 // resolver and says, for each failure, what to publish or change.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct Options {
   std::string domain;
   std::vector<std::string> egress_ips;  // the addresses mail leaves from
   std::string ehlo_name;                // what those addresses say in EHLO
+  std::map<std::string, std::string> ehlo_by_ip;  // per address, where it differs
   std::vector<Selector> selectors;      // configured DKIM keys for the domain
 };
 

@@ -117,3 +117,31 @@ def test_check_and_explain(tmp_path, sluiced_factory):
     assert "max_message_rate                60/min" in out and "(domain explain.example)" in out
     src = s.cli("shaping", "explain", "explain.example", "--source", "127.0.0.9").stdout
     assert "(domain explain.example source 127.0.0.9)" in src, src
+
+
+def test_pool_sources_are_used_by_weight(mx_lab, delivering_sluiced):
+    # Egress sources: each binds its own 127.0.0.x address and says its own name
+    # in EHLO; mail is spread over them in proportion to their weights.
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("pool.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(config={"egress": {"source": [
+        {"name": "one", "address": "127.0.0.71", "ehlo_name": "one.sluice.test", "weight": 1},
+        {"name": "three", "address": "127.0.0.72", "ehlo_name": "three.sluice.test",
+         "weight": 3},
+    ]}})
+    n = 40
+    inject_pipelined(s, [("sender@src.example", [f"u{i}@pool.example"], body(f"pool-{i}"))
+                         for i in range(n)])
+    msgs = sink.wait_messages(n, timeout=60)
+    by_peer = {}
+    for m in msgs:
+        by_peer.setdefault(m.peer[0], []).append(m.helo)
+    assert sorted(by_peer) == ["127.0.0.71", "127.0.0.72"], by_peer.keys()
+    assert len(by_peer["127.0.0.71"]) == 10 and len(by_peer["127.0.0.72"]) == 30, \
+        {k: len(v) for k, v in by_peer.items()}
+    assert set(by_peer["127.0.0.71"]) == {"one.sluice.test"}
+    assert set(by_peer["127.0.0.72"]) == {"three.sluice.test"}
+    # Outcome events name the source.
+    events = [e for e in s.events() if e["type"] == "Delivery"]
+    assert len(events) == n
+    assert sorted({e["egress_source"] for e in events}) == ["127.0.0.71", "127.0.0.72"]
