@@ -352,7 +352,8 @@ Settings Bind(const config::Document& doc) {
   del.RejectUnknown({"enabled", "ehlo_name", "port", "tls", "source_address", "smarthost",
                      "connection_limit", "max_deliveries_per_connection",
                      "max_recipients_per_transaction", "idle_timeout", "connect_timeout",
-                     "command_timeout", "data_timeout", "shaping"});
+                     "command_timeout", "data_timeout", "shaping", "failure_backoff",
+                     "max_failure_backoff"});
   auto& d = st.delivery;
   st.delivery_enabled = del.Bool("enabled", true);
   d.client.ehlo_name = del.String("ehlo_name", st.server.hostname);
@@ -413,6 +414,8 @@ Settings Bind(const config::Document& doc) {
   d.client.command_timeout = del.Duration("command_timeout", d.client.command_timeout);
   d.client.greeting_timeout = d.client.command_timeout;
   d.client.data_done_timeout = del.Duration("data_timeout", d.client.data_done_timeout);
+  d.failure_backoff = del.Duration("failure_backoff", d.failure_backoff);
+  d.max_failure_backoff = del.Duration("max_failure_backoff", d.max_failure_backoff);
   st.shaping_file = del.String("shaping", "");
   if (!st.shaping_file.empty()) {
     // The rules file reports its own errors, with its own name and lines.

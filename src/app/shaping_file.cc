@@ -62,6 +62,7 @@ void CheckKnown(const config::Section& s, bool block, bool provider) {
   std::vector<std::string_view> known(std::begin(kOptions), std::end(kOptions));
   if (block) {
     known.push_back("source");
+    known.push_back("automation");
   }
   if (provider) {
     known.push_back("mx_suffixes");
@@ -73,10 +74,73 @@ void CheckKnown(const config::Section& s, bool block, bool provider) {
   }
 }
 
-shaping::Block BindBlock(const config::Section& s, bool provider) {
+std::vector<shaping::Automation> BindAutomation(const config::Section& block,
+                                                const std::string& owner) {
+  std::vector<shaping::Automation> out;
+  auto list = block.Tables("automation");
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto& s = list[i];
+    s.RejectUnknown({"name", "code", "enhanced", "match", "action", "duration", "trigger",
+                     "connection_limit", "max_message_rate"});
+    shaping::Automation a;
+    a.name = s.String("name", owner + " #" + std::to_string(i + 1));
+    if (s.Has("code")) {
+      a.code = static_cast<int>(s.Int("code", 421, 200, 599));
+    }
+    a.enhanced_prefix = s.String("enhanced", "");
+    a.pattern = s.String("match", "");
+    std::string why;
+    if (!shaping::CompilePattern(a, &why)) {
+      s.Report("match", "not a valid regular expression: " + why);
+    }
+    if (!a.code && a.enhanced_prefix.empty() && a.pattern.empty()) {
+      s.Report("match", "a rule needs code, enhanced or match (else it matches every reply)");
+    }
+    std::string action = s.String("action", "suspend");
+    if (action == "suspend") {
+      a.action = shaping::Action::kSuspend;
+    } else if (action == "limit") {
+      a.action = shaping::Action::kLimit;
+      a.limit = BindSettings(s);
+      if (!a.limit.connection_limit && !a.limit.max_message_rate) {
+        s.Report("action", "\"limit\" needs connection_limit or max_message_rate");
+      }
+    } else if (action == "bounce") {
+      a.action = shaping::Action::kBounce;
+    } else {
+      s.Report("action", "must be \"suspend\", \"limit\" or \"bounce\"");
+    }
+    a.duration = s.Duration("duration", a.duration);
+    std::string trigger = s.String("trigger", "immediate");
+    if (trigger != "immediate") {
+      auto slash = trigger.find('/');
+      auto rate = shaping::ParseRate(trigger);
+      std::uint32_t n = 0;
+      if (rate && slash != std::string::npos) {
+        try {
+          n = static_cast<std::uint32_t>(std::stoul(trigger.substr(0, slash)));
+        } catch (const std::exception&) {
+          n = 0;
+        }
+      }
+      if (n == 0) {
+        s.Report("trigger", "\"immediate\" or a count in a window, such as \"3/hr\"");
+      } else {
+        a.threshold = n;
+        a.window = std::chrono::milliseconds(
+            static_cast<std::int64_t>(1000.0 * n / rate->per_second));
+      }
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+shaping::Block BindBlock(const config::Section& s, bool provider, const std::string& owner) {
   CheckKnown(s, true, provider);
   shaping::Block b;
   b.settings = BindSettings(s);
+  b.automation = BindAutomation(s, owner);
   auto sources = s.Table("source");
   for (const auto& ip : sources.Keys()) {
     if (!IpAddress::Parse(ip)) {
@@ -96,7 +160,7 @@ shaping::Rules BindShapingRules(const config::Document& doc) {
   shaping::Rules rules;
   auto root = doc.Root();
   root.RejectUnknown({"default", "provider", "domain"});
-  rules.defaults = BindBlock(root.Table("default"), false);
+  rules.defaults = BindBlock(root.Table("default"), false, "default");
   auto providers = root.Table("provider");
   for (const auto& name : providers.Keys()) {
     auto p = providers.Table(name);
@@ -115,7 +179,7 @@ shaping::Rules BindShapingRules(const config::Document& doc) {
     if (prov.mx_suffixes.empty()) {
       p.Report("mx_suffixes", "a provider needs at least one MX host suffix");
     }
-    prov.block = BindBlock(p, true);
+    prov.block = BindBlock(p, true, "provider " + name);
     rules.providers.push_back(std::move(prov));
   }
   auto domains = root.Table("domain");
@@ -125,7 +189,7 @@ shaping::Rules BindShapingRules(const config::Document& doc) {
       domains.Report(name, "not a domain");
       continue;
     }
-    rules.domains[norm.value()] = BindBlock(domains.Table(name), false);
+    rules.domains[norm.value()] = BindBlock(domains.Table(name), false, "domain " + norm.value());
   }
   return rules;
 }

@@ -383,7 +383,11 @@ Dispatcher::Site& Dispatcher::PathFor(const KnownRoute& route) {
       }
       settings = shaping::Resolve(*rules, settings, route.domain, names, src.address);
     }
-    ApplySettings(site, std::move(settings));
+    site.rules = opts_.shaping;
+    site.base = settings;
+    if (site.limited_until <= shaping::Clock::now()) {
+      ApplySettings(site, std::move(settings));
+    }
     site.settings_expire = route.expires;
   }
   return site;
@@ -438,13 +442,163 @@ void Dispatcher::SetShaping(std::shared_ptr<const shaping::Rules> rules) {
   }
 }
 
+std::uint32_t Dispatcher::ConnectionLimit(const Site& site) {
+  std::uint32_t limit = site.settings.connection_limit;
+  if (site.cap > 0) {
+    limit = std::min(limit, std::max<std::uint32_t>(1, static_cast<std::uint32_t>(site.cap)));
+  }
+  return limit;
+}
+
+void Dispatcher::Announce(const Site& site, const std::string& rule, const std::string& action,
+                          shaping::Clock::time_point until, const smtp::Reply* reply) {
+  events::Automation a;
+  a.rule = rule;
+  a.action = action;
+  a.site = site.name;
+  a.egress_source = sources_[site.source].address;
+  a.timestamp = std::chrono::system_clock::now();
+  a.until = a.timestamp + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              std::max(shaping::Clock::duration::zero(),
+                                       until - shaping::Clock::now()));
+  if (reply != nullptr) {
+    a.code = reply->code;
+    a.enhanced = reply->enhanced;
+    a.text = reply->text;
+  }
+  bus_.Publish(a);
+  spdlog::info("shaping: {} on {}: {}", action, site.name, rule);
+}
+
+void Dispatcher::WakeAt(Site& site, shaping::Clock::time_point at) {
+  if (!site.wake) {
+    site.wake = std::make_unique<asio::steady_timer>(ioc_);
+  } else if (site.wake->expiry() > shaping::Clock::now() && site.wake->expiry() <= at) {
+    return;  // an earlier wake-up is armed; it re-arms for what remains
+  }
+  site.wake->expires_at(at);
+  site.wake->async_wait([this, s = &site](boost::system::error_code ec) {
+    if (ec) {
+      return;
+    }
+    auto now = shaping::Clock::now();
+    if (s->limited_until != shaping::Clock::time_point{} && s->limited_until <= now) {
+      s->limited_until = {};
+      ApplySettings(*s, s->base);  // the rule's limit has run out
+    }
+    if (s->limited_until > now) {
+      WakeAt(*s, s->limited_until);
+    }
+    Kick(*s);
+  });
+}
+
+void Dispatcher::SuspendPath(Site& site, shaping::Clock::duration how_long,
+                             const std::string& rule, const smtp::Reply* reply) {
+  auto until = shaping::Clock::now() + how_long;
+  if (until <= site.suspended_until) {
+    return;
+  }
+  site.suspended_until = until;
+  Announce(site, rule, "suspend", until, reply);
+  WakeAt(site, until);
+  for (auto* t : site.idle) {
+    t->cancel();  // idle connections close now
+  }
+}
+
+bool Dispatcher::Observe(Site& site, const smtp::Reply& r) {
+  auto now = shaping::Clock::now();
+  if (r.code == 421) {
+    // Built in: the receiver asks us to back off. Halve this path's
+    // concurrency; it grows back by about one connection per window of
+    // successes (slow start, as Postfix and PowerMTA do).
+    double from = site.cap > 0 ? site.cap : static_cast<double>(std::max<std::uint32_t>(
+                                                    1, std::min(site.active, ConnectionLimit(site))));
+    double to = std::max(1.0, from / 2);
+    if (site.cap == 0 || to < site.cap) {
+      site.cap = to;
+      Announce(site, "built-in: 421 from the receiver", "halve concurrency", now, &r);
+    }
+  }
+  bool bounce = false;
+  for (const shaping::Automation* a : site.settings.automation) {
+    if (!shaping::Matches(*a, r.code, r.enhanced, r.text)) {
+      continue;
+    }
+    if (a->threshold > 1) {
+      auto& h = site.hits[a];
+      h.push_back(now);
+      while (!h.empty() && now - h.front() > a->window) {
+        h.pop_front();
+      }
+      if (h.size() < a->threshold) {
+        continue;
+      }
+      h.clear();
+    }
+    switch (a->action) {
+      case shaping::Action::kSuspend:
+        SuspendPath(site, a->duration, a->name, &r);
+        break;
+      case shaping::Action::kLimit: {
+        auto until = now + a->duration;
+        if (site.limited_until < until) {
+          shaping::Effective limited = site.base;
+          shaping::Layer(limited, a->limit, "rule " + a->name);
+          limited.automation = site.base.automation;
+          ApplySettings(site, std::move(limited));
+          site.limited_until = until;
+          Announce(site, a->name, "limit", until, &r);
+          WakeAt(site, until);
+        }
+        break;
+      }
+      case shaping::Action::kBounce:
+        bounce = true;
+        break;
+    }
+  }
+  return bounce;
+}
+
+void Dispatcher::ConnectFailed(Site& site, const smtp::Reply& r) {
+  ++site.fail_streak;
+  if (opts_.failure_backoff.count() > 0) {
+    // Dead-destination back-off, doubling per failure in a row.
+    auto backoff = opts_.failure_backoff;
+    for (std::uint32_t i = 1; i < site.fail_streak && backoff < opts_.max_failure_backoff; ++i) {
+      backoff *= 2;
+    }
+    backoff = std::min(backoff, opts_.max_failure_backoff);
+    SuspendPath(site, backoff,
+                fmt::format("built-in: {} failed connection{} in a row", site.fail_streak,
+                            site.fail_streak == 1 ? "" : "s"),
+                &r);
+  }
+}
+
+void Dispatcher::Succeeded(Site& site) {
+  site.fail_streak = 0;
+  if (site.cap > 0) {
+    site.cap += 1.0 / site.cap;
+    if (site.cap >= site.settings.connection_limit) {
+      site.cap = 0;  // recovered
+    }
+  }
+}
+
 void Dispatcher::Kick(Site& site) {
+  if (site.suspended_until > shaping::Clock::now()) {
+    WakeAt(site, site.suspended_until);  // its mail waits in the ready queue
+    return;
+  }
   for (auto* t : site.idle) {
     t->cancel();  // wake idle connections
   }
   // Each running connection takes one waiting item next; open more while the
   // ready queue is longer than that, up to the limit.
-  while (site.active < site.settings.connection_limit && site.ready.size() > site.active) {
+  while (site.active < ConnectionLimit(site) && site.ready.size() > site.active) {
     ++site.active;
     asio::co_spawn(ioc_, RunConnection(this, &site), LogCoroutineError);
   }
@@ -490,7 +644,9 @@ awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Co
       if (f.reply) {
         // A refusing greeting or EHLO: try the next host, but report what it said
         // as a deferral (RFC 5321 §3.9: 421 means try later).
-        last = {451, f.reply->enhanced.empty() ? "4.4.0" : "4" + f.reply->enhanced.substr(1),
+        // A 4xx keeps its code (421 tells the shaping what happened).
+        last = {f.reply->code / 100 == 4 ? f.reply->code : 451,
+                f.reply->enhanced.empty() ? "4.4.0" : "4" + f.reply->enhanced.substr(1),
                 fmt::format("{}[{}] {}: {} {}", mx.host, ip, smtp::ToString(f.stage), f.reply->code,
                             f.reply->text)};
       } else {
@@ -505,6 +661,9 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
   std::shared_ptr<smtp::ClientConnection> conn;
   std::uint32_t sent = 0;
   while (true) {
+    if (site->suspended_until > shaping::Clock::now() || site->active > ConnectionLimit(*site)) {
+      break;  // a rule, a back-off or a 421 says: fewer connections now
+    }
     if (site->ready.empty()) {
       if (!conn || !conn->usable()) {
         break;
@@ -531,6 +690,9 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       }
       auto opened = co_await self->Connect(*site);
       if (!opened) {
+        // What the receiver said (or what went wrong) may match a rule.
+        self->Observe(*site, opened.error());
+        self->ConnectFailed(*site, opened.error());
         // Dead destination: defer what waits for it rather than retrying each now.
         for (std::size_t n = 1; !site->ready.empty(); ++n) {
           queue::WorkItem w = site->ready.front();
@@ -544,6 +706,7 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       }
       conn = std::move(opened).value();
       sent = 0;
+      site->fail_streak = 0;
     }
     if (site->ready.empty()) {
       continue;  // another connection took the work while this one connected
@@ -724,10 +887,12 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
         continue;  // an operator bounced it while this transaction ran
       }
       const Reply& r = result.recipients[k];
+      const bool rule_bounce = r.code / 100 != 2 && Observe(site, r);
       if (r.code / 100 == 2) {
+        Succeeded(site);
         Record(events::OutcomeType::kDelivery, *m, rcpt, w, r, &site, &conn, took);
         m->meta.done[rcpt] |= spool::Meta::kFinal;
-      } else if (r.code >= 500) {
+      } else if (r.code >= 500 || rule_bounce) {
         Record(events::OutcomeType::kBounce, *m, rcpt, w, r, &site, &conn, took);
         m->meta.done[rcpt] |= spool::Meta::kFinal;
       } else {

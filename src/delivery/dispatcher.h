@@ -70,6 +70,11 @@ struct Options {
   std::uint32_t max_deliveries_per_connection = 100;
   std::uint32_t max_recipients_per_transaction = 100;
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(5);
+  // Dead-destination back-off: after a failed connection to a site, no new
+  // attempt on that path for this long, doubling with each failure in a row up
+  // to the maximum. Zero: off.
+  std::chrono::milliseconds failure_backoff = std::chrono::seconds(30);
+  std::chrono::milliseconds max_failure_backoff = std::chrono::minutes(10);
   queue::RetryPolicy retry;
   // A recipient that asked for delay reports (NOTIFY=DELAY) gets one once its
   // message has waited this long; zero: never.
@@ -164,7 +169,16 @@ class Dispatcher {
     std::deque<queue::WorkItem> ready;
     std::uint32_t active = 0;
     shaping::Effective settings;                 // limits in force
+    shaping::Effective base;                     // the same without a rule's temporary limit
+    std::shared_ptr<const shaping::Rules> rules;  // keeps settings.automation alive
     queue::Clock::time_point settings_expire{};  // re-resolve with the route after
+    // Adaptation to what the receiver says.
+    shaping::Clock::time_point suspended_until{};
+    shaping::Clock::time_point limited_until{};
+    std::map<const shaping::Automation*, std::deque<shaping::Clock::time_point>> hits;
+    double cap = 0;  // reduced concurrency after 421s (0: not reduced); grows back slowly
+    std::uint32_t fail_streak = 0;
+    std::unique_ptr<boost::asio::steady_timer> wake;  // end of a suspension or limit
     std::optional<shaping::Gcra> message_rate;   // max_message_rate
     std::optional<shaping::Gcra> connection_rate;  // max_connection_rate
     // The idle-wait timers of connections waiting for work; Kick() wakes them.
@@ -197,6 +211,18 @@ class Dispatcher {
   // The built-in settings (this dispatcher's Options) as shaping defaults.
   shaping::Effective Builtin() const;
   void ApplySettings(Site& site, shaping::Effective settings);
+  // The connections a site may have now (its limit, or less after 421s).
+  static std::uint32_t ConnectionLimit(const Site& site);
+  // A failure reply seen on a path: the built-in reaction to 421 and the
+  // shaping rules; true if a rule says the recipient is to bounce.
+  bool Observe(Site& site, const smtp::Reply& r);
+  void ConnectFailed(Site& site, const smtp::Reply& r);
+  void Succeeded(Site& site);
+  void SuspendPath(Site& site, shaping::Clock::duration how_long, const std::string& rule,
+                   const smtp::Reply* reply);
+  void Announce(const Site& site, const std::string& rule, const std::string& action,
+                shaping::Clock::time_point until, const smtp::Reply* reply);
+  void WakeAt(Site& site, shaping::Clock::time_point at);
   // Waits, if need be, for the site's next slot under `rate`.
   boost::asio::awaitable<void> Pace(std::optional<shaping::Gcra>& rate);
 

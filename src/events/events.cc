@@ -81,6 +81,27 @@ std::string ToJson(const Outcome& e) {
   return boost::json::serialize(o);
 }
 
+std::string ToJson(const Automation& e) {
+  boost::json::object o;
+  o["type"] = "Automation";
+  o["timestamp"] = Rfc3339Micros(e.timestamp);
+  o["rule"] = e.rule;
+  o["action"] = e.action;
+  o["site"] = e.site;
+  o["egress_source"] = e.egress_source.empty() ? boost::json::value(nullptr)
+                                               : boost::json::value(e.egress_source);
+  o["until"] = Rfc3339Micros(e.until);
+  if (e.code != 0) {
+    o["response"] = boost::json::object{
+        {"code", e.code},
+        {"enhanced", e.enhanced.empty() ? boost::json::value(nullptr) : boost::json::value(e.enhanced)},
+        {"text", e.text}};
+  } else {
+    o["response"] = nullptr;
+  }
+  return boost::json::serialize(o);
+}
+
 Result<std::unique_ptr<JsonlFileSink>, std::string> JsonlFileSink::Open(std::string path) {
   std::unique_ptr<JsonlFileSink> s(new JsonlFileSink(std::move(path)));
   s->file_ = std::fopen(s->path_.c_str(), "ae");
@@ -127,6 +148,10 @@ void Bus::Publish(const Reception& e) {
 }
 
 void Bus::Publish(const Outcome& e) {
+  WriteLine(ToJson(e));
+}
+
+void Bus::Publish(const Automation& e) {
   WriteLine(ToJson(e));
 }
 

@@ -57,9 +57,24 @@ struct Outcome {
   std::chrono::milliseconds duration{0};  // of this attempt
 };
 
+// A shaping action taken on a path (egress source to site): by a rule of the
+// shaping file that matched a reply, or by the built-in back-off.
+struct Automation {
+  std::string rule;    // "provider yahoo #1 (yahoo-ts03)", "built-in: connection failures"
+  std::string action;  // "suspend", "limit", "bounce", "halve concurrency"
+  std::string site;
+  std::string egress_source;
+  std::chrono::system_clock::time_point timestamp;
+  std::chrono::system_clock::time_point until;  // the effect lasts until then
+  int code = 0;                                 // the reply that triggered it, if any
+  std::string enhanced;
+  std::string text;
+};
+
 // One JSON object, without a trailing newline.
 std::string ToJson(const Reception& e);
 std::string ToJson(const Outcome& e);
+std::string ToJson(const Automation& e);
 
 class Sink {
  public:
@@ -88,6 +103,7 @@ class Bus {
   void AddSink(std::unique_ptr<Sink> sink) { sinks_.push_back(std::move(sink)); }
   void Publish(const Reception& e);
   void Publish(const Outcome& e);
+  void Publish(const Automation& e);
   void Reopen();
 
  private:

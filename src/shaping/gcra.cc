@@ -22,7 +22,7 @@ std::optional<Rate> ParseRate(std::string_view text) {
     seconds = 1;
   } else if (unit == "min" || unit == "m" || unit == "minute") {
     seconds = 60;
-  } else if (unit == "h" || unit == "hour") {
+  } else if (unit == "h" || unit == "hr" || unit == "hour") {
     seconds = 3600;
   } else if (unit == "d" || unit == "day") {
     seconds = 86400;

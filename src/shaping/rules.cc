@@ -1,8 +1,15 @@
 #include "shaping/rules.h"
 
+#include <regex>
+
 #include <fmt/format.h>
 
 namespace sluice::shaping {
+
+struct CompiledPattern {
+  std::regex re;
+};
+
 namespace {
 
 bool SuffixMatches(const std::string& host, const std::string& suffix) {
@@ -15,6 +22,8 @@ bool SuffixMatches(const std::string& host, const std::string& suffix) {
          (host.size() > s.size() && host.compare(host.size() - s.size(), s.size(), s) == 0 &&
           host[host.size() - s.size() - 1] == '.');
 }
+
+}  // namespace
 
 void Layer(Effective& e, const Settings& s, const std::string& origin) {
   auto take = [&](auto& field, const auto& value, const char* name) {
@@ -40,8 +49,13 @@ void Layer(Effective& e, const Settings& s, const std::string& origin) {
   take(e.tls, s.tls, "tls");
 }
 
+namespace {
+
 void LayerBlock(Effective& e, const Block& b, const std::string& origin, std::string_view source) {
   Layer(e, b.settings, origin);
+  for (const auto& a : b.automation) {
+    e.automation.push_back(&a);
+  }
   if (!source.empty()) {
     auto it = b.by_source.find(std::string(source));
     if (it != b.by_source.end()) {
@@ -51,6 +65,50 @@ void LayerBlock(Effective& e, const Block& b, const std::string& origin, std::st
 }
 
 }  // namespace
+
+const char* ToString(Action a) {
+  switch (a) {
+    case Action::kSuspend:
+      return "suspend";
+    case Action::kLimit:
+      return "limit";
+    case Action::kBounce:
+      return "bounce";
+  }
+  return "suspend";
+}
+
+bool Matches(const Automation& a, int code, std::string_view enhanced, std::string_view text) {
+  if (a.code && (a.code_class ? code / 100 != *a.code / 100 : code != *a.code)) {
+    return false;
+  }
+  if (!a.enhanced_prefix.empty() && enhanced.substr(0, a.enhanced_prefix.size()) !=
+                                        std::string_view(a.enhanced_prefix)) {
+    return false;
+  }
+  if (a.compiled) {
+    // Only failure replies get here, so a regular expression is affordable.
+    return std::regex_search(text.begin(), text.end(), a.compiled->re);
+  }
+  return a.pattern.empty();
+}
+
+bool CompilePattern(Automation& a, std::string* why) {
+  if (a.pattern.empty()) {
+    a.compiled.reset();
+    return true;
+  }
+  try {
+    a.compiled = std::make_shared<const CompiledPattern>(
+        CompiledPattern{std::regex(a.pattern, std::regex::ECMAScript | std::regex::icase)});
+    return true;
+  } catch (const std::regex_error& e) {
+    if (why != nullptr) {
+      *why = e.what();
+    }
+    return false;
+  }
+}
 
 const char* ToString(Tls t) {
   switch (t) {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,9 +39,34 @@ struct Settings {
   std::optional<Tls> tls;
 };
 
+// A reaction to receiver replies (421 "[TS03]", "S3150" ...): when a reply
+// matches, often enough, act on the path (egress source to site) for a while.
+enum class Action { kSuspend, kLimit, kBounce };
+const char* ToString(Action a);
+
+struct Automation {
+  std::string name;                 // for events and explanations
+  std::optional<int> code;          // 421; or a class: 400 for "4xx", 500 for "5xx"
+  bool code_class = false;
+  std::string enhanced_prefix;      // "4.7." matches 4.7.0, 4.7.28 ...
+  std::string pattern;              // regular expression searched in the text (any case)
+  std::shared_ptr<const struct CompiledPattern> compiled;  // set by CompilePattern
+  Action action = Action::kSuspend;
+  std::chrono::milliseconds duration{std::chrono::minutes(30)};
+  Settings limit;                   // kLimit: the settings in force meanwhile
+  std::uint32_t threshold = 1;      // fire when matched this often ...
+  std::chrono::milliseconds window{0};  // ... within this window ("3/hr"); 1 = at once
+};
+
+// Compiles a.pattern (ECMAScript, case-insensitive); false with `why` if invalid.
+bool CompilePattern(Automation& a, std::string* why);
+// Whether a reply matches a rule.
+bool Matches(const Automation& a, int code, std::string_view enhanced, std::string_view text);
+
 struct Block {
   Settings settings;
   std::map<std::string, Settings> by_source;  // egress address -> refinement
+  std::vector<Automation> automation;
 };
 
 struct Provider {
@@ -66,7 +92,13 @@ struct Effective {
   Tls tls = Tls::kOpportunistic;
   std::map<std::string, std::string> origin;  // option name -> "default", "provider gmail", ...
   std::string provider;                       // the matched provider, if any
+  // Reply rules in force: default's, then the provider's, then the domain's.
+  // They point into the Rules, which the holder keeps alive.
+  std::vector<const Automation*> automation;
 };
+
+// Layers `s` over `e` (used for a rule's temporary limits).
+void Layer(Effective& e, const Settings& s, const std::string& origin);
 
 // The provider whose suffixes match one of `mx_hosts`, or null.
 const Provider* MatchProvider(const Rules& rules, const std::vector<std::string>& mx_hosts);

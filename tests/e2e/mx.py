@@ -663,6 +663,9 @@ class MxLab:
             "connection_limit": 2,
             "max_deliveries_per_connection": 100,
             "idle_timeout": "1s",
+            # Short dead-destination back-off, so retries every second still try.
+            "failure_backoff": "200ms",
+            "max_failure_backoff": "1s",
             "connect_timeout": "3s",
             "command_timeout": "15s",
             "data_timeout": "15s",

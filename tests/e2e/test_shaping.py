@@ -142,6 +142,90 @@ def test_pool_sources_are_used_by_weight(mx_lab, delivering_sluiced):
     assert set(by_peer["127.0.0.71"]) == {"one.sluice.test"}
     assert set(by_peer["127.0.0.72"]) == {"three.sluice.test"}
     # Outcome events name the source.
-    events = [e for e in s.events() if e["type"] == "Delivery"]
-    assert len(events) == n
+    events = wait_until(lambda: [e for e in s.events() if e["type"] == "Delivery"]
+                        if len([e for e in s.events() if e["type"] == "Delivery"]) == n
+                        else None, 10)
     assert sorted({e["egress_source"] for e in events}) == ["127.0.0.71", "127.0.0.72"]
+
+
+TS03 = ("421 4.7.0 [TS03] All messages from 127.0.0.1 will be permanently deferred; "
+        "Retrying will NOT succeed. See https://postmaster.example/error-codes")
+
+
+def test_ts03_reply_suspends_the_path_then_it_resumes(mx_lab, delivering_sluiced, tmp_path):
+    rules = rules_file(tmp_path, r"""
+[domain."ts.example"]
+connection_limit = 1
+
+[[domain."ts.example".automation]]
+name = "yahoo-ts03"
+match = '\[TS03\]'
+action = "suspend"
+duration = "3s"
+""")
+    sink, s = start(mx_lab, delivering_sluiced, rules, "ts.example",
+                    defer_first=1, defer_reply=TS03)
+    n = 4
+    inject_pipelined(s, [("sender@src.example", [f"u{i}@ts.example"], body(f"ts-{i}"))
+                         for i in range(n)], connections=1)
+    sink.wait_messages(n, timeout=40)
+    autos = [e for e in s.events() if e["type"] == "Automation" and e["rule"] == "yahoo-ts03"]
+    assert len(autos) == 1, autos
+    a = autos[0]
+    assert a["action"] == "suspend" and a["response"]["code"] == 421, a
+    assert "[TS03]" in a["response"]["text"]
+    # Nothing reached the receiver while the path was suspended.
+    times = sorted(sink.transaction_times)
+    assert times[1] - times[0] >= 2.8, [round(t - times[0], 2) for t in times]
+    # The deferred message was retried and delivered with the rest.
+    wait_until(lambda: {e["recipient"] for e in s.events() if e["type"] == "Delivery"}
+               == {f"u{i}@ts.example" for i in range(n)}, 10)
+
+
+def test_threshold_and_limit_action(mx_lab, delivering_sluiced, tmp_path):
+    # "limit" for a while once a reply was seen twice within a minute.
+    rules = rules_file(tmp_path, r"""
+[domain."slow.example"]
+connection_limit = 1
+
+[[domain."slow.example".automation]]
+name = "too-fast"
+code = 451
+match = 'rate'
+trigger = "2/min"
+action = "limit"
+max_message_rate = "60/min"
+duration = "1h"
+""")
+    sink, s = start(mx_lab, delivering_sluiced, rules, "slow.example", defer_first=2,
+                    defer_reply="451 4.7.1 Sending rate too high")
+    n = 6
+    inject_pipelined(s, [("sender@src.example", [f"u{i}@slow.example"], body(f"slow-{i}"))
+                         for i in range(n)])
+    sink.wait_messages(n, timeout=40)
+    autos = [e for e in s.events() if e["type"] == "Automation" and e["rule"] == "too-fast"]
+    assert len(autos) == 1 and autos[0]["action"] == "limit", autos
+    # After the rule fired (on the second deferral), at most one message a second.
+    times = sorted(sink.transaction_times)[2:]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps and min(gaps) > 0.8, [round(g, 2) for g in gaps]
+
+
+def test_consecutive_connection_failures_back_off(mx_lab, delivering_sluiced):
+    # Built in (no rules): a dead destination is not hammered; each failure in
+    # a row doubles the pause, announced as an Automation event.
+    refuser = mx_lab.refusing()
+    mx_lab.dns.mx("dead.example", "mx1.dead.example", 10).a("mx1.dead.example",
+                                                             refuser.address)
+    s = delivering_sluiced(delivery={"failure_backoff": "1s", "max_failure_backoff": "4s"})
+    inject_pipelined(s, [("sender@src.example", ["u@dead.example"], body("dead"))])
+    def suspensions():
+        return [e for e in s.events() if e["type"] == "Automation" and e["action"] == "suspend"]
+    wait_until(lambda: len(suspensions()) >= 3, 20)
+    autos = suspensions()[:3]
+    assert [a["rule"] for a in autos] == [
+        "built-in: 1 failed connection in a row", "built-in: 2 failed connections in a row",
+        "built-in: 3 failed connections in a row"], autos
+    # The refusal was a 421 at the greeting: concurrency was halved too.
+    assert any(e["action"] == "halve concurrency" for e in s.events()
+               if e["type"] == "Automation")
