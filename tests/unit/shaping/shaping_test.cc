@@ -1,8 +1,10 @@
-// GCRA with a fake clock; shaping rule matching and precedence.
+// GCRA with a fake clock; shaping rule matching and precedence; warm-up caps
+// across simulated day changes.
 #include <gtest/gtest.h>
 
 #include "shaping/gcra.h"
 #include "shaping/rules.h"
+#include "shaping/warmup.h"
 
 namespace sluice::shaping {
 namespace {
@@ -130,6 +132,91 @@ TEST(Rules, PrecedenceMostSpecificLast) {
   EXPECT_EQ(d.tls, Tls::kRequired);
   EXPECT_EQ(d.origin["tls"], "domain example.org source 127.0.0.61");
   EXPECT_NE(Explain(d).find("connection_limit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::shaping
+
+namespace sluice::shaping {
+namespace {
+
+using Sys = std::chrono::system_clock;
+
+TEST(Warmup, RampDoublesDailyUpToTheMax) {
+  Warmup w;
+  WarmupSchedule s;
+  s.start = Sys::time_point(std::chrono::hours(24 * 20000));
+  s.initial = 50;
+  s.growth = 2.0;
+  s.max = 300;
+  w.SetSchedule("ip1", s);
+  auto day = [&](int n) { return s.start + std::chrono::hours(24 * (n - 1)) + std::chrono::hours(3); };
+  EXPECT_EQ(w.Day("ip1", s.start - std::chrono::seconds(1)), 0);
+  EXPECT_EQ(*w.Cap("ip1", s.start - std::chrono::seconds(1)), 0u);  // not started
+  EXPECT_EQ(*w.Cap("ip1", day(1)), 50u);
+  EXPECT_EQ(*w.Cap("ip1", day(2)), 100u);
+  EXPECT_EQ(*w.Cap("ip1", day(3)), 200u);
+  EXPECT_EQ(*w.Cap("ip1", day(4)), 300u);
+  EXPECT_EQ(*w.Cap("ip1", day(40)), 300u);
+  EXPECT_FALSE(w.Cap("other", day(1)));  // no schedule: no cap
+}
+
+TEST(Warmup, CapsPerProviderAndStartAgainOnTheNextDay) {
+  Warmup w;
+  WarmupSchedule s;
+  s.start = Sys::time_point(std::chrono::hours(24 * 20000));
+  s.plan = {3, 5};
+  w.SetSchedule("ip1", s);
+  auto t = s.start + std::chrono::hours(23);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(w.TryTake("ip1", "google", t));
+  }
+  EXPECT_FALSE(w.TryTake("ip1", "google", t));
+  EXPECT_TRUE(w.TryTake("ip1", "yahoo", t));  // its own allowance
+  EXPECT_EQ(w.Count("ip1", "google", t), 3u);
+  EXPECT_EQ(w.NextDay("ip1", t), s.start + std::chrono::hours(24));
+  // The simulated day changes: day 2's cap, counts from zero.
+  auto t2 = s.start + std::chrono::hours(25);
+  EXPECT_EQ(w.Count("ip1", "google", t2), 0u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(w.TryTake("ip1", "google", t2));
+  }
+  EXPECT_FALSE(w.TryTake("ip1", "google", t2));
+  // Past the plan: warmed up, no cap.
+  auto t3 = s.start + std::chrono::hours(24 * 2 + 1);
+  EXPECT_FALSE(w.Cap("ip1", t3));
+  EXPECT_TRUE(w.TryTake("ip1", "google", t3));
+}
+
+TEST(Warmup, CountsSurviveSaveAndLoad) {
+  WarmupSchedule s;
+  s.start = Sys::time_point(std::chrono::hours(24 * 20000));
+  s.plan = {10};
+  auto t = s.start + std::chrono::hours(1);
+  Warmup a;
+  a.SetSchedule("ip1", s);
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(a.TryTake("ip1", "other", t));
+  }
+  Warmup b;
+  b.SetSchedule("ip1", s);
+  ASSERT_TRUE(b.Load(a.Save()));
+  EXPECT_EQ(b.Count("ip1", "other", t), 7u);
+  EXPECT_TRUE(b.TryTake("ip1", "other", t));
+  EXPECT_TRUE(b.TryTake("ip1", "other", t));
+  EXPECT_TRUE(b.TryTake("ip1", "other", t));
+  EXPECT_FALSE(b.TryTake("ip1", "other", t));
+  EXPECT_FALSE(b.Load("garbage line"));
+}
+
+TEST(Warmup, ShortDaysForRehearsal) {
+  Warmup w(std::chrono::seconds(10));
+  WarmupSchedule s;
+  s.start = Sys::time_point(std::chrono::hours(24 * 20000));
+  s.plan = {1, 2};
+  w.SetSchedule("ip1", s);
+  EXPECT_EQ(w.Day("ip1", s.start + std::chrono::seconds(9)), 1);
+  EXPECT_EQ(w.Day("ip1", s.start + std::chrono::seconds(10)), 2);
 }
 
 }  // namespace
