@@ -126,6 +126,21 @@ std::string AdminServer::Execute(const std::string& line) {
     }
     return boost::json::serialize(boost::json::object{{"reloaded", "shaping"}});
   }
+  if (group == "warmup" && verb == "status" && arg.empty()) {
+    boost::json::array sources;
+    for (const auto& st : dispatcher_.WarmupStatus()) {
+      boost::json::object counts;
+      for (const auto& [provider, n] : st.counts) {
+        counts[provider] = n;
+      }
+      sources.push_back(boost::json::object{
+          {"source", st.source},
+          {"day", st.day},
+          {"cap", st.cap ? boost::json::value(*st.cap) : boost::json::value(nullptr)},
+          {"today", std::move(counts)}});
+    }
+    return boost::json::serialize(boost::json::object{{"sources", std::move(sources)}});
+  }
   if (group != "queue" || !extra.empty()) {
     return Error("unknown command: " + line);
   }

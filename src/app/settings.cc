@@ -1,6 +1,7 @@
 #include "app/settings.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -441,10 +442,16 @@ Settings Bind(const config::Document& doc) {
   // Egress: the sources outbound connections bind to, used in proportion to
   // their weights (one pool for all mail).
   auto egress = root.Table("egress");
-  egress.RejectUnknown({"source"});
+  egress.RejectUnknown({"source", "warmup_day"});
+  auto warmup_day = egress.Duration("warmup_day", std::chrono::hours(24));
+  if (warmup_day < std::chrono::seconds(1)) {
+    egress.Report("warmup_day", "must be at least 1s");
+    warmup_day = std::chrono::hours(24);
+  }
   std::set<std::string> source_names;
   for (const auto& src : egress.Tables("source")) {
-    src.RejectUnknown({"name", "address", "ehlo_name", "weight"});
+    src.RejectUnknown({"name", "address", "ehlo_name", "weight", "warmup_start", "warmup_plan",
+                       "warmup_initial", "warmup_growth", "warmup_max"});
     delivery::EgressSource e;
     e.name = src.String("name", "");
     e.address = src.String("address", "");
@@ -458,8 +465,31 @@ Settings Bind(const config::Document& doc) {
     if (!NormalizeDomain(e.ehlo_name)) {
       src.Report("ehlo_name", "not a host name: " + e.ehlo_name);
     }
+    if (e.name.find_first_of(" \t\r\n") != std::string::npos) {
+      src.Report("name", "no spaces in a source name");
+    }
+    if (src.Has("warmup_start")) {
+      // IP warm-up: daily caps per provider from this date on.
+      shaping::WarmupSchedule w;
+      if (auto start = BindDate(src, "warmup_start")) {
+        w.start = *start;
+      }
+      for (auto n : src.IntList("warmup_plan", 0, 1000000000000)) {
+        w.plan.push_back(static_cast<std::uint64_t>(n));
+      }
+      w.initial = static_cast<std::uint64_t>(src.Int("warmup_initial", 50, 1, 1000000000));
+      w.growth = src.Double("warmup_growth", 2.0, 1.0, 100.0);
+      w.max = static_cast<std::uint64_t>(src.Int("warmup_max", 0, 0, 1000000000000));
+      if (!d.warmup) {
+        d.warmup = std::make_shared<shaping::Warmup>(warmup_day);
+      }
+      d.warmup->SetSchedule(e.name, std::move(w));
+    }
     d.sources.push_back(std::move(e));
     d.weights.push_back(static_cast<std::uint32_t>(src.Int("weight", 1, 1, 1000)));
+  }
+  if (d.warmup) {
+    d.warmup_state_file = (std::filesystem::path(st.spool_path) / "warmup.state").string();
   }
 
   std::set<std::string> names;

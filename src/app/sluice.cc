@@ -9,6 +9,7 @@
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
+//   sluice [--config FILE] warmup status                    (via the admin socket)
 //
 // Security: writes password hashes (never the password); opens the spool read-only.
 
@@ -48,7 +49,8 @@ int Usage() {
       "bounce DOMAIN|ID\n"
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
-      "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n",
+      "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
+      "       sluice [--config FILE] warmup status\n",
       stderr);
   return 2;
 }
@@ -213,6 +215,9 @@ int main(int argc, char** argv) {
   if (!doc->errors().empty()) {
     std::fputs(doc->errors().ToString().c_str(), stderr);
     return 2;
+  }
+  if (args.size() == 2 && args[0] == "warmup" && args[1] == "status") {
+    return QueueCmd(settings, args);  // over the admin socket
   }
   if (args.size() == 2 && args[0] == "shaping" && args[1] == "reload") {
     return QueueCmd(settings, args);  // over the admin socket

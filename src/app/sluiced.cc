@@ -409,6 +409,7 @@ int Serve(const Args& args) {
     delivery_thread.join();
   }
   if (dispatcher) {
+    dispatcher->SaveWarmup();  // delivery has stopped: the counts are final
     auto stats = dispatcher->stats();
     spdlog::info("delivery: {} connections, {} transactions", stats.connections,
                  stats.transactions);

@@ -227,6 +227,28 @@ std::vector<std::string> Section::StringList(std::string_view key) const {
   return out;
 }
 
+std::vector<std::int64_t> Section::IntList(std::string_view key, std::int64_t min,
+                                           std::int64_t max) const {
+  std::vector<std::int64_t> out;
+  if (!Has(key)) {
+    return out;
+  }
+  const auto* arr = table_->get(key)->as_array();
+  if (arr == nullptr) {
+    Report(key, "expected an array of integers");
+    return out;
+  }
+  for (const auto& item : *arr) {
+    auto v = item.value<std::int64_t>();
+    if (!v || *v < min || *v > max) {
+      Report(key, fmt::format("expected an array of integers from {} to {}", min, max));
+      return {};
+    }
+    out.push_back(*v);
+  }
+  return out;
+}
+
 Section Section::Table(std::string_view key) const {
   if (!Has(key)) {
     return Section(doc_, nullptr, KeyPath(key));

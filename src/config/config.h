@@ -58,6 +58,7 @@ class Section {
   // Integer octets or text with a unit: "512KiB", "25MiB", "1GiB", "10MB".
   std::uint64_t Size(std::string_view key, std::uint64_t def) const;
   std::vector<std::string> StringList(std::string_view key) const;
+  std::vector<std::int64_t> IntList(std::string_view key, std::int64_t min, std::int64_t max) const;
   bool Has(std::string_view key) const;
 
   // A sub-table; an absent one yields an empty section.

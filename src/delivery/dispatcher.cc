@@ -1,6 +1,8 @@
 #include "delivery/dispatcher.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -87,6 +89,58 @@ Dispatcher::~Dispatcher() = default;
 
 void Dispatcher::Start() {
   asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
+  if (opts_.warmup) {
+    if (!opts_.warmup_state_file.empty()) {
+      std::ifstream in(opts_.warmup_state_file);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (in && !opts_.warmup->Load(text.str())) {
+        spdlog::warn("warm-up state {} is unreadable; counting from zero",
+                     opts_.warmup_state_file);
+      }
+    }
+    asio::co_spawn(ioc_, SaveWarmupLoop(this), LogCoroutineError);
+  }
+}
+
+awaitable<void> Dispatcher::SaveWarmupLoop(Dispatcher* self) {
+  asio::steady_timer t(self->ioc_);
+  while (true) {
+    t.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await t.async_wait(kTuple);
+    if (ec) {
+      co_return;
+    }
+    self->SaveWarmup();
+  }
+}
+
+void Dispatcher::SaveWarmup() {
+  if (!opts_.warmup || !warmup_dirty_ || opts_.warmup_state_file.empty()) {
+    return;
+  }
+  // Written whole and renamed into place: a crash leaves the old or the new.
+  std::string tmp = opts_.warmup_state_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << opts_.warmup->Save();
+    if (!out) {
+      spdlog::error("cannot write warm-up state {}", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), opts_.warmup_state_file.c_str()) != 0) {
+    spdlog::error("cannot replace warm-up state {}", opts_.warmup_state_file);
+    return;
+  }
+  warmup_dirty_ = false;
+}
+
+std::vector<shaping::Warmup::SourceStatus> Dispatcher::WarmupStatus() const {
+  if (!opts_.warmup) {
+    return {};
+  }
+  return opts_.warmup->Status(std::chrono::system_clock::now());
 }
 
 void Dispatcher::Submit(spool::Meta meta) {
@@ -214,9 +268,11 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
 void Dispatcher::Dispatch(const queue::WorkItem& w, Clock::time_point now) {
   auto known = route_cache_.find(w.queue);
   if (known != route_cache_.end() && known->second.expires > now) {
-    Site& site = PathFor(known->second);
-    site.ready.push_back(w);
-    Kick(site);
+    Site* site = PathFor(known->second, w);
+    if (site != nullptr) {
+      site->ready.push_back(w);
+      Kick(*site);
+    }
     return;
   }
   auto [waiting, first] = resolving_.try_emplace(w.queue);
@@ -323,16 +379,27 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
     site_name = "domain:" + domain + "|" + site_name;
   }
   KnownRoute& known = self->route_cache_[queue];
-  known = KnownRoute{site_name, std::move(hosts), domain, Clock::now() + kRouteCacheTime};
+  known = KnownRoute{site_name, std::move(hosts), domain, Clock::now() + kRouteCacheTime, "other"};
+  if (self->opts_.shaping) {
+    std::vector<std::string> names;
+    for (const auto& h : known.hosts) {
+      names.push_back(h.host);
+    }
+    if (const auto* p = shaping::MatchProvider(*self->opts_.shaping, names)) {
+      known.provider = p->name;
+    }
+  }
   auto waiting = self->resolving_.find(queue);
   if (waiting != self->resolving_.end()) {
     std::vector<queue::WorkItem> items = std::move(waiting->second);
     self->resolving_.erase(waiting);
     std::set<Site*> touched;
     for (const auto& w : items) {
-      Site& site = self->PathFor(known);
-      site.ready.push_back(w);
-      touched.insert(&site);
+      Site* site = self->PathFor(known, w);
+      if (site != nullptr) {
+        site->ready.push_back(w);
+        touched.insert(site);
+      }
     }
     for (Site* site : touched) {
       spdlog::debug("site {}: {} ready, {} connections", site->name, site->ready.size(),
@@ -361,8 +428,31 @@ std::size_t Dispatcher::PickSource() {
   return best;
 }
 
-Dispatcher::Site& Dispatcher::PathFor(const KnownRoute& route) {
-  std::size_t source = PickSource();
+Dispatcher::Site* Dispatcher::PathFor(const KnownRoute& route, const queue::WorkItem& w) {
+  if (!opts_.warmup) {
+    return &PathForSource(route, PickSource());
+  }
+  // The next source by weight that has warm-up room for this provider today.
+  auto now = std::chrono::system_clock::now();
+  auto next_day = std::chrono::system_clock::time_point::max();
+  for (std::size_t tries = 0; tries < sources_.size(); ++tries) {
+    std::size_t source = PickSource();
+    const std::string& name = sources_[source].name;
+    if (opts_.warmup->TryTake(name, route.provider, now)) {
+      warmup_dirty_ |= opts_.warmup->HasSchedule(name);
+      return &PathForSource(route, source);
+    }
+    next_day = std::min(next_day, opts_.warmup->NextDay(name, now));
+  }
+  // Every source has used today's allowance: wait for the first new day.
+  queue::WorkItem later = w;
+  later.due = next_day;
+  AddWork(later);
+  Evict(w.id);
+  return nullptr;
+}
+
+Dispatcher::Site& Dispatcher::PathForSource(const KnownRoute& route, std::size_t source) {
   const EgressSource& src = sources_[source];
   std::string key = src.name.empty() ? route.site_name : src.name + "->" + route.site_name;
   auto& slot = sites_[key];

@@ -41,6 +41,7 @@
 #include "queue/scheduler.h"
 #include "shaping/gcra.h"
 #include "shaping/rules.h"
+#include "shaping/warmup.h"
 #include "smtp/client/client.h"
 #include "spool/spool.h"
 
@@ -88,6 +89,9 @@ struct Options {
   // weighted round robin. Empty: one source, client.source_address (or any).
   std::vector<EgressSource> sources;
   std::vector<std::uint32_t> weights;  // one per source
+  // Warm-up schedules by source name (may be null), and where their counts live.
+  std::shared_ptr<shaping::Warmup> warmup;
+  std::string warmup_state_file;
 };
 
 // The [delivery] settings as the base layer of shaping (shaping::Resolve).
@@ -145,6 +149,9 @@ class Dispatcher {
   // Replaces the shaping rules; sites take them up as their routes refresh
   // (at once: the route cache is cleared). Call on the dispatcher's io_context.
   void SetShaping(std::shared_ptr<const shaping::Rules> rules);
+  // Warm-up progress (admin interface) and saving it (also at shutdown).
+  std::vector<shaping::Warmup::SourceStatus> WarmupStatus() const;
+  void SaveWarmup();
 
  private:
   // A message whose metadata is in memory: while deliveries or operator actions
@@ -260,9 +267,15 @@ class Dispatcher {
     std::vector<RouteHost> hosts;
     std::string domain;        // for domain shaping rules
     queue::Clock::time_point expires;
+    std::string provider;      // shaping provider, or "other" (warm-up counts)
   };
-  // The ready queue for a route from the next source of the pool.
-  Site& PathFor(const KnownRoute& route);
+  // The ready queue for a work item on a route, from the next source of the
+  // pool with warm-up room; null if none has room today (the item is then
+  // rescheduled for the next day).
+  Site* PathFor(const KnownRoute& route, const queue::WorkItem& w);
+  Site& PathForSource(const KnownRoute& route, std::size_t source);
+  static boost::asio::awaitable<void> SaveWarmupLoop(Dispatcher* self);
+  bool warmup_dirty_ = false;
   std::size_t PickSource();
   std::vector<EgressSource> sources_;
   std::vector<std::int64_t> wrr_current_;  // smooth weighted round robin state

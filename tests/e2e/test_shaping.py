@@ -229,3 +229,34 @@ def test_consecutive_connection_failures_back_off(mx_lab, delivering_sluiced):
     # The refusal was a 421 at the greeting: concurrency was halved too.
     assert any(e["action"] == "halve concurrency" for e in s.events()
                if e["type"] == "Automation")
+
+
+def test_warmup_cap_holds_the_next_message_until_the_next_day(mx_lab, delivering_sluiced):
+    # A source on day 1 of its warm-up may send 20 messages per provider; the
+    # 21st waits for day 2. A "day" is 12 s here ([egress] warmup_day), and the
+    # day's count survives a restart.
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("warm.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    start = time.time() - 1
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))
+    s = delivering_sluiced(config={"egress": {"warmup_day": "12s", "source": [
+        {"name": "new-ip", "address": "127.0.0.73", "warmup_start": stamp,
+         "warmup_plan": [20, 1000]}]}})
+    inject_pipelined(s, [("sender@src.example", [f"u{i}@warm.example"], body(f"warm-{i}"))
+                         for i in range(21)])
+    sink.wait_messages(20, timeout=10)
+    time.sleep(0.5)
+    assert len(sink.messages) == 20
+    status = json.loads(s.cli("warmup", "status").stdout)
+    [src] = status["sources"]
+    assert src["source"] == "new-ip" and src["day"] == 1 and src["cap"] == 20, src
+    assert src["today"] == {"other": 20}, src
+    # Restart: the day's count is kept, so the 21st still waits.
+    s.stop()
+    s.start()
+    if time.time() < start + 11:
+        again = json.loads(s.cli("warmup", "status").stdout)["sources"][0]
+        assert again["today"] == {"other": 20}, again
+    sink.wait_messages(21, timeout=30)
+    assert time.time() >= start + 12 - 0.5, "the 21st message went out on day 1"
+    assert len(sink.messages) == 21
