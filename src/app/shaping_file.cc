@@ -39,6 +39,18 @@ shaping::Settings BindSettings(const config::Section& s) {
   if (s.Has("idle_timeout")) {
     o.idle_timeout = s.Duration("idle_timeout", std::chrono::seconds(5));
   }
+  if (s.Has("first_retry")) {
+    o.first_retry = s.Duration("first_retry", std::chrono::minutes(5));
+  }
+  if (s.Has("max_retry_interval")) {
+    o.max_retry_interval = s.Duration("max_retry_interval", std::chrono::hours(4));
+  }
+  if (s.Has("backoff_factor")) {
+    o.backoff_factor = s.Double("backoff_factor", 2.0, 1.0, 100.0);
+  }
+  if (s.Has("max_age")) {
+    o.max_age = s.Duration("max_age", std::chrono::hours(120));
+  }
   if (s.Has("tls")) {
     std::string tls = s.String("tls", "");
     if (tls == "disabled") {
@@ -56,7 +68,8 @@ shaping::Settings BindSettings(const config::Section& s) {
 
 constexpr std::string_view kOptions[] = {
     "connection_limit", "max_connection_rate", "max_message_rate",
-    "max_deliveries_per_connection", "max_recipients_per_transaction", "idle_timeout", "tls"};
+    "max_deliveries_per_connection", "max_recipients_per_transaction", "idle_timeout", "tls",
+    "first_retry", "max_retry_interval", "backoff_factor", "max_age"};
 
 void CheckKnown(const config::Section& s, bool block, bool provider) {
   std::vector<std::string_view> known(std::begin(kOptions), std::end(kOptions));

@@ -997,7 +997,7 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
       break;
     }
   }
-  FinishItem(*m, w, std::move(pending));
+  FinishItem(*m, w, std::move(pending), &site);
   Release(*m);
 }
 
@@ -1153,16 +1153,29 @@ void Dispatcher::FailItem(queue::WorkItem w, const Reply& r, const Site* site) {
       pending.push_back(rcpt);
     }
   }
-  FinishItem(*m, w, std::move(pending));
+  FinishItem(*m, w, std::move(pending), site);
   Release(*m);
 }
 
+queue::RetryPolicy Dispatcher::RetryFor(const Site* site) const {
+  queue::RetryPolicy p = opts_.retry;
+  if (site != nullptr) {
+    const auto& r = site->settings.retry;
+    p.first_retry = r.first_retry.value_or(p.first_retry);
+    p.max_interval = r.max_retry_interval.value_or(p.max_interval);
+    p.backoff_factor = r.backoff_factor.value_or(p.backoff_factor);
+    p.max_age = r.max_age.value_or(p.max_age);
+  }
+  return p;
+}
+
 void Dispatcher::FinishItem(MessageState& m, queue::WorkItem w,
-                            std::vector<std::uint32_t> pending) {
+                            std::vector<std::uint32_t> pending, const Site* site) {
   ++w.attempts;
   m.meta.attempts = std::max(m.meta.attempts, w.attempts);
   auto now = Clock::now();
-  if (!pending.empty() && now - FromMicros(m.meta.received_us) >= opts_.retry.max_age) {
+  const queue::RetryPolicy retry = RetryFor(site);
+  if (!pending.empty() && now - FromMicros(m.meta.received_us) >= retry.max_age) {
     Reply expired{451, "4.4.7",
                   "message expired after " + std::to_string(w.attempts) + " attempts"};
     for (auto rcpt : pending) {
@@ -1173,7 +1186,7 @@ void Dispatcher::FinishItem(MessageState& m, queue::WorkItem w,
   }
   SendReports(m);
   if (!pending.empty()) {
-    w.due = now + queue::RetryDelay(opts_.retry, w.attempts, rng_);
+    w.due = now + queue::RetryDelay(retry, w.attempts, rng_);
     m.meta.due_us =
         std::chrono::duration_cast<std::chrono::microseconds>(w.due.time_since_epoch()).count();
     AddWork(w);

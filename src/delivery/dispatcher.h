@@ -238,7 +238,10 @@ class Dispatcher {
               const queue::WorkItem& w, const smtp::Reply& r, const Site* site,
               const smtp::ClientConnection* conn, std::chrono::milliseconds took);
   // Reschedules `pending` (or expires them), sends reports, persists.
-  void FinishItem(MessageState& m, queue::WorkItem w, std::vector<std::uint32_t> pending);
+  void FinishItem(MessageState& m, queue::WorkItem w, std::vector<std::uint32_t> pending,
+                  const Site* site);
+  // [queue] retry settings, with the site's shaping overrides.
+  queue::RetryPolicy RetryFor(const Site* site) const;
   // The same reply for every pending recipient of the item (connection or DNS failure).
   void FailItem(queue::WorkItem w, const smtp::Reply& r, const Site* site);
   void Persist(MessageState& m);

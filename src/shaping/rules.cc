@@ -47,6 +47,16 @@ void Layer(Effective& e, const Settings& s, const std::string& origin) {
        "max_recipients_per_transaction");
   take(e.idle_timeout, s.idle_timeout, "idle_timeout");
   take(e.tls, s.tls, "tls");
+  auto retry = [&](auto& field, const auto& value, const char* name) {
+    if (value) {
+      field = value;
+      e.origin[name] = origin;
+    }
+  };
+  retry(e.retry.first_retry, s.first_retry, "first_retry");
+  retry(e.retry.max_retry_interval, s.max_retry_interval, "max_retry_interval");
+  retry(e.retry.backoff_factor, s.backoff_factor, "backoff_factor");
+  retry(e.retry.max_age, s.max_age, "max_age");
 }
 
 namespace {
@@ -143,6 +153,9 @@ Effective Resolve(const Rules& rules, const Effective& builtin, std::string_view
                            "idle_timeout", "tls"}) {
     e.origin.emplace(name, "built-in ([delivery])");
   }
+  for (const char* name : {"first_retry", "max_retry_interval", "backoff_factor", "max_age"}) {
+    e.origin.emplace(name, "built-in ([queue])");
+  }
   LayerBlock(e, rules.defaults, "default", source);
   if (const Provider* p = MatchProvider(rules, mx_hosts)) {
     e.provider = p->name;
@@ -170,6 +183,18 @@ std::string Explain(const Effective& e) {
   out += line("max_recipients_per_transaction", std::to_string(e.max_recipients_per_transaction));
   out += line("idle_timeout", fmt::format("{}ms", e.idle_timeout.count()));
   out += line("tls", ToString(e.tls));
+  auto ms = [](const std::optional<std::chrono::milliseconds>& d) {
+    return d ? fmt::format("{}ms", d->count()) : std::string("[queue]");
+  };
+  out += line("first_retry", ms(e.retry.first_retry));
+  out += line("max_retry_interval", ms(e.retry.max_retry_interval));
+  out += line("backoff_factor",
+              e.retry.backoff_factor ? fmt::format("{}", *e.retry.backoff_factor) : "[queue]");
+  out += line("max_age", ms(e.retry.max_age));
+  for (const auto* a : e.automation) {
+    out += fmt::format("automation {:<20} {} for {}ms\n", a->name, ToString(a->action),
+                       a->duration.count());
+  }
   return out;
 }
 

@@ -37,6 +37,11 @@ struct Settings {
   std::optional<std::uint32_t> max_recipients_per_transaction;
   std::optional<std::chrono::milliseconds> idle_timeout;
   std::optional<Tls> tls;
+  // Retries of mail deferred on this path (the rest of [queue] stays).
+  std::optional<std::chrono::milliseconds> first_retry;
+  std::optional<std::chrono::milliseconds> max_retry_interval;
+  std::optional<double> backoff_factor;
+  std::optional<std::chrono::milliseconds> max_age;
 };
 
 // A reaction to receiver replies (421 "[TS03]", "S3150" ...): when a reply
@@ -90,6 +95,7 @@ struct Effective {
   std::uint32_t max_recipients_per_transaction = 100;
   std::chrono::milliseconds idle_timeout{5000};
   Tls tls = Tls::kOpportunistic;
+  Settings retry;  // only the retry options: unset ones come from [queue]
   std::map<std::string, std::string> origin;  // option name -> "default", "provider gmail", ...
   std::string provider;                       // the matched provider, if any
   // Reply rules in force: default's, then the provider's, then the domain's.

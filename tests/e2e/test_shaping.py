@@ -260,3 +260,15 @@ def test_warmup_cap_holds_the_next_message_until_the_next_day(mx_lab, delivering
     sink.wait_messages(21, timeout=30)
     assert time.time() >= start + 12 - 0.5, "the 21st message went out on day 1"
     assert len(sink.messages) == 21
+
+
+def test_retry_settings_per_destination(mx_lab, delivering_sluiced, tmp_path):
+    # [queue] says retry in an hour; the rules say this domain retries after 1 s.
+    rules = rules_file(tmp_path, '[domain."retry.example"]\nfirst_retry = "1s"\n')
+    sink = mx_lab.sink("mx1", defer_first=1)
+    mx_lab.dns.mx("retry.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(delivery={"shaping": str(rules)}, queue={"first_retry": "1h"})
+    inject_pipelined(s, [("sender@src.example", ["u@retry.example"], body("retry"))])
+    sink.wait_messages(1, timeout=15)
+    out = s.cli("shaping", "explain", "retry.example").stdout
+    assert "first_retry" in out and "(domain retry.example)" in out, out

@@ -132,6 +132,8 @@ TEST(Rules, PrecedenceMostSpecificLast) {
   EXPECT_EQ(d.tls, Tls::kRequired);
   EXPECT_EQ(d.origin["tls"], "domain example.org source 127.0.0.61");
   EXPECT_NE(Explain(d).find("connection_limit"), std::string::npos);
+  EXPECT_EQ(d.origin["first_retry"], "built-in ([queue])");
+  EXPECT_FALSE(d.retry.first_retry);
 }
 
 }  // namespace
