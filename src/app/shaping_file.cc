@@ -177,6 +177,10 @@ shaping::Rules BindShapingRules(const config::Document& doc) {
   auto providers = root.Table("provider");
   for (const auto& name : providers.Keys()) {
     auto p = providers.Table(name);
+    if (name.empty() || name.find_first_of(" \t\r\n") != std::string::npos) {
+      providers.Report(name, "a provider name has no spaces");
+      continue;
+    }
     shaping::Provider prov;
     prov.name = name;
     for (auto suffix : p.StringList("mx_suffixes")) {

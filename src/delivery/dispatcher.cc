@@ -435,8 +435,10 @@ Dispatcher::Site* Dispatcher::PathFor(const KnownRoute& route, const queue::Work
   // The next source by weight that has warm-up room for this provider today.
   auto now = std::chrono::system_clock::now();
   auto next_day = std::chrono::system_clock::time_point::max();
-  for (std::size_t tries = 0; tries < sources_.size(); ++tries) {
-    std::size_t source = PickSource();
+  // By weight first; if that one has no room, every other source in turn.
+  const std::size_t first = PickSource();
+  for (std::size_t k = 0; k < sources_.size(); ++k) {
+    std::size_t source = (first + k) % sources_.size();
     const std::string& name = sources_[source].name;
     if (opts_.warmup->TryTake(name, route.provider, now)) {
       warmup_dirty_ |= opts_.warmup->HasSchedule(name);
@@ -528,12 +530,23 @@ void Dispatcher::SetShaping(std::shared_ptr<const shaping::Rules> rules) {
   opts_.shaping = std::move(rules);
   route_cache_.clear();  // routes and sites look their settings up again
   for (auto& [name, site] : sites_) {
+    // Temporary limits and rule counts belong to the old rules: they end here,
+    // and the site takes the new settings (and their rules) at once.
+    // The old rules' reply rules go at once (they point into the old rules);
+    // the rest is looked up again with the next item for the site.
     site->settings_expire = {};
+    site->limited_until = {};
+    site->hits.clear();
+    site->base.automation.clear();
+    ApplySettings(*site, site->base);
   }
 }
 
 std::uint32_t Dispatcher::ConnectionLimit(const Site& site) {
   std::uint32_t limit = site.settings.connection_limit;
+  if (site.message_rate && site.message_rate->interval() > site.settings.idle_timeout) {
+    limit = 1;  // a rate slower than a session's idle time keeps one connection busy
+  }
   if (site.cap > 0) {
     limit = std::min(limit, std::max<std::uint32_t>(1, static_cast<std::uint32_t>(site.cap)));
   }
@@ -612,7 +625,9 @@ bool Dispatcher::Observe(Site& site, const smtp::Reply& r) {
     }
   }
   bool bounce = false;
-  for (const shaping::Automation* a : site.settings.automation) {
+  // A copy: a "limit" action replaces site.settings (and so this list).
+  const std::vector<const shaping::Automation*> rules = site.settings.automation;
+  for (const shaping::Automation* a : rules) {
     if (!shaping::Matches(*a, r.code, r.enhanced, r.text)) {
       continue;
     }
@@ -763,7 +778,8 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       asio::steady_timer idle(self->ioc_);
       auto until = std::chrono::steady_clock::now() + site->settings.idle_timeout;
       site->idle.insert(&idle);
-      while (site->ready.empty() && std::chrono::steady_clock::now() < until) {
+      while (site->ready.empty() && std::chrono::steady_clock::now() < until &&
+             site->suspended_until <= shaping::Clock::now()) {
         idle.expires_at(until);
         co_await idle.async_wait(kTuple);
       }
@@ -800,6 +816,19 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
     }
     if (site->ready.empty()) {
       continue;  // another connection took the work while this one connected
+    }
+    if (site->message_rate && conn) {
+      auto free_at = site->message_rate->NextFree(shaping::Clock::now());
+      if (free_at - shaping::Clock::now() > site->settings.idle_timeout) {
+        // A long wait for the next slot: do not hold the receiver's session
+        // meanwhile (it would drop it); connect again when the slot comes.
+        co_await conn->Quit();
+        conn.reset();
+        asio::steady_timer t(self->ioc_);
+        t.expires_at(free_at);
+        co_await t.async_wait(kTuple);
+        continue;
+      }
     }
     queue::WorkItem w = std::move(site->ready.front());
     site->ready.pop_front();
@@ -869,7 +898,7 @@ void Dispatcher::Record(events::OutcomeType type, MessageState& m, std::uint32_t
           o.timestamp - o.received >= opts_.delay_warning &&
           bounce::WantsReport(env, recipient, ReportAction::kDelayed)) {
         flags |= spool::Meta::kDelayReported;
-        f.retry_until = o.received + opts_.retry.max_age;
+        f.retry_until = o.received + RetryFor(site).max_age;
         m.delayed.push_back(std::move(f));
       }
       break;
@@ -971,15 +1000,29 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
     ++stats_.transactions;
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - began);
+    // The shaping sees each distinct reply of a transaction once (a failed
+    // MAIL or DATA gives every recipient the same one), and one success.
+    std::vector<std::pair<const Reply*, bool>> observed;  // reply, rule says bounce
+    auto rule_bounce_for = [&](const Reply& r) {
+      for (const auto& [seen, bounce] : observed) {
+        if (seen->code == r.code && seen->enhanced == r.enhanced && seen->text == r.text) {
+          return bounce;
+        }
+      }
+      bool bounce = Observe(site, r);
+      observed.emplace_back(&r, bounce);
+      return bounce;
+    };
+    bool any_success = false;
     for (std::size_t k = 0; k < chunk.size(); ++k) {
       auto rcpt = static_cast<std::uint32_t>(chunk[k]);
       if (m->meta.IsDone(rcpt)) {
         continue;  // an operator bounced it while this transaction ran
       }
       const Reply& r = result.recipients[k];
-      const bool rule_bounce = r.code / 100 != 2 && Observe(site, r);
+      const bool rule_bounce = r.code / 100 != 2 && rule_bounce_for(r);
       if (r.code / 100 == 2) {
-        Succeeded(site);
+        any_success = true;
         Record(events::OutcomeType::kDelivery, *m, rcpt, w, r, &site, &conn, took);
         m->meta.done[rcpt] |= spool::Meta::kFinal;
       } else if (r.code >= 500 || rule_bounce) {
@@ -989,6 +1032,9 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
         Record(events::OutcomeType::kTransientFailure, *m, rcpt, w, r, &site, &conn, took);
         pending.push_back(rcpt);
       }
+    }
+    if (any_success) {
+      Succeeded(site);
     }
     if (!result.connection_usable) {
       for (std::size_t j = start + chunk.size(); j < todo.size(); ++j) {

@@ -32,6 +32,7 @@ class Gcra {
   // When a request would conform, without reserving.
   Clock::time_point NextFree(Clock::time_point now) const;
   const Rate& rate() const { return rate_; }
+  Clock::duration interval() const { return interval_; }
 
  private:
   Rate rate_;

@@ -58,7 +58,8 @@ class Warmup {
   };
   std::vector<SourceStatus> Status(std::chrono::system_clock::time_point now) const;
 
-  // The day's counts as text (JSON), and back; Load ignores other days' counts.
+  // The counts as text ("source day provider count" lines; names have no
+  // spaces), and back.
   std::string Save() const;
   bool Load(const std::string& text);
 

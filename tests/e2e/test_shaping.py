@@ -237,7 +237,7 @@ def test_warmup_cap_holds_the_next_message_until_the_next_day(mx_lab, delivering
     # day's count survives a restart.
     sink = mx_lab.sink("mx1")
     mx_lab.dns.mx("warm.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
-    start = time.time() - 1
+    start = float(int(time.time()) - 1)  # whole seconds, as the stamp says
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))
     s = delivering_sluiced(config={"egress": {"warmup_day": "12s", "source": [
         {"name": "new-ip", "address": "127.0.0.73", "warmup_start": stamp,
