@@ -2,20 +2,11 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 
 namespace sluice::dkim {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c | 0x20);
-    }
-  }
-  return out;
-}
 
 // Appends tag text, folding before it if the line would pass 76 columns.
 class Folder {
@@ -107,14 +98,14 @@ Result<std::string, std::string> Sign(const PrivateKey& key, const SignOptions& 
       continue;  // below, with its extra entry
     }
     for (long i = 0, n = present(h); i < n; ++i) {
-      names.push_back(Lower(h));
+      names.push_back(AsciiLower(h));
     }
   }
   // Each over-signed name: one entry per instance present and one more, so
   // no further instance can be added unnoticed (§8.15).
   for (const auto& h : o.oversign) {
     for (long i = 0, n = present(h); i <= n; ++i) {
-      names.push_back(Lower(h));
+      names.push_back(AsciiLower(h));
     }
   }
   if (std::find(names.begin(), names.end(), "from") == names.end()) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 #include "dkim/canon.h"
 #include "dkim/key.h"
@@ -45,16 +46,6 @@ bool ParseNumber(std::string_view s, long long& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
 }
 
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c | 0x20);
-    }
-  }
-  return out;
-}
-
 Verdict Check(const HeaderField& sig_field, const MessageView& m, const KeyLookup& lookup,
               std::chrono::system_clock::time_point now) {
   Verdict v;
@@ -73,7 +64,7 @@ Verdict Check(const HeaderField& sig_field, const MessageView& m, const KeyLooku
       return perm(std::string("signature lacks ") + required + "=");
     }
   }
-  v.domain = LowerAscii(*Find(*tags, "d"));
+  v.domain = AsciiLower(*Find(*tags, "d"));
   v.selector = std::string(*Find(*tags, "s"));
   if (*Find(*tags, "v") != "1") {
     return perm("unsupported signature version");
@@ -118,7 +109,7 @@ Verdict Check(const HeaderField& sig_field, const MessageView& m, const KeyLooku
   }
   // i= must be in d= or a subdomain of it (§3.5).
   if (auto i = Find(*tags, "i")) {
-    std::string id = LowerAscii(StripWhitespace(*i));
+    std::string id = AsciiLower(StripWhitespace(*i));
     auto at = id.rfind('@');
     std::string idomain = at == std::string::npos ? "" : id.substr(at + 1);
     bool ok = idomain == v.domain ||

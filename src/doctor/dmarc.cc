@@ -2,20 +2,11 @@
 
 #include <charconv>
 
+#include "core/ascii.h"
 #include "dkim/tag_list.h"
 
 namespace sluice::doctor {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c | 0x20);
-    }
-  }
-  return out;
-}
 
 bool ValidPolicy(const std::string& p) {
   return p == "none" || p == "quarantine" || p == "reject";
@@ -30,7 +21,7 @@ std::vector<std::string> DmarcCandidates(const std::vector<std::string>& txt) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
       v.remove_prefix(1);
     }
-    if (v.size() >= 8 && Lower(v.substr(0, 8)) == "v=dmarc1") {
+    if (v.size() >= 8 && AsciiLower(v.substr(0, 8)) == "v=dmarc1") {
       out.push_back(t);
     }
   }
@@ -56,13 +47,13 @@ std::optional<DmarcRecord> ParseDmarc(std::string_view text, std::string* why) {
   if (!p) {
     return fail("p= (the policy) is missing");
   }
-  r.policy = Lower(*p);
+  r.policy = AsciiLower(*p);
   if (!ValidPolicy(r.policy)) {
     return fail("p=" + std::string(*p) + " is not none, quarantine or reject");
   }
   r.subdomain_policy = r.policy;
   if (auto sp = dkim::Find(*tags, "sp")) {
-    r.subdomain_policy = Lower(*sp);
+    r.subdomain_policy = AsciiLower(*sp);
     if (!ValidPolicy(r.subdomain_policy)) {
       return fail("sp=" + std::string(*sp) + " is not none, quarantine or reject");
     }
@@ -76,7 +67,7 @@ std::optional<DmarcRecord> ParseDmarc(std::string_view text, std::string* why) {
   }
   for (const char* mode : {"adkim", "aspf"}) {
     if (auto m = dkim::Find(*tags, mode)) {
-      std::string v = Lower(*m);
+      std::string v = AsciiLower(*m);
       if (v != "r" && v != "s") {
         return fail(std::string(mode) + "= must be r or s");
       }
@@ -89,7 +80,7 @@ std::optional<DmarcRecord> ParseDmarc(std::string_view text, std::string* why) {
       auto c = list.find(',', pos);
       std::string uri = list.substr(pos, c == std::string::npos ? std::string::npos : c - pos);
       if (!uri.empty()) {
-        if (Lower(uri).rfind("mailto:", 0) != 0) {
+        if (AsciiLower(uri).rfind("mailto:", 0) != 0) {
           return fail("rua= entries must be mailto: URIs");
         }
         r.rua.push_back(uri);

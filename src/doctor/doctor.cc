@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/ascii.h"
 #include "core/network.h"
 #include "dkim/key_store.h"
 #include "doctor/dmarc.h"
@@ -13,15 +14,6 @@ namespace sluice::doctor {
 namespace {
 
 namespace asio = boost::asio;
-
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c | 0x20);
-    }
-  }
-  return s;
-}
 
 std::string Ip4Or6(const std::string& ip) {
   return (ip.find(':') == std::string::npos ? "ip4:" : "ip6:") + ip;
@@ -226,7 +218,7 @@ asio::awaitable<void> CheckPtr(dns::Resolver& r, const Options& o, std::vector<C
       c.detail = "PTR " + names->front() + " does not resolve back to " + ip;
       c.fix = "publish: " + names->front() + ". IN " + (ip.find(':') == std::string::npos ? "A" : "AAAA") +
               " " + ip;
-    } else if (Lower(confirmed) != Lower(ehlo)) {
+    } else if (AsciiLower(confirmed) != AsciiLower(ehlo)) {
       c.status = Status::kFail;
       c.detail = "PTR " + confirmed + " (confirmed) differs from the EHLO name " + ehlo;
       c.fix = "set [delivery] ehlo_name = \"" + confirmed + "\", or change the PTR to " +

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 
+#include "core/ascii.h"
 #include "core/network.h"
 
 namespace sluice::doctor {
@@ -15,16 +16,6 @@ constexpr int kMaxLookups = 10;      // §4.6.4
 constexpr int kMaxVoidLookups = 2;   // §4.6.4
 constexpr int kMaxMxOrPtrNames = 10;  // §4.6.4
 constexpr int kMaxDepth = 12;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c | 0x20);
-    }
-  }
-  return out;
-}
 
 std::vector<std::string_view> Terms(std::string_view record) {
   std::vector<std::string_view> out;
@@ -283,7 +274,7 @@ boost::asio::awaitable<MatchResult> Match(Eval& e, std::string_view name, std::s
       bool confirmed = addrs && std::any_of(addrs->begin(), addrs->end(), [&](const auto& a) {
                          return SameAddress(a, e.ip);
                        });
-      std::string t = Lower(target);
+      std::string t = AsciiLower(target);
       bool within = pn == t || (pn.size() > t.size() && pn.ends_with("." + t));
       if (confirmed && within) {
         out.matched = true;
@@ -293,6 +284,16 @@ boost::asio::awaitable<MatchResult> Match(Eval& e, std::string_view name, std::s
     co_return out;
   }
   co_return perm("unknown mechanism \"" + std::string(name) + "\"");
+}
+
+// §4.6.1: a term is a modifier if a '=' comes before any ':' or '/'; the
+// position of that '=', or npos for a mechanism.
+std::size_t ModifierEquals(std::string_view t) {
+  auto eq = t.find('=');
+  if (eq == std::string_view::npos || t.find(':') < eq || t.find('/') < eq) {
+    return std::string_view::npos;
+  }
+  return eq;
 }
 
 bool ValidName(std::string_view n) {
@@ -314,12 +315,9 @@ bool ValidDomainSpec(std::string_view spec) {
 // §4.6 / §12: the syntax of one term, checked for the whole record before
 // any is evaluated (a syntax error anywhere is a permerror).
 bool ValidTerm(std::string_view t, std::string& why) {
-  auto eq = t.find('=');
-  auto colon = t.find(':');
-  auto slash = t.find('/');
-  if (eq != std::string_view::npos && (colon == std::string_view::npos || eq < colon) &&
-      (slash == std::string_view::npos || eq < slash)) {
-    std::string name = Lower(t.substr(0, eq));
+  auto eq = ModifierEquals(t);
+  if (eq != std::string_view::npos) {
+    std::string name = AsciiLower(t.substr(0, eq));
     if (!ValidName(name)) {
       why = "bad modifier \"" + std::string(t) + "\"";
       return false;
@@ -334,7 +332,7 @@ bool ValidTerm(std::string_view t, std::string& why) {
     t.remove_prefix(1);
   }
   std::size_t cut = std::min(t.find(':'), t.find('/'));
-  std::string name = Lower(t.substr(0, cut));
+  std::string name = AsciiLower(t.substr(0, cut));
   bool has_arg = cut < t.size() && t[cut] == ':';
   std::string_view arg = cut < t.size() ? t.substr(cut + 1) : std::string_view();
   std::string_view tail = cut < t.size() ? t.substr(cut) : std::string_view();
@@ -404,12 +402,9 @@ boost::asio::awaitable<SpfVerdict> Evaluate(Eval& e, std::string domain, int dep
   // Modifiers first (syntax, and §6: redirect at most once).
   for (std::size_t i = 1; i < terms.size(); ++i) {
     std::string_view t = terms[i];
-    auto eq = t.find('=');
-    auto colon = t.find(':');
-    auto slash = t.find('/');
-    if (eq != std::string_view::npos && (colon == std::string_view::npos || eq < colon) &&
-        (slash == std::string_view::npos || eq < slash)) {
-      std::string mod = Lower(t.substr(0, eq));
+    auto eq = ModifierEquals(t);
+    if (eq != std::string_view::npos) {
+      std::string mod = AsciiLower(t.substr(0, eq));
       if (mod == "redirect") {
         if (redirect) {
           co_return Verdict(SpfResult::kPermError, "more than one redirect modifier", e);
@@ -420,11 +415,8 @@ boost::asio::awaitable<SpfVerdict> Evaluate(Eval& e, std::string domain, int dep
   }
   for (std::size_t i = 1; i < terms.size(); ++i) {
     std::string_view t = terms[i];
-    auto eq = t.find('=');
-    auto colon = t.find(':');
-    auto slash = t.find('/');
-    if (eq != std::string_view::npos && (colon == std::string_view::npos || eq < colon) &&
-        (slash == std::string_view::npos || eq < slash)) {
+    auto eq = ModifierEquals(t);
+    if (eq != std::string_view::npos) {
       continue;  // a modifier
     }
     SpfResult qualifier = SpfResult::kPass;
@@ -435,9 +427,8 @@ boost::asio::awaitable<SpfVerdict> Evaluate(Eval& e, std::string domain, int dep
                                 : SpfResult::kNeutral;
       t.remove_prefix(1);
     }
-    std::size_t cut = std::min(colon == std::string_view::npos ? t.size() : t.find(':'),
-                               t.find('/') == std::string_view::npos ? t.size() : t.find('/'));
-    std::string name = Lower(t.substr(0, cut));
+    std::size_t cut = std::min({t.find(':'), t.find('/'), t.size()});
+    std::string name = AsciiLower(t.substr(0, cut));
     bool has_arg = cut < t.size() && t[cut] == ':';
     std::string_view arg = has_arg ? t.substr(cut + 1) : t.substr(cut);
     MatchResult m = co_await Match(e, name, arg, has_arg, domain, depth);
@@ -493,7 +484,7 @@ SpfRecordPick PickSpfRecord(const std::vector<std::string>& txt) {
   SpfRecordPick out;
   for (const auto& t : txt) {
     // §4.5: exactly "v=spf1" (any case), then a space or the end.
-    if (t.size() >= 6 && Lower(t.substr(0, 6)) == "v=spf1" && (t.size() == 6 || t[6] == ' ')) {
+    if (t.size() >= 6 && AsciiLower(t.substr(0, 6)) == "v=spf1" && (t.size() == 6 || t[6] == ' ')) {
       if (!out.record.empty()) {
         out.multiple = true;
       }
@@ -667,7 +658,7 @@ boost::asio::awaitable<int> Count(dns::Resolver& resolver, std::string domain, i
   int n = 0;
   auto terms = Terms(pick.record);
   for (std::size_t i = 1; i < terms.size(); ++i) {
-    std::string t = Lower(terms[i]);
+    std::string t = AsciiLower(terms[i]);
     if (!t.empty() && std::string_view("+-~?").find(t[0]) != std::string_view::npos) {
       t.erase(0, 1);
     }
