@@ -233,7 +233,10 @@ class Sluiced:
     def events(self):
         if not self.events_path.exists():
             return []
-        lines = self.events_path.read_text().splitlines()
+        text = self.events_path.read_text()
+        # A line being written as we read is not complete yet: only lines
+        # that end in a newline are records.
+        lines = text.split("\n")[:-1]
         return [json.loads(line) for line in lines if line.strip()]
 
     def wait_events(self, n, timeout=10.0):
