@@ -10,10 +10,9 @@
 #include <map>
 #include <optional>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/detached.hpp>
 
+#include "app/run_sync.h"
 #include "config/config.h"
 #include "dkim/key.h"
 #include "dkim/sign.h"
@@ -162,14 +161,6 @@ int Sign(const std::multimap<std::string, std::string>& f) {
   return 0;
 }
 
-using TxtResult = Result<std::vector<std::string>, dns::DnsError>;
-
-boost::asio::awaitable<void> LookupInto(dns::Resolver* r, std::string name,
-                                        std::optional<TxtResult>* out) {
-  auto txt = co_await r->ResolveTxt(std::move(name));
-  out->emplace(std::move(txt));
-}
-
 int Verify(const Settings& st, const std::multimap<std::string, std::string>& f) {
   std::map<std::string, std::string> given;
   for (const auto& [name, value] : f) {
@@ -200,14 +191,7 @@ int Verify(const Settings& st, const std::multimap<std::string, std::string>& f)
       }
       resolver = std::move(r).value();
     }
-    std::optional<TxtResult> answer;
-    bool failed = false;
-    boost::asio::co_spawn(ioc, LookupInto(resolver.get(), name, &answer),
-                          [&failed](std::exception_ptr e) { failed = e != nullptr; });
-    ioc.restart();
-    while (!answer && !failed) {
-      ioc.run_one_for(std::chrono::milliseconds(100));
-    }
+    auto answer = RunSync(ioc, resolver->ResolveTxt(name));
     if (!answer) {
       return Fail(dkim::LookupError::kTemporary);
     }

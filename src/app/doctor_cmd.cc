@@ -3,10 +3,9 @@
 #include <cstdio>
 #include <optional>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "app/run_sync.h"
 #include "core/address.h"
 #include "core/network.h"
 #include "doctor/doctor.h"
@@ -21,12 +20,6 @@ int Usage() {
   std::fputs("usage: sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n",
              stderr);
   return 2;
-}
-
-asio::awaitable<void> RunInto(dns::Resolver* r, doctor::Options o,
-                              std::optional<std::vector<doctor::Check>>* out) {
-  auto checks = co_await doctor::Run(*r, std::move(o));
-  out->emplace(std::move(checks));
 }
 
 }  // namespace
@@ -85,13 +78,7 @@ int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
     return 1;
   }
   auto resolver = std::move(r).value();
-  std::optional<std::vector<doctor::Check>> checks;
-  bool failed = false;
-  asio::co_spawn(ioc, RunInto(resolver.get(), std::move(o), &checks),
-                 [&failed](std::exception_ptr e) { failed = e != nullptr; });
-  while (!checks && !failed) {
-    ioc.run_one_for(std::chrono::milliseconds(100));
-  }
+  auto checks = RunSync(ioc, doctor::Run(*resolver, std::move(o)));
   if (!checks) {
     std::fputs("sluice: the checks stopped with an internal error\n", stderr);
     return 1;

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <optional>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "app/run_sync.h"
 #include "app/shaping_file.h"
 #include "core/address.h"
 #include "core/network.h"
@@ -24,14 +24,6 @@ int Usage() {
       "       sluice [--config FILE] shaping reload      (a running sluiced)\n",
       stderr);
   return 2;
-}
-
-using MxAnswer = Result<dns::MxSet, dns::DnsError>;
-
-asio::awaitable<void> MxInto(dns::Resolver* r, std::string domain,
-                             std::optional<MxAnswer>* out) {
-  auto mx = co_await r->ResolveMx(std::move(domain));
-  out->emplace(std::move(mx));
 }
 
 int Check(const std::string& path) {
@@ -83,13 +75,7 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
       return 1;
     }
     auto resolver = std::move(r).value();
-    std::optional<MxAnswer> mx;
-    bool failed = false;
-    asio::co_spawn(ioc, MxInto(resolver.get(), domain.value(), &mx),
-                   [&failed](std::exception_ptr e) { failed = e != nullptr; });
-    while (!mx && !failed) {
-      ioc.run_one_for(std::chrono::milliseconds(100));
-    }
+    auto mx = RunSync(ioc, resolver->ResolveMx(domain.value()));
     if (mx && mx->ok()) {
       for (const auto& h : mx->value().hosts) {
         hosts.push_back(h.host);

@@ -228,17 +228,10 @@ std::shared_ptr<const shaping::Rules> LoadShapingFile(const std::string& path,
 }
 
 LoadedRules LoadShapingRules(const std::string& path) {
+  config::Errors errors;
   LoadedRules out;
-  auto doc = config::Document::LoadFile(path);
-  shaping::Rules rules;
-  if (doc->errors().empty()) {
-    rules = BindShapingRules(*doc);
-  }
-  if (!doc->errors().empty()) {
-    out.errors = doc->errors().ToString();
-    return out;
-  }
-  out.rules = std::make_shared<const shaping::Rules>(std::move(rules));
+  out.rules = LoadShapingFile(path, errors);
+  out.errors = errors.ToString();
   return out;
 }
 
