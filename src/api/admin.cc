@@ -160,8 +160,17 @@ std::string AdminServer::Execute(const std::string& line) {
       sites.push_back(boost::json::object{
           {"site", s.name}, {"ready", s.ready}, {"connections", s.connections}});
     }
-    return boost::json::serialize(
-        boost::json::object{{"queues", std::move(queues)}, {"sites", std::move(sites)}});
+    boost::json::array held;  // tenants and campaigns suspended by shaping rules
+    for (const auto& g : sum.suspensions) {
+      held.push_back(boost::json::object{
+          {"scope", g.scope},
+          {"tenant", g.tenant},
+          {"campaign", g.campaign.empty() ? boost::json::value(nullptr) : boost::json::value(g.campaign)},
+          {"site", g.site},
+          {"until", Timestamp(g.until_us)}});
+    }
+    return boost::json::serialize(boost::json::object{
+        {"queues", std::move(queues)}, {"sites", std::move(sites)}, {"suspensions", std::move(held)}});
   }
   if (verb == "flush") {
     return boost::json::serialize(boost::json::object{{"flushed", d.Flush(arg)}});
@@ -178,8 +187,8 @@ std::string AdminServer::Execute(const std::string& line) {
     return boost::json::serialize(boost::json::object{{"bounced", d.AdminBounce(arg)}});
   }
   return Error(
-      "usage: queue summary | flush [DOMAIN] | suspend DOMAIN | resume DOMAIN | "
-      "bounce DOMAIN|ID");
+      "usage: queue summary | flush [QUEUE] | suspend QUEUE | resume QUEUE | bounce QUEUE|ID "
+      "(QUEUE: a domain, or campaign:tenant@domain)");
 }
 
 }  // namespace sluice::api

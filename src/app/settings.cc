@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "app/shaping_file.h"
+#include "auth/credentials.h"
 #include "core/address.h"
 #include "core/network.h"
 #include "core/time_format.h"
+#include "queue/queue_name.h"
 
 namespace sluice::app {
 
@@ -280,13 +283,190 @@ void BindDkim(const config::Section& s, dkim::Options& o) {
   }
 }
 
+bool HasPool(const delivery::Options& d, const std::string& name) {
+  return std::any_of(d.pools.begin(), d.pools.end(),
+                     [&](const auto& p) { return p.name == name; });
+}
+
+// A warm-up ramp or plan from `s`, keys spelled with `prefix` ("warmup_" on a
+// source, "" in a named plan).
+shaping::WarmupSchedule BindWarmupSteps(const config::Section& s, const std::string& prefix) {
+  shaping::WarmupSchedule w;
+  for (auto n : s.IntList(prefix + "plan", 0, 1000000000000)) {
+    w.plan.push_back(static_cast<std::uint64_t>(n));
+  }
+  w.initial = static_cast<std::uint64_t>(s.Int(prefix + "initial", 50, 1, 1000000000));
+  w.growth = s.Double(prefix + "growth", 2.0, 1.0, 100.0);
+  w.max = static_cast<std::uint64_t>(s.Int(prefix + "max", 0, 0, 1000000000000));
+  return w;
+}
+
+// [egress]: the sources outbound connections bind to, their warm-up, and the
+// pools that group them.
+void BindEgress(const config::Section& egress, Settings& st) {
+  auto& d = st.delivery;
+  egress.RejectUnknown({"source", "pool", "default_pool", "warmup", "warmup_day"});
+  auto warmup_day = egress.Duration("warmup_day", std::chrono::hours(24));
+  if (warmup_day < std::chrono::seconds(1)) {
+    egress.Report("warmup_day", "must be at least 1s");
+    warmup_day = std::chrono::hours(24);
+  }
+  // Named warm-up plans, shared by sources: [egress.warmup.NAME].
+  std::map<std::string, shaping::WarmupSchedule> plans;
+  auto named = egress.Table("warmup");
+  for (const auto& name : named.Keys()) {
+    auto plan = named.Table(name);
+    plan.RejectUnknown({"plan", "initial", "growth", "max"});
+    plans[name] = BindWarmupSteps(plan, "");
+  }
+  std::map<std::string, std::size_t> source_index;
+  for (const auto& src : egress.Tables("source")) {
+    src.RejectUnknown({"name", "address", "ehlo_name", "weight", "warmup", "warmup_start",
+                       "warmup_plan", "warmup_initial", "warmup_growth", "warmup_max"});
+    delivery::EgressSource e;
+    e.name = src.String("name", "");
+    e.address = src.String("address", "");
+    e.ehlo_name = src.String("ehlo_name", d.client.ehlo_name);
+    if (e.name.empty() || source_index.count(e.name) != 0) {
+      src.Report("name", e.name.empty() ? "every source needs a name" : "a second source " + e.name);
+    }
+    if (auto ip = IpAddress::Parse(e.address)) {
+      e.address = ip->ToString();  // one spelling, as shaping rules are keyed
+    } else {
+      src.Report("address", "not an IP address: " + e.address);
+    }
+    if (!NormalizeDomain(e.ehlo_name)) {
+      src.Report("ehlo_name", "not a host name: " + e.ehlo_name);
+    }
+    if (e.name.find_first_of(" \t\r\n") != std::string::npos) {
+      src.Report("name", "no spaces in a source name");
+    }
+    const bool inline_steps = src.Has("warmup_plan") || src.Has("warmup_initial") ||
+                              src.Has("warmup_growth") || src.Has("warmup_max");
+    if (src.Has("warmup") && inline_steps) {
+      src.Report("warmup", "either a named plan or warmup_plan/warmup_initial/... , not both");
+    }
+    if ((src.Has("warmup") || inline_steps) && !src.Has("warmup_start")) {
+      src.Report("warmup_start", "a warm-up needs the date its day 1 begins");
+    }
+    if (src.Has("warmup_start")) {
+      // IP warm-up: daily caps per provider from this date on.
+      shaping::WarmupSchedule w;
+      if (src.Has("warmup")) {
+        std::string plan = src.String("warmup", "");
+        auto it = plans.find(plan);
+        if (it == plans.end()) {
+          src.Report("warmup", "no plan [egress.warmup." + plan + "]");
+        } else {
+          w = it->second;
+        }
+      } else {
+        w = BindWarmupSteps(src, "warmup_");
+      }
+      if (auto start = BindDate(src, "warmup_start")) {
+        w.start = *start;
+      }
+      if (!d.warmup) {
+        d.warmup = std::make_shared<shaping::Warmup>(warmup_day);
+      }
+      d.warmup->SetSchedule(e.name, std::move(w));
+    }
+    source_index.emplace(e.name, d.sources.size());
+    d.sources.push_back(std::move(e));
+    d.weights.push_back(static_cast<std::uint32_t>(src.Int("weight", 1, 1, 1000)));
+  }
+  if (d.warmup) {
+    d.warmup_state_file = (std::filesystem::path(st.spool_path) / "warmup.state").string();
+  }
+  // Pools: named, weighted sets of sources ([[egress.pool]]).
+  for (const auto& p : egress.Tables("pool")) {
+    p.RejectUnknown({"name", "sources", "weights"});
+    delivery::EgressPool pool;
+    pool.name = p.String("name", "");
+    if (pool.name.empty() ||
+        std::any_of(d.pools.begin(), d.pools.end(),
+                    [&](const auto& other) { return other.name == pool.name; })) {
+      p.Report("name", pool.name.empty() ? "every pool needs a name" : "a second pool " + pool.name);
+    }
+    auto names = p.StringList("sources");
+    auto weights = p.IntList("weights", 1, 1000);
+    if (names.empty()) {
+      p.Report("sources", "a pool needs at least one source");
+    }
+    if (!weights.empty() && weights.size() != names.size()) {
+      p.Report("weights", "one weight per source");
+    }
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      auto it = source_index.find(names[k]);
+      if (it == source_index.end()) {
+        p.Report("sources", "no [[egress.source]] named " + names[k]);
+        continue;
+      }
+      if (std::find(pool.sources.begin(), pool.sources.end(), it->second) != pool.sources.end()) {
+        p.Report("sources", names[k] + " is listed twice");
+        continue;
+      }
+      pool.sources.push_back(it->second);
+      pool.weights.push_back(k < weights.size() ? static_cast<std::uint32_t>(weights[k])
+                                                : d.weights[it->second]);
+    }
+    d.pools.push_back(std::move(pool));
+  }
+  d.default_pool = egress.String("default_pool", "");
+  if (!d.default_pool.empty() && !HasPool(d, d.default_pool)) {
+    egress.Report("default_pool", "no [[egress.pool]] named " + d.default_pool);
+  }
+}
+
+// [tenant.NAME]: who sends as the tenant, and the pools its mail (and its
+// campaigns' mail) goes out from.
+void BindTenants(const config::Section& tenants, Settings& st) {
+  auto& d = st.delivery;
+  for (const auto& name : tenants.Keys()) {
+    auto t = tenants.Table(name);
+    if (!queue::ValidTag(name)) {
+      tenants.Report(name, "a tenant name is 1-64 of A-Z a-z 0-9 . _ -");
+      continue;
+    }
+    t.RejectUnknown({"users", "pool", "campaign"});
+    for (const auto& user : t.StringList("users")) {
+      if (!auth::ValidUserName(user)) {
+        t.Report("users", "not a user name: " + user);
+      } else if (!st.ingest.user_tenants.emplace(user, name).second) {
+        t.Report("users", user + " already sends as tenant " + st.ingest.user_tenants[user]);
+      }
+    }
+    if (t.Has("pool")) {
+      std::string pool = t.String("pool", "");
+      if (!HasPool(d, pool)) {
+        t.Report("pool", "no [[egress.pool]] named " + pool);
+      }
+      d.tenant_pools[name] = pool;
+    }
+    auto campaigns = t.Table("campaign");
+    for (const auto& campaign : campaigns.Keys()) {
+      auto c = campaigns.Table(campaign);
+      if (!queue::ValidTag(campaign)) {
+        campaigns.Report(campaign, "a campaign name is 1-64 of A-Z a-z 0-9 . _ -");
+        continue;
+      }
+      c.RejectUnknown({"pool"});
+      std::string pool = c.String("pool", "");
+      if (!HasPool(d, pool)) {
+        c.Report("pool", "no [[egress.pool]] named " + pool);
+      }
+      d.campaign_pools[campaign + ":" + name] = pool;
+    }
+  }
+}
+
 }  // namespace
 
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
   root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
-                      "queue", "route", "admin", "dkim", "egress"});
+                      "queue", "route", "admin", "dkim", "egress", "tenant"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level"});
@@ -439,58 +619,8 @@ Settings Bind(const config::Document& doc) {
 
   BindDkim(root.Table("dkim"), st.dkim);
 
-  // Egress: the sources outbound connections bind to, used in proportion to
-  // their weights (one pool for all mail).
-  auto egress = root.Table("egress");
-  egress.RejectUnknown({"source", "warmup_day"});
-  auto warmup_day = egress.Duration("warmup_day", std::chrono::hours(24));
-  if (warmup_day < std::chrono::seconds(1)) {
-    egress.Report("warmup_day", "must be at least 1s");
-    warmup_day = std::chrono::hours(24);
-  }
-  std::set<std::string> source_names;
-  for (const auto& src : egress.Tables("source")) {
-    src.RejectUnknown({"name", "address", "ehlo_name", "weight", "warmup_start", "warmup_plan",
-                       "warmup_initial", "warmup_growth", "warmup_max"});
-    delivery::EgressSource e;
-    e.name = src.String("name", "");
-    e.address = src.String("address", "");
-    e.ehlo_name = src.String("ehlo_name", d.client.ehlo_name);
-    if (e.name.empty() || !source_names.insert(e.name).second) {
-      src.Report("name", e.name.empty() ? "every source needs a name" : "a second source " + e.name);
-    }
-    if (!IpAddress::Parse(e.address)) {
-      src.Report("address", "not an IP address: " + e.address);
-    }
-    if (!NormalizeDomain(e.ehlo_name)) {
-      src.Report("ehlo_name", "not a host name: " + e.ehlo_name);
-    }
-    if (e.name.find_first_of(" \t\r\n") != std::string::npos) {
-      src.Report("name", "no spaces in a source name");
-    }
-    if (src.Has("warmup_start")) {
-      // IP warm-up: daily caps per provider from this date on.
-      shaping::WarmupSchedule w;
-      if (auto start = BindDate(src, "warmup_start")) {
-        w.start = *start;
-      }
-      for (auto n : src.IntList("warmup_plan", 0, 1000000000000)) {
-        w.plan.push_back(static_cast<std::uint64_t>(n));
-      }
-      w.initial = static_cast<std::uint64_t>(src.Int("warmup_initial", 50, 1, 1000000000));
-      w.growth = src.Double("warmup_growth", 2.0, 1.0, 100.0);
-      w.max = static_cast<std::uint64_t>(src.Int("warmup_max", 0, 0, 1000000000000));
-      if (!d.warmup) {
-        d.warmup = std::make_shared<shaping::Warmup>(warmup_day);
-      }
-      d.warmup->SetSchedule(e.name, std::move(w));
-    }
-    d.sources.push_back(std::move(e));
-    d.weights.push_back(static_cast<std::uint32_t>(src.Int("weight", 1, 1, 1000)));
-  }
-  if (d.warmup) {
-    d.warmup_state_file = (std::filesystem::path(st.spool_path) / "warmup.state").string();
-  }
+  BindEgress(root.Table("egress"), st);
+  BindTenants(root.Table("tenant"), st);
 
   std::set<std::string> names;
   for (const auto& l : root.Tables("listener")) {

@@ -93,8 +93,8 @@ std::vector<shaping::Automation> BindAutomation(const config::Section& block,
   auto list = block.Tables("automation");
   for (std::size_t i = 0; i < list.size(); ++i) {
     const auto& s = list[i];
-    s.RejectUnknown({"name", "code", "enhanced", "match", "action", "duration", "trigger",
-                     "connection_limit", "max_message_rate"});
+    s.RejectUnknown({"name", "code", "enhanced", "match", "action", "scope", "duration",
+                     "trigger", "connection_limit", "max_message_rate"});
     shaping::Automation a;
     a.name = s.String("name", owner + " #" + std::to_string(i + 1));
     if (s.Has("code")) {
@@ -122,6 +122,17 @@ std::vector<shaping::Automation> BindAutomation(const config::Section& block,
       a.action = shaping::Action::kBounce;
     } else {
       s.Report("action", "must be \"suspend\", \"limit\" or \"bounce\"");
+    }
+    std::string scope = s.String("scope", "path");
+    if (scope == "tenant") {
+      a.scope = shaping::Scope::kTenant;
+    } else if (scope == "campaign") {
+      a.scope = shaping::Scope::kCampaign;
+    } else if (scope != "path") {
+      s.Report("scope", "must be \"path\", \"tenant\" or \"campaign\"");
+    }
+    if (a.scope != shaping::Scope::kPath && a.action != shaping::Action::kSuspend) {
+      s.Report("scope", "only a \"suspend\" acts on a tenant or campaign");
     }
     a.duration = s.Duration("duration", a.duration);
     std::string trigger = s.String("trigger", "immediate");
@@ -156,13 +167,16 @@ shaping::Block BindBlock(const config::Section& s, bool provider, const std::str
   b.automation = BindAutomation(s, owner);
   auto sources = s.Table("source");
   for (const auto& ip : sources.Keys()) {
-    if (!IpAddress::Parse(ip)) {
+    auto parsed = IpAddress::Parse(ip);
+    if (!parsed) {
       sources.Report(ip, "not an IP address");
       continue;
     }
     auto one = sources.Table(ip);
     CheckKnown(one, false, false);
-    b.by_source[ip] = BindSettings(one);
+    if (!b.by_source.emplace(parsed->ToString(), BindSettings(one)).second) {
+      sources.Report(ip, "the same address as another source block");
+    }
   }
   return b;
 }

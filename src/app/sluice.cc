@@ -4,8 +4,9 @@
 //   sluice [--config FILE] spool count
 //   sluice [--config FILE] spool ls [--limit N]
 //   sluice [--config FILE] spool cat ID      the stored message, as it will be sent
-//   sluice [--config FILE] queue summary | flush [DOMAIN] | suspend DOMAIN |
-//                                 resume DOMAIN | bounce DOMAIN|ID   (via the admin socket)
+//   sluice [--config FILE] queue summary | flush [QUEUE] | suspend QUEUE |
+//                                 resume QUEUE | bounce QUEUE|ID   (via the admin socket)
+//                          QUEUE: a domain (all its queues) or campaign:tenant@domain
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
@@ -45,8 +46,9 @@ int Usage() {
       "       sluice [--config FILE] spool count\n"
       "       sluice [--config FILE] spool ls [--limit N]\n"
       "       sluice [--config FILE] spool cat ID\n"
-      "       sluice [--config FILE] queue summary|flush [DOMAIN]|suspend DOMAIN|resume DOMAIN|"
-      "bounce DOMAIN|ID\n"
+      "       sluice [--config FILE] queue summary|flush [QUEUE]|suspend QUEUE|resume QUEUE|"
+      "bounce QUEUE|ID\n"
+      "              (QUEUE: a domain, for all its queues, or campaign:tenant@domain)\n"
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"

@@ -34,6 +34,18 @@ bool IpAddress::IsLoopback() const {
   return bytes_ == kV6Loopback || (mapped && bytes_[12] == 127);
 }
 
+std::string IpAddress::ToString() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  bool mapped = std::all_of(bytes_.begin(), bytes_.begin() + 10, [](auto b) { return b == 0; }) &&
+                bytes_[10] == 0xff && bytes_[11] == 0xff;
+  if (mapped) {
+    inet_ntop(AF_INET, bytes_.data() + 12, buf, sizeof buf);
+  } else {
+    inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
+  }
+  return buf;
+}
+
 std::optional<Network> Network::Parse(std::string_view text) {
   auto slash = text.find('/');
   auto ip = IpAddress::Parse(text.substr(0, slash));

@@ -19,6 +19,8 @@ class IpAddress {
   static std::optional<IpAddress> Parse(std::string_view text);
   const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }
   bool IsLoopback() const;
+  // The canonical spelling: dotted quad for IPv4, RFC 5952 for IPv6.
+  std::string ToString() const;
 
  private:
   std::array<std::uint8_t, 16> bytes_{};

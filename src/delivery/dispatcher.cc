@@ -29,6 +29,13 @@ constexpr std::size_t kFreshCacheLimit = 20000;
 // How long a domain's route (its site and MX hosts) is reused before the
 // next item for it looks it up again (libunbound caches the records by TTL).
 constexpr auto kRouteCacheTime = std::chrono::seconds(30);
+constexpr std::uint32_t kUnknownPool = UINT32_MAX;
+
+// The key of a tenant or campaign suspension on a site.
+std::string GroupKey(shaping::Scope scope, const queue::QueueName& q, const std::string& site) {
+  return scope == shaping::Scope::kTenant ? "tenant " + q.tenant + "|" + site
+                                          : "campaign " + q.campaign + ":" + q.tenant + "|" + site;
+}
 
 std::int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
@@ -82,7 +89,29 @@ Dispatcher::Dispatcher(asio::io_context& ioc, Options opts, dns::Resolver& resol
     opts_.weights.clear();
   }
   opts_.weights.resize(sources_.size(), 1);
-  wrr_current_.assign(sources_.size(), 0);
+  // Pool 0 is every source; the named pools follow.
+  Pool all;
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    all.sources.push_back(i);
+    all.weights.push_back(opts_.weights[i]);
+  }
+  pools_.push_back(std::move(all));
+  for (const auto& p : opts_.pools) {
+    Pool pool;
+    pool.name = p.name;
+    for (std::size_t k = 0; k < p.sources.size(); ++k) {
+      if (p.sources[k] < sources_.size()) {
+        pool.sources.push_back(p.sources[k]);
+        pool.weights.push_back(k < p.weights.size() ? p.weights[k] : 1);
+      }
+    }
+    if (!pool.sources.empty()) {
+      pools_.push_back(std::move(pool));
+    }
+  }
+  for (auto& pool : pools_) {
+    pool.current.assign(pool.sources.size(), 0);
+  }
 }
 
 Dispatcher::~Dispatcher() = default;
@@ -158,13 +187,21 @@ void Dispatcher::Restore(const spool::Meta& meta) {
   Enqueue(meta, NowMicros());
 }
 
+std::uint32_t Dispatcher::QueueOf(const spool::Meta& meta, const std::string& domain) {
+  if (meta.tenant.empty() && meta.campaign.empty()) {
+    return names_.Intern(domain);
+  }
+  return names_.Intern(queue::QueueName{meta.campaign, meta.tenant, domain}.ToString());
+}
+
 bool Dispatcher::Enqueue(const spool::Meta& meta, std::int64_t now_us) {
-  // One work item per destination domain among the pending recipients.
+  // One work item per destination domain among the pending recipients, in
+  // the message's tenant and campaign queue ("campaign:tenant@domain").
   std::vector<std::uint32_t> queues;
   const auto& rcpts = meta.envelope.recipients;
   for (std::size_t i = 0; i < rcpts.size(); ++i) {
     if (!meta.IsDone(i)) {
-      std::uint32_t q = names_.Intern(rcpts[i].address.ascii_domain);
+      std::uint32_t q = QueueOf(meta, rcpts[i].address.ascii_domain);
       if (std::find(queues.begin(), queues.end(), q) == queues.end()) {
         queues.push_back(q);
       }
@@ -234,7 +271,7 @@ void Dispatcher::Evict(const SpoolId& id) {
 std::vector<std::uint32_t> Dispatcher::PendingFor(const MessageState& m,
                                                   std::uint32_t queue) const {
   std::vector<std::uint32_t> out;
-  const std::string& domain = names_.Name(queue);
+  const std::string& domain = names_.DomainName(queue);
   const auto& rcpts = m.meta.envelope.recipients;
   for (std::uint32_t i = 0; i < rcpts.size(); ++i) {
     if (!m.meta.IsDone(i) && rcpts[i].address.ascii_domain == domain) {
@@ -249,7 +286,7 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
     auto now = Clock::now();
     std::size_t n = 0;
     while (auto w = self->scheduler_.PopDue(now)) {
-      if (self->suspended_.count(w->queue) != 0) {
+      if (self->Suspended(w->queue)) {
         self->held_[w->queue].push_back(*w);
         self->Evict(w->id);
       } else {
@@ -265,8 +302,19 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
   }
 }
 
+bool Dispatcher::Suspended(std::uint32_t queue) const {
+  return !suspended_.empty() &&
+         (suspended_.count(queue) != 0 || suspended_.count(names_.Domain(queue)) != 0);
+}
+
+bool Dispatcher::Covers(std::uint32_t target, std::uint32_t queue) const {
+  return queue == target || names_.Domain(queue) == target;
+}
+
 void Dispatcher::Dispatch(const queue::WorkItem& w, Clock::time_point now) {
-  auto known = route_cache_.find(w.queue);
+  // Routes are per domain: every tenant's and campaign's queue to it shares one.
+  const std::uint32_t domain = names_.Domain(w.queue);
+  auto known = route_cache_.find(domain);
   if (known != route_cache_.end() && known->second.expires > now) {
     Site* site = PathFor(known->second, w);
     if (site != nullptr) {
@@ -275,10 +323,10 @@ void Dispatcher::Dispatch(const queue::WorkItem& w, Clock::time_point now) {
     }
     return;
   }
-  auto [waiting, first] = resolving_.try_emplace(w.queue);
+  auto [waiting, first] = resolving_.try_emplace(domain);
   waiting->second.push_back(w);
   if (first) {
-    asio::co_spawn(ioc_, Route(this, w.queue), LogCoroutineError);
+    asio::co_spawn(ioc_, Route(this, domain), LogCoroutineError);
   }
 }
 
@@ -409,36 +457,72 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
   }
 }
 
-std::size_t Dispatcher::PickSource() {
+std::size_t Dispatcher::PoolFor(std::uint32_t queue) {
+  if (queue >= queue_pool_.size()) {
+    queue_pool_.resize(queue + 1, kUnknownPool);
+  }
+  if (queue_pool_[queue] != kUnknownPool) {
+    return queue_pool_[queue];
+  }
+  auto find = [this](const std::string& name, std::size_t otherwise) {
+    for (std::size_t i = 1; i < pools_.size(); ++i) {
+      if (pools_[i].name == name) {
+        return i;
+      }
+    }
+    return otherwise;
+  };
+  // The campaign's pool, else the tenant's, else the default.
+  std::size_t pool = opts_.default_pool.empty() ? 0 : find(opts_.default_pool, 0);
+  if (auto q = queue::QueueName::Parse(names_.Name(queue))) {
+    if (auto t = opts_.tenant_pools.find(q->tenant);
+        !q->tenant.empty() && t != opts_.tenant_pools.end()) {
+      pool = find(t->second, pool);
+    }
+    if (auto c = opts_.campaign_pools.find(q->campaign + ":" + q->tenant);
+        !q->campaign.empty() && c != opts_.campaign_pools.end()) {
+      pool = find(c->second, pool);
+    }
+  }
+  queue_pool_[queue] = static_cast<std::uint32_t>(pool);
+  return pool;
+}
+
+std::size_t Dispatcher::PickSource(Pool& pool) {
   // Smooth weighted round robin: each source in proportion to its weight,
-  // interleaved rather than in runs.
-  if (sources_.size() == 1) {
+  // interleaved rather than in runs. Returns a position in the pool.
+  if (pool.sources.size() == 1) {
     return 0;
   }
   std::int64_t total = 0;
   std::size_t best = 0;
-  for (std::size_t i = 0; i < sources_.size(); ++i) {
-    wrr_current_[i] += opts_.weights[i];
-    total += opts_.weights[i];
-    if (wrr_current_[i] > wrr_current_[best]) {
+  for (std::size_t i = 0; i < pool.sources.size(); ++i) {
+    pool.current[i] += pool.weights[i];
+    total += pool.weights[i];
+    if (pool.current[i] > pool.current[best]) {
       best = i;
     }
   }
-  wrr_current_[best] -= total;
+  pool.current[best] -= total;
   return best;
 }
 
 Dispatcher::Site* Dispatcher::PathFor(const KnownRoute& route, const queue::WorkItem& w) {
-  if (!opts_.warmup) {
-    return &PathForSource(route, PickSource());
+  if (auto until = GroupSuspended(w.queue, route.site_name)) {
+    Hold(w, *until);  // its tenant or campaign is suspended on this site
+    return nullptr;
   }
-  // The next source by weight that has warm-up room for this provider today.
+  Pool& pool = pools_[PoolFor(w.queue)];
+  // By weight first; with warm-up, if that source has no room for this
+  // provider today, every other source of the pool in turn.
+  const std::size_t first = PickSource(pool);
+  if (!opts_.warmup) {
+    return &PathForSource(route, pool.sources[first]);
+  }
   auto now = std::chrono::system_clock::now();
   auto next_day = std::chrono::system_clock::time_point::max();
-  // By weight first; if that one has no room, every other source in turn.
-  const std::size_t first = PickSource();
-  for (std::size_t k = 0; k < sources_.size(); ++k) {
-    std::size_t source = (first + k) % sources_.size();
+  for (std::size_t k = 0; k < pool.sources.size(); ++k) {
+    std::size_t source = pool.sources[(first + k) % pool.sources.size()];
     const std::string& name = sources_[source].name;
     if (opts_.warmup->TryTake(name, route.provider, now)) {
       warmup_dirty_ |= opts_.warmup->HasSchedule(name);
@@ -446,9 +530,19 @@ Dispatcher::Site* Dispatcher::PathFor(const KnownRoute& route, const queue::Work
     }
     next_day = std::min(next_day, opts_.warmup->NextDay(name, now));
   }
-  // Every source has used today's allowance: wait for the first new day.
+  // Every source has used today's allowance: wait for the first new day, or
+  // expire if the message is too old by then.
+  Site& site = PathForSource(route, pool.sources[first]);
+  auto expires = FromMicros(static_cast<std::int64_t>(w.id.micros())) + RetryFor(&site).max_age;
+  if (expires <= now) {
+    if (MessageState* m = Acquire(w)) {
+      FinishItem(*m, w, PendingFor(*m, w.queue), &site);  // records the expiration
+      Release(*m);
+    }
+    return nullptr;
+  }
   queue::WorkItem later = w;
-  later.due = next_day;
+  later.due = std::min(next_day, expires);
   AddWork(later);
   Evict(w.id);
   return nullptr;
@@ -467,6 +561,8 @@ Dispatcher::Site& Dispatcher::PathForSource(const KnownRoute& route, std::size_t
   if (site.hosts.empty() || site.settings_expire < Clock::now()) {
     // (Re)resolved with the route: hosts and shaping settings for this source.
     site.hosts = route.hosts;
+    site.route_site = route.site_name;
+    site.provider = route.provider;
     shaping::Effective settings = Builtin();
     if (const auto& rules = opts_.shaping) {
       std::vector<std::string> names;
@@ -554,12 +650,20 @@ std::uint32_t Dispatcher::ConnectionLimit(const Site& site) {
 }
 
 void Dispatcher::Announce(const Site& site, const std::string& rule, const std::string& action,
-                          shaping::Clock::time_point until, const smtp::Reply* reply) {
+                          shaping::Clock::time_point until, const smtp::Reply* reply,
+                          const queue::QueueName* group) {
   events::Automation a;
   a.rule = rule;
   a.action = action;
-  a.site = site.name;
-  a.egress_source = sources_[site.source].address;
+  if (group != nullptr) {
+    // A tenant or campaign is held on the site, whichever source it goes from.
+    a.site = site.route_site;
+    a.tenant = group->tenant;
+    a.campaign = group->campaign;
+  } else {
+    a.site = site.name;
+    a.egress_source = sources_[site.source].address;
+  }
   a.timestamp = std::chrono::system_clock::now();
   a.until = a.timestamp + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                               std::max(shaping::Clock::duration::zero(),
@@ -570,7 +674,70 @@ void Dispatcher::Announce(const Site& site, const std::string& rule, const std::
     a.text = reply->text;
   }
   bus_.Publish(a);
-  spdlog::info("shaping: {} on {}: {}", action, site.name, rule);
+  spdlog::info("shaping: {} on {}: {}", action, a.site, rule);
+}
+
+void Dispatcher::SuspendGroup(const Site& site, shaping::Scope scope, std::uint32_t queue,
+                              shaping::Clock::duration how_long, const std::string& rule,
+                              const smtp::Reply& reply) {
+  auto q = queue::QueueName::Parse(names_.Name(queue));
+  if (!q) {
+    return;
+  }
+  if (scope == shaping::Scope::kTenant) {
+    q->campaign.clear();
+  }
+  auto until = shaping::Clock::now() + how_long;
+  auto& slot = group_suspensions_[GroupKey(scope, *q, site.route_site)];
+  if (until <= slot) {
+    return;
+  }
+  slot = until;
+  Announce(site, rule,
+           scope == shaping::Scope::kTenant ? "suspend tenant" : "suspend campaign", until,
+           &reply, &*q);
+}
+
+std::optional<shaping::Clock::time_point> Dispatcher::GroupSuspended(
+    std::uint32_t queue, const std::string& route_site) {
+  if (group_suspensions_.empty()) {
+    return std::nullopt;
+  }
+  auto q = queue::QueueName::Parse(names_.Name(queue));
+  if (!q) {
+    return std::nullopt;
+  }
+  auto now = shaping::Clock::now();
+  std::optional<shaping::Clock::time_point> until;
+  for (auto scope : {shaping::Scope::kTenant, shaping::Scope::kCampaign}) {
+    auto it = group_suspensions_.find(GroupKey(scope, *q, route_site));
+    if (it == group_suspensions_.end()) {
+      continue;
+    }
+    if (it->second <= now) {
+      group_suspensions_.erase(it);  // lifted by itself
+      continue;
+    }
+    until = std::max(until.value_or(it->second), it->second);
+  }
+  return until;
+}
+
+void Dispatcher::Hold(const queue::WorkItem& w, shaping::Clock::time_point until) {
+  queue::WorkItem later = w;
+  later.due = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                 std::max(shaping::Clock::duration::zero(),
+                                          until - shaping::Clock::now()));
+  AddWork(later);
+  Evict(w.id);
+}
+
+void Dispatcher::GiveBackWarmup(const Site& site) {
+  if (opts_.warmup && opts_.warmup->HasSchedule(sources_[site.source].name)) {
+    opts_.warmup->GiveBack(sources_[site.source].name, site.provider,
+                           std::chrono::system_clock::now());
+    warmup_dirty_ = true;
+  }
 }
 
 void Dispatcher::WakeAt(Site& site, shaping::Clock::time_point at) {
@@ -610,7 +777,7 @@ void Dispatcher::SuspendPath(Site& site, shaping::Clock::duration how_long,
   }
 }
 
-bool Dispatcher::Observe(Site& site, const smtp::Reply& r) {
+bool Dispatcher::Observe(Site& site, const smtp::Reply& r, std::optional<std::uint32_t> queue) {
   auto now = shaping::Clock::now();
   if (r.code == 421) {
     // Built in: the receiver asks us to back off. Halve this path's
@@ -644,7 +811,13 @@ bool Dispatcher::Observe(Site& site, const smtp::Reply& r) {
     }
     switch (a->action) {
       case shaping::Action::kSuspend:
-        SuspendPath(site, a->duration, a->name, &r);
+        if (a->scope == shaping::Scope::kPath) {
+          SuspendPath(site, a->duration, a->name, &r);
+        } else if (queue) {
+          // A reply to a connection (greeting, EHLO) is about no one message:
+          // a tenant or campaign rule acts only on replies in a transaction.
+          SuspendGroup(site, a->scope, *queue, a->duration, a->name, r);
+        }
         break;
       case shaping::Action::kLimit: {
         auto until = now + a->duration;
@@ -797,7 +970,7 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       auto opened = co_await self->Connect(*site);
       if (!opened) {
         // What the receiver said (or what went wrong) may match a rule.
-        self->Observe(*site, opened.error());
+        self->Observe(*site, opened.error(), std::nullopt);
         self->ConnectFailed(*site, opened.error());
         // Dead destination: defer what waits for it rather than retrying each now.
         for (std::size_t n = 1; !site->ready.empty(); ++n) {
@@ -832,6 +1005,12 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
     }
     queue::WorkItem w = std::move(site->ready.front());
     site->ready.pop_front();
+    if (auto until = self->GroupSuspended(w.queue, site->route_site)) {
+      // Its tenant or campaign was suspended on this site after it was queued.
+      self->GiveBackWarmup(*site);
+      self->Hold(w, *until);
+      continue;
+    }
     co_await self->Pace(site->message_rate);
     co_await self->Deliver(*conn, *site, w);
     ++sent;
@@ -854,6 +1033,8 @@ void Dispatcher::Record(events::OutcomeType type, MessageState& m, std::uint32_t
   o.sender = m.meta.envelope.sender.ToString();
   o.recipient = m.meta.envelope.recipients[rcpt].address.ToString();
   o.queue = names_.Name(w.queue);
+  o.tenant = m.meta.tenant;
+  o.campaign = m.meta.campaign;
   o.site = site ? site->name : "";
   if (conn) {
     o.mx_host = conn->mx_host();
@@ -975,10 +1156,12 @@ void Dispatcher::SendReport(MessageState& m, bounce::ReportAction action,
 awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, queue::WorkItem w) {
   MessageState* m = Acquire(w);
   if (m == nullptr) {
+    GiveBackWarmup(site);
     co_return;  // finished meanwhile
   }
   std::vector<std::uint32_t> todo = PendingFor(*m, w.queue);
   if (todo.empty()) {
+    GiveBackWarmup(site);
     Release(*m);
     co_return;
   }
@@ -989,6 +1172,7 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
     co_return;
   }
   std::vector<std::uint32_t> pending;
+  bool accepted = false;  // by the receiver, for any recipient (what warm-up counts)
   const std::size_t per_txn =
       std::max<std::uint32_t>(1, site.settings.max_recipients_per_transaction);
   for (std::size_t start = 0; start < todo.size(); start += per_txn) {
@@ -1009,7 +1193,7 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
           return bounce;
         }
       }
-      bool bounce = Observe(site, r);
+      bool bounce = Observe(site, r, w.queue);
       observed.emplace_back(&r, bounce);
       return bounce;
     };
@@ -1034,6 +1218,7 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
       }
     }
     if (any_success) {
+      accepted = true;
       Succeeded(site);
     }
     if (!result.connection_usable) {
@@ -1042,6 +1227,9 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
       }
       break;
     }
+  }
+  if (!accepted) {
+    GiveBackWarmup(site);
   }
   FinishItem(*m, w, std::move(pending), &site);
   Release(*m);
@@ -1072,45 +1260,75 @@ QueueSummary Dispatcher::Summary() const {
   }
   for (auto& [index, q] : queues) {
     q.name = names_.Name(index);
-    q.suspended = suspended_.count(index) != 0;
+    q.suspended = Suspended(index);
     out.queues.push_back(q);
+  }
+  auto now = shaping::Clock::now();
+  for (const auto& [key, until] : group_suspensions_) {
+    if (until <= now) {
+      continue;
+    }
+    // "tenant NAME|site" or "campaign NAME:TENANT|site"
+    QueueSummary::GroupSuspension g;
+    auto space = key.find(' ');
+    auto bar = key.find('|');
+    g.scope = key.substr(0, space);
+    std::string who = key.substr(space + 1, bar - space - 1);
+    if (g.scope == "campaign") {
+      auto colon = who.find(':');
+      g.campaign = who.substr(0, colon);
+      g.tenant = who.substr(colon + 1);
+    } else {
+      g.tenant = who;
+    }
+    g.site = key.substr(bar + 1);
+    g.until_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     (Clock::now() + std::chrono::duration_cast<Clock::duration>(until - now))
+                         .time_since_epoch())
+                     .count();
+    out.suspensions.push_back(std::move(g));
   }
   return out;
 }
 
-std::size_t Dispatcher::Flush(const std::string& domain) {
-  std::optional<std::uint32_t> q;
-  if (!domain.empty()) {
-    q = names_.Find(domain);
+std::size_t Dispatcher::Flush(const std::string& target) {
+  std::function<bool(std::uint32_t)> match;
+  if (!target.empty()) {
+    auto q = names_.Find(target);
     if (!q) {
       return 0;
     }
+    match = [this, t = *q](std::uint32_t queue) { return Covers(t, queue); };
   }
-  std::size_t n = scheduler_.Flush(q, Clock::now());
+  std::size_t n = scheduler_.Flush(match, Clock::now());
   wake_.cancel();
   return n;
 }
 
-void Dispatcher::Suspend(const std::string& domain) {
-  suspended_.insert(names_.Intern(domain));
+void Dispatcher::Suspend(const std::string& target) {
+  suspended_.insert(names_.Intern(target));
 }
 
-std::size_t Dispatcher::Resume(const std::string& domain) {
-  auto q = names_.Find(domain);
+std::size_t Dispatcher::Resume(const std::string& target) {
+  auto q = names_.Find(target);
   if (!q) {
     return 0;
   }
   suspended_.erase(*q);
-  auto it = held_.find(*q);
-  if (it == held_.end()) {
-    return 0;
+  // What is no longer suspended (by this target or another) goes back to the schedule.
+  std::size_t n = 0;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (Suspended(it->first)) {
+      ++it;
+      continue;
+    }
+    n += it->second.size();
+    for (auto& w : it->second) {
+      w.due = Clock::now();
+      AddWork(w);
+    }
+    it = held_.erase(it);
   }
-  std::size_t n = it->second.size();
-  for (auto& w : it->second) {
-    w.due = Clock::now();
-    AddWork(w);
-  }
-  held_.erase(it);
   return n;
 }
 
@@ -1122,13 +1340,13 @@ std::size_t Dispatcher::BounceItem(const queue::WorkItem& w, bool whole_message)
   }
   std::size_t n = 0;
   const auto& rcpts = m->meta.envelope.recipients;
-  const std::string* domain = whole_message ? nullptr : &names_.Name(w.queue);
+  const std::string* domain = whole_message ? nullptr : &names_.DomainName(w.queue);
   for (std::uint32_t i = 0; i < rcpts.size(); ++i) {
     if (m->meta.IsDone(i) || (domain && rcpts[i].address.ascii_domain != *domain)) {
       continue;
     }
     queue::WorkItem item = w;
-    item.queue = names_.Intern(rcpts[i].address.ascii_domain);
+    item.queue = QueueOf(m->meta, rcpts[i].address.ascii_domain);
     Record(events::OutcomeType::kAdminBounce, *m, i, item,
            Reply{550, "5.0.0", "administratively bounced"}, nullptr, nullptr, {});
     m->meta.done[i] |= spool::Meta::kFinal;
@@ -1178,13 +1396,16 @@ std::size_t Dispatcher::AdminBounce(const std::string& target) {
     return 0;
   }
   std::size_t n = 0;
-  for (const auto& w : TakeItems([&](const queue::WorkItem& w) { return w.queue == *q; })) {
+  for (const auto& w : TakeItems([&](const queue::WorkItem& w) { return Covers(*q, w.queue); })) {
     n += BounceItem(w, false);
   }
   return n;
 }
 
 void Dispatcher::FailItem(queue::WorkItem w, const Reply& r, const Site* site) {
+  if (site != nullptr) {
+    GiveBackWarmup(*site);  // taken for this path, and not accepted
+  }
   MessageState* m = Acquire(w);
   if (m == nullptr) {
     return;

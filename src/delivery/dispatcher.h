@@ -37,6 +37,7 @@
 #include "bounce/dsn.h"
 #include "dns/resolver.h"
 #include "events/events.h"
+#include "queue/queue_name.h"
 #include "queue/retry.h"
 #include "queue/scheduler.h"
 #include "shaping/gcra.h"
@@ -59,6 +60,13 @@ struct EgressSource {
   std::string name;
   std::string address;
   std::string ehlo_name;
+};
+
+// A named, weighted set of egress sources.
+struct EgressPool {
+  std::string name;
+  std::vector<std::size_t> sources;     // indices into Options::sources
+  std::vector<std::uint32_t> weights;  // one per source
 };
 
 // Parses "host", "host:port", "[192.0.2.1]:port" or "[IPv6:2001:db8::1]".
@@ -85,10 +93,16 @@ struct Options {
   std::map<std::string, std::vector<RouteHost>> routes;
   // Traffic shaping rules layered over the settings above, per site (may be null).
   std::shared_ptr<const shaping::Rules> shaping;
-  // The egress pool mail is sent from: sources with weights, used in smooth
-  // weighted round robin. Empty: one source, client.source_address (or any).
+  // The egress sources mail is sent from, used in smooth weighted round robin
+  // within a pool. Empty: one source, client.source_address (or any).
   std::vector<EgressSource> sources;
-  std::vector<std::uint32_t> weights;  // one per source
+  std::vector<std::uint32_t> weights;  // one per source, in the implicit pool of all
+  // Named pools. A message goes to its campaign's pool, else its tenant's, else
+  // `default_pool`, else to the implicit pool of every source.
+  std::vector<EgressPool> pools;
+  std::string default_pool;
+  std::map<std::string, std::string> tenant_pools;    // tenant -> pool name
+  std::map<std::string, std::string> campaign_pools;  // "campaign:tenant" -> pool name
   // Warm-up schedules by source name (may be null), and where their counts live.
   std::shared_ptr<shaping::Warmup> warmup;
   std::string warmup_state_file;
@@ -100,7 +114,7 @@ shaping::Effective BuiltinShaping(const Options& opts);
 // Operator view of the queues (admin interface).
 struct QueueSummary {
   struct Queue {
-    std::string name;  // destination domain
+    std::string name;  // the queue: "campaign:tenant@domain", tags optional
     std::uint64_t messages = 0;    // waiting (not counting those being sent right now)
     std::int64_t oldest_us = 0;    // earliest reception among them
     std::int64_t next_due_us = 0;  // earliest due time among them
@@ -113,6 +127,15 @@ struct QueueSummary {
   };
   std::vector<Queue> queues;
   std::vector<SiteInfo> sites;
+  // Tenant and campaign suspensions in force (shaping rules with a scope).
+  struct GroupSuspension {
+    std::string scope;  // "tenant" or "campaign"
+    std::string tenant;
+    std::string campaign;
+    std::string site;
+    std::int64_t until_us = 0;
+  };
+  std::vector<GroupSuspension> suspensions;
 };
 
 struct Stats {
@@ -136,16 +159,18 @@ class Dispatcher {
   void Start();
   Stats stats() const { return stats_; }
 
-  // Operator controls. Call them on the dispatcher's io_context.
+  // Operator controls. Call them on the dispatcher's io_context. A target is
+  // a queue name ("campaign:tenant@domain") or a domain, which stands for
+  // every queue to that domain.
   QueueSummary Summary() const;
-  // Makes deferred mail for `domain` (all, if empty) due now; returns work items.
-  std::size_t Flush(const std::string& domain);
-  // A suspended domain keeps its mail queued, undelivered, until resumed.
-  void Suspend(const std::string& domain);
-  std::size_t Resume(const std::string& domain);
-  // Gives up on the pending recipients of a domain, or of the message with that
+  // Makes deferred mail of `target` (all, if empty) due now; returns work items.
+  std::size_t Flush(const std::string& target);
+  // A suspended target keeps its mail queued, undelivered, until resumed.
+  void Suspend(const std::string& target);
+  std::size_t Resume(const std::string& target);
+  // Gives up on the pending recipients of a target, or of the message with that
   // id: AdminBounce events, no report. Returns the number of recipients.
-  std::size_t AdminBounce(const std::string& domain_or_id);
+  std::size_t AdminBounce(const std::string& target_or_id);
   // Replaces the shaping rules; sites take them up as their routes refresh
   // (at once: the route cache is cleared). Call on the dispatcher's io_context.
   void SetShaping(std::shared_ptr<const shaping::Rules> rules);
@@ -171,6 +196,8 @@ class Dispatcher {
   // connections and rates are per Site.
   struct Site {
     std::string name;
+    std::string route_site;        // the site without the source (for tenant suspensions)
+    std::string provider;          // the shaping provider, or "other" (warm-up counts)
     std::size_t source = 0;        // index into sources_
     std::vector<RouteHost> hosts;  // in the order to try
     std::deque<queue::WorkItem> ready;
@@ -192,6 +219,8 @@ class Dispatcher {
     std::set<boost::asio::steady_timer*> idle;
   };
 
+  // The queue of a message's mail to `domain` (its tenant and campaign's).
+  std::uint32_t QueueOf(const spool::Meta& meta, const std::string& domain);
   // Schedules the pending recipients' domains; false if none is left.
   bool Enqueue(const spool::Meta& meta, std::int64_t now_us);
   void AddWork(queue::WorkItem w);
@@ -220,15 +249,28 @@ class Dispatcher {
   void ApplySettings(Site& site, shaping::Effective settings);
   // The connections a site may have now (its limit, or less after 421s).
   static std::uint32_t ConnectionLimit(const Site& site);
-  // A failure reply seen on a path: the built-in reaction to 421 and the
-  // shaping rules; true if a rule says the recipient is to bounce.
-  bool Observe(Site& site, const smtp::Reply& r);
+  // A failure reply seen on a path (for a message of `queue`, if in a
+  // transaction): the built-in reaction to 421 and the shaping rules; true if
+  // a rule says the recipient is to bounce.
+  bool Observe(Site& site, const smtp::Reply& r, std::optional<std::uint32_t> queue);
+  // Tenant and campaign suspensions on a site (rules with a scope).
+  void SuspendGroup(const Site& site, shaping::Scope scope, std::uint32_t queue,
+                    shaping::Clock::duration how_long, const std::string& rule,
+                    const smtp::Reply& reply);
+  // When mail of `queue` on `route_site` may go again, if its tenant or campaign is suspended.
+  std::optional<shaping::Clock::time_point> GroupSuspended(std::uint32_t queue,
+                                                           const std::string& route_site);
+  // Puts an item back in the schedule until `until` (no attempt is counted).
+  void Hold(const queue::WorkItem& w, shaping::Clock::time_point until);
+  // The warm-up allowance an item took on `site`, back: the receiver did not accept it.
+  void GiveBackWarmup(const Site& site);
   void ConnectFailed(Site& site, const smtp::Reply& r);
   void Succeeded(Site& site);
   void SuspendPath(Site& site, shaping::Clock::duration how_long, const std::string& rule,
                    const smtp::Reply* reply);
   void Announce(const Site& site, const std::string& rule, const std::string& action,
-                shaping::Clock::time_point until, const smtp::Reply* reply);
+                shaping::Clock::time_point until, const smtp::Reply* reply,
+                const queue::QueueName* group = nullptr);
   void WakeAt(Site& site, shaping::Clock::time_point at);
   // Waits, if need be, for the site's next slot under `rate`.
   boost::asio::awaitable<void> Pace(std::optional<shaping::Gcra>& rate);
@@ -253,6 +295,8 @@ class Dispatcher {
   // Takes matching work items out of the schedule, the suspended hold and the
   // sites' ready queues.
   std::vector<queue::WorkItem> TakeItems(const std::function<bool(const queue::WorkItem&)>& match);
+  // Whether an operator's target (a queue name, or a domain for all its queues) covers `queue`.
+  bool Covers(std::uint32_t target, std::uint32_t queue) const;
 
   boost::asio::io_context& ioc_;
   Options opts_;
@@ -279,11 +323,24 @@ class Dispatcher {
   Site& PathForSource(const KnownRoute& route, std::size_t source);
   static boost::asio::awaitable<void> SaveWarmupLoop(Dispatcher* self);
   bool warmup_dirty_ = false;
-  std::size_t PickSource();
+  struct Pool {
+    std::string name;
+    std::vector<std::size_t> sources;
+    std::vector<std::int64_t> weights;
+    std::vector<std::int64_t> current;  // smooth weighted round robin state
+  };
+  // The pool index for mail of `queue` (cached per queue).
+  std::size_t PoolFor(std::uint32_t queue);
+  std::size_t PickSource(Pool& pool);
   std::vector<EgressSource> sources_;
-  std::vector<std::int64_t> wrr_current_;  // smooth weighted round robin state
-  std::unordered_map<std::uint32_t, KnownRoute> route_cache_;      // by queue
-  std::map<std::uint32_t, std::vector<queue::WorkItem>> resolving_;  // awaiting a route
+  std::vector<Pool> pools_;
+  std::vector<std::uint32_t> queue_pool_;  // by queue index; kUnknownPool until looked up
+  // Tenant and campaign suspensions: "tenant NAME|site" or "campaign NAME:TENANT|site".
+  std::map<std::string, shaping::Clock::time_point> group_suspensions_;
+  std::unordered_map<std::uint32_t, KnownRoute> route_cache_;      // by domain (queue index)
+  std::map<std::uint32_t, std::vector<queue::WorkItem>> resolving_;  // by domain: awaiting a route
+  // Operator suspensions: queue names, or domains (every queue to the domain).
+  bool Suspended(std::uint32_t queue) const;
   std::set<std::uint32_t> suspended_;
   std::map<std::uint32_t, std::vector<queue::WorkItem>> held_;  // due, but suspended
   std::mt19937 rng_{std::random_device{}()};

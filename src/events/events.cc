@@ -6,6 +6,13 @@
 #include "core/time_format.h"
 
 namespace sluice::events {
+namespace {
+
+boost::json::value OrNull(const std::string& s) {
+  return s.empty() ? boost::json::value(nullptr) : boost::json::value(s);
+}
+
+}  // namespace
 
 std::string ToJson(const Reception& e) {
   boost::json::array rcpts;
@@ -29,6 +36,8 @@ std::string ToJson(const Reception& e) {
   } else {
     o["auth_user"] = nullptr;
   }
+  o["tenant"] = OrNull(e.tenant);
+  o["campaign"] = OrNull(e.campaign);
   if (!e.tls_version.empty()) {
     o["tls"] = boost::json::object{{"version", e.tls_version}, {"cipher", e.tls_cipher}};
   } else {
@@ -54,9 +63,6 @@ const char* ToString(OutcomeType t) {
 }
 
 std::string ToJson(const Outcome& e) {
-  auto or_null = [](const std::string& s) -> boost::json::value {
-    return s.empty() ? boost::json::value(nullptr) : boost::json::value(s);
-  };
   boost::json::object o;
   o["type"] = ToString(e.type);
   o["id"] = e.id;
@@ -64,13 +70,15 @@ std::string ToJson(const Outcome& e) {
   o["sender"] = e.sender;
   o["recipient"] = e.recipient;
   o["queue"] = e.queue;
-  o["site"] = or_null(e.site);
-  o["mx_host"] = or_null(e.mx_host);
-  o["mx_ip"] = or_null(e.mx_ip);
-  o["egress_source"] = or_null(e.egress_source);
+  o["tenant"] = OrNull(e.tenant);
+  o["campaign"] = OrNull(e.campaign);
+  o["site"] = OrNull(e.site);
+  o["mx_host"] = OrNull(e.mx_host);
+  o["mx_ip"] = OrNull(e.mx_ip);
+  o["egress_source"] = OrNull(e.egress_source);
   o["attempt"] = e.attempt;
   o["response"] =
-      boost::json::object{{"code", e.code}, {"enhanced", or_null(e.enhanced)}, {"text", e.text}};
+      boost::json::object{{"code", e.code}, {"enhanced", OrNull(e.enhanced)}, {"text", e.text}};
   if (!e.tls_version.empty()) {
     o["tls"] = boost::json::object{{"version", e.tls_version}, {"cipher", e.tls_cipher}};
   } else {
@@ -88,6 +96,10 @@ std::string ToJson(const Automation& e) {
   o["rule"] = e.rule;
   o["action"] = e.action;
   o["site"] = e.site;
+  if (!e.tenant.empty() || !e.campaign.empty()) {
+    o["tenant"] = OrNull(e.tenant);
+    o["campaign"] = OrNull(e.campaign);
+  }
   o["egress_source"] = e.egress_source.empty() ? boost::json::value(nullptr)
                                                : boost::json::value(e.egress_source);
   o["until"] = Rfc3339Micros(e.until);

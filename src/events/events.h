@@ -27,6 +27,8 @@ struct Reception {
   std::string listener;
   std::string protocol;  // RFC 3848 keyword: ESMTP, ESMTPSA, ...
   std::string auth_user;
+  std::string tenant;    // empty: none
+  std::string campaign;  // empty: none
   std::string tls_version;
   std::string tls_cipher;
   std::chrono::system_clock::time_point timestamp;
@@ -41,7 +43,9 @@ struct Outcome {
   std::string id;
   std::string sender;
   std::string recipient;
-  std::string queue;  // scheduled queue: the destination domain
+  std::string queue;  // scheduled queue: "campaign:tenant@domain" (tags optional)
+  std::string tenant;
+  std::string campaign;
   std::string site;   // the MX host set, when known
   std::string mx_host;
   std::string mx_ip;
@@ -61,8 +65,12 @@ struct Outcome {
 // shaping file that matched a reply, or by the built-in back-off.
 struct Automation {
   std::string rule;    // "provider yahoo #1 (yahoo-ts03)", "built-in: connection failures"
-  std::string action;  // "suspend", "limit", "bounce", "halve concurrency"
+  std::string action;  // "suspend", "suspend tenant", "limit", "bounce", "halve concurrency"
   std::string site;
+  // A tenant or campaign suspension names whose mail it holds (campaign
+  // suspensions are per tenant: both are set).
+  std::string tenant;
+  std::string campaign;
   std::string egress_source;
   std::chrono::system_clock::time_point timestamp;
   std::chrono::system_clock::time_point until;  // the effect lasts until then

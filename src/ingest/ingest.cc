@@ -13,6 +13,7 @@
 #include "core/time_format.h"
 #include "message/downgrade.h"
 #include "message/headers.h"
+#include "queue/queue_name.h"
 #include "runtime/blocking.h"
 
 namespace sluice::ingest {
@@ -147,6 +148,33 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     }
   }
 
+  // Tenant and campaign: only mail we originate names them. The fields that
+  // carry them steer delivery and do not travel on. An authenticated user's
+  // tenant is the configured one, whatever its mail says.
+  std::string tenant;
+  std::string campaign;
+  if (session.Trusted()) {
+    auto tenant_field = message::TakeField(data, "X-Tenant");
+    auto campaign_field = message::TakeField(data, "X-Campaign");
+    if (!session.auth_user.empty()) {
+      auto it = opts_.user_tenants.find(session.auth_user);
+      if (it != opts_.user_tenants.end()) {
+        tenant = it->second;
+      }
+    } else if (tenant_field && !tenant_field->empty()) {
+      if (!queue::ValidTag(*tenant_field)) {
+        co_return smtp::Reply{554, "5.6.0", "X-Tenant must be 1-64 of A-Z a-z 0-9 . _ -"};
+      }
+      tenant = std::move(*tenant_field);
+    }
+    if (campaign_field && !campaign_field->empty()) {
+      if (!queue::ValidTag(*campaign_field)) {
+        co_return smtp::Reply{554, "5.6.0", "X-Campaign must be 1-64 of A-Z a-z 0-9 . _ -"};
+      }
+      campaign = std::move(*campaign_field);
+    }
+  }
+
   if (signer_ != nullptr && session.Trusted()) {
     // RFC 6376 §5.3: a signed message must not be re-encoded on the way, so
     // 8-bit content is converted to quoted-printable here, before signing,
@@ -184,6 +212,8 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   meta.listener = session.listener;
   meta.client_ip = session.client_ip;
   meta.auth_user = session.auth_user;
+  meta.tenant = tenant;
+  meta.campaign = campaign;
   meta.size = prefix.size() + data.size();
   meta.due_us = meta.received_us;
   meta.envelope = envelope;
@@ -199,6 +229,8 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   ev.listener = session.listener;
   ev.protocol = protocol;
   ev.auth_user = session.auth_user;
+  ev.tenant = std::move(tenant);
+  ev.campaign = std::move(campaign);
   ev.tls_version = session.tls.version;
   ev.tls_cipher = session.tls.cipher;
   ev.timestamp = now;

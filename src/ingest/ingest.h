@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ struct Options {
   std::string spool_path;                      // whose file system is watched
   std::uint64_t min_free_disk = 256ull << 20;  // below: MAIL gets 452 4.3.1
   std::uint64_t min_free_memory = 64ull << 20;
+  // The tenant each authenticated user sends as. Relay clients name theirs
+  // in an X-Tenant field; the X-Campaign field tags a campaign.
+  std::map<std::string, std::string> user_tenants;
 };
 
 class Ingest final : public smtp::MessageSink {

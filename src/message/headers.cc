@@ -60,6 +60,58 @@ bool HasField(std::string_view data, std::string_view name) {
   return false;
 }
 
+std::optional<std::string> TakeField(std::string& data, std::string_view name) {
+  const std::size_t header_end = HeaderSection(data).size();
+  std::optional<std::string> first;
+  std::string out;
+  std::size_t pos = 0;
+  bool dropping = false;   // inside a field being removed (its continuation lines too)
+  bool capturing = false;  // ... and it is the first one, whose value is returned
+  while (pos < header_end) {
+    auto eol = data.find("\r\n", pos);
+    std::size_t next = eol == std::string::npos || eol + 2 > header_end ? header_end : eol + 2;
+    std::string_view line(data.data() + pos, next - pos);
+    const bool continuation = line.front() == ' ' || line.front() == '\t';
+    if (!continuation) {
+      dropping = false;
+      capturing = false;
+      auto colon = line.find(':');
+      if (colon != std::string_view::npos) {
+        std::string_view field = line.substr(0, colon);
+        while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) {
+          field.remove_suffix(1);
+        }
+        dropping = IEquals(field, name);
+        if (dropping && !first) {
+          first.emplace(line.substr(colon + 1));
+          capturing = true;
+        }
+      }
+    } else if (capturing && first->size() < 4096) {
+      first->append(line);  // unfolded below
+    }
+    if (!dropping) {
+      out.append(line);
+    }
+    pos = next;
+  }
+  if (!first) {
+    return std::nullopt;
+  }
+  out.append(data, header_end, std::string::npos);
+  data = std::move(out);
+  // Unfold (RFC 5322 §2.2.3) and trim.
+  std::string value;
+  for (char c : *first) {
+    if (c != '\r' && c != '\n') {
+      value.push_back(c == '\t' ? ' ' : c);
+    }
+  }
+  auto b = value.find_first_not_of(' ');
+  auto e = value.find_last_not_of(' ');
+  return b == std::string::npos ? std::string() : value.substr(b, e - b + 1);
+}
+
 std::string BuildReceived(const TraceInfo& t) {
   std::string out = fmt::format("Received: from {} ([{}])\r\n\tby {} (Sluice) with {} id {}",
                                 Sanitise(t.helo), t.client_ip, t.by_host, t.protocol, t.id);

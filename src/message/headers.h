@@ -4,6 +4,7 @@
 //            RFC 5321 §4.4 (trace information: Received), RFC 3848 (protocol keywords).
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,12 @@ std::string_view HeaderSection(std::string_view data);
 
 // True if the header section has a field named `name` (case-insensitive).
 bool HasField(std::string_view data, std::string_view name);
+
+// Removes every field named `name` (with its continuation lines) from the
+// header section of `data`; returns the first one's value, unfolded and
+// trimmed (nullopt if there was none). For control fields such as X-Tenant
+// that steer delivery and must not travel on.
+std::optional<std::string> TakeField(std::string& data, std::string_view name);
 
 struct TraceInfo {
   std::string helo;  // as the client gave it; sanitised here

@@ -2,15 +2,24 @@
 
 #include <algorithm>
 
+#include "queue/queue_name.h"
+
 namespace sluice::queue {
 
 std::uint32_t QueueNames::Intern(std::string_view name) {
   if (auto found = Find(name)) {
     return *found;
   }
+  // The domain first, so a tagged name's domain index is known.
+  std::uint32_t domain = 0;
+  auto parsed = QueueName::Parse(name);
+  bool tagged = parsed && (!parsed->tenant.empty() || !parsed->campaign.empty());
+  if (tagged) {
+    domain = Intern(parsed->domain);
+  }
   auto index = static_cast<std::uint32_t>(names_.size());
-  const std::string& stored = names_.emplace_back(name);
-  index_.emplace(std::string_view(stored), index);
+  const Entry& stored = names_.emplace_back(Entry{std::string(name), tagged ? domain : index});
+  index_.emplace(std::string_view(stored.name), index);
   return index;
 }
 
@@ -23,7 +32,9 @@ std::optional<std::uint32_t> QueueNames::Find(std::string_view name) const {
 }
 
 void Scheduler::Add(WorkItem item) {
-  if (item.deferred()) {
+  // New mail held for later (by a warm-up cap or a suspension) waits in the
+  // heap with deferred mail: in the FIFO it would hold up the new mail behind it.
+  if (item.deferred() || item.due > Clock::now()) {
     deferred_.push_back(item);
     std::push_heap(deferred_.begin(), deferred_.end(), Later{});
   } else {
@@ -65,10 +76,11 @@ void Scheduler::Reheap() {
   std::make_heap(deferred_.begin(), deferred_.end(), Later{});
 }
 
-std::size_t Scheduler::Flush(std::optional<std::uint32_t> queue, Clock::time_point now) {
+std::size_t Scheduler::Flush(const std::function<bool(std::uint32_t)>& match,
+                             Clock::time_point now) {
   std::size_t n = 0;
   for (auto& w : deferred_) {
-    if (!queue || w.queue == *queue) {
+    if (!match || match(w.queue)) {
       w.due = std::min(w.due, now);
       ++n;
     }

@@ -32,15 +32,23 @@ struct WorkItem {
   bool deferred() const { return attempts > 0; }
 };
 
-// Queue names (destination domains) interned once, so entries carry an index.
+// Queue names ("campaign:tenant@domain", see queue_name.h) interned once, so
+// entries carry an index. Each name also knows its destination domain's index
+// (the name of the domain's untagged queue).
 class QueueNames {
  public:
   std::uint32_t Intern(std::string_view name);
   std::optional<std::uint32_t> Find(std::string_view name) const;
-  const std::string& Name(std::uint32_t index) const { return names_[index]; }
+  const std::string& Name(std::uint32_t index) const { return names_[index].name; }
+  std::uint32_t Domain(std::uint32_t index) const { return names_[index].domain; }
+  const std::string& DomainName(std::uint32_t index) const { return Name(Domain(index)); }
 
  private:
-  std::deque<std::string> names_;  // a deque keeps the views in index_ valid
+  struct Entry {
+    std::string name;
+    std::uint32_t domain = 0;
+  };
+  std::deque<Entry> names_;  // a deque keeps the views in index_ valid
   std::unordered_map<std::string_view, std::uint32_t> index_;
 };
 
@@ -51,8 +59,9 @@ class Scheduler {
   std::optional<WorkItem> PopDue(Clock::time_point now);
   // When the earliest item comes due (nullopt if empty).
   std::optional<Clock::time_point> NextDue() const;
-  // Makes every deferred item of `queue` (all, if nullopt) due now; returns how many.
-  std::size_t Flush(std::optional<std::uint32_t> queue, Clock::time_point now);
+  // Makes every deferred item of the queues `match` accepts (all, if it is
+  // empty) due now; returns how many.
+  std::size_t Flush(const std::function<bool(std::uint32_t)>& match, Clock::time_point now);
   // Takes the items for which `match` is true out of the schedule.
   std::vector<WorkItem> Extract(const std::function<bool(const WorkItem&)>& match);
   void ForEach(const std::function<void(const WorkItem&)>& fn) const;
@@ -64,7 +73,7 @@ class Scheduler {
   };
   // A heap on a plain vector, so it can be walked and filtered in place.
   void Reheap();
-  std::deque<WorkItem> fresh_;     // due when accepted: FIFO
+  std::deque<WorkItem> fresh_;     // new mail due when added: FIFO
   std::vector<WorkItem> deferred_;  // min-heap on due
   bool prefer_deferred_ = false;
 };

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/network.h"
+
 namespace sluice::shaping {
 
 struct CompiledPattern {
@@ -67,9 +69,12 @@ void LayerBlock(Effective& e, const Block& b, const std::string& origin, std::st
     e.automation.push_back(&a);
   }
   if (!source.empty()) {
-    auto it = b.by_source.find(std::string(source));
+    // Keys are canonical (one spelling per IPv6 address); so is the lookup.
+    auto ip = IpAddress::Parse(source);
+    const std::string key = ip ? ip->ToString() : std::string(source);
+    auto it = b.by_source.find(key);
     if (it != b.by_source.end()) {
-      Layer(e, it->second, origin + " source " + std::string(source));
+      Layer(e, it->second, origin + " source " + key);
     }
   }
 }
@@ -86,6 +91,18 @@ const char* ToString(Action a) {
       return "bounce";
   }
   return "suspend";
+}
+
+const char* ToString(Scope s) {
+  switch (s) {
+    case Scope::kPath:
+      return "path";
+    case Scope::kTenant:
+      return "tenant";
+    case Scope::kCampaign:
+      return "campaign";
+  }
+  return "path";
 }
 
 bool Matches(const Automation& a, int code, std::string_view enhanced, std::string_view text) {
@@ -192,8 +209,9 @@ std::string Explain(const Effective& e) {
               e.retry.backoff_factor ? fmt::format("{}", *e.retry.backoff_factor) : "[queue]");
   out += line("max_age", ms(e.retry.max_age));
   for (const auto* a : e.automation) {
-    out += fmt::format("automation {:<20} {} for {}ms\n", a->name, ToString(a->action),
-                       a->duration.count());
+    const bool scoped = a->action == Action::kSuspend && a->scope != Scope::kPath;
+    out += fmt::format("automation {:<20} {}{}{} for {}ms\n", a->name, ToString(a->action),
+                       scoped ? " " : "", scoped ? ToString(a->scope) : "", a->duration.count());
   }
   return out;
 }

@@ -48,6 +48,10 @@ struct Settings {
 // matches, often enough, act on the path (egress source to site) for a while.
 enum class Action { kSuspend, kLimit, kBounce };
 const char* ToString(Action a);
+// What a suspension holds: the path (egress source to site), or on the site,
+// the mail of the replied-to message's tenant, or of its campaign (per tenant).
+enum class Scope { kPath, kTenant, kCampaign };
+const char* ToString(Scope s);
 
 struct Automation {
   std::string name;                 // for events and explanations
@@ -57,6 +61,7 @@ struct Automation {
   std::string pattern;              // regular expression searched in the text (any case)
   std::shared_ptr<const struct CompiledPattern> compiled;  // set by CompilePattern
   Action action = Action::kSuspend;
+  Scope scope = Scope::kPath;       // kSuspend only
   std::chrono::milliseconds duration{std::chrono::minutes(30)};
   Settings limit;                   // kLimit: the settings in force meanwhile
   std::uint32_t threshold = 1;      // fire when matched this often ...
@@ -70,7 +75,7 @@ bool Matches(const Automation& a, int code, std::string_view enhanced, std::stri
 
 struct Block {
   Settings settings;
-  std::map<std::string, Settings> by_source;  // egress address -> refinement
+  std::map<std::string, Settings> by_source;  // canonical egress address -> refinement
   std::vector<Automation> automation;
 };
 

@@ -62,6 +62,18 @@ bool Warmup::TryTake(const std::string& source, const std::string& provider,
   return true;
 }
 
+void Warmup::GiveBack(const std::string& source, const std::string& provider,
+                      std::chrono::system_clock::time_point now) {
+  auto it = counts_.find(source);
+  if (it == counts_.end() || it->second.day != Day(source, now)) {
+    return;  // taken on an earlier day, whose count is gone
+  }
+  auto p = it->second.by_provider.find(provider);
+  if (p != it->second.by_provider.end() && p->second > 0) {
+    --p->second;
+  }
+}
+
 std::uint64_t Warmup::Count(const std::string& source, const std::string& provider,
                             std::chrono::system_clock::time_point now) const {
   auto it = counts_.find(source);

@@ -44,6 +44,10 @@ class Warmup {
   // Takes one message of the day's allowance; false if the cap is reached.
   bool TryTake(const std::string& source, const std::string& provider,
                std::chrono::system_clock::time_point now);
+  // Gives back one message taken today that the receiver did not accept (a
+  // deferral, a failed connection): the allowance counts accepted mail.
+  void GiveBack(const std::string& source, const std::string& provider,
+                std::chrono::system_clock::time_point now);
   std::uint64_t Count(const std::string& source, const std::string& provider,
                       std::chrono::system_clock::time_point now) const;
   // When the source's next day begins.

@@ -2,13 +2,14 @@
 
 #include "spool/spool.h"
 
-// Meta record layout (version 1): a version octet, then fields in a fixed
-// order; integers as LEB128 varints, strings as varint length + octets.
+// Meta record layout: a version octet, then fields in a fixed order; integers
+// as LEB128 varints, strings as varint length + octets. Version 2 appends the
+// tenant and the campaign; version 1 records (without them) still decode.
 
 namespace sluice::spool {
 namespace {
 
-constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kVersion = 2;
 
 void PutVarint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -133,11 +134,14 @@ std::string EncodeMeta(const Meta& m) {
   PutVarint(out, m.attempts);
   PutVarint(out, ZigZag(m.due_us));
   PutString(out, std::string_view(reinterpret_cast<const char*>(m.done.data()), m.done.size()));
+  PutString(out, m.tenant);
+  PutString(out, m.campaign);
   return out;
 }
 
 Result<Meta, SpoolError> DecodeMeta(std::string_view bytes) {
-  if (bytes.size() < 17 || static_cast<std::uint8_t>(bytes[0]) != kVersion) {
+  const auto version = bytes.empty() ? 0 : static_cast<std::uint8_t>(bytes[0]);
+  if (bytes.size() < 17 || version < 1 || version > kVersion) {
     return Fail(SpoolError::kCorrupt);
   }
   Meta m;
@@ -174,6 +178,10 @@ Result<Meta, SpoolError> DecodeMeta(std::string_view bytes) {
   m.due_us = UnZigZag(r.Varint());
   std::string done = r.String();
   m.done.assign(done.begin(), done.end());
+  if (version >= 2) {
+    m.tenant = r.String();
+    m.campaign = r.String();
+  }
   if (!r.ok()) {
     return Fail(SpoolError::kCorrupt);
   }

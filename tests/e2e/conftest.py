@@ -11,6 +11,7 @@ Binaries: $SLUICED and $SLUICE_CLI, defaulting to the build-asan tree.
 import copy
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,6 +49,11 @@ def toml_value(v):
     raise TypeError(f"no TOML for {v!r}")
 
 
+def toml_key(k):
+    """A bare key if it may be one (TOML v1.0 §Keys), else a quoted one."""
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k)
+
+
 def to_toml(config):
     """TOML for {section: {key: value}}; a dict value is a sub-table and a list
     of dicts an array of tables ([[listener]], [[dkim.domain]], ...)."""
@@ -60,14 +66,14 @@ def to_toml(config):
             if isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], dict)):
                 nested.append((k, v))
             else:
-                out.append(f"{k} = {toml_value(v)}")
+                out.append(f"{toml_key(k)} = {toml_value(v)}")
         out.append("")
         for k, v in nested:
             if isinstance(v, dict):
-                table(f"{path}.{k}", v)
+                table(f"{path}.{toml_key(k)}", v)
             else:
                 for item in v:
-                    table(f"{path}.{k}", item, array=True)
+                    table(f"{path}.{toml_key(k)}", item, array=True)
 
     for section, body in config.items():
         if isinstance(body, list):

@@ -361,6 +361,8 @@ class Sink:
     defer_all       every transaction gets `defer_reply` at the end of data
     reject_rcpts    True (every recipient) or a set of addresses: `reject_reply` at RCPT
     data_reply      if set, the reply at the end of data (e.g. a 554)
+    reply_for       if set, called with each Message at the end of data: a reply
+                    string overrides the scripted one (None: as scripted)
     data_delay      seconds to wait before answering the end of data
     eightbitmime    False: the EHLO reply does not offer 8BITMIME (RFC 6152)
     """
@@ -376,6 +378,7 @@ class Sink:
         self.reject_rcpts = set()
         self.reject_reply = "550 5.1.1 <{addr}>: Recipient address rejected: User unknown"
         self.data_reply = None
+        self.reply_for = None
         self.data_delay = 0.0
         self.eightbitmime = True
 
@@ -456,7 +459,11 @@ class Sink:
         with self.lock:
             self.data_transactions += 1
             self.transaction_times.append(msg.at)
-            if self.defer_all or self.data_transactions <= self.defer_first:
+            custom = self.reply_for(msg) if self.reply_for is not None else None
+            if custom is not None:
+                self.deferred.append(msg)
+                reply = custom
+            elif self.defer_all or self.data_transactions <= self.defer_first:
                 self.deferred.append(msg)
                 reply = self.defer_reply
             elif self.data_reply is not None:

@@ -61,6 +61,55 @@ TEST(Settings, RoutesAndSmarthost) {
       << doc->errors().ToString();
 }
 
+TEST(Settings, PoolsTenantsAndNamedWarmupPlans) {
+  auto doc = config::Document::Parse(
+      "[[listener]]\nname = \"r\"\n"
+      "[egress]\ndefault_pool = \"shared\"\n"
+      "[egress.warmup.new-ip]\nplan = [10, 20]\n"
+      "[[egress.source]]\nname = \"a\"\naddress = \"2001:DB8::0:1\"\nweight = 2\n"
+      "[[egress.source]]\nname = \"b\"\naddress = \"127.0.0.2\"\nwarmup = \"new-ip\"\n"
+      "warmup_start = \"2026-11-01T00:00:00Z\"\n"
+      "[[egress.pool]]\nname = \"shared\"\nsources = [\"a\", \"b\"]\n"
+      "[[egress.pool]]\nname = \"bulk\"\nsources = [\"b\"]\nweights = [5]\n"
+      "[tenant.acme]\nusers = [\"alice\", \"bob\"]\npool = \"bulk\"\n"
+      "[tenant.acme.campaign.spring]\npool = \"shared\"\n",
+      "t.toml");
+  auto st = Bind(*doc);
+  ASSERT_TRUE(doc->errors().empty()) << doc->errors().ToString();
+  const auto& d = st.delivery;
+  EXPECT_EQ(d.sources[0].address, "2001:db8::1");  // canonical, as shaping rules key it
+  ASSERT_EQ(d.pools.size(), 2u);
+  EXPECT_EQ(d.pools[0].sources, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(d.pools[0].weights, (std::vector<std::uint32_t>{2, 1}));  // the sources' own
+  EXPECT_EQ(d.pools[1].weights, (std::vector<std::uint32_t>{5}));
+  EXPECT_EQ(d.default_pool, "shared");
+  EXPECT_EQ(d.tenant_pools.at("acme"), "bulk");
+  EXPECT_EQ(d.campaign_pools.at("spring:acme"), "shared");
+  EXPECT_EQ(st.ingest.user_tenants.at("bob"), "acme");
+  ASSERT_TRUE(d.warmup);
+  // An hour into 2026-11-01, the plan's day 1.
+  auto day1 = std::chrono::system_clock::time_point(std::chrono::seconds(1793491200 + 3600));
+  EXPECT_EQ(d.warmup->Cap("b", day1), 10u);
+  EXPECT_FALSE(d.warmup->HasSchedule("a"));
+}
+
+TEST(Settings, PoolAndTenantErrorsNameTheKey) {
+  auto doc = config::Document::Parse(
+      "[[listener]]\nname = \"r\"\n"
+      "[[egress.source]]\nname = \"a\"\naddress = \"127.0.0.2\"\nwarmup = \"x\"\n"
+      "[[egress.pool]]\nname = \"p\"\nsources = [\"a\", \"a\"]\nweights = [1]\n"
+      "[tenant.acme]\nusers = [\"alice\"]\n"
+      "[tenant.other]\nusers = [\"alice\"]\n",
+      "t.toml");
+  Bind(*doc);
+  std::string all = doc->errors().ToString();
+  EXPECT_NE(all.find("egress.source[0].warmup_start: a warm-up needs"), std::string::npos) << all;
+  EXPECT_NE(all.find("egress.pool[0].weights: one weight per source"), std::string::npos) << all;
+  EXPECT_NE(all.find("egress.pool[0].sources: a is listed twice"), std::string::npos) << all;
+  EXPECT_NE(all.find("tenant.other.users: alice already sends as tenant acme"), std::string::npos)
+      << all;
+}
+
 TEST(Settings, NoListenersIsAnError) {
   auto doc = config::Document::Parse("[server]\nhostname = \"mx.test\"\n", "t.toml");
   Bind(*doc);

@@ -37,6 +37,13 @@ TEST(Network, RejectsMalformed) {
   }
 }
 
+TEST(IpAddress, CanonicalSpelling) {
+  // RFC 5952 §4: lower case, longest zero run compressed, no leading zeros.
+  EXPECT_EQ(IpAddress::Parse("2001:DB8:0:0:0::01")->ToString(), "2001:db8::1");
+  EXPECT_EQ(IpAddress::Parse("127.0.0.71")->ToString(), "127.0.0.71");
+  EXPECT_EQ(IpAddress::Parse("::1")->ToString(), "::1");
+}
+
 TEST(IpAddress, Loopback) {
   EXPECT_TRUE(IpAddress::Parse("127.0.0.2")->IsLoopback());
   EXPECT_TRUE(IpAddress::Parse("::1")->IsLoopback());

@@ -19,6 +19,25 @@ TEST(Headers, FieldNamesAreCaseInsensitiveAndFoldingIsSkipped) {
   EXPECT_FALSE(HasField(m, "Date"));
 }
 
+TEST(Headers, TakeFieldRemovesEveryInstanceAndUnfoldsTheFirst) {
+  // RFC 5322 §2.2.3: a folded field is one field; the body is never touched.
+  std::string m =
+      "From: a@example.com\r\nX-Tenant:  acme\r\n\tcorp \r\nSubject: hi\r\n"
+      "x-tenant: other\r\n\r\nX-Tenant: body line\r\n";
+  auto v = TakeField(m, "X-Tenant");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, "acme corp");
+  EXPECT_EQ(m, "From: a@example.com\r\nSubject: hi\r\n\r\nX-Tenant: body line\r\n");
+  EXPECT_FALSE(TakeField(m, "X-Tenant"));
+  EXPECT_EQ(m, "From: a@example.com\r\nSubject: hi\r\n\r\nX-Tenant: body line\r\n");
+}
+
+TEST(Headers, TakeFieldAtTheEndOfAHeaderOnlyMessage) {
+  std::string m = "Subject: x\r\nX-Campaign: spring\r\n";
+  EXPECT_EQ(TakeField(m, "x-campaign").value_or("?"), "spring");
+  EXPECT_EQ(m, "Subject: x\r\n");
+}
+
 TEST(Headers, NoBody) {
   EXPECT_TRUE(HasField("Date: x\r\n", "date"));
   EXPECT_FALSE(HasField("\r\nDate: x\r\n", "date"));

@@ -1,6 +1,7 @@
 // Retry schedule (RFC 5321 §4.5.4.1) with a fixed RNG; scheduler fairness.
 #include <gtest/gtest.h>
 
+#include "queue/queue_name.h"
 #include "queue/retry.h"
 #include "queue/scheduler.h"
 
@@ -92,12 +93,13 @@ TEST(Scheduler, FlushMakesDomainDue) {
   auto t0 = Clock::time_point(1000s);
   s.Add(Item("a", t0 + 1h, true));
   s.Add(Item("b", t0 + 1h, true));
-  EXPECT_EQ(s.Flush(names.Intern("a"), t0), 1u);
+  const auto a = names.Intern("a");
+  EXPECT_EQ(s.Flush([a](std::uint32_t q) { return q == a; }, t0), 1u);
   auto w = s.PopDue(t0);
   ASSERT_TRUE(w);
   EXPECT_EQ(names.Name(w->queue), "a");
   EXPECT_FALSE(s.PopDue(t0).has_value());
-  EXPECT_EQ(s.Flush(std::nullopt, t0), 1u);
+  EXPECT_EQ(s.Flush({}, t0), 1u);
   EXPECT_TRUE(s.PopDue(t0).has_value());
 }
 
@@ -118,6 +120,66 @@ TEST(Scheduler, ExtractTakesOneQueueAndKeepsOrder) {
     EXPECT_GE(w->due, prev);  // still a heap
     prev = w->due;
   }
+}
+
+TEST(Scheduler, NewMailHeldForLaterDoesNotHoldUpNewMail) {
+  // A warm-up cap or a suspension puts a never-tried item back for tomorrow.
+  Scheduler s;
+  auto now = Clock::now();
+  s.Add(Item("held", now + 24h, false));
+  s.Add(Item("new", now, false));
+  auto w = s.PopDue(now + 1s);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(names.Name(w->queue), "new");
+  EXPECT_FALSE(s.PopDue(now + 1s).has_value());
+  EXPECT_EQ(s.NextDue(), now + 24h);
+  auto held = s.PopDue(now + 24h);
+  ASSERT_TRUE(held);
+  EXPECT_FALSE(held->deferred());  // still new mail: never tried
+}
+
+TEST(QueueName, FormatsAndParsesEveryShape) {
+  // "campaign:tenant@domain", each tag optional (the queue names of ARCHITECTURE.md).
+  struct Case {
+    QueueName q;
+    const char* text;
+  } cases[] = {
+      {{"", "", "example.com"}, "example.com"},
+      {{"", "acme", "example.com"}, "acme@example.com"},
+      {{"spring", "", "example.com"}, "spring:example.com"},
+      {{"spring", "acme", "example.com"}, "spring:acme@example.com"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(c.q.ToString(), c.text);
+    auto back = QueueName::Parse(c.text);
+    ASSERT_TRUE(back) << c.text;
+    EXPECT_EQ(back->campaign, c.q.campaign);
+    EXPECT_EQ(back->tenant, c.q.tenant);
+    EXPECT_EQ(back->domain, c.q.domain);
+  }
+}
+
+TEST(QueueName, RejectsBadTags) {
+  EXPECT_FALSE(QueueName::Parse(""));
+  EXPECT_FALSE(QueueName::Parse("@example.com"));
+  EXPECT_FALSE(QueueName::Parse(":example.com"));
+  EXPECT_FALSE(QueueName::Parse("a b:example.com"));
+  EXPECT_FALSE(QueueName::Parse("acme@"));
+  EXPECT_FALSE(QueueName::Parse("x:acme@b@example.com"));
+  EXPECT_FALSE(ValidTag(std::string(65, 'a')));
+  EXPECT_TRUE(ValidTag(std::string(64, 'a')));
+  EXPECT_FALSE(ValidTag("caf\xc3\xa9"));
+}
+
+TEST(QueueNames, TaggedNamesKnowTheirDomain) {
+  QueueNames n;
+  auto tagged = n.Intern("spring:acme@example.com");
+  auto plain = n.Intern("example.com");
+  EXPECT_NE(tagged, plain);
+  EXPECT_EQ(n.Domain(tagged), plain);
+  EXPECT_EQ(n.Domain(plain), plain);
+  EXPECT_EQ(n.DomainName(tagged), "example.com");
+  EXPECT_EQ(n.Intern("spring:acme@example.com"), tagged);
 }
 
 }  // namespace

@@ -136,6 +136,16 @@ TEST(Rules, PrecedenceMostSpecificLast) {
   EXPECT_FALSE(d.retry.first_retry);
 }
 
+TEST(Rules, SourceAddressesMatchHoweverTheyAreSpelled) {
+  // RFC 5952: one address, many spellings; blocks are keyed canonically.
+  Rules r;
+  r.defaults.by_source["2001:db8::1"].connection_limit = 3;
+  Effective builtin;
+  auto e = Resolve(r, builtin, "x.example", {}, "2001:DB8:0:0::0001");
+  EXPECT_EQ(e.connection_limit, 3u);
+  EXPECT_EQ(e.origin["connection_limit"], "default source 2001:db8::1");
+}
+
 }  // namespace
 }  // namespace sluice::shaping
 
@@ -209,6 +219,30 @@ TEST(Warmup, CountsSurviveSaveAndLoad) {
   EXPECT_TRUE(b.TryTake("ip1", "other", t));
   EXPECT_FALSE(b.TryTake("ip1", "other", t));
   EXPECT_FALSE(b.Load("garbage line"));
+}
+
+TEST(Warmup, MailNotAcceptedIsGivenBackOnlyTheSameDay) {
+  Warmup w;
+  WarmupSchedule s;
+  s.start = Sys::time_point(std::chrono::hours(24 * 20000));
+  s.plan = {2, 2};
+  w.SetSchedule("ip1", s);
+  auto t = s.start + std::chrono::hours(1);
+  ASSERT_TRUE(w.TryTake("ip1", "google", t));
+  ASSERT_TRUE(w.TryTake("ip1", "google", t));
+  EXPECT_FALSE(w.TryTake("ip1", "google", t));
+  w.GiveBack("ip1", "google", t);  // deferred by the receiver: not sent
+  EXPECT_EQ(w.Count("ip1", "google", t), 1u);
+  EXPECT_TRUE(w.TryTake("ip1", "google", t));
+  // A give-back the next day does not touch the new day's count.
+  auto t2 = s.start + std::chrono::hours(25);
+  ASSERT_TRUE(w.TryTake("ip1", "google", t2));
+  w.GiveBack("ip1", "yahoo", t2);
+  w.GiveBack("ip2", "google", t2);
+  EXPECT_EQ(w.Count("ip1", "google", t2), 1u);
+  w.GiveBack("ip1", "google", t2);
+  w.GiveBack("ip1", "google", t2);  // never below zero
+  EXPECT_EQ(w.Count("ip1", "google", t2), 0u);
 }
 
 TEST(Warmup, ShortDaysForRehearsal) {

@@ -21,6 +21,8 @@ Meta Sample() {
   m.listener = "submission";
   m.client_ip = "127.0.0.1";
   m.auth_user = "alice";
+  m.tenant = "acme";
+  m.campaign = "spring-sale";
   m.size = 4242;
   m.attempts = 3;
   m.due_us = -5;
@@ -46,6 +48,8 @@ TEST(MetaCodec, RoundTrip) {
   EXPECT_EQ(d->received_us, m.received_us);
   EXPECT_EQ(d->listener, "submission");
   EXPECT_EQ(d->auth_user, "alice");
+  EXPECT_EQ(d->tenant, "acme");
+  EXPECT_EQ(d->campaign, "spring-sale");
   EXPECT_EQ(d->size, 4242u);
   EXPECT_EQ(d->attempts, 3u);
   EXPECT_EQ(d->due_us, -5);
@@ -59,6 +63,21 @@ TEST(MetaCodec, TruncatedRecordsAreCorruptNotCrashes) {
     auto d = DecodeMeta(std::string_view(bytes).substr(0, n));
     EXPECT_FALSE(d.ok()) << n;
   }
+}
+
+TEST(MetaCodec, VersionOneRecordsDecodeWithoutTenant) {
+  // Spools written before tenants existed: the same fields, no tenant or campaign.
+  Meta m = Sample();
+  m.tenant.clear();
+  m.campaign.clear();
+  std::string bytes = EncodeMeta(m);
+  bytes.resize(bytes.size() - 2);  // the two empty strings version 2 appends
+  bytes[0] = 1;
+  auto d = DecodeMeta(bytes);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->auth_user, "alice");
+  EXPECT_TRUE(d->tenant.empty());
+  EXPECT_TRUE(d->IsDone(1));
 }
 
 TEST(MetaCodec, UnknownVersionIsCorrupt) {

@@ -1,0 +1,317 @@
+"""Tenants and campaigns: mail names its tenant (X-Tenant from a relay client,
+or the tenant an authenticated user is configured to send as) and its campaign
+(X-Campaign). They pick the egress pool ([[egress.pool]], [tenant.NAME]),
+name the queue ("campaign:tenant@domain"), and a shaping rule with a scope
+can suspend one tenant or campaign on a site while the rest keeps flowing.
+Also here: named warm-up plans shared by sources, and a warm-up allowance
+that counts mail the receiver accepted."""
+
+import json
+import subprocess
+import time
+
+from conftest import PASSWORD, SLUICED, default_config, to_toml
+from mx import body, inject_pipelined, wait_until
+from smtp_client import connect, plain_response
+
+
+def tagged(tag, tenant=None, campaign=None):
+    extra = ""
+    if tenant:
+        extra += f"X-Tenant: {tenant}\r\n"
+    if campaign:
+        extra += f"X-Campaign: {campaign}\r\n"
+    return body(tag, extra_headers=extra)
+
+
+def subject(msg):
+    return msg.header("Subject")
+
+
+def deliveries(s, n):
+    return wait_until(lambda: (lambda d: d if len(d) >= n else None)(
+        [e for e in s.events() if e["type"] == "Delivery"]), 15)
+
+
+POOLS = {
+    "source": [
+        {"name": "a", "address": "127.0.0.81", "ehlo_name": "a.sluice.test"},
+        {"name": "b", "address": "127.0.0.82", "ehlo_name": "b.sluice.test"},
+        {"name": "c", "address": "127.0.0.83", "ehlo_name": "c.sluice.test"},
+    ],
+    "pool": [
+        {"name": "shared", "sources": ["a"]},
+        {"name": "bulk", "sources": ["b", "c"], "weights": [1, 1]},
+        {"name": "warm", "sources": ["c"]},
+    ],
+    "default_pool": "shared",
+}
+
+
+def test_tenants_and_campaigns_go_out_from_their_pools(mx_lab, delivering_sluiced):
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("pools.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(config={
+        "egress": POOLS,
+        "tenant": {"acme": {"pool": "bulk", "campaign": {"spring": {"pool": "warm"}}},
+                   "beta": {}},
+    })
+    messages = (
+        [(f"plain-{i}", None, None) for i in range(3)]
+        + [(f"beta-{i}", "beta", None) for i in range(3)]     # no pool of its own
+        + [(f"acme-{i}", "acme", None) for i in range(6)]
+        + [(f"spring-{i}", "acme", "spring") for i in range(3)]
+        + [(f"summer-{i}", "acme", "summer") for i in range(2)]  # campaign without a pool
+    )
+    inject_pipelined(s, [("sender@src.example", [f"{tag}@pools.example"],
+                          tagged(tag, tenant, campaign))
+                         for tag, tenant, campaign in messages])
+    msgs = sink.wait_messages(len(messages), timeout=30)
+    peer = {subject(m): m.peer[0] for m in msgs}
+    for tag, _, _ in messages:
+        group = tag.split("-")[0]
+        want = {"plain": {"127.0.0.81"}, "beta": {"127.0.0.81"},
+                "acme": {"127.0.0.82", "127.0.0.83"}, "summer": {"127.0.0.82", "127.0.0.83"},
+                "spring": {"127.0.0.83"}}[group]
+        assert peer[tag] in want, (tag, peer[tag])
+    acme = [peer[f"acme-{i}"] for i in range(6)]
+    assert acme.count("127.0.0.82") == 3 and acme.count("127.0.0.83") == 3, acme
+    # The control fields steered delivery and did not travel on.
+    for m in msgs:
+        assert m.header("X-Tenant") is None and m.header("X-Campaign") is None, subject(m)
+    # Events name the queue, tenant and campaign.
+    by_rcpt = {e["recipient"]: e for e in deliveries(s, len(messages))}
+    e = by_rcpt["spring-0@pools.example"]
+    assert (e["queue"], e["tenant"], e["campaign"]) == ("spring:acme@pools.example", "acme",
+                                                       "spring"), e
+    e = by_rcpt["beta-0@pools.example"]
+    assert (e["queue"], e["tenant"], e["campaign"]) == ("beta@pools.example", "beta", None), e
+    e = by_rcpt["plain-0@pools.example"]
+    assert (e["queue"], e["tenant"]) == ("pools.example", None), e
+    receptions = {r["recipients"][0]: r for r in s.events() if r["type"] == "Reception"}
+    assert receptions["summer-1@pools.example"]["campaign"] == "summer"
+
+
+def test_an_authenticated_user_sends_as_its_configured_tenant(mx_lab, delivering_sluiced):
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("auth.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(
+        config={"egress": POOLS, "tenant": {"acme": {"users": ["alice"], "pool": "warm"}}},
+        listener_opts={"submission": {"allow_plaintext_auth": True}},
+        users={"alice": PASSWORD})
+    with connect(s.port("submission")) as c:
+        c.ehlo()
+        c.expect("AUTH PLAIN " + plain_response("alice", PASSWORD), 235)
+        c.expect("MAIL FROM:<alice@src.example>", 250)
+        c.expect("RCPT TO:<u@auth.example>", 250)
+        c.expect("DATA", 354)
+        # Its X-Tenant names another tenant: the configured one wins.
+        c.send(tagged("auth-1", tenant="beta", campaign="launch") + ".\r\n")
+        assert c.reply().code == 250
+        c.cmd("QUIT")
+    [m] = sink.wait_messages(1, timeout=15)
+    assert m.peer[0] == "127.0.0.83"  # acme's pool
+    [e] = deliveries(s, 1)
+    assert e["queue"] == "launch:acme@auth.example", e
+
+
+def test_a_malformed_tenant_or_campaign_is_refused(sluiced_factory):
+    s = sluiced_factory()
+    for field in ("X-Tenant: two words", "X-Campaign: caf\u00e9"):
+        with connect(s.port("relay")) as c:
+            c.ehlo()
+            c.expect("MAIL FROM:<sender@src.example>", 250)
+            c.expect("RCPT TO:<u@dest.example>", 250)
+            c.expect("DATA", 354)
+            c.send(body("bad", extra_headers=field + "\r\n") + ".\r\n")
+            r = c.reply()
+            assert r.code == 554 and r.enhanced == "5.6.0", (field, r)
+            assert field.split(":")[0] in r.text
+            c.cmd("QUIT")
+    assert s.spool_count() == 0
+
+
+BLOCK = "451 4.7.1 [TENANT-BLOCK] Too many complaints about this sender"
+
+
+def test_a_tenant_rule_suspends_that_tenant_only(mx_lab, delivering_sluiced, tmp_path):
+    # The receiver defers acme's first message with a text a rule knows: acme
+    # is held on that site for 3 s; beta's mail to the same site keeps going.
+    rules = tmp_path / "shaping.toml"
+    rules.write_text(r"""
+[[default.automation]]
+name = "tenant-block"
+match = '\[TENANT-BLOCK\]'
+action = "suspend"
+scope = "tenant"
+duration = "3s"
+""")
+    sink = mx_lab.sink("mx1")
+    first = {"done": False}
+
+    def reply_for(msg):
+        if not first["done"] and b"Subject: acme-0" in msg.content:
+            first["done"] = True
+            return BLOCK
+        return None
+
+    sink.reply_for = reply_for
+    mx_lab.dns.mx("held.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(delivery={"shaping": str(rules)})
+    inject_pipelined(s, [("sender@src.example", ["acme-0@held.example"],
+                          tagged("acme-0", tenant="acme"))])
+    autos = wait_until(lambda: [e for e in s.events() if e["type"] == "Automation"], 10)
+    fired = time.monotonic()
+    [a] = autos
+    assert a["action"] == "suspend tenant" and a["tenant"] == "acme", a
+    assert a["rule"] == "tenant-block" and a["site"] == "mx1.dest.example", a
+    assert a["egress_source"] is None and a["campaign"] is None, a
+    summary = json.loads(s.cli("queue", "summary").stdout)
+    assert [(g["scope"], g["tenant"]) for g in summary["suspensions"]] == [("tenant", "acme")]
+
+    inject_pipelined(s, [("sender@src.example", [f"{t}-{i}@held.example"],
+                          tagged(f"{t}-{i}", tenant=t))
+                         for t in ("acme", "beta") for i in range(1, 4)])
+    wait_until(lambda: sum(subject(m).startswith("beta") for m in sink.messages) == 3, 10)
+    beta_done = time.monotonic()
+    assert beta_done - fired < 2.5, "beta waited for acme's suspension"
+    assert not any(subject(m).startswith("acme") for m in sink.messages)
+    msgs = sink.wait_messages(7, timeout=20)
+    acme_times = [m.at for m in msgs if subject(m).startswith("acme")]
+    assert len(acme_times) == 4
+    assert min(acme_times) >= fired + 2.5, [round(t - fired, 2) for t in acme_times]
+    assert len([e for e in s.events() if e["type"] == "Automation"]) == 1
+
+
+def test_a_campaign_rule_holds_the_campaign_not_the_tenant(mx_lab, delivering_sluiced, tmp_path):
+    rules = tmp_path / "shaping.toml"
+    rules.write_text(r"""
+[[default.automation]]
+name = "campaign-block"
+code = 451
+match = 'campaign content'
+action = "suspend"
+scope = "campaign"
+duration = "3s"
+""")
+    sink = mx_lab.sink("mx1")
+    first = {"done": False}
+
+    def reply_for(msg):
+        if not first["done"] and b"Subject: promo-0" in msg.content:
+            first["done"] = True
+            return "451 4.7.1 Deferred: campaign content looks like spam"
+        return None
+
+    sink.reply_for = reply_for
+    mx_lab.dns.mx("camp.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(delivery={"shaping": str(rules)})
+    inject_pipelined(s, [("sender@src.example", ["promo-0@camp.example"],
+                          tagged("promo-0", tenant="acme", campaign="promo"))])
+    [a] = wait_until(lambda: [e for e in s.events() if e["type"] == "Automation"], 10)
+    fired = time.monotonic()
+    assert (a["action"], a["tenant"], a["campaign"]) == ("suspend campaign", "acme", "promo"), a
+    inject_pipelined(s, [("sender@src.example", ["promo-1@camp.example"],
+                          tagged("promo-1", tenant="acme", campaign="promo")),
+                         ("sender@src.example", ["news-1@camp.example"],
+                          tagged("news-1", tenant="acme", campaign="news")),
+                         ("sender@src.example", ["plain-1@camp.example"],
+                          tagged("plain-1", tenant="acme"))])
+    wait_until(lambda: {subject(m) for m in sink.messages} >= {"news-1", "plain-1"}, 10)
+    assert time.monotonic() - fired < 2.5
+    msgs = sink.wait_messages(4, timeout=20)
+    promo = sorted(m.at for m in msgs if subject(m).startswith("promo"))
+    assert len(promo) == 2 and promo[0] >= fired + 2.5, [round(t - fired, 2) for t in promo]
+
+
+def test_operator_controls_take_a_tenant_queue_or_a_whole_domain(mx_lab, delivering_sluiced):
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("ops.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced()
+    assert '"suspended"' in s.cli("queue", "suspend", "acme@ops.example").stdout
+    inject_pipelined(s, [("sender@src.example", ["a@ops.example"], tagged("t-acme", "acme")),
+                         ("sender@src.example", ["b@ops.example"], tagged("t-beta", "beta"))])
+    sink.wait_messages(1, timeout=10)
+    time.sleep(0.5)
+    assert [subject(m) for m in sink.messages] == ["t-beta"]
+    queues = {q["queue"]: q for q in json.loads(s.cli("queue", "summary").stdout)["queues"]}
+    assert queues["acme@ops.example"]["suspended"] is True, queues
+    # A domain covers every tenant's queue to it.
+    out = json.loads(s.cli("queue", "bounce", "ops.example").stdout)
+    assert out == {"bounced": 1}, out
+    wait_until(lambda: any(e["type"] == "AdminBounce" and e["queue"] == "acme@ops.example"
+                           for e in s.events()), 10)
+
+
+def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(
+        mx_lab, delivering_sluiced, tmp_path):
+    # Two sources follow one plan: 3 a day per provider each. Eight messages to
+    # one provider: six go, two wait for day 2 (an hour away). Mail to another
+    # provider is not held up behind them.
+    rules = tmp_path / "shaping.toml"
+    rules.write_text('[provider.bigmail]\nmx_suffixes = [".big.example"]\n')
+    sink = mx_lab.sink("mx1")
+    big = mx_lab.sink("mx2")
+    mx_lab.dns.mx("warm.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    mx_lab.dns.mx("big.example", "mx1.big.example", 10).a("mx1.big.example", big.address)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    s = delivering_sluiced(delivery={"shaping": str(rules)}, config={"egress": {
+        "warmup_day": "1h",
+        "warmup": {"new-ip": {"plan": [3, 100]}},
+        "source": [
+            {"name": "x", "address": "127.0.0.84", "warmup": "new-ip", "warmup_start": stamp},
+            {"name": "y", "address": "127.0.0.85", "warmup": "new-ip", "warmup_start": stamp},
+        ]}})
+    inject_pipelined(s, [("sender@src.example", [f"w{i}@warm.example"], tagged(f"w{i}"))
+                         for i in range(8)])
+    sink.wait_messages(6, timeout=15)
+    inject_pipelined(s, [("sender@src.example", [f"b{i}@big.example"], tagged(f"b{i}"))
+                         for i in range(2)])
+    big.wait_messages(2, timeout=10)
+    time.sleep(0.5)
+    assert len(sink.messages) == 6
+    status = {x["source"]: x for x in json.loads(s.cli("warmup", "status").stdout)["sources"]}
+    for name in ("x", "y"):
+        assert status[name]["day"] == 1 and status[name]["cap"] == 3, status
+        assert status[name]["today"].get("other") == 3, status
+    assert sum(st["today"].get("bigmail", 0) for st in status.values()) == 2, status
+    queues = {q["queue"]: q["messages"] for q in
+              json.loads(s.cli("queue", "summary").stdout)["queues"]}
+    assert queues.get("warm.example") == 2, queues
+
+
+def test_warmup_counts_what_the_receiver_accepted(mx_lab, delivering_sluiced):
+    # A cap of 2: the first message is deferred once, then delivered on retry.
+    # The deferral gives its allowance back, so both go out on day 1.
+    sink = mx_lab.sink("mx1", defer_first=1)
+    mx_lab.dns.mx("give.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    s = delivering_sluiced(config={"egress": {"warmup_day": "1h", "source": [
+        {"name": "z", "address": "127.0.0.86", "warmup_start": stamp, "warmup_plan": [2, 100]}]}})
+    inject_pipelined(s, [("sender@src.example", [f"g{i}@give.example"], tagged(f"g{i}"))
+                         for i in range(2)], connections=1)
+    sink.wait_messages(2, timeout=15)
+    [st] = json.loads(s.cli("warmup", "status").stdout)["sources"]
+    assert st["today"] == {"other": 2}, st
+
+
+def test_config_names_unknown_pools_and_plans(tmp_path):
+    cfg = default_config(tmp_path)
+    cfg["egress"] = {"default_pool": "nope",
+                     "source": [{"name": "a", "address": "127.0.0.81", "warmup": "missing",
+                                 "warmup_start": "2026-01-01T00:00:00Z"}],
+                     "pool": [{"name": "p", "sources": ["a", "ghost"]}]}
+    cfg["tenant"] = {"acme": {"pool": "elsewhere", "users": ["bad user"]}, "bad name": {}}
+    path = tmp_path / "bad.toml"
+    path.write_text(to_toml(cfg))
+    p = subprocess.run([SLUICED, "--check-config", str(path)], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1
+    out = p.stderr
+    for want in ("egress.default_pool: no [[egress.pool]] named nope",
+                 "egress.source[0].warmup: no plan [egress.warmup.missing]",
+                 "egress.pool[0].sources: no [[egress.source]] named ghost",
+                 "tenant.acme.pool: no [[egress.pool]] named elsewhere",
+                 "tenant.acme.users: not a user name: bad user",
+                 "tenant.bad name: a tenant name is 1-64"):
+        assert want in out, (want, out)
