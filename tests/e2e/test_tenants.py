@@ -315,3 +315,22 @@ def test_config_names_unknown_pools_and_plans(tmp_path):
                  "tenant.acme.users: not a user name: bad user",
                  "tenant.bad name: a tenant name is 1-64"):
         assert want in out, (want, out)
+
+
+def test_mail_waiting_for_warmup_room_expires_at_max_age(mx_lab, delivering_sluiced):
+    # A cap of 1 and a day of an hour: the second message waits for room, and
+    # expires when it reaches [queue] max_age rather than waiting for day 2.
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("old.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    s = delivering_sluiced(queue={"max_age": "3s"}, config={"egress": {
+        "warmup_day": "1h",
+        "source": [{"name": "z", "address": "127.0.0.86", "warmup_start": stamp,
+                    "warmup_plan": [1, 100]}]}})
+    sent = time.monotonic()
+    inject_pipelined(s, [("sender@src.example", [f"o{i}@old.example"], tagged(f"o{i}"))
+                         for i in range(2)], connections=1)
+    [expired] = wait_until(lambda: [e for e in s.events() if e["type"] == "Expiration"], 10)
+    assert time.monotonic() - sent >= 2.5
+    assert expired["recipient"] == "o1@old.example", expired
+    assert len(sink.messages) == 1
