@@ -61,6 +61,9 @@ bool HasField(std::string_view data, std::string_view name) {
 }
 
 std::optional<std::string> TakeField(std::string& data, std::string_view name) {
+  if (!HasField(data, name)) {
+    return std::nullopt;  // the usual case: no copy
+  }
   const std::size_t header_end = HeaderSection(data).size();
   std::optional<std::string> first;
   std::string out;
