@@ -452,7 +452,9 @@ void BindTenants(const config::Section& tenants, Settings& st) {
       }
       c.RejectUnknown({"pool"});
       std::string pool = c.String("pool", "");
-      if (!HasPool(d, pool)) {
+      if (!c.Has("pool")) {
+        c.Report("pool", "a campaign block names the pool its mail goes from");
+      } else if (!HasPool(d, pool)) {
         c.Report("pool", "no [[egress.pool]] named " + pool);
       }
       d.campaign_pools[campaign + ":" + name] = pool;

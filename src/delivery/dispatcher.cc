@@ -191,7 +191,10 @@ std::uint32_t Dispatcher::QueueOf(const spool::Meta& meta, const std::string& do
   if (meta.tenant.empty() && meta.campaign.empty()) {
     return names_.Intern(domain);
   }
-  return names_.Intern(queue::QueueName{meta.campaign, meta.tenant, domain}.ToString());
+  // Tags as ingest checked them; one that is not (a damaged record) is dropped
+  // rather than make a name whose domain cannot be found again.
+  auto tag = [](const std::string& t) { return queue::ValidTag(t) ? t : std::string(); };
+  return names_.Intern(queue::QueueName{tag(meta.campaign), tag(meta.tenant), domain}.ToString());
 }
 
 bool Dispatcher::Enqueue(const spool::Meta& meta, std::int64_t now_us) {
@@ -533,15 +536,23 @@ Dispatcher::Site* Dispatcher::PathFor(const KnownRoute& route, const queue::Work
   // Every source has used today's allowance: wait for the first new day, or
   // expire if the message is too old by then.
   Site& site = PathForSource(route, pool.sources[first]);
-  auto expires = FromMicros(static_cast<std::int64_t>(w.id.micros())) + RetryFor(&site).max_age;
+  const auto max_age = RetryFor(&site).max_age;
+  auto expires = FromMicros(static_cast<std::int64_t>(w.id.micros())) + max_age;
+  queue::WorkItem later = w;
   if (expires <= now) {
+    // Measured as FinishItem measures it, from the recorded reception.
     if (MessageState* m = Acquire(w)) {
-      FinishItem(*m, w, PendingFor(*m, w.queue), &site);  // records the expiration
+      expires = FromMicros(m->meta.received_us) + max_age;
+      if (expires <= Clock::now()) {
+        FinishItem(*m, w, PendingFor(*m, w.queue), &site);  // records the expiration
+      } else {
+        later.due = expires;
+        AddWork(later);
+      }
       Release(*m);
     }
     return nullptr;
   }
-  queue::WorkItem later = w;
   later.due = std::min(next_day, expires);
   AddWork(later);
   Evict(w.id);
@@ -684,10 +695,17 @@ void Dispatcher::SuspendGroup(const Site& site, shaping::Scope scope, std::uint3
   if (!q) {
     return;
   }
+  // Mail without a tenant (or campaign) is no group: DSNs and untagged mail
+  // are held only by path rules.
+  if ((scope == shaping::Scope::kTenant ? q->tenant : q->campaign).empty()) {
+    return;
+  }
   if (scope == shaping::Scope::kTenant) {
     q->campaign.clear();
   }
-  auto until = shaping::Clock::now() + how_long;
+  auto now = shaping::Clock::now();
+  std::erase_if(group_suspensions_, [now](const auto& g) { return g.second <= now; });
+  auto until = now + how_long;
   auto& slot = group_suspensions_[GroupKey(scope, *q, site.route_site)];
   if (until <= slot) {
     return;
@@ -710,6 +728,9 @@ std::optional<shaping::Clock::time_point> Dispatcher::GroupSuspended(
   auto now = shaping::Clock::now();
   std::optional<shaping::Clock::time_point> until;
   for (auto scope : {shaping::Scope::kTenant, shaping::Scope::kCampaign}) {
+    if ((scope == shaping::Scope::kTenant ? q->tenant : q->campaign).empty()) {
+      continue;
+    }
     auto it = group_suspensions_.find(GroupKey(scope, *q, route_site));
     if (it == group_suspensions_.end()) {
       continue;
@@ -799,7 +820,19 @@ bool Dispatcher::Observe(Site& site, const smtp::Reply& r, std::optional<std::ui
       continue;
     }
     if (a->threshold > 1) {
-      auto& h = site.hits[a];
+      // A tenant or campaign rule counts each group's replies apart.
+      std::string group;
+      if (a->action == shaping::Action::kSuspend && a->scope != shaping::Scope::kPath) {
+        if (!queue) {
+          continue;
+        }
+        auto q = queue::QueueName::Parse(names_.Name(*queue));
+        if (!q) {
+          continue;
+        }
+        group = GroupKey(a->scope, *q, "");
+      }
+      auto& h = site.hits[{a, group}];
       h.push_back(now);
       while (!h.empty() && now - h.front() > a->window) {
         h.pop_front();
@@ -941,6 +974,17 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
   while (true) {
     if (site->suspended_until > shaping::Clock::now() || site->active > ConnectionLimit(*site)) {
       break;  // a rule, a back-off or a 421 says: fewer connections now
+    }
+    // Mail of a tenant or campaign suspended on the site since it was queued
+    // goes back to the schedule, rather than open a connection for it.
+    while (!site->ready.empty()) {
+      auto until = self->GroupSuspended(site->ready.front().queue, site->route_site);
+      if (!until) {
+        break;
+      }
+      self->GiveBackWarmup(*site);
+      self->Hold(site->ready.front(), *until);
+      site->ready.pop_front();
     }
     if (site->ready.empty()) {
       if (!conn || !conn->usable()) {
@@ -1374,7 +1418,14 @@ std::vector<queue::WorkItem> Dispatcher::TakeItems(
     it = it->second.empty() ? held_.erase(it) : std::next(it);
   }
   for (auto& [name, site] : sites_) {
-    std::erase_if(site->ready, take);
+    // These took a warm-up allowance on the way in.
+    std::erase_if(site->ready, [&](const queue::WorkItem& w) {
+      if (!take(w)) {
+        return false;
+      }
+      GiveBackWarmup(*site);
+      return true;
+    });
   }
   for (auto& [q, waiting] : resolving_) {
     std::erase_if(waiting, take);  // emptied entries stay until their Route() ends

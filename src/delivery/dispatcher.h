@@ -209,7 +209,11 @@ class Dispatcher {
     // Adaptation to what the receiver says.
     shaping::Clock::time_point suspended_until{};
     shaping::Clock::time_point limited_until{};
-    std::map<const shaping::Automation*, std::deque<shaping::Clock::time_point>> hits;
+    // Recent matches of threshold rules, per rule (and per group, for tenant
+    // and campaign rules).
+    std::map<std::pair<const shaping::Automation*, std::string>,
+             std::deque<shaping::Clock::time_point>>
+        hits;
     double cap = 0;  // reduced concurrency after 421s (0: not reduced); grows back slowly
     std::uint32_t fail_streak = 0;
     std::unique_ptr<boost::asio::steady_timer> wake;  // end of a suspension or limit

@@ -28,25 +28,36 @@ std::string QueueName::ToString() const {
 
 std::optional<QueueName> QueueName::Parse(std::string_view text) {
   QueueName q;
-  // A domain has neither ':' nor '@', and neither has a tag: the first ':'
-  // ends the campaign, the '@' after it ends the tenant.
+  // Neither tag has ':' or '@', and a domain has neither outside an address
+  // literal ("[IPv6:2001:db8::1]"): the first ':' before any '[' ends the
+  // campaign, the '@' after it ends the tenant.
+  auto literal = text.find('[');
   auto colon = text.find(':');
-  if (colon != std::string_view::npos) {
+  if (colon < literal) {
     q.campaign = std::string(text.substr(0, colon));
-    text.remove_prefix(colon + 1);
     if (!ValidTag(q.campaign)) {
       return std::nullopt;
     }
+    text.remove_prefix(colon + 1);
+    literal -= literal == std::string_view::npos ? 0 : colon + 1;
   }
   auto at = text.find('@');
-  if (at != std::string_view::npos) {
+  if (at < literal) {
     q.tenant = std::string(text.substr(0, at));
-    text.remove_prefix(at + 1);
     if (!ValidTag(q.tenant)) {
       return std::nullopt;
     }
+    text.remove_prefix(at + 1);
+    literal -= literal == std::string_view::npos ? 0 : at + 1;
   }
-  if (text.empty() || text.find_first_of(":@") != std::string_view::npos) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  if (literal == 0) {
+    if (text.back() != ']') {
+      return std::nullopt;
+    }
+  } else if (text.find_first_of(":@[") != std::string_view::npos) {
     return std::nullopt;
   }
   q.domain = std::string(text);

@@ -183,6 +183,20 @@ duration = "3s"
     assert len([e for e in s.events() if e["type"] == "Automation"]) == 1
 
 
+def test_a_tenant_rule_ignores_mail_without_a_tenant(mx_lab, delivering_sluiced, tmp_path):
+    # Untagged mail (and reports, which never have a tenant) is no group: a
+    # tenant rule does not hold it; the deferral is retried as usual.
+    rules = tmp_path / "shaping.toml"
+    rules.write_text("[[default.automation]]\nmatch = 'TENANT-BLOCK'\nscope = \"tenant\"\n"
+                     "duration = \"1h\"\n")
+    sink = mx_lab.sink("mx1", defer_first=1, defer_reply=BLOCK)
+    mx_lab.dns.mx("none.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(delivery={"shaping": str(rules)})
+    inject_pipelined(s, [("sender@src.example", ["u@none.example"], tagged("none-0"))])
+    sink.wait_messages(1, timeout=15)  # retried after [queue] first_retry (1 s here)
+    assert not [e for e in s.events() if e["type"] == "Automation"]
+
+
 def test_a_campaign_rule_holds_the_campaign_not_the_tenant(mx_lab, delivering_sluiced, tmp_path):
     rules = tmp_path / "shaping.toml"
     rules.write_text(r"""

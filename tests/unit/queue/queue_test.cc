@@ -148,6 +148,10 @@ TEST(QueueName, FormatsAndParsesEveryShape) {
       {{"", "acme", "example.com"}, "acme@example.com"},
       {{"spring", "", "example.com"}, "spring:example.com"},
       {{"spring", "acme", "example.com"}, "spring:acme@example.com"},
+      // RFC 5321 §4.1.3 address literals: their colons are not separators.
+      {{"", "", "[IPv6:2001:db8::1]"}, "[IPv6:2001:db8::1]"},
+      {{"spring", "acme", "[IPv6:2001:db8::1]"}, "spring:acme@[IPv6:2001:db8::1]"},
+      {{"", "acme", "[192.0.2.1]"}, "acme@[192.0.2.1]"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(c.q.ToString(), c.text);
@@ -166,6 +170,8 @@ TEST(QueueName, RejectsBadTags) {
   EXPECT_FALSE(QueueName::Parse("a b:example.com"));
   EXPECT_FALSE(QueueName::Parse("acme@"));
   EXPECT_FALSE(QueueName::Parse("x:acme@b@example.com"));
+  EXPECT_FALSE(QueueName::Parse("acme@[IPv6:2001:db8::1"));
+  EXPECT_FALSE(QueueName::Parse("acme@x[1]"));
   EXPECT_FALSE(ValidTag(std::string(65, 'a')));
   EXPECT_TRUE(ValidTag(std::string(64, 'a')));
   EXPECT_FALSE(ValidTag("caf\xc3\xa9"));
