@@ -19,7 +19,9 @@
 #include <boost/json/value.hpp>
 #include <sys/stat.h>
 
+#include "core/spool_id.h"
 #include "core/time_format.h"
+#include "queue/queue_name.h"
 
 namespace sluice::api {
 
@@ -145,6 +147,12 @@ std::string AdminServer::Execute(const std::string& line) {
     return Error("unknown command: " + line);
   }
   auto& d = dispatcher_;
+  // A target is a queue name or a filter in that form ("acme@*").
+  const bool spool_id = verb == "bounce" && SpoolId::FromHex(arg).has_value();
+  if (!arg.empty() && !spool_id && !queue::QueueName::Parse(arg)) {
+    return Error("not a queue name: " + arg +
+                 " (want DOMAIN, TENANT@DOMAIN or CAMPAIGN:TENANT@DOMAIN; DOMAIN may be *)");
+  }
   if (verb == "summary" && arg.empty()) {
     auto sum = d.Summary();
     boost::json::array queues;
@@ -188,7 +196,7 @@ std::string AdminServer::Execute(const std::string& line) {
   }
   return Error(
       "usage: queue summary | flush [QUEUE] | suspend QUEUE | resume QUEUE | bounce QUEUE|ID "
-      "(QUEUE: a domain, or campaign:tenant@domain)");
+      "(QUEUE: [CAMPAIGN:][TENANT@]DOMAIN, DOMAIN may be *)");
 }
 
 }  // namespace sluice::api

@@ -6,7 +6,7 @@
 //   sluice [--config FILE] spool cat ID      the stored message, as it will be sent
 //   sluice [--config FILE] queue summary | flush [QUEUE] | suspend QUEUE |
 //                                 resume QUEUE | bounce QUEUE|ID   (via the admin socket)
-//                          QUEUE: a domain (all its queues) or campaign:tenant@domain
+//                          QUEUE: a filter, [campaign:][tenant@]domain; domain may be *
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
@@ -48,7 +48,7 @@ int Usage() {
       "       sluice [--config FILE] spool cat ID\n"
       "       sluice [--config FILE] queue summary|flush [QUEUE]|suspend QUEUE|resume QUEUE|"
       "bounce QUEUE|ID\n"
-      "              (QUEUE: a domain, for all its queues, or campaign:tenant@domain)\n"
+      "              (QUEUE: [CAMPAIGN:][TENANT@]DOMAIN, DOMAIN may be *)\n"
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"

@@ -306,12 +306,9 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
 }
 
 bool Dispatcher::Suspended(std::uint32_t queue) const {
-  return !suspended_.empty() &&
-         (suspended_.count(queue) != 0 || suspended_.count(names_.Domain(queue)) != 0);
-}
-
-bool Dispatcher::Covers(std::uint32_t target, std::uint32_t queue) const {
-  return queue == target || names_.Domain(queue) == target;
+  // Operator targets are few; each is a filter over queue names.
+  return std::any_of(suspended_.begin(), suspended_.end(),
+                     [&](std::uint32_t target) { return names_.Covers(target, queue); });
 }
 
 void Dispatcher::Dispatch(const queue::WorkItem& w, Clock::time_point now) {
@@ -1338,11 +1335,9 @@ QueueSummary Dispatcher::Summary() const {
 std::size_t Dispatcher::Flush(const std::string& target) {
   std::function<bool(std::uint32_t)> match;
   if (!target.empty()) {
-    auto q = names_.Find(target);
-    if (!q) {
-      return 0;
-    }
-    match = [this, t = *q](std::uint32_t queue) { return Covers(t, queue); };
+    match = [this, t = names_.Intern(target)](std::uint32_t queue) {
+      return names_.Covers(t, queue);
+    };
   }
   std::size_t n = scheduler_.Flush(match, Clock::now());
   wake_.cancel();
@@ -1442,12 +1437,10 @@ std::size_t Dispatcher::AdminBounce(const std::string& target) {
     }
     return n;
   }
-  auto q = names_.Find(target);
-  if (!q) {
-    return 0;
-  }
+  const std::uint32_t t = names_.Intern(target);
   std::size_t n = 0;
-  for (const auto& w : TakeItems([&](const queue::WorkItem& w) { return Covers(*q, w.queue); })) {
+  for (const auto& w :
+       TakeItems([&](const queue::WorkItem& w) { return names_.Covers(t, w.queue); })) {
     n += BounceItem(w, false);
   }
   return n;

@@ -160,8 +160,8 @@ class Dispatcher {
   Stats stats() const { return stats_; }
 
   // Operator controls. Call them on the dispatcher's io_context. A target is
-  // a queue name ("campaign:tenant@domain") or a domain, which stands for
-  // every queue to that domain.
+  // a filter in queue-name form (queue::QueueNames::Covers): "example.com",
+  // "acme@example.com", "spring:acme@*" ...
   QueueSummary Summary() const;
   // Makes deferred mail of `target` (all, if empty) due now; returns work items.
   std::size_t Flush(const std::string& target);
@@ -299,8 +299,6 @@ class Dispatcher {
   // Takes matching work items out of the schedule, the suspended hold and the
   // sites' ready queues.
   std::vector<queue::WorkItem> TakeItems(const std::function<bool(const queue::WorkItem&)>& match);
-  // Whether an operator's target (a queue name, or a domain for all its queues) covers `queue`.
-  bool Covers(std::uint32_t target, std::uint32_t queue) const;
 
   boost::asio::io_context& ioc_;
   Options opts_;

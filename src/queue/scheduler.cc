@@ -18,9 +18,25 @@ std::uint32_t QueueNames::Intern(std::string_view name) {
     domain = Intern(parsed->domain);
   }
   auto index = static_cast<std::uint32_t>(names_.size());
-  const Entry& stored = names_.emplace_back(Entry{std::string(name), tagged ? domain : index});
+  Entry e{std::string(name), tagged ? domain : index, {}, {}};
+  if (tagged) {
+    e.tenant = std::move(parsed->tenant);
+    e.campaign = std::move(parsed->campaign);
+  }
+  const Entry& stored = names_.emplace_back(std::move(e));
   index_.emplace(std::string_view(stored.name), index);
   return index;
+}
+
+bool QueueNames::Covers(std::uint32_t target, std::uint32_t queue) const {
+  if (target == queue) {
+    return true;
+  }
+  const Entry& t = names_[target];
+  const Entry& q = names_[queue];
+  return (t.campaign.empty() || t.campaign == q.campaign) &&
+         (t.tenant.empty() || t.tenant == q.tenant) &&
+         (DomainName(target) == "*" || t.domain == q.domain);
 }
 
 std::optional<std::uint32_t> QueueNames::Find(std::string_view name) const {

@@ -34,7 +34,7 @@ struct WorkItem {
 
 // Queue names ("campaign:tenant@domain", see queue_name.h) interned once, so
 // entries carry an index. Each name also knows its destination domain's index
-// (the name of the domain's untagged queue).
+// (the name of the domain's untagged queue) and its tags.
 class QueueNames {
  public:
   std::uint32_t Intern(std::string_view name);
@@ -42,11 +42,22 @@ class QueueNames {
   const std::string& Name(std::uint32_t index) const { return names_[index].name; }
   std::uint32_t Domain(std::uint32_t index) const { return names_[index].domain; }
   const std::string& DomainName(std::uint32_t index) const { return Name(Domain(index)); }
+  const std::string& Tenant(std::uint32_t index) const { return names_[index].tenant; }
+  const std::string& Campaign(std::uint32_t index) const { return names_[index].campaign; }
+
+  // Whether an operator's target covers a queue. A target is a filter in
+  // queue-name form: the parts it names must match, the ones it leaves out
+  // match anything, and the domain "*" matches every domain. So
+  // "example.com" is every queue to example.com, "acme@example.com" acme's
+  // (any campaign), "spring:acme@*" acme's spring campaign everywhere.
+  bool Covers(std::uint32_t target, std::uint32_t queue) const;
 
  private:
   struct Entry {
     std::string name;
     std::uint32_t domain = 0;
+    std::string tenant;
+    std::string campaign;
   };
   std::deque<Entry> names_;  // a deque keeps the views in index_ valid
   std::unordered_map<std::string_view, std::uint32_t> index_;

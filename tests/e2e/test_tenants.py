@@ -238,23 +238,42 @@ duration = "3s"
     assert len(promo) == 2 and promo[0] >= fired + 2.5, [round(t - fired, 2) for t in promo]
 
 
-def test_operator_controls_take_a_tenant_queue_or_a_whole_domain(mx_lab, delivering_sluiced):
+def test_operator_controls_take_a_tenant_a_campaign_or_a_domain(mx_lab, delivering_sluiced):
+    # Targets are filters in queue-name form: "acme@*" is acme's mail to every
+    # domain, "spring:beta@*" one campaign, "ops.example" every queue to it.
     sink = mx_lab.sink("mx1")
     mx_lab.dns.mx("ops.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    mx_lab.dns.mx("ops2.example", "mx1.dest.example", 10)
     s = delivering_sluiced()
-    assert '"suspended"' in s.cli("queue", "suspend", "acme@ops.example").stdout
-    inject_pipelined(s, [("sender@src.example", ["a@ops.example"], tagged("t-acme", "acme")),
-                         ("sender@src.example", ["b@ops.example"], tagged("t-beta", "beta"))])
-    sink.wait_messages(1, timeout=10)
+    assert '"suspended"' in s.cli("queue", "suspend", "acme@*").stdout
+    assert '"suspended"' in s.cli("queue", "suspend", "spring:beta@*").stdout
+    bad = s.cli("queue", "suspend", "bad!@*", check=False)
+    assert bad.returncode != 0 and "not a queue name" in bad.stdout + bad.stderr, bad
+    inject_pipelined(s, [
+        ("sender@src.example", ["a1@ops.example"], tagged("acme-1", "acme")),
+        ("sender@src.example", ["a2@ops2.example"], tagged("acme-2", "acme", "news")),
+        ("sender@src.example", ["b1@ops.example"], tagged("beta-1", "beta", "spring")),
+        ("sender@src.example", ["b2@ops2.example"], tagged("beta-2", "beta", "news")),
+        ("sender@src.example", ["p1@ops.example"], tagged("plain-1")),
+    ])
+    sink.wait_messages(2, timeout=10)
     time.sleep(0.5)
-    assert [subject(m) for m in sink.messages] == ["t-beta"]
+    assert sorted(subject(m) for m in sink.messages) == ["beta-2", "plain-1"]
     queues = {q["queue"]: q for q in json.loads(s.cli("queue", "summary").stdout)["queues"]}
     assert queues["acme@ops.example"]["suspended"] is True, queues
+    assert queues["news:acme@ops2.example"]["suspended"] is True, queues
+    assert queues["spring:beta@ops.example"]["suspended"] is True, queues
+    # Resuming the campaign lets it go; acme stays held.
+    out = json.loads(s.cli("queue", "resume", "spring:beta@*").stdout)
+    assert out["released"] == 1, out
+    sink.wait_messages(3, timeout=10)
     # A domain covers every tenant's queue to it.
     out = json.loads(s.cli("queue", "bounce", "ops.example").stdout)
     assert out == {"bounced": 1}, out
     wait_until(lambda: any(e["type"] == "AdminBounce" and e["queue"] == "acme@ops.example"
                            for e in s.events()), 10)
+    out = json.loads(s.cli("queue", "bounce", "acme@*").stdout)
+    assert out == {"bounced": 1}, out
 
 
 def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(

@@ -177,6 +177,33 @@ TEST(QueueName, RejectsBadTags) {
   EXPECT_FALSE(ValidTag("caf\xc3\xa9"));
 }
 
+TEST(QueueNames, OperatorTargetsAreFilters) {
+  QueueNames n;
+  auto plain = n.Intern("example.com");
+  auto acme = n.Intern("acme@example.com");
+  auto spring = n.Intern("spring:acme@example.com");
+  auto beta_other = n.Intern("beta@other.example");
+  auto spring_other = n.Intern("spring:acme@other.example");
+  auto covers = [&](const char* target) {
+    std::vector<std::uint32_t> out;
+    auto t = n.Intern(target);
+    for (auto q : {plain, acme, spring, beta_other, spring_other}) {
+      if (n.Covers(t, q)) {
+        out.push_back(q);
+      }
+    }
+    return out;
+  };
+  using V = std::vector<std::uint32_t>;
+  EXPECT_EQ(covers("example.com"), (V{plain, acme, spring}));  // every queue to the domain
+  EXPECT_EQ(covers("acme@example.com"), (V{acme, spring}));     // any campaign of acme
+  EXPECT_EQ(covers("spring:acme@example.com"), (V{spring}));
+  EXPECT_EQ(covers("acme@*"), (V{acme, spring, spring_other}));  // acme everywhere
+  EXPECT_EQ(covers("spring:acme@*"), (V{spring, spring_other}));
+  EXPECT_EQ(covers("*"), (V{plain, acme, spring, beta_other, spring_other}));
+  EXPECT_EQ(covers("nowhere.example"), V{});
+}
+
 TEST(QueueNames, TaggedNamesKnowTheirDomain) {
   QueueNames n;
   auto tagged = n.Intern("spring:acme@example.com");
