@@ -4,11 +4,13 @@
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
 
 #include "app/run_sync.h"
 #include "app/shaping_file.h"
 #include "core/address.h"
 #include "core/network.h"
+#include "queue/queue_name.h"
 #include "dns/unbound_resolver.h"
 #include "shaping/rules.h"
 
@@ -20,7 +22,8 @@ namespace asio = boost::asio;
 int Usage() {
   std::fputs(
       "usage: sluice shaping check FILE\n"
-      "       sluice [--config FILE] shaping explain DOMAIN [--source IP]\n"
+      "       sluice [--config FILE] shaping explain DOMAIN [--source IP] [--tenant T]\n"
+      "                                      [--campaign C]\n"
       "       sluice [--config FILE] shaping reload      (a running sluiced)\n",
       stderr);
   return 2;
@@ -43,12 +46,48 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
     std::fprintf(stderr, "sluice: not a domain: %s\n", args[1].c_str());
     return 2;
   }
-  std::string source = st.delivery.client.source_address;
+  std::optional<std::string> source;
+  std::string tenant;
+  std::string campaign;
   for (std::size_t i = 2; i < args.size(); i += 2) {
-    if (args[i] != "--source" || i + 1 >= args.size() || !IpAddress::Parse(args[i + 1])) {
+    if (i + 1 >= args.size()) {
       return Usage();
     }
-    source = args[i + 1];
+    const std::string& value = args[i + 1];
+    if (args[i] == "--source" && IpAddress::Parse(value)) {
+      source = value;
+    } else if (args[i] == "--tenant" && queue::ValidTag(value)) {
+      tenant = value;
+    } else if (args[i] == "--campaign" && queue::ValidTag(value)) {
+      campaign = value;
+    } else {
+      return Usage();
+    }
+  }
+  // The pool the tenant's (and campaign's) mail goes from; without --source,
+  // its first source is the one explained.
+  const auto& d = st.delivery;
+  const delivery::PoolChoice choice = delivery::ChoosePool(d, tenant, campaign);
+  std::string members;
+  auto add_member = [&](std::size_t index, std::uint32_t weight) {
+    const auto& src = d.sources[index];
+    members += fmt::format("{}{} {} (weight {})", members.empty() ? "" : ", ", src.name,
+                           src.address, weight);
+    if (!source) {
+      source = src.address;
+    }
+  };
+  if (choice.pool != nullptr) {
+    for (std::size_t k = 0; k < choice.pool->sources.size(); ++k) {
+      add_member(choice.pool->sources[k], choice.pool->weights[k]);
+    }
+  } else {
+    for (std::size_t k = 0; k < d.sources.size(); ++k) {
+      add_member(k, k < d.weights.size() ? d.weights[k] : 1);
+    }
+  }
+  if (!source) {
+    source = d.client.source_address;
   }
   std::shared_ptr<const shaping::Rules> rules = st.delivery.shaping;
   if (!rules) {
@@ -87,14 +126,19 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
     }
   }
   auto e = shaping::Resolve(*rules, delivery::BuiltinShaping(st.delivery), domain.value(), hosts,
-                            source);
+                            *source);
   std::string list;
   for (const auto& h : hosts) {
     list += (list.empty() ? "" : ", ") + h;
   }
-  std::printf("domain   %s\nhosts    %s (%s)\nsource   %s\nprovider %s\nrules    %s\n\n%s",
-              domain.value().c_str(), list.empty() ? "-" : list.c_str(), via.c_str(),
-              source.empty() ? "(default route)" : source.c_str(),
+  std::string pool = choice.pool != nullptr ? choice.pool->name + " (" + choice.why + ")"
+                                            : std::string("(" + choice.why + ")");
+  std::printf(
+      "domain   %s\nhosts    %s (%s)\npool     %s\nsources  %s\nsource   %s\nprovider %s\n"
+      "rules    %s\n\n%s",
+      domain.value().c_str(), list.empty() ? "-" : list.c_str(), via.c_str(), pool.c_str(),
+      members.empty() ? "(none configured: [delivery] source_address)" : members.c_str(),
+      source->empty() ? "(default route)" : source->c_str(),
               e.provider.empty() ? "-" : e.provider.c_str(),
               st.shaping_file.empty() ? "(none: [delivery] shaping is not set)"
                                       : st.shaping_file.c_str(),

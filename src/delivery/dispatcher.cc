@@ -457,6 +457,34 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
   }
 }
 
+PoolChoice ChoosePool(const Options& opts, const std::string& tenant,
+                      const std::string& campaign) {
+  auto find = [&opts](const std::string& name) -> const EgressPool* {
+    for (const auto& p : opts.pools) {
+      if (p.name == name) {
+        return &p;
+      }
+    }
+    return nullptr;
+  };
+  if (!campaign.empty()) {
+    auto c = opts.campaign_pools.find(campaign + ":" + tenant);
+    if (c != opts.campaign_pools.end() && find(c->second) != nullptr) {
+      return {find(c->second), "campaign " + campaign + " of tenant " + tenant};
+    }
+  }
+  if (!tenant.empty()) {
+    auto t = opts.tenant_pools.find(tenant);
+    if (t != opts.tenant_pools.end() && find(t->second) != nullptr) {
+      return {find(t->second), "tenant " + tenant};
+    }
+  }
+  if (const EgressPool* p = find(opts.default_pool); p != nullptr && !opts.default_pool.empty()) {
+    return {p, "[egress] default_pool"};
+  }
+  return {nullptr, "every source"};
+}
+
 std::size_t Dispatcher::PoolFor(std::uint32_t queue) {
   if (queue >= queue_pool_.size()) {
     queue_pool_.resize(queue + 1, kUnknownPool);
@@ -464,24 +492,11 @@ std::size_t Dispatcher::PoolFor(std::uint32_t queue) {
   if (queue_pool_[queue] != kUnknownPool) {
     return queue_pool_[queue];
   }
-  auto find = [this](const std::string& name, std::size_t otherwise) {
-    for (std::size_t i = 1; i < pools_.size(); ++i) {
-      if (pools_[i].name == name) {
-        return i;
-      }
-    }
-    return otherwise;
-  };
-  // The campaign's pool, else the tenant's, else the default.
-  std::size_t pool = opts_.default_pool.empty() ? 0 : find(opts_.default_pool, 0);
-  if (auto q = queue::QueueName::Parse(names_.Name(queue))) {
-    if (auto t = opts_.tenant_pools.find(q->tenant);
-        !q->tenant.empty() && t != opts_.tenant_pools.end()) {
-      pool = find(t->second, pool);
-    }
-    if (auto c = opts_.campaign_pools.find(q->campaign + ":" + q->tenant);
-        !q->campaign.empty() && c != opts_.campaign_pools.end()) {
-      pool = find(c->second, pool);
+  std::size_t pool = 0;  // every source
+  const PoolChoice choice = ChoosePool(opts_, names_.Tenant(queue), names_.Campaign(queue));
+  for (std::size_t i = 1; choice.pool != nullptr && i < pools_.size(); ++i) {
+    if (pools_[i].name == choice.pool->name) {
+      pool = i;
     }
   }
   queue_pool_[queue] = static_cast<std::uint32_t>(pool);

@@ -111,6 +111,16 @@ struct Options {
 // The [delivery] settings as the base layer of shaping (shaping::Resolve).
 shaping::Effective BuiltinShaping(const Options& opts);
 
+// The pool mail of a tenant and campaign (either may be empty) goes out from:
+// the campaign's, else the tenant's, else the default pool; null means every
+// source. `why` says which rule chose it.
+struct PoolChoice {
+  const EgressPool* pool = nullptr;
+  std::string why;
+};
+PoolChoice ChoosePool(const Options& opts, const std::string& tenant,
+                      const std::string& campaign);
+
 // Operator view of the queues (admin interface).
 struct QueueSummary {
   struct Queue {

@@ -367,3 +367,24 @@ def test_mail_waiting_for_warmup_room_expires_at_max_age(mx_lab, delivering_slui
     assert time.monotonic() - sent >= 2.5
     assert expired["recipient"] == "o1@old.example", expired
     assert len(sink.messages) == 1
+
+
+def test_explain_shows_the_pool_a_tenant_and_campaign_use(tmp_path, sluiced_factory):
+    rules = tmp_path / "shaping.toml"
+    rules.write_text('[domain."ex.example"]\nconnection_limit = 4\n'
+                     '[domain."ex.example".source."127.0.0.83"]\nconnection_limit = 1\n')
+    s = sluiced_factory(config={
+        "delivery": {"shaping": str(rules), "smarthost": "[127.0.0.20]"},
+        "egress": POOLS,
+        "tenant": {"acme": {"pool": "bulk", "campaign": {"spring": {"pool": "warm"}}}},
+    })
+    out = s.cli("shaping", "explain", "ex.example", "--tenant", "acme").stdout
+    assert "pool     bulk (tenant acme)" in out, out
+    assert "b 127.0.0.82 (weight 1), c 127.0.0.83 (weight 1)" in out, out
+    assert "source   127.0.0.82" in out, out
+    out = s.cli("shaping", "explain", "ex.example", "--tenant", "acme",
+                "--campaign", "spring").stdout
+    assert "pool     warm (campaign spring of tenant acme)" in out, out
+    assert "(domain ex.example source 127.0.0.83)" in out, out  # its only source's block
+    out = s.cli("shaping", "explain", "ex.example").stdout
+    assert "pool     shared ([egress] default_pool)" in out, out
