@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <unordered_set>
 
 #include <arpa/inet.h>
 #include <boost/asio/as_tuple.hpp>
@@ -31,10 +32,12 @@ constexpr int kRcodeNxDomain = 3;
 
 struct Pending {
   std::function<void(Answer)> complete;
+  std::unordered_set<void*>* registry;  // the resolver's pending_
 };
 
 void OnResult(void* arg, int err, ub_result* result) {
   std::unique_ptr<Pending> p(static_cast<Pending*>(arg));
+  p->registry->erase(p.get());
   Answer a;
   a.error = err;
   if (err == 0 && result != nullptr) {
@@ -142,7 +145,12 @@ UnboundResolver::~UnboundResolver() {
   fd_.cancel(ec);
   fd_.release();  // owned by the ub_ctx
   if (ctx_ != nullptr) {
-    ub_ctx_delete(ctx_);
+    ub_ctx_delete(ctx_);  // calls no callback: the unanswered queries are ours to free
+  }
+  // Dropping a waiting coroutine's handler hands its frames to its executor
+  // for destruction (the io_context outlives the resolver).
+  for (void* p : pending_) {
+    delete static_cast<Pending*>(p);
   }
 }
 
@@ -162,18 +170,23 @@ asio::awaitable<Answer> UnboundResolver::Query(std::string name, int type) {
       [this](auto handler, std::string n, int t) {
         auto home = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto* p = new Pending{[shared, home](Answer a) {
-          asio::post(home, [shared, a = std::move(a)]() mutable { (*shared)(std::move(a)); });
-        }};
-        asio::post(ioc_, [this, p, n = std::move(n), t] {
+        auto p = std::make_unique<Pending>(Pending{
+            [shared, home](Answer a) {
+              asio::post(home, [shared, a = std::move(a)]() mutable { (*shared)(std::move(a)); });
+            },
+            &pending_});
+        asio::post(ioc_, [this, p = std::move(p), n = std::move(n), t]() mutable {
           int id = 0;
-          int rc = ub_resolve_async(ctx_, n.c_str(), t, 1, p, &OnResult, &id);
+          pending_.insert(p.get());
+          int rc = ub_resolve_async(ctx_, n.c_str(), t, 1, p.get(), &OnResult, &id);
           if (rc != 0) {
+            pending_.erase(p.get());
             Answer a;
             a.error = rc;
-            std::unique_ptr<Pending> owned(p);
-            owned->complete(std::move(a));
+            p->complete(std::move(a));
+            return;
           }
+          p.release();  // OnResult owns it now (or the destructor, if no answer comes)
         });
       },
       asio::use_awaitable, std::move(name), type);

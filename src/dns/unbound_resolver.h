@@ -12,6 +12,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -64,6 +65,9 @@ class UnboundResolver final : public Resolver {
   boost::asio::io_context& ioc_;
   ub_ctx* ctx_ = nullptr;
   boost::asio::posix::stream_descriptor fd_;
+  // Queries libunbound holds (each a Pending, owned by its callback); those it
+  // never answers are freed with the resolver. Touched on ioc_ only.
+  std::unordered_set<void*> pending_;
   std::mutex rng_mu_;
   std::mt19937 rng_{std::random_device{}()};
 };

@@ -85,3 +85,21 @@ def test_dns_server_failure_is_transient(mx_lab, sluiced_factory):
     assert (ev["response"]["code"], ev["response"]["enhanced"]) == (451, "4.4.3"), ev
     assert dns.queries >= 1
     assert [m[0] for m in s.spool_ls()] == [qid]
+
+
+def test_stopping_while_a_lookup_is_unanswered_frees_it(mx_lab, sluiced_factory):
+    """A query the DNS never answers is still outstanding at shutdown: sluiced
+    exits cleanly, and LeakSanitizer finds the waiting delivery freed."""
+    import socket
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.settimeout(15)
+    try:
+        s = sluiced_factory(config=mx_lab.config(
+            forwarder=f"127.0.0.1@{silent.getsockname()[1]}"))
+        inject(s, "sender@src.example", ["a@dest.example"], body("silent-1"))
+        silent.recvfrom(4096)  # the MX query has gone out, and waits
+        assert s.stop() == 0
+        assert not s.sanitizer_reports()
+    finally:
+        silent.close()
