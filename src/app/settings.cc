@@ -428,7 +428,14 @@ void BindTenants(const config::Section& tenants, Settings& st) {
       tenants.Report(name, "a tenant name is 1-64 of A-Z a-z 0-9 . _ -");
       continue;
     }
-    t.RejectUnknown({"users", "pool", "campaign"});
+    t.RejectUnknown({"users", "networks", "pool", "campaign"});
+    for (const auto& text : t.StringList("networks")) {
+      if (auto net = Network::Parse(text)) {
+        st.ingest.network_tenants.emplace_back(*net, name);
+      } else {
+        t.Report("networks", "not a network in CIDR form: " + text);
+      }
+    }
     for (const auto& user : t.StringList("users")) {
       if (!auth::ValidUserName(user)) {
         t.Report("users", "not a user name: " + user);

@@ -1,5 +1,6 @@
 #include "ingest/ingest.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include <boost/asio/associated_executor.hpp>
@@ -150,17 +151,23 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
 
   // Tenant and campaign: only mail we originate names them. The fields that
   // carry them steer delivery and do not travel on. An authenticated user's
-  // tenant is the configured one, whatever its mail says.
+  // tenant, and a tenant network's, is the configured one, whatever the mail says.
   std::string tenant;
   std::string campaign;
   if (session.Trusted()) {
     auto tenant_field = message::TakeField(data, "X-Tenant");
     auto campaign_field = message::TakeField(data, "X-Campaign");
+    const auto client = IpAddress::Parse(session.client_ip);
+    const auto by_network =
+        std::find_if(opts_.network_tenants.begin(), opts_.network_tenants.end(),
+                     [&](const auto& n) { return client && n.first.Contains(*client); });
     if (!session.auth_user.empty()) {
       auto it = opts_.user_tenants.find(session.auth_user);
       if (it != opts_.user_tenants.end()) {
         tenant = it->second;
       }
+    } else if (by_network != opts_.network_tenants.end()) {
+      tenant = by_network->second;  // the network decides, whatever the mail says
     } else if (tenant_field && !tenant_field->empty()) {
       if (!queue::ValidTag(*tenant_field)) {
         co_return smtp::Reply{554, "5.6.0", "X-Tenant must be 1-64 of A-Z a-z 0-9 . _ -"};

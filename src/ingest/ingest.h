@@ -14,9 +14,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "core/network.h"
 #include "dkim/key_store.h"
 #include "events/events.h"
 #include "smtp/server/message_sink.h"
@@ -29,9 +32,11 @@ struct Options {
   std::string spool_path;                      // whose file system is watched
   std::uint64_t min_free_disk = 256ull << 20;  // below: MAIL gets 452 4.3.1
   std::uint64_t min_free_memory = 64ull << 20;
-  // The tenant each authenticated user sends as. Relay clients name theirs
-  // in an X-Tenant field; the X-Campaign field tags a campaign.
+  // The tenant each authenticated user sends as, and the tenant of relay
+  // clients by network (the first that contains the client). Other relay
+  // clients name theirs in an X-Tenant field; X-Campaign tags a campaign.
   std::map<std::string, std::string> user_tenants;
+  std::vector<std::pair<Network, std::string>> network_tenants;
 };
 
 class Ingest final : public smtp::MessageSink {

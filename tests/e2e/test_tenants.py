@@ -117,6 +117,23 @@ def test_an_authenticated_user_sends_as_its_configured_tenant(mx_lab, delivering
     assert e["queue"] == "launch:acme@auth.example", e
 
 
+def test_a_relay_network_can_belong_to_a_tenant(mx_lab, delivering_sluiced):
+    # The test client connects from 127.0.0.1: that network is acme's, so its
+    # X-Tenant does not choose; its X-Campaign still tags the campaign.
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("net.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(config={
+        "egress": POOLS,
+        "tenant": {"acme": {"networks": ["127.0.0.1/32"], "pool": "warm"},
+                   "other": {"networks": ["127.0.0.0/8"]}}})
+    inject_pipelined(s, [("sender@src.example", ["u@net.example"],
+                          tagged("net-1", tenant="beta", campaign="launch"))])
+    [m] = sink.wait_messages(1, timeout=15)
+    assert m.peer[0] == "127.0.0.83" and m.header("X-Tenant") is None
+    [e] = deliveries(s, 1)
+    assert e["queue"] == "launch:acme@net.example", e
+
+
 def test_a_malformed_tenant_or_campaign_is_refused(sluiced_factory):
     s = sluiced_factory()
     for field in ("X-Tenant: two words", "X-Campaign: caf\u00e9"):
