@@ -332,6 +332,31 @@ def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(
     assert queues.get("warm.example") == 2, queues
 
 
+def test_warmup_overflow_spills_to_a_source_of_the_pool_with_room(mx_lab, delivering_sluiced):
+    # One plan, two start dates: x is on day 1 (cap 3), y on day 2 (cap 100).
+    # Equal weights would split ten messages 5:5; x's cap sends its surplus to y.
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("spill.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    now = time.time()
+    day1 = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 1))
+    day2 = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 - 1))
+    s = delivering_sluiced(config={"egress": {
+        "warmup_day": "1h",
+        "warmup": {"ramp": {"plan": [3, 100]}},
+        "source": [
+            {"name": "x", "address": "127.0.0.84", "warmup": "ramp", "warmup_start": day1},
+            {"name": "y", "address": "127.0.0.85", "warmup": "ramp", "warmup_start": day2},
+        ]}})
+    inject_pipelined(s, [("sender@src.example", [f"s{i}@spill.example"], tagged(f"s{i}"))
+                         for i in range(10)])
+    msgs = sink.wait_messages(10, timeout=15)
+    peers = [m.peer[0] for m in msgs]
+    assert peers.count("127.0.0.84") == 3 and peers.count("127.0.0.85") == 7, peers
+    status = {x["source"]: x for x in json.loads(s.cli("warmup", "status").stdout)["sources"]}
+    assert (status["x"]["day"], status["x"]["cap"]) == (1, 3), status
+    assert (status["y"]["day"], status["y"]["cap"]) == (2, 100), status
+
+
 def test_warmup_counts_what_the_receiver_accepted(mx_lab, delivering_sluiced):
     # A cap of 2: the first message is deferred once, then delivered on retry.
     # The deferral gives its allowance back, so both go out on day 1.
