@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "core/spool_id.h"
+#include "config/config.h"
 #include "core/time_format.h"
 #include "queue/queue_name.h"
 
@@ -115,8 +116,16 @@ std::string AdminServer::Execute(const std::string& line) {
   std::string arg;
   std::string extra;
   in >> group >> verb >> arg >> extra;
-  for (auto& c : arg) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // domains, hex ids
+  // Domains and hex ids in any case; tenant and campaign names as written.
+  if (auto q = queue::QueueName::Parse(arg)) {
+    for (auto& c : q->domain) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    arg = q->ToString();
+  } else {
+    for (auto& c : arg) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
   }
   if (group == "shaping" && verb == "reload" && arg.empty()) {
     if (!shaping_reload_) {
@@ -143,7 +152,7 @@ std::string AdminServer::Execute(const std::string& line) {
     }
     return boost::json::serialize(boost::json::object{{"sources", std::move(sources)}});
   }
-  if (group != "queue" || !extra.empty()) {
+  if (group != "queue" || (!extra.empty() && verb != "suspend")) {
     return Error("unknown command: " + line);
   }
   auto& d = dispatcher_;
@@ -177,15 +186,34 @@ std::string AdminServer::Execute(const std::string& line) {
           {"site", g.site},
           {"until", Timestamp(g.until_us)}});
     }
-    return boost::json::serialize(boost::json::object{
-        {"queues", std::move(queues)}, {"sites", std::move(sites)}, {"suspensions", std::move(held)}});
+    boost::json::array by_operator;
+    for (const auto& h : sum.held) {
+      by_operator.push_back(boost::json::object{
+          {"target", h.target},
+          {"until", h.until_us == 0 ? boost::json::value(nullptr)
+                                    : boost::json::value(Timestamp(h.until_us))}});
+    }
+    return boost::json::serialize(boost::json::object{{"queues", std::move(queues)},
+                                                      {"sites", std::move(sites)},
+                                                      {"operator_suspensions", std::move(by_operator)},
+                                                      {"suspensions", std::move(held)}});
   }
   if (verb == "flush") {
     return boost::json::serialize(boost::json::object{{"flushed", d.Flush(arg)}});
   }
   if (verb == "suspend" && !arg.empty()) {
-    d.Suspend(arg);
-    return boost::json::serialize(boost::json::object{{"suspended", arg}});
+    std::optional<std::chrono::milliseconds> how_long;
+    if (!extra.empty()) {
+      how_long = config::ParseDuration(extra);
+      if (!how_long || how_long->count() <= 0) {
+        return Error("not a duration: " + extra + " (e.g. 30m, 2h)");
+      }
+    }
+    std::size_t held = d.Suspend(arg, how_long);
+    return boost::json::serialize(boost::json::object{
+        {"suspended", arg},
+        {"for", extra.empty() ? boost::json::value(nullptr) : boost::json::value(extra)},
+        {"held", held}});
   }
   if (verb == "resume" && !arg.empty()) {
     return boost::json::serialize(
@@ -195,7 +223,8 @@ std::string AdminServer::Execute(const std::string& line) {
     return boost::json::serialize(boost::json::object{{"bounced", d.AdminBounce(arg)}});
   }
   return Error(
-      "usage: queue summary | flush [QUEUE] | suspend QUEUE | resume QUEUE | bounce QUEUE|ID "
+      "usage: queue summary | flush [QUEUE] | suspend QUEUE [DURATION] | resume QUEUE | "
+      "bounce QUEUE|ID "
       "(QUEUE: [CAMPAIGN:][TENANT@]DOMAIN, DOMAIN may be *)");
 }
 

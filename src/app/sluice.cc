@@ -4,7 +4,7 @@
 //   sluice [--config FILE] spool count
 //   sluice [--config FILE] spool ls [--limit N]
 //   sluice [--config FILE] spool cat ID      the stored message, as it will be sent
-//   sluice [--config FILE] queue summary | flush [QUEUE] | suspend QUEUE |
+//   sluice [--config FILE] queue summary | flush [QUEUE] | suspend QUEUE [DURATION] |
 //                                 resume QUEUE | bounce QUEUE|ID   (via the admin socket)
 //                          QUEUE: a filter, [campaign:][tenant@]domain; domain may be *
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
@@ -46,7 +46,7 @@ int Usage() {
       "       sluice [--config FILE] spool count\n"
       "       sluice [--config FILE] spool ls [--limit N]\n"
       "       sluice [--config FILE] spool cat ID\n"
-      "       sluice [--config FILE] queue summary|flush [QUEUE]|suspend QUEUE|resume QUEUE|"
+      "       sluice [--config FILE] queue summary|flush [QUEUE]|suspend QUEUE [DURATION]|resume QUEUE|"
       "bounce QUEUE|ID\n"
       "              (QUEUE: [CAMPAIGN:][TENANT@]DOMAIN, DOMAIN may be *)\n"
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"

@@ -287,6 +287,7 @@ std::vector<std::uint32_t> Dispatcher::PendingFor(const MessageState& m,
 awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
   while (true) {
     auto now = Clock::now();
+    self->EndSuspensions(now);
     std::size_t n = 0;
     while (auto w = self->scheduler_.PopDue(now)) {
       if (self->Suspended(w->queue)) {
@@ -299,8 +300,12 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
         co_await asio::post(self->ioc_, asio::use_awaitable);  // let connections run
       }
     }
-    auto next = self->scheduler_.NextDue();
-    self->wake_.expires_at(next ? *next : Clock::time_point::max());
+    // Until the next item is due, or an operator's suspension ends.
+    auto next = self->scheduler_.NextDue().value_or(Clock::time_point::max());
+    for (const auto& [target, until] : self->suspended_) {
+      next = std::min(next, until);
+    }
+    self->wake_.expires_at(next);
     co_await self->wake_.async_wait(kTuple);
   }
 }
@@ -308,7 +313,31 @@ awaitable<void> Dispatcher::ScheduleLoop(Dispatcher* self) {
 bool Dispatcher::Suspended(std::uint32_t queue) const {
   // Operator targets are few; each is a filter over queue names.
   return std::any_of(suspended_.begin(), suspended_.end(),
-                     [&](std::uint32_t target) { return names_.Covers(target, queue); });
+                     [&](const auto& s) { return names_.Covers(s.first, queue); });
+}
+
+void Dispatcher::EndSuspensions(Clock::time_point now) {
+  if (std::erase_if(suspended_, [now](const auto& s) { return s.second <= now; }) > 0) {
+    ReleaseHeld();
+  }
+}
+
+std::size_t Dispatcher::ReleaseHeld() {
+  // What no target suspends any more goes back to the schedule.
+  std::size_t n = 0;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (Suspended(it->first)) {
+      ++it;
+      continue;
+    }
+    n += it->second.size();
+    for (auto& w : it->second) {
+      w.due = Clock::now();
+      AddWork(w);
+    }
+    it = held_.erase(it);
+  }
+  return n;
 }
 
 void Dispatcher::Dispatch(const queue::WorkItem& w, Clock::time_point now) {
@@ -1319,6 +1348,14 @@ QueueSummary Dispatcher::Summary() const {
     q.suspended = Suspended(index);
     out.queues.push_back(q);
   }
+  for (const auto& [target, until] : suspended_) {
+    out.held.push_back(
+        {names_.Name(target),
+         until == Clock::time_point::max()
+             ? 0
+             : std::chrono::duration_cast<std::chrono::microseconds>(until.time_since_epoch())
+                   .count()});
+  }
   auto now = shaping::Clock::now();
   for (const auto& [key, until] : group_suspensions_) {
     if (until <= now) {
@@ -1359,8 +1396,37 @@ std::size_t Dispatcher::Flush(const std::string& target) {
   return n;
 }
 
-void Dispatcher::Suspend(const std::string& target) {
-  suspended_.insert(names_.Intern(target));
+std::size_t Dispatcher::Suspend(const std::string& target,
+                                std::optional<std::chrono::milliseconds> how_long) {
+  const std::uint32_t t = names_.Intern(target);
+  suspended_[t] = how_long ? Clock::now() + *how_long : Clock::time_point::max();
+  wake_.cancel();  // the loop wakes for the end of it
+  // Mail already past the schedule (routing, or in a ready queue) stops too;
+  // only transactions in progress finish.
+  // (What waits in the schedule is held when it comes due.)
+  std::size_t n = 0;
+  auto hold = [&](const queue::WorkItem& w) {
+    if (!names_.Covers(t, w.queue)) {
+      return false;
+    }
+    held_[w.queue].push_back(w);
+    Evict(w.id);
+    ++n;
+    return true;
+  };
+  for (auto& [name, site] : sites_) {
+    std::erase_if(site->ready, [&](const queue::WorkItem& w) {
+      if (!hold(w)) {
+        return false;
+      }
+      GiveBackWarmup(*site);  // taken on the way in
+      return true;
+    });
+  }
+  for (auto& [domain, waiting] : resolving_) {
+    std::erase_if(waiting, hold);  // emptied entries stay until their Route() ends
+  }
+  return n;
 }
 
 std::size_t Dispatcher::Resume(const std::string& target) {
@@ -1369,21 +1435,7 @@ std::size_t Dispatcher::Resume(const std::string& target) {
     return 0;
   }
   suspended_.erase(*q);
-  // What is no longer suspended (by this target or another) goes back to the schedule.
-  std::size_t n = 0;
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (Suspended(it->first)) {
-      ++it;
-      continue;
-    }
-    n += it->second.size();
-    for (auto& w : it->second) {
-      w.due = Clock::now();
-      AddWork(w);
-    }
-    it = held_.erase(it);
-  }
-  return n;
+  return ReleaseHeld();
 }
 
 std::size_t Dispatcher::BounceItem(const queue::WorkItem& w, bool whole_message) {

@@ -146,6 +146,12 @@ struct QueueSummary {
     std::int64_t until_us = 0;
   };
   std::vector<GroupSuspension> suspensions;
+  // Operator suspensions: target and end (0: until resumed).
+  struct Held {
+    std::string target;
+    std::int64_t until_us = 0;
+  };
+  std::vector<Held> held;
 };
 
 struct Stats {
@@ -175,8 +181,11 @@ class Dispatcher {
   QueueSummary Summary() const;
   // Makes deferred mail of `target` (all, if empty) due now; returns work items.
   std::size_t Flush(const std::string& target);
-  // A suspended target keeps its mail queued, undelivered, until resumed.
-  void Suspend(const std::string& target);
+  // A suspended target keeps its mail queued, undelivered, until resumed or
+  // `how_long` has passed (nullopt: until resumed). Mail already routed or
+  // waiting for a connection is held too; returns how many such work items.
+  std::size_t Suspend(const std::string& target,
+                      std::optional<std::chrono::milliseconds> how_long = std::nullopt);
   std::size_t Resume(const std::string& target);
   // Gives up on the pending recipients of a target, or of the message with that
   // id: AdminBounce events, no report. Returns the number of recipients.
@@ -353,7 +362,11 @@ class Dispatcher {
   std::map<std::uint32_t, std::vector<queue::WorkItem>> resolving_;  // by domain: awaiting a route
   // Operator suspensions: queue names, or domains (every queue to the domain).
   bool Suspended(std::uint32_t queue) const;
-  std::set<std::uint32_t> suspended_;
+  // Ends the suspensions whose time is up, releasing their mail.
+  void EndSuspensions(queue::Clock::time_point now);
+  // Puts held mail no target suspends any more back in the schedule; how many items.
+  std::size_t ReleaseHeld();
+  std::map<std::uint32_t, queue::Clock::time_point> suspended_;  // target -> until (max: resumed by hand)
   std::map<std::uint32_t, std::vector<queue::WorkItem>> held_;  // due, but suspended
   std::mt19937 rng_{std::random_device{}()};
   Stats stats_;

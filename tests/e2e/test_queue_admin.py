@@ -33,7 +33,8 @@ def _lab(mx_lab, **script):
 def test_suspend_holds_mail_until_resume(mx_lab, delivering_sluiced):
     sink, _ = _lab(mx_lab)
     s = delivering_sluiced()
-    assert _queue(s, "suspend", "dest.example") == {"suspended": "dest.example"}
+    assert _queue(s, "suspend", "dest.example") == {"suspended": "dest.example", "for": None,
+                                                    "held": 0}
 
     held = [inject(s, "sender@src.example", ["a@dest.example"], body(f"held-{i}"))
             for i in range(3)]

@@ -295,6 +295,36 @@ def test_operator_controls_take_a_tenant_a_campaign_or_a_domain(mx_lab, deliveri
     assert out == {"bounced": 1}, out
 
 
+def test_a_timed_suspension_stops_queued_mail_at_once_and_ends_by_itself(
+        mx_lab, delivering_sluiced, tmp_path):
+    # One message a second leaves the rest waiting in the ready queue; the
+    # suspension takes them out of it (tenant names keep their case), and
+    # lets them go when its 3 s are up.
+    rules = tmp_path / "shaping.toml"
+    rules.write_text('[domain."slow.example"]\nmax_message_rate = "60/min"\n')
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("slow.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(delivery={"shaping": str(rules)})
+    inject_pipelined(s, [("sender@src.example", [f"t{i}@slow.example"], tagged(f"t{i}", "Acme"))
+                         for i in range(6)], connections=1)
+    sink.wait_messages(1, timeout=10)
+    out = json.loads(s.cli("queue", "suspend", "Acme@*", "3s").stdout)
+    suspended_at = time.monotonic()
+    assert out["suspended"] == "Acme@*" and out["held"] >= 3, out
+    summary = json.loads(s.cli("queue", "summary").stdout)
+    [held] = summary["operator_suspensions"]
+    assert held["target"] == "Acme@*" and held["until"] is not None, held
+    time.sleep(2.0)
+    during = len(sink.messages)
+    assert during <= 3, during  # at most what was already in a transaction
+    msgs = sink.wait_messages(6, timeout=20)
+    late = [m.at for m in msgs[during:]]
+    assert min(late) >= suspended_at + 2.5, [round(t - suspended_at, 2) for t in late]
+    assert json.loads(s.cli("queue", "summary").stdout)["operator_suspensions"] == []
+    bad = s.cli("queue", "suspend", "Acme@*", "soon", check=False)
+    assert bad.returncode != 0 and "not a duration" in bad.stdout, bad
+
+
 def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(
         mx_lab, delivering_sluiced, tmp_path):
     # Two sources follow one plan: 3 a day per provider each. Eight messages to
