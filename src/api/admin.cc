@@ -19,8 +19,8 @@
 #include <boost/json/value.hpp>
 #include <sys/stat.h>
 
-#include "core/spool_id.h"
 #include "config/config.h"
+#include "core/spool_id.h"
 #include "core/time_format.h"
 #include "queue/queue_name.h"
 
@@ -179,12 +179,13 @@ std::string AdminServer::Execute(const std::string& line) {
     }
     boost::json::array held;  // tenants and campaigns suspended by shaping rules
     for (const auto& g : sum.suspensions) {
-      held.push_back(boost::json::object{
-          {"scope", g.scope},
-          {"tenant", g.tenant},
-          {"campaign", g.campaign.empty() ? boost::json::value(nullptr) : boost::json::value(g.campaign)},
-          {"site", g.site},
-          {"until", Timestamp(g.until_us)}});
+      held.push_back(
+          boost::json::object{{"scope", g.scope},
+                              {"tenant", g.tenant},
+                              {"campaign", g.campaign.empty() ? boost::json::value(nullptr)
+                                                              : boost::json::value(g.campaign)},
+                              {"site", g.site},
+                              {"until", Timestamp(g.until_us)}});
     }
     boost::json::array by_operator;
     for (const auto& h : sum.held) {
@@ -193,10 +194,11 @@ std::string AdminServer::Execute(const std::string& line) {
           {"until", h.until_us == 0 ? boost::json::value(nullptr)
                                     : boost::json::value(Timestamp(h.until_us))}});
     }
-    return boost::json::serialize(boost::json::object{{"queues", std::move(queues)},
-                                                      {"sites", std::move(sites)},
-                                                      {"operator_suspensions", std::move(by_operator)},
-                                                      {"suspensions", std::move(held)}});
+    return boost::json::serialize(
+        boost::json::object{{"queues", std::move(queues)},
+                            {"sites", std::move(sites)},
+                            {"operator_suspensions", std::move(by_operator)},
+                            {"suspensions", std::move(held)}});
   }
   if (verb == "flush") {
     return boost::json::serialize(boost::json::object{{"flushed", d.Flush(arg)}});

@@ -284,8 +284,7 @@ void BindDkim(const config::Section& s, dkim::Options& o) {
 }
 
 bool HasPool(const delivery::Options& d, const std::string& name) {
-  return std::any_of(d.pools.begin(), d.pools.end(),
-                     [&](const auto& p) { return p.name == name; });
+  return std::any_of(d.pools.begin(), d.pools.end(), [&](const auto& p) { return p.name == name; });
 }
 
 // A warm-up ramp or plan from `s`, keys spelled with `prefix` ("warmup_" on a
@@ -328,7 +327,8 @@ void BindEgress(const config::Section& egress, Settings& st) {
     e.address = src.String("address", "");
     e.ehlo_name = src.String("ehlo_name", d.client.ehlo_name);
     if (e.name.empty() || source_index.count(e.name) != 0) {
-      src.Report("name", e.name.empty() ? "every source needs a name" : "a second source " + e.name);
+      src.Report("name",
+                 e.name.empty() ? "every source needs a name" : "a second source " + e.name);
     }
     if (auto ip = IpAddress::Parse(e.address)) {
       e.address = ip->ToString();  // one spelling, as shaping rules are keyed
@@ -383,10 +383,11 @@ void BindEgress(const config::Section& egress, Settings& st) {
     p.RejectUnknown({"name", "sources", "weights"});
     delivery::EgressPool pool;
     pool.name = p.String("name", "");
-    if (pool.name.empty() ||
-        std::any_of(d.pools.begin(), d.pools.end(),
-                    [&](const auto& other) { return other.name == pool.name; })) {
-      p.Report("name", pool.name.empty() ? "every pool needs a name" : "a second pool " + pool.name);
+    if (pool.name.empty() || std::any_of(d.pools.begin(), d.pools.end(), [&](const auto& other) {
+          return other.name == pool.name;
+        })) {
+      p.Report("name",
+               pool.name.empty() ? "every pool needs a name" : "a second pool " + pool.name);
     }
     auto names = p.StringList("sources");
     auto weights = p.IntList("weights", 1, 1000);

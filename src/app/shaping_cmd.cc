@@ -10,8 +10,8 @@
 #include "app/shaping_file.h"
 #include "core/address.h"
 #include "core/network.h"
-#include "queue/queue_name.h"
 #include "dns/unbound_resolver.h"
+#include "queue/queue_name.h"
 #include "shaping/rules.h"
 
 namespace sluice::app {
@@ -139,10 +139,9 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
       domain.value().c_str(), list.empty() ? "-" : list.c_str(), via.c_str(), pool.c_str(),
       members.empty() ? "(none configured: [delivery] source_address)" : members.c_str(),
       source->empty() ? "(default route)" : source->c_str(),
-              e.provider.empty() ? "-" : e.provider.c_str(),
-              st.shaping_file.empty() ? "(none: [delivery] shaping is not set)"
-                                      : st.shaping_file.c_str(),
-              shaping::Explain(e).c_str());
+      e.provider.empty() ? "-" : e.provider.c_str(),
+      st.shaping_file.empty() ? "(none: [delivery] shaping is not set)" : st.shaping_file.c_str(),
+      shaping::Explain(e).c_str());
   return 0;
 }
 

@@ -93,8 +93,8 @@ std::vector<shaping::Automation> BindAutomation(const config::Section& block,
   auto list = block.Tables("automation");
   for (std::size_t i = 0; i < list.size(); ++i) {
     const auto& s = list[i];
-    s.RejectUnknown({"name", "code", "enhanced", "match", "action", "scope", "duration",
-                     "trigger", "connection_limit", "max_message_rate"});
+    s.RejectUnknown({"name", "code", "enhanced", "match", "action", "scope", "duration", "trigger",
+                     "connection_limit", "max_message_rate"});
     shaping::Automation a;
     a.name = s.String("name", owner + " #" + std::to_string(i + 1));
     if (s.Has("code")) {

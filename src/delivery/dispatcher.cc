@@ -486,8 +486,7 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
   }
 }
 
-PoolChoice ChoosePool(const Options& opts, const std::string& tenant,
-                      const std::string& campaign) {
+PoolChoice ChoosePool(const Options& opts, const std::string& tenant, const std::string& campaign) {
   auto find = [&opts](const std::string& name) -> const EgressPool* {
     for (const auto& p : opts.pools) {
       if (p.name == name) {
@@ -752,9 +751,8 @@ void Dispatcher::SuspendGroup(const Site& site, shaping::Scope scope, std::uint3
     return;
   }
   slot = until;
-  Announce(site, rule,
-           scope == shaping::Scope::kTenant ? "suspend tenant" : "suspend campaign", until,
-           &reply, &*q);
+  Announce(site, rule, scope == shaping::Scope::kTenant ? "suspend tenant" : "suspend campaign",
+           until, &reply, &*q);
 }
 
 std::optional<shaping::Clock::time_point> Dispatcher::GroupSuspended(
@@ -787,9 +785,8 @@ std::optional<shaping::Clock::time_point> Dispatcher::GroupSuspended(
 
 void Dispatcher::Hold(const queue::WorkItem& w, shaping::Clock::time_point until) {
   queue::WorkItem later = w;
-  later.due = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                 std::max(shaping::Clock::duration::zero(),
-                                          until - shaping::Clock::now()));
+  later.due = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::max(
+                                 shaping::Clock::duration::zero(), until - shaping::Clock::now()));
   AddWork(later);
   Evict(w.id);
 }

@@ -65,7 +65,7 @@ struct EgressSource {
 // A named, weighted set of egress sources.
 struct EgressPool {
   std::string name;
-  std::vector<std::size_t> sources;     // indices into Options::sources
+  std::vector<std::size_t> sources;    // indices into Options::sources
   std::vector<std::uint32_t> weights;  // one per source
 };
 
@@ -118,13 +118,12 @@ struct PoolChoice {
   const EgressPool* pool = nullptr;
   std::string why;
 };
-PoolChoice ChoosePool(const Options& opts, const std::string& tenant,
-                      const std::string& campaign);
+PoolChoice ChoosePool(const Options& opts, const std::string& tenant, const std::string& campaign);
 
 // Operator view of the queues (admin interface).
 struct QueueSummary {
   struct Queue {
-    std::string name;  // the queue: "campaign:tenant@domain", tags optional
+    std::string name;              // the queue: "campaign:tenant@domain", tags optional
     std::uint64_t messages = 0;    // waiting (not counting those being sent right now)
     std::int64_t oldest_us = 0;    // earliest reception among them
     std::int64_t next_due_us = 0;  // earliest due time among them
@@ -358,15 +357,16 @@ class Dispatcher {
   std::vector<std::uint32_t> queue_pool_;  // by queue index; kUnknownPool until looked up
   // Tenant and campaign suspensions: "tenant NAME|site" or "campaign NAME:TENANT|site".
   std::map<std::string, shaping::Clock::time_point> group_suspensions_;
-  std::unordered_map<std::uint32_t, KnownRoute> route_cache_;      // by domain (queue index)
+  std::unordered_map<std::uint32_t, KnownRoute> route_cache_;        // by domain (queue index)
   std::map<std::uint32_t, std::vector<queue::WorkItem>> resolving_;  // by domain: awaiting a route
-  // Operator suspensions: queue names, or domains (every queue to the domain).
+  // Operator suspensions: targets (filters over queue names) and when each ends.
   bool Suspended(std::uint32_t queue) const;
   // Ends the suspensions whose time is up, releasing their mail.
   void EndSuspensions(queue::Clock::time_point now);
   // Puts held mail no target suspends any more back in the schedule; how many items.
   std::size_t ReleaseHeld();
-  std::map<std::uint32_t, queue::Clock::time_point> suspended_;  // target -> until (max: resumed by hand)
+  // Target -> until (time_point::max(): until resumed by hand).
+  std::map<std::uint32_t, queue::Clock::time_point> suspended_;
   std::map<std::uint32_t, std::vector<queue::WorkItem>> held_;  // due, but suspended
   std::mt19937 rng_{std::random_device{}()};
   Stats stats_;

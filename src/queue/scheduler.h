@@ -84,7 +84,7 @@ class Scheduler {
   };
   // A heap on a plain vector, so it can be walked and filtered in place.
   void Reheap();
-  std::deque<WorkItem> fresh_;     // new mail due when added: FIFO
+  std::deque<WorkItem> fresh_;      // new mail due when added: FIFO
   std::vector<WorkItem> deferred_;  // min-heap on due
   bool prefer_deferred_ = false;
 };

@@ -61,7 +61,7 @@ struct Automation {
   std::string pattern;              // regular expression searched in the text (any case)
   std::shared_ptr<const struct CompiledPattern> compiled;  // set by CompilePattern
   Action action = Action::kSuspend;
-  Scope scope = Scope::kPath;       // kSuspend only
+  Scope scope = Scope::kPath;  // kSuspend only
   std::chrono::milliseconds duration{std::chrono::minutes(30)};
   Settings limit;                   // kLimit: the settings in force meanwhile
   std::uint32_t threshold = 1;      // fire when matched this often ...

@@ -38,8 +38,8 @@ struct Meta {
   std::string listener;
   std::string client_ip;
   std::string auth_user;
-  std::string tenant;    // who sends (queue/queue_name.h); empty: none
-  std::string campaign;  // the X-Campaign tag; empty: none
+  std::string tenant;      // who sends (queue/queue_name.h); empty: none
+  std::string campaign;    // the X-Campaign tag; empty: none
   std::uint64_t size = 0;  // octets of the stored data
   // Queue state, advanced by deliveries.
   std::uint32_t attempts = 0;

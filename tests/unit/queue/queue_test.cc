@@ -196,7 +196,7 @@ TEST(QueueNames, OperatorTargetsAreFilters) {
   };
   using V = std::vector<std::uint32_t>;
   EXPECT_EQ(covers("example.com"), (V{plain, acme, spring}));  // every queue to the domain
-  EXPECT_EQ(covers("acme@example.com"), (V{acme, spring}));     // any campaign of acme
+  EXPECT_EQ(covers("acme@example.com"), (V{acme, spring}));    // any campaign of acme
   EXPECT_EQ(covers("spring:acme@example.com"), (V{spring}));
   EXPECT_EQ(covers("acme@*"), (V{acme, spring, spring_other}));  // acme everywhere
   EXPECT_EQ(covers("spring:acme@*"), (V{spring, spring_other}));
