@@ -31,33 +31,20 @@ std::optional<QueueName> QueueName::Parse(std::string_view text) {
   // Neither tag has ':' or '@', and a domain has neither outside an address
   // literal ("[IPv6:2001:db8::1]"): the first ':' before any '[' ends the
   // campaign, the '@' after it ends the tenant.
-  auto literal = text.find('[');
-  auto colon = text.find(':');
-  if (colon < literal) {
-    q.campaign = std::string(text.substr(0, colon));
-    if (!ValidTag(q.campaign)) {
-      return std::nullopt;
+  auto take_tag = [&text](char separator, std::string& tag) {
+    auto end = text.find(separator);
+    if (end == std::string_view::npos || end > text.find('[')) {
+      return true;  // no such tag
     }
-    text.remove_prefix(colon + 1);
-    literal -= literal == std::string_view::npos ? 0 : colon + 1;
-  }
-  auto at = text.find('@');
-  if (at < literal) {
-    q.tenant = std::string(text.substr(0, at));
-    if (!ValidTag(q.tenant)) {
-      return std::nullopt;
-    }
-    text.remove_prefix(at + 1);
-    literal -= literal == std::string_view::npos ? 0 : at + 1;
-  }
-  if (text.empty()) {
+    tag = std::string(text.substr(0, end));
+    text.remove_prefix(end + 1);
+    return ValidTag(tag);
+  };
+  if (!take_tag(':', q.campaign) || !take_tag('@', q.tenant) || text.empty()) {
     return std::nullopt;
   }
-  if (literal == 0) {
-    if (text.back() != ']') {
-      return std::nullopt;
-    }
-  } else if (text.find_first_of(":@[") != std::string_view::npos) {
+  const bool literal = text.front() == '[';
+  if (literal ? text.back() != ']' : text.find_first_of(":@[") != std::string_view::npos) {
     return std::nullopt;
   }
   q.domain = std::string(text);

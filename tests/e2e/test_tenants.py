@@ -28,6 +28,19 @@ def subject(msg):
     return msg.header("Subject")
 
 
+def defer_once(sink, tag, reply):
+    """The sink answers `reply` to the first message with Subject `tag`."""
+    first = {"done": False}
+
+    def reply_for(msg):
+        if not first["done"] and subject(msg) == tag:
+            first["done"] = True
+            return reply
+        return None
+
+    sink.reply_for = reply_for
+
+
 def deliveries(s, n):
     return wait_until(lambda: (lambda d: d if len(d) >= n else None)(
         [e for e in s.events() if e["type"] == "Delivery"]), 15)
@@ -166,15 +179,7 @@ scope = "tenant"
 duration = "3s"
 """)
     sink = mx_lab.sink("mx1")
-    first = {"done": False}
-
-    def reply_for(msg):
-        if not first["done"] and b"Subject: acme-0" in msg.content:
-            first["done"] = True
-            return BLOCK
-        return None
-
-    sink.reply_for = reply_for
+    defer_once(sink, "acme-0", BLOCK)
     mx_lab.dns.mx("held.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
     s = delivering_sluiced(delivery={"shaping": str(rules)})
     inject_pipelined(s, [("sender@src.example", ["acme-0@held.example"],
@@ -228,15 +233,7 @@ scope = "campaign"
 duration = "3s"
 """)
     sink = mx_lab.sink("mx1")
-    first = {"done": False}
-
-    def reply_for(msg):
-        if not first["done"] and b"Subject: promo-0" in msg.content:
-            first["done"] = True
-            return "451 4.7.1 Deferred: campaign content looks like spam"
-        return None
-
-    sink.reply_for = reply_for
+    defer_once(sink, "promo-0", "451 4.7.1 Deferred: campaign content looks like spam")
     mx_lab.dns.mx("camp.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
     s = delivering_sluiced(delivery={"shaping": str(rules)})
     inject_pipelined(s, [("sender@src.example", ["promo-0@camp.example"],
