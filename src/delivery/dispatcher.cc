@@ -31,10 +31,16 @@ constexpr std::size_t kFreshCacheLimit = 20000;
 constexpr auto kRouteCacheTime = std::chrono::seconds(30);
 constexpr std::uint32_t kUnknownPool = UINT32_MAX;
 
-// The key of a tenant or campaign suspension on a site.
-std::string GroupKey(shaping::Scope scope, const queue::QueueName& q, const std::string& site) {
-  return scope == shaping::Scope::kTenant ? "tenant " + q.tenant + "|" + site
-                                          : "campaign " + q.campaign + ":" + q.tenant + "|" + site;
+// The key of a tenant or campaign suspension on a site; none for mail without
+// a tenant (or campaign), which is no group: DSNs and untagged mail are held
+// only by path rules.
+std::optional<std::string> GroupKey(shaping::Scope scope, const std::string& tenant,
+                                    const std::string& campaign, const std::string& site) {
+  if (scope == shaping::Scope::kTenant) {
+    return tenant.empty() ? std::nullopt : std::optional("tenant " + tenant + "|" + site);
+  }
+  return campaign.empty() ? std::nullopt
+                          : std::optional("campaign " + campaign + ":" + tenant + "|" + site);
 }
 
 std::int64_t NowMicros() {
@@ -731,28 +737,23 @@ void Dispatcher::Announce(const Site& site, const std::string& rule, const std::
 void Dispatcher::SuspendGroup(const Site& site, shaping::Scope scope, std::uint32_t queue,
                               shaping::Clock::duration how_long, const std::string& rule,
                               const smtp::Reply& reply) {
-  auto q = queue::QueueName::Parse(names_.Name(queue));
-  if (!q) {
+  const std::string& tenant = names_.Tenant(queue);
+  const std::string& campaign = names_.Campaign(queue);
+  auto key = GroupKey(scope, tenant, campaign, site.route_site);
+  if (!key) {
     return;
-  }
-  // Mail without a tenant (or campaign) is no group: DSNs and untagged mail
-  // are held only by path rules.
-  if ((scope == shaping::Scope::kTenant ? q->tenant : q->campaign).empty()) {
-    return;
-  }
-  if (scope == shaping::Scope::kTenant) {
-    q->campaign.clear();
   }
   auto now = shaping::Clock::now();
   std::erase_if(group_suspensions_, [now](const auto& g) { return g.second <= now; });
   auto until = now + how_long;
-  auto& slot = group_suspensions_[GroupKey(scope, *q, site.route_site)];
+  auto& slot = group_suspensions_[*key];
   if (until <= slot) {
     return;
   }
   slot = until;
-  Announce(site, rule, scope == shaping::Scope::kTenant ? "suspend tenant" : "suspend campaign",
-           until, &reply, &*q);
+  const bool by_tenant = scope == shaping::Scope::kTenant;
+  queue::QueueName group{by_tenant ? std::string() : campaign, tenant, {}};
+  Announce(site, rule, by_tenant ? "suspend tenant" : "suspend campaign", until, &reply, &group);
 }
 
 std::optional<shaping::Clock::time_point> Dispatcher::GroupSuspended(
@@ -760,17 +761,14 @@ std::optional<shaping::Clock::time_point> Dispatcher::GroupSuspended(
   if (group_suspensions_.empty()) {
     return std::nullopt;
   }
-  auto q = queue::QueueName::Parse(names_.Name(queue));
-  if (!q) {
-    return std::nullopt;
-  }
   auto now = shaping::Clock::now();
   std::optional<shaping::Clock::time_point> until;
   for (auto scope : {shaping::Scope::kTenant, shaping::Scope::kCampaign}) {
-    if ((scope == shaping::Scope::kTenant ? q->tenant : q->campaign).empty()) {
+    auto key = GroupKey(scope, names_.Tenant(queue), names_.Campaign(queue), route_site);
+    if (!key) {
       continue;
     }
-    auto it = group_suspensions_.find(GroupKey(scope, *q, route_site));
+    auto it = group_suspensions_.find(*key);
     if (it == group_suspensions_.end()) {
       continue;
     }
@@ -861,14 +859,12 @@ bool Dispatcher::Observe(Site& site, const smtp::Reply& r, std::optional<std::ui
       // A tenant or campaign rule counts each group's replies apart.
       std::string group;
       if (a->action == shaping::Action::kSuspend && a->scope != shaping::Scope::kPath) {
-        if (!queue) {
-          continue;
+        auto key = queue ? GroupKey(a->scope, names_.Tenant(*queue), names_.Campaign(*queue), "")
+                         : std::nullopt;
+        if (!key) {
+          continue;  // no group to count for (nor to suspend)
         }
-        auto q = queue::QueueName::Parse(names_.Name(*queue));
-        if (!q) {
-          continue;
-        }
-        group = GroupKey(a->scope, *q, "");
+        group = std::move(*key);
       }
       auto& h = site.hits[{a, group}];
       h.push_back(now);
