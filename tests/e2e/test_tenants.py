@@ -221,6 +221,37 @@ def test_a_tenant_rule_ignores_mail_without_a_tenant(mx_lab, delivering_sluiced,
     assert not [e for e in s.events() if e["type"] == "Automation"]
 
 
+def test_a_tenant_threshold_counts_each_tenants_replies_apart(mx_lab, delivering_sluiced,
+                                                             tmp_path):
+    # "2/min": one deferral for acme and one for beta are not two of a kind;
+    # acme's second is.
+    rules = tmp_path / "shaping.toml"
+    rules.write_text("[[default.automation]]\nname = \"twice\"\nmatch = 'TENANT-BLOCK'\n"
+                     "scope = \"tenant\"\ntrigger = \"2/min\"\nduration = \"1h\"\n")
+    sink = mx_lab.sink("mx1")
+    deferred = {"acme-1", "beta-1", "acme-2"}  # each deferred once
+
+    def reply_for(msg):
+        if subject(msg) in deferred:
+            deferred.discard(subject(msg))
+            return BLOCK
+        return None
+
+    sink.reply_for = reply_for
+    mx_lab.dns.mx("count.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced(delivery={"shaping": str(rules)}, queue={"first_retry": "1h"})
+    for tag, tenant in (("acme-1", "acme"), ("beta-1", "beta")):
+        inject_pipelined(s, [("sender@src.example", [f"{tag}@count.example"],
+                              tagged(tag, tenant))])
+        wait_until(lambda: tag not in deferred, 10)
+    time.sleep(0.3)
+    assert not [e for e in s.events() if e["type"] == "Automation"]
+    inject_pipelined(s, [("sender@src.example", ["acme-2@count.example"],
+                          tagged("acme-2", "acme"))])
+    [a] = wait_until(lambda: [e for e in s.events() if e["type"] == "Automation"], 10)
+    assert (a["rule"], a["action"], a["tenant"]) == ("twice", "suspend tenant", "acme"), a
+
+
 def test_a_campaign_rule_holds_the_campaign_not_the_tenant(mx_lab, delivering_sluiced, tmp_path):
     rules = tmp_path / "shaping.toml"
     rules.write_text(r"""
