@@ -115,7 +115,11 @@ std::string AdminServer::Execute(const std::string& line) {
   std::string verb;
   std::string arg;
   std::string extra;
-  in >> group >> verb >> arg >> extra;
+  std::string rest;
+  in >> group >> verb >> arg >> extra >> rest;
+  if (!rest.empty()) {
+    return Error("unknown command: " + line);
+  }
   // Domains and hex ids in any case; tenant and campaign names as written.
   if (auto q = queue::QueueName::Parse(arg)) {
     for (auto& c : q->domain) {
@@ -207,8 +211,8 @@ std::string AdminServer::Execute(const std::string& line) {
     std::optional<std::chrono::milliseconds> how_long;
     if (!extra.empty()) {
       how_long = config::ParseDuration(extra);
-      if (!how_long || how_long->count() <= 0) {
-        return Error("not a duration: " + extra + " (e.g. 30m, 2h)");
+      if (!how_long || how_long->count() <= 0 || *how_long > std::chrono::days(365)) {
+        return Error("not a duration of up to a year: " + extra + " (e.g. 30m, 2h)");
       }
     }
     std::size_t held = d.Suspend(arg, how_long);

@@ -55,7 +55,7 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
     }
     const std::string& value = args[i + 1];
     if (args[i] == "--source" && IpAddress::Parse(value)) {
-      source = value;
+      source = IpAddress::Parse(value)->ToString();
     } else if (args[i] == "--tenant" && queue::ValidTag(value)) {
       tenant = value;
     } else if (args[i] == "--campaign" && queue::ValidTag(value)) {
@@ -63,6 +63,10 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
     } else {
       return Usage();
     }
+  }
+  if (!campaign.empty() && tenant.empty()) {
+    std::fputs("sluice: --campaign needs --tenant (campaigns are a tenant's)\n", stderr);
+    return 2;
   }
   // The pool the tenant's (and campaign's) mail goes from; without --source,
   // its first source is the one explained.
@@ -137,7 +141,7 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
       "domain   %s\nhosts    %s (%s)\npool     %s\nsources  %s\nsource   %s\nprovider %s\n"
       "rules    %s\n\n%s",
       domain.value().c_str(), list.empty() ? "-" : list.c_str(), via.c_str(), pool.c_str(),
-      members.empty() ? "(none configured: [delivery] source_address)" : members.c_str(),
+      members.empty() ? "(no [[egress.source]]: [delivery] source_address)" : members.c_str(),
       source->empty() ? "(default route)" : source->c_str(),
       e.provider.empty() ? "-" : e.provider.c_str(),
       st.shaping_file.empty() ? "(none: [delivery] shaping is not set)" : st.shaping_file.c_str(),

@@ -31,6 +31,8 @@ class Network {
   // "a.b.c.d/n", "x::y/n" or a single address.
   static std::optional<Network> Parse(std::string_view text);
   bool Contains(const IpAddress& ip) const;
+  // Prefix length in the IPv6 space (an IPv4 /24 is 120): larger is more specific.
+  int prefix() const { return prefix_; }
 
  private:
   IpAddress base_;

@@ -442,11 +442,16 @@ awaitable<void> Dispatcher::Route(Dispatcher* self, std::uint32_t queue) {
         std::size_t take = std::min<std::size_t>(items.size(), 256);
         slice.assign(items.end() - static_cast<std::ptrdiff_t>(take), items.end());
         items.resize(items.size() - take);
-        if (items.empty()) {
+        const bool last = items.empty();
+        if (last) {
+          // A new entry made meanwhile belongs to a new lookup, not this one.
           self->resolving_.erase(waiting);
         }
         for (const auto& w : slice) {
           self->FailItem(w, failure, nullptr);
+        }
+        if (last) {
+          break;
         }
         co_await asio::post(self->ioc_, asio::use_awaitable);
       }
@@ -592,7 +597,7 @@ Dispatcher::Site* Dispatcher::PathFor(const KnownRoute& route, const queue::Work
       if (expires <= Clock::now()) {
         FinishItem(*m, w, PendingFor(*m, w.queue), &site);  // records the expiration
       } else {
-        later.due = expires;
+        later.due = std::min(next_day, expires);
         AddWork(later);
       }
       Release(*m);
@@ -866,6 +871,12 @@ bool Dispatcher::Observe(Site& site, const smtp::Reply& r, std::optional<std::ui
         }
         group = std::move(*key);
       }
+      if (site.hits.size() > 64) {
+        // Many groups seen once: forget those whose last match is out of its window.
+        std::erase_if(site.hits, [now](const auto& e) {
+          return e.second.empty() || now - e.second.back() > e.first.first->window;
+        });
+      }
       auto& h = site.hits[{a, group}];
       h.push_back(now);
       while (!h.empty() && now - h.front() > a->window) {
@@ -874,7 +885,7 @@ bool Dispatcher::Observe(Site& site, const smtp::Reply& r, std::optional<std::ui
       if (h.size() < a->threshold) {
         continue;
       }
-      h.clear();
+      site.hits.erase({a, group});  // counted out: the next window starts empty
     }
     switch (a->action) {
       case shaping::Action::kSuspend:
@@ -1090,6 +1101,13 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, Site* site) {
       continue;
     }
     co_await self->Pace(site->message_rate);
+    if (self->Suspended(w.queue)) {
+      // An operator suspended it while it waited for its slot.
+      self->GiveBackWarmup(*site);
+      self->held_[w.queue].push_back(w);
+      self->Evict(w.id);
+      continue;
+    }
     co_await self->Deliver(*conn, *site, w);
     ++sent;
   }

@@ -157,10 +157,17 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   if (session.Trusted()) {
     auto tenant_field = message::TakeField(data, "X-Tenant");
     auto campaign_field = message::TakeField(data, "X-Campaign");
+    // The most specific tenant network that contains the client.
     const auto client = IpAddress::Parse(session.client_ip);
-    const auto by_network =
-        std::find_if(opts_.network_tenants.begin(), opts_.network_tenants.end(),
-                     [&](const auto& n) { return client && n.first.Contains(*client); });
+    auto by_network = opts_.network_tenants.end();
+    for (auto it = opts_.network_tenants.begin(); client && it != opts_.network_tenants.end();
+         ++it) {
+      if (it->first.Contains(*client) &&
+          (by_network == opts_.network_tenants.end() ||
+           it->first.prefix() > by_network->first.prefix())) {
+        by_network = it;
+      }
+    }
     if (!session.auth_user.empty()) {
       auto it = opts_.user_tenants.find(session.auth_user);
       if (it != opts_.user_tenants.end()) {

@@ -33,7 +33,7 @@ struct Options {
   std::uint64_t min_free_disk = 256ull << 20;  // below: MAIL gets 452 4.3.1
   std::uint64_t min_free_memory = 64ull << 20;
   // The tenant each authenticated user sends as, and the tenant of relay
-  // clients by network (the first that contains the client). Other relay
+  // clients by network (the most specific that contains the client). Other relay
   // clients name theirs in an X-Tenant field; X-Campaign tags a campaign.
   std::map<std::string, std::string> user_tenants;
   std::vector<std::pair<Network, std::string>> network_tenants;

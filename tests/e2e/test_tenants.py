@@ -137,8 +137,9 @@ def test_a_relay_network_can_belong_to_a_tenant(mx_lab, delivering_sluiced):
     mx_lab.dns.mx("net.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
     s = delivering_sluiced(config={
         "egress": POOLS,
-        "tenant": {"acme": {"networks": ["127.0.0.1/32"], "pool": "warm"},
-                   "other": {"networks": ["127.0.0.0/8"]}}})
+        # The most specific network decides, whatever the order.
+        "tenant": {"other": {"networks": ["127.0.0.0/8"]},
+                   "acme": {"networks": ["127.0.0.1/32"], "pool": "warm"}}})
     inject_pipelined(s, [("sender@src.example", ["u@net.example"],
                           tagged("net-1", tenant="beta", campaign="launch"))])
     [m] = sink.wait_messages(1, timeout=15)
@@ -351,6 +352,8 @@ def test_a_timed_suspension_stops_queued_mail_at_once_and_ends_by_itself(
     assert json.loads(s.cli("queue", "summary").stdout)["operator_suspensions"] == []
     bad = s.cli("queue", "suspend", "Acme@*", "soon", check=False)
     assert bad.returncode != 0 and "not a duration" in bad.stdout, bad
+    bad = s.cli("queue", "suspend", "Acme@*", "2h", "extra", check=False)
+    assert bad.returncode != 0 and "unknown command" in bad.stdout, bad
 
 
 def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(

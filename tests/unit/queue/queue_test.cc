@@ -172,6 +172,8 @@ TEST(QueueName, RejectsBadTags) {
   EXPECT_FALSE(QueueName::Parse("x:acme@b@example.com"));
   EXPECT_FALSE(QueueName::Parse("acme@[IPv6:2001:db8::1"));
   EXPECT_FALSE(QueueName::Parse("acme@x[1]"));
+  EXPECT_FALSE(QueueName::Parse("acme@[]"));
+  EXPECT_FALSE(QueueName::Parse("[a]b]"));
   EXPECT_FALSE(ValidTag(std::string(65, 'a')));
   EXPECT_TRUE(ValidTag(std::string(64, 'a')));
   EXPECT_FALSE(ValidTag("caf\xc3\xa9"));
