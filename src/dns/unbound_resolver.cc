@@ -140,6 +140,8 @@ Result<std::unique_ptr<UnboundResolver>, std::string> UnboundResolver::Create(
   return r;
 }
 
+// Run once the io_context is stopped (or on its thread): pending_ and the
+// queries' handlers belong to it.
 UnboundResolver::~UnboundResolver() {
   boost::system::error_code ec;
   fd_.cancel(ec);
