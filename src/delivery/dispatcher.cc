@@ -123,6 +123,7 @@ Dispatcher::Dispatcher(asio::io_context& ioc, Options opts, dns::Resolver& resol
 Dispatcher::~Dispatcher() = default;
 
 void Dispatcher::Start() {
+  LoadSuspensions();  // before the first item comes due
   asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
   if (opts_.warmup) {
     if (!opts_.warmup_state_file.empty()) {
@@ -325,6 +326,51 @@ bool Dispatcher::Suspended(std::uint32_t queue) const {
 void Dispatcher::EndSuspensions(Clock::time_point now) {
   if (std::erase_if(suspended_, [now](const auto& s) { return s.second <= now; }) > 0) {
     ReleaseHeld();
+    SaveSuspensions();
+  }
+}
+
+void Dispatcher::LoadSuspensions() {
+  if (opts_.suspensions_file.empty()) {
+    return;
+  }
+  std::ifstream in(opts_.suspensions_file);
+  std::int64_t until_us = 0;
+  std::string target;
+  while (in >> until_us >> target) {
+    if (!queue::QueueName::Parse(target)) {
+      spdlog::warn("{}: skipping {}: not a queue name", opts_.suspensions_file, target);
+      continue;
+    }
+    auto until = until_us == 0 ? Clock::time_point::max() : FromMicros(until_us);
+    if (until > Clock::now()) {
+      suspended_[names_.Intern(target)] = until;
+      spdlog::info("queue {} stays suspended", target);
+    }
+  }
+}
+
+void Dispatcher::SaveSuspensions() {
+  if (opts_.suspensions_file.empty()) {
+    return;
+  }
+  std::string tmp = opts_.suspensions_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& [target, until] : suspended_) {
+      out << (until == Clock::time_point::max()
+                  ? 0
+                  : std::chrono::duration_cast<std::chrono::microseconds>(until.time_since_epoch())
+                        .count())
+          << ' ' << names_.Name(target) << '\n';
+    }
+    if (!out) {
+      spdlog::error("cannot write {}", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), opts_.suspensions_file.c_str()) != 0) {
+    spdlog::error("cannot replace {}", opts_.suspensions_file);
   }
 }
 
@@ -1411,6 +1457,7 @@ std::size_t Dispatcher::Suspend(const std::string& target,
                                 std::optional<std::chrono::milliseconds> how_long) {
   const std::uint32_t t = names_.Intern(target);
   suspended_[t] = how_long ? Clock::now() + *how_long : Clock::time_point::max();
+  SaveSuspensions();
   wake_.cancel();  // the loop wakes for the end of it
   // Mail already past the schedule (routing, or in a ready queue) stops too;
   // only transactions in progress finish.
@@ -1446,6 +1493,7 @@ std::size_t Dispatcher::Resume(const std::string& target) {
     return 0;
   }
   suspended_.erase(*q);
+  SaveSuspensions();
   return ReleaseHeld();
 }
 

@@ -106,6 +106,8 @@ struct Options {
   // Warm-up schedules by source name (may be null), and where their counts live.
   std::shared_ptr<shaping::Warmup> warmup;
   std::string warmup_state_file;
+  // Where operator suspensions are kept over restarts (empty: not kept).
+  std::string suspensions_file;
 };
 
 // The [delivery] settings as the base layer of shaping (shaping::Resolve).
@@ -361,6 +363,10 @@ class Dispatcher {
   std::map<std::uint32_t, std::vector<queue::WorkItem>> resolving_;  // by domain: awaiting a route
   // Operator suspensions: targets (filters over queue names) and when each ends.
   bool Suspended(std::uint32_t queue) const;
+  // Operator suspensions to and from Options::suspensions_file ("until_us
+  // target" lines, 0 for until resumed), written whole and renamed into place.
+  void LoadSuspensions();
+  void SaveSuspensions();
   // Ends the suspensions whose time is up, releasing their mail.
   void EndSuspensions(queue::Clock::time_point now);
   // Puts held mail no target suspends any more back in the schedule; how many items.

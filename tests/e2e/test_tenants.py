@@ -356,6 +356,30 @@ def test_a_timed_suspension_stops_queued_mail_at_once_and_ends_by_itself(
     assert bad.returncode != 0 and "unknown command" in bad.stdout, bad
 
 
+def test_operator_suspensions_outlast_a_restart(mx_lab, delivering_sluiced):
+    # A suspended campaign must not start sending because the daemon restarted.
+    sink = mx_lab.sink("mx1")
+    mx_lab.dns.mx("keep.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
+    s = delivering_sluiced()
+    s.cli("queue", "suspend", "promo:acme@*")
+    s.cli("queue", "suspend", "other.example", "1h")
+    s.cli("queue", "suspend", "gone.example", "1s")
+    time.sleep(1.2)
+    s.stop()
+    s.start()
+    held = {h["target"]: h["until"]
+            for h in json.loads(s.cli("queue", "summary").stdout)["operator_suspensions"]}
+    assert set(held) == {"promo:acme@*", "other.example"}, held
+    assert held["promo:acme@*"] is None and held["other.example"] is not None, held
+    inject_pipelined(s, [("sender@src.example", ["p@keep.example"], tagged("p", "acme", "promo")),
+                         ("sender@src.example", ["n@keep.example"], tagged("n", "acme", "news"))])
+    sink.wait_messages(1, timeout=10)
+    time.sleep(0.5)
+    assert [subject(m) for m in sink.messages] == ["n"]
+    s.cli("queue", "resume", "promo:acme@*")
+    sink.wait_messages(2, timeout=10)
+
+
 def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(
         mx_lab, delivering_sluiced, tmp_path):
     # Two sources follow one plan: 3 a day per provider each. Eight messages to
