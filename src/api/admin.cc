@@ -179,7 +179,12 @@ std::string AdminServer::Execute(const std::string& line) {
     boost::json::array sites;
     for (const auto& s : sum.sites) {
       sites.push_back(boost::json::object{
-          {"site", s.name}, {"ready", s.ready}, {"connections", s.connections}});
+          {"site", s.name},
+          {"ready", s.ready},
+          {"connections", s.connections},
+          {"suspended_until", s.suspended_until_us == 0
+                                  ? boost::json::value(nullptr)
+                                  : boost::json::value(Timestamp(s.suspended_until_us))}});
     }
     boost::json::array held;  // tenants and campaigns suspended by shaping rules
     for (const auto& g : sum.suspensions) {

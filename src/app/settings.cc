@@ -379,6 +379,7 @@ void BindEgress(const config::Section& egress, Settings& st) {
     d.warmup_state_file = (std::filesystem::path(st.spool_path) / "warmup.state").string();
   }
   d.suspensions_file = (std::filesystem::path(st.spool_path) / "suspensions.state").string();
+  d.shaping_state_file = (std::filesystem::path(st.spool_path) / "shaping.state").string();
   // Pools: named, weighted sets of sources ([[egress.pool]]).
   for (const auto& p : egress.Tables("pool")) {
     p.RejectUnknown({"name", "sources", "weights"});

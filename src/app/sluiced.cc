@@ -409,7 +409,7 @@ int Serve(const Args& args) {
     delivery_thread.join();
   }
   if (dispatcher) {
-    dispatcher->SaveWarmup();  // delivery has stopped: the counts are final
+    dispatcher->SaveState();  // delivery has stopped: counts and suspensions are final
     auto stats = dispatcher->stats();
     spdlog::info("delivery: {} connections, {} transactions", stats.connections,
                  stats.transactions);

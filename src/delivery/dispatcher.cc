@@ -67,6 +67,35 @@ Reply DnsReply(dns::DnsError e, const std::string& domain) {
   }
 }
 
+// Writes `text` to a temporary file and renames it over `path`: a crash
+// leaves the old file or the new one, never half of one.
+bool ReplaceFile(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out) {
+      spdlog::error("cannot write {}", tmp);
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    spdlog::error("cannot replace {}", path);
+    return false;
+  }
+  return true;
+}
+
+// Steady-clock deadlines (suspensions) as wall-clock microseconds, and back.
+std::int64_t WallMicros(shaping::Clock::time_point t) {
+  auto wall = Clock::now() + std::chrono::duration_cast<Clock::duration>(t - shaping::Clock::now());
+  return std::chrono::duration_cast<std::chrono::microseconds>(wall.time_since_epoch()).count();
+}
+shaping::Clock::time_point SteadyFromMicros(std::int64_t us) {
+  return shaping::Clock::now() +
+         std::chrono::duration_cast<shaping::Clock::duration>(FromMicros(us) - Clock::now());
+}
+
 void LogCoroutineError(std::exception_ptr e) {
   if (!e) {
     return;
@@ -123,23 +152,22 @@ Dispatcher::Dispatcher(asio::io_context& ioc, Options opts, dns::Resolver& resol
 Dispatcher::~Dispatcher() = default;
 
 void Dispatcher::Start() {
-  LoadSuspensions();  // before the first item comes due
-  asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
-  if (opts_.warmup) {
-    if (!opts_.warmup_state_file.empty()) {
-      std::ifstream in(opts_.warmup_state_file);
-      std::stringstream text;
-      text << in.rdbuf();
-      if (in && !opts_.warmup->Load(text.str())) {
-        spdlog::warn("warm-up state {} is unreadable; counting from zero",
-                     opts_.warmup_state_file);
-      }
+  // State kept over restarts, before the first item comes due.
+  LoadSuspensions();
+  LoadShapingState();
+  if (opts_.warmup && !opts_.warmup_state_file.empty()) {
+    std::ifstream in(opts_.warmup_state_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (in && !opts_.warmup->Load(text.str())) {
+      spdlog::warn("warm-up state {} is unreadable; counting from zero", opts_.warmup_state_file);
     }
-    asio::co_spawn(ioc_, SaveWarmupLoop(this), LogCoroutineError);
   }
+  asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
+  asio::co_spawn(ioc_, SaveStateLoop(this), LogCoroutineError);
 }
 
-awaitable<void> Dispatcher::SaveWarmupLoop(Dispatcher* self) {
+awaitable<void> Dispatcher::SaveStateLoop(Dispatcher* self) {
   asio::steady_timer t(self->ioc_);
   while (true) {
     t.expires_after(std::chrono::seconds(1));
@@ -147,29 +175,55 @@ awaitable<void> Dispatcher::SaveWarmupLoop(Dispatcher* self) {
     if (ec) {
       co_return;
     }
-    self->SaveWarmup();
+    self->SaveState();
   }
 }
 
-void Dispatcher::SaveWarmup() {
-  if (!opts_.warmup || !warmup_dirty_ || opts_.warmup_state_file.empty()) {
-    return;
+void Dispatcher::SaveState() {
+  if (opts_.warmup && warmup_dirty_ && !opts_.warmup_state_file.empty() &&
+      ReplaceFile(opts_.warmup_state_file, opts_.warmup->Save())) {
+    warmup_dirty_ = false;
   }
-  // Written whole and renamed into place: a crash leaves the old or the new.
-  std::string tmp = opts_.warmup_state_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << opts_.warmup->Save();
-    if (!out) {
-      spdlog::error("cannot write warm-up state {}", tmp);
-      return;
+  if (shaping_dirty_ && !opts_.shaping_state_file.empty()) {
+    // Suspensions by reply rules: "path UNTIL_US SITE" and "group UNTIL_US KEY".
+    std::string text;
+    auto now = shaping::Clock::now();
+    for (const auto& [name, site] : sites_) {
+      if (site->kept_until > now) {
+        text += fmt::format("path {} {}\n", WallMicros(site->kept_until), name);
+      }
+    }
+    for (const auto& [key, until] : group_suspensions_) {
+      if (until > now) {
+        text += fmt::format("group {} {}\n", WallMicros(until), key);
+      }
+    }
+    if (ReplaceFile(opts_.shaping_state_file, text)) {
+      shaping_dirty_ = false;
     }
   }
-  if (std::rename(tmp.c_str(), opts_.warmup_state_file.c_str()) != 0) {
-    spdlog::error("cannot replace warm-up state {}", opts_.warmup_state_file);
+}
+
+void Dispatcher::LoadShapingState() {
+  if (opts_.shaping_state_file.empty()) {
     return;
   }
-  warmup_dirty_ = false;
+  std::ifstream in(opts_.shaping_state_file);
+  std::string kind;
+  std::int64_t until_us = 0;
+  std::string key;
+  while (in >> kind >> until_us && std::getline(in >> std::ws, key)) {
+    auto until = SteadyFromMicros(until_us);
+    if (until <= shaping::Clock::now()) {
+      continue;
+    }
+    if (kind == "path") {
+      restored_paths_[key] = until;  // applied when the path is next used
+    } else if (kind == "group") {
+      group_suspensions_[key] = until;
+    }
+    spdlog::info("shaping: {} {} stays suspended", kind, key);
+  }
 }
 
 std::vector<shaping::Warmup::SourceStatus> Dispatcher::WarmupStatus() const {
@@ -354,24 +408,15 @@ void Dispatcher::SaveSuspensions() {
   if (opts_.suspensions_file.empty()) {
     return;
   }
-  std::string tmp = opts_.suspensions_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& [target, until] : suspended_) {
-      out << (until == Clock::time_point::max()
-                  ? 0
-                  : std::chrono::duration_cast<std::chrono::microseconds>(until.time_since_epoch())
-                        .count())
-          << ' ' << names_.Name(target) << '\n';
-    }
-    if (!out) {
-      spdlog::error("cannot write {}", tmp);
-      return;
-    }
+  std::string text;
+  for (const auto& [target, until] : suspended_) {
+    auto until_us =
+        until == Clock::time_point::max()
+            ? 0
+            : std::chrono::duration_cast<std::chrono::microseconds>(until.time_since_epoch()).count();
+    text += fmt::format("{} {}\n", until_us, names_.Name(target));
   }
-  if (std::rename(tmp.c_str(), opts_.suspensions_file.c_str()) != 0) {
-    spdlog::error("cannot replace {}", opts_.suspensions_file);
-  }
+  ReplaceFile(opts_.suspensions_file, text);
 }
 
 std::size_t Dispatcher::ReleaseHeld() {
@@ -664,6 +709,11 @@ Dispatcher::Site& Dispatcher::PathForSource(const KnownRoute& route, std::size_t
     slot = std::make_unique<Site>();
     slot->name = key;
     slot->source = source;
+    if (auto kept = restored_paths_.find(key); kept != restored_paths_.end()) {
+      // Suspended by a reply rule before a restart.
+      slot->suspended_until = slot->kept_until = kept->second;
+      restored_paths_.erase(kept);
+    }
   }
   Site& site = *slot;
   if (site.hosts.empty() || site.settings_expire < Clock::now()) {
@@ -802,6 +852,7 @@ void Dispatcher::SuspendGroup(const Site& site, shaping::Scope scope, std::uint3
     return;
   }
   slot = until;
+  shaping_dirty_ = true;
   const bool by_tenant = scope == shaping::Scope::kTenant;
   queue::QueueName group{by_tenant ? std::string() : campaign, tenant, {}};
   Announce(site, rule, by_tenant ? "suspend tenant" : "suspend campaign", until, &reply, &group);
@@ -872,12 +923,16 @@ void Dispatcher::WakeAt(Site& site, shaping::Clock::time_point at) {
 }
 
 void Dispatcher::SuspendPath(Site& site, shaping::Clock::duration how_long,
-                             const std::string& rule, const smtp::Reply* reply) {
+                             const std::string& rule, const smtp::Reply* reply, bool keep) {
   auto until = shaping::Clock::now() + how_long;
   if (until <= site.suspended_until) {
     return;
   }
   site.suspended_until = until;
+  if (keep) {
+    site.kept_until = until;
+    shaping_dirty_ = true;
+  }
   Announce(site, rule, "suspend", until, reply);
   WakeAt(site, until);
   for (auto* t : site.idle) {
@@ -936,7 +991,7 @@ bool Dispatcher::Observe(Site& site, const smtp::Reply& r, std::optional<std::ui
     switch (a->action) {
       case shaping::Action::kSuspend:
         if (a->scope == shaping::Scope::kPath) {
-          SuspendPath(site, a->duration, a->name, &r);
+          SuspendPath(site, a->duration, a->name, &r, /*keep=*/true);
         } else if (queue) {
           // A reply to a connection (greeting, EHLO) is about no one message:
           // a tenant or campaign rule acts only on replies in a transaction.
@@ -1398,7 +1453,10 @@ QueueSummary Dispatcher::Summary() const {
   }
   for (const auto& [name, site] : sites_) {
     std::for_each(site->ready.begin(), site->ready.end(), count);
-    out.sites.push_back({name, site->ready.size(), site->active});
+    out.sites.push_back({name, site->ready.size(), site->active,
+                         site->suspended_until > shaping::Clock::now()
+                             ? WallMicros(site->suspended_until)
+                             : 0});
   }
   for (auto& [index, q] : queues) {
     q.name = names_.Name(index);

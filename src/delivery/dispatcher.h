@@ -106,6 +106,8 @@ struct Options {
   // Warm-up schedules by source name (may be null), and where their counts live.
   std::shared_ptr<shaping::Warmup> warmup;
   std::string warmup_state_file;
+  // Where suspensions by reply rules are kept over restarts (empty: not kept).
+  std::string shaping_state_file;
   // Where operator suspensions are kept over restarts (empty: not kept).
   std::string suspensions_file;
 };
@@ -135,6 +137,7 @@ struct QueueSummary {
     std::string name;
     std::uint64_t ready = 0;
     std::uint32_t connections = 0;
+    std::int64_t suspended_until_us = 0;  // a rule's or back-off's suspension; 0: none
   };
   std::vector<Queue> queues;
   std::vector<SiteInfo> sites;
@@ -194,9 +197,11 @@ class Dispatcher {
   // Replaces the shaping rules; sites take them up as their routes refresh
   // (at once: the route cache is cleared). Call on the dispatcher's io_context.
   void SetShaping(std::shared_ptr<const shaping::Rules> rules);
-  // Warm-up progress (admin interface) and saving it (also at shutdown).
+  // Warm-up progress (admin interface).
   std::vector<shaping::Warmup::SourceStatus> WarmupStatus() const;
-  void SaveWarmup();
+  // Writes what changed of the state kept over restarts (warm-up counts,
+  // suspensions by reply rules); every second, and at shutdown.
+  void SaveState();
 
  private:
   // A message whose metadata is in memory: while deliveries or operator actions
@@ -228,6 +233,7 @@ class Dispatcher {
     queue::Clock::time_point settings_expire{};  // re-resolve with the route after
     // Adaptation to what the receiver says.
     shaping::Clock::time_point suspended_until{};
+    shaping::Clock::time_point kept_until{};  // a reply rule's suspension (kept over restarts)
     shaping::Clock::time_point limited_until{};
     // Recent matches of threshold rules, per rule (and per group, for tenant
     // and campaign rules).
@@ -290,8 +296,10 @@ class Dispatcher {
   void GiveBackWarmup(const Site& site);
   void ConnectFailed(Site& site, const smtp::Reply& r);
   void Succeeded(Site& site);
+  // `keep`: a reply rule's suspension, kept over restarts (a built-in
+  // back-off is not).
   void SuspendPath(Site& site, shaping::Clock::duration how_long, const std::string& rule,
-                   const smtp::Reply* reply);
+                   const smtp::Reply* reply, bool keep = false);
   void Announce(const Site& site, const std::string& rule, const std::string& action,
                 shaping::Clock::time_point until, const smtp::Reply* reply,
                 const queue::QueueName* group = nullptr);
@@ -343,8 +351,12 @@ class Dispatcher {
   // rescheduled for the next day).
   Site* PathFor(const KnownRoute& route, const queue::WorkItem& w);
   Site& PathForSource(const KnownRoute& route, std::size_t source);
-  static boost::asio::awaitable<void> SaveWarmupLoop(Dispatcher* self);
+  static boost::asio::awaitable<void> SaveStateLoop(Dispatcher* self);
+  void LoadShapingState();
   bool warmup_dirty_ = false;
+  bool shaping_dirty_ = false;
+  // Paths suspended by a reply rule before a restart, until first used again.
+  std::map<std::string, shaping::Clock::time_point> restored_paths_;
   struct Pool {
     std::string name;
     std::vector<std::size_t> sources;

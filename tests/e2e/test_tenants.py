@@ -380,6 +380,51 @@ def test_operator_suspensions_outlast_a_restart(mx_lab, delivering_sluiced):
     sink.wait_messages(2, timeout=10)
 
 
+def test_suspensions_by_reply_rules_outlast_a_restart(mx_lab, delivering_sluiced, tmp_path):
+    # A [TS03]-style rule suspends the path for an hour, a tenant rule holds
+    # acme on another site for an hour: a restart must not undo either, or
+    # sluiced would go straight back to a receiver that asked it to stop.
+    rules = tmp_path / "shaping.toml"
+    rules.write_text(r"""
+[[domain."path.example".automation]]
+name = "ts03"
+match = '\[TS03\]'
+duration = "1h"
+
+[[default.automation]]
+name = "tenant-block"
+match = '\[TENANT-BLOCK\]'
+scope = "tenant"
+duration = "1h"
+""")
+    path_sink = mx_lab.sink("mx1")
+    defer_once(path_sink, "p-0", "421 4.7.0 [TS03] go away")
+    group_sink = mx_lab.sink("mx2")
+    defer_once(group_sink, "acme-0", BLOCK)
+    mx_lab.dns.mx("path.example", "mx1.path.example", 10).a("mx1.path.example",
+                                                           path_sink.address)
+    mx_lab.dns.mx("group.example", "mx1.group.example", 10).a("mx1.group.example",
+                                                             group_sink.address)
+    s = delivering_sluiced(delivery={"shaping": str(rules)})
+    inject_pipelined(s, [("sender@src.example", ["p0@path.example"], tagged("p-0")),
+                         ("sender@src.example", ["a0@group.example"], tagged("acme-0", "acme"))])
+    wait_until(lambda: len([e for e in s.events() if e["type"] == "Automation"
+                            and e["rule"] in ("ts03", "tenant-block")]) == 2, 10)
+    s.stop()
+    s.start()
+    summary = json.loads(s.cli("queue", "summary").stdout)
+    assert [(g["scope"], g["tenant"]) for g in summary["suspensions"]] == [("tenant", "acme")]
+    inject_pipelined(s, [("sender@src.example", ["p1@path.example"], tagged("p-1")),
+                         ("sender@src.example", ["a1@group.example"], tagged("acme-1", "acme")),
+                         ("sender@src.example", ["b1@group.example"], tagged("beta-1", "beta"))])
+    group_sink.wait_messages(1, timeout=10)
+    time.sleep(1.0)
+    assert [subject(m) for m in group_sink.messages] == ["beta-1"]
+    assert path_sink.messages == []
+    sites = {x["site"]: x for x in json.loads(s.cli("queue", "summary").stdout)["sites"]}
+    assert sites["domain:path.example|mx1.path.example"]["suspended_until"] is not None, sites
+
+
 def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(
         mx_lab, delivering_sluiced, tmp_path):
     # Two sources follow one plan: 3 a day per provider each. Eight messages to
