@@ -146,10 +146,10 @@ def relay(args, work):
 
 def backlog(args, work):
     """Fills a spool with 1 KB messages for a suspended destination (`sluice queue
-    suspend`: held, never attempted), then restarts sluiced on it. Suspension is
-    not persistent, so after the restart every message is due at once and goes
-    to a sink that defers it (4xx at RCPT): the first attempt marks the moment
-    delivery could start."""
+    suspend`: held, never attempted), then restarts sluiced on it with the
+    suspension lifted (its state file removed while sluiced is down), so every
+    message is due at once and goes to a sink that defers it (4xx at RCPT): the
+    first attempt marks the moment delivery could start."""
     sink = lab.Sink(work, *SINK, soft_reject="rcpt")
     s = lab.Sluiced(args.sluiced, args.sluice, work / "backlog", *SLUICE, *SINK)
     out = {}
@@ -182,6 +182,8 @@ def backlog(args, work):
               f"{out['rss_bytes_per_message']} B/message; spool {out['spool_bytes_per_message']} "
               f"B/message", flush=True)
         s.stop(timeout=120)
+        # Operator suspensions outlast a restart: lift this one while sluiced is down.
+        (s.workdir / "spool" / "suspensions.state").unlink(missing_ok=True)
 
         # Recovery: from exec until the spool is scanned back into the queues
         # (ready), and until the first delivery attempt reaches the sink.
