@@ -193,6 +193,11 @@ void Dispatcher::SaveState() {
         text += fmt::format("path {} {}\n", WallMicros(site->kept_until), name);
       }
     }
+    for (const auto& [name, until] : restored_paths_) {
+      if (until > now) {  // restored, and not used since
+        text += fmt::format("path {} {}\n", WallMicros(until), name);
+      }
+    }
     for (const auto& [key, until] : group_suspensions_) {
       if (until > now) {
         text += fmt::format("group {} {}\n", WallMicros(until), key);

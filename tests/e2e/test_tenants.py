@@ -405,7 +405,8 @@ duration = "1h"
                                                            path_sink.address)
     mx_lab.dns.mx("group.example", "mx1.group.example", 10).a("mx1.group.example",
                                                              group_sink.address)
-    s = delivering_sluiced(delivery={"shaping": str(rules)})
+    # Deferred mail waits an hour, so nothing uses the path until p-1 comes.
+    s = delivering_sluiced(delivery={"shaping": str(rules)}, queue={"first_retry": "1h"})
     inject_pipelined(s, [("sender@src.example", ["p0@path.example"], tagged("p-0")),
                          ("sender@src.example", ["a0@group.example"], tagged("acme-0", "acme"))])
     wait_until(lambda: len([e for e in s.events() if e["type"] == "Automation"
@@ -414,6 +415,15 @@ duration = "1h"
     s.start()
     summary = json.loads(s.cli("queue", "summary").stdout)
     assert [(g["scope"], g["tenant"]) for g in summary["suspensions"]] == [("tenant", "acme")]
+    # Another rule fires before the restored path is used again: the state
+    # written then still has the path, so it outlasts a second restart too.
+    defer_once(group_sink, "gamma-0", BLOCK)
+    inject_pipelined(s, [("sender@src.example", ["g0@group.example"], tagged("gamma-0", "gamma"))])
+    wait_until(lambda: any(e.get("tenant") == "gamma" for e in s.events()
+                           if e["type"] == "Automation"), 10)
+    time.sleep(1.5)  # the state is written every second
+    s.stop()
+    s.start()
     inject_pipelined(s, [("sender@src.example", ["p1@path.example"], tagged("p-1")),
                          ("sender@src.example", ["a1@group.example"], tagged("acme-1", "acme")),
                          ("sender@src.example", ["b1@group.example"], tagged("beta-1", "beta"))])
