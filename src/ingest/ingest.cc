@@ -1,6 +1,5 @@
 #include "ingest/ingest.h"
 
-#include <algorithm>
 #include <fstream>
 
 #include <boost/asio/associated_executor.hpp>
@@ -118,6 +117,22 @@ std::optional<smtp::Reply> Ingest::CheckResources() {
   return last_check_;
 }
 
+const std::string* Ingest::ConfiguredTenant(const smtp::SessionInfo& session) const {
+  if (!session.auth_user.empty()) {
+    auto it = opts_.user_tenants.find(session.auth_user);
+    return it != opts_.user_tenants.end() ? &it->second : nullptr;
+  }
+  // The most specific tenant network that contains the client.
+  const auto client = IpAddress::Parse(session.client_ip);
+  const std::pair<Network, std::string>* best = nullptr;
+  for (const auto& n : opts_.network_tenants) {
+    if (client && n.first.Contains(*client) && (!best || n.first.prefix() > best->first.prefix())) {
+      best = &n;
+    }
+  }
+  return best != nullptr ? &best->second : nullptr;
+}
+
 asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope envelope,
                                             std::string data) {
   const SpoolId id = SpoolId::Generate();
@@ -157,25 +172,9 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   if (session.Trusted()) {
     auto tenant_field = message::TakeField(data, "X-Tenant");
     auto campaign_field = message::TakeField(data, "X-Campaign");
-    // The most specific tenant network that contains the client.
-    const auto client = IpAddress::Parse(session.client_ip);
-    auto by_network = opts_.network_tenants.end();
-    for (auto it = opts_.network_tenants.begin(); client && it != opts_.network_tenants.end();
-         ++it) {
-      if (it->first.Contains(*client) &&
-          (by_network == opts_.network_tenants.end() ||
-           it->first.prefix() > by_network->first.prefix())) {
-        by_network = it;
-      }
-    }
-    if (!session.auth_user.empty()) {
-      auto it = opts_.user_tenants.find(session.auth_user);
-      if (it != opts_.user_tenants.end()) {
-        tenant = it->second;
-      }
-    } else if (by_network != opts_.network_tenants.end()) {
-      tenant = by_network->second;  // the network decides, whatever the mail says
-    } else if (tenant_field && !tenant_field->empty()) {
+    if (const std::string* configured = ConfiguredTenant(session)) {
+      tenant = *configured;  // whatever the mail says
+    } else if (session.auth_user.empty() && tenant_field && !tenant_field->empty()) {
       if (!queue::ValidTag(*tenant_field)) {
         co_return smtp::Reply{554, "5.6.0", "X-Tenant must be 1-64 of A-Z a-z 0-9 . _ -"};
       }

@@ -53,6 +53,10 @@ class Ingest final : public smtp::MessageSink {
                                              std::string data) override;
 
  private:
+  // The tenant configuration fixes for the session (its user's, or its
+  // network's), or null: then a relay client's X-Tenant names it.
+  const std::string* ConfiguredTenant(const smtp::SessionInfo& session) const;
+
   Options opts_;
   spool::Spool& spool_;
   events::Bus& bus_;
