@@ -35,8 +35,8 @@ int Check(const std::string& path) {
     std::fputs(loaded.errors.c_str(), stderr);
     return 1;
   }
-  std::printf("%s: ok (%zu providers, %zu domains)\n", path.c_str(),
-              loaded.rules->providers.size(), loaded.rules->domains.size());
+  std::printf("%s: ok (%zu providers, %zu domains)\n", path.c_str(), loaded.rules->providers.size(),
+              loaded.rules->domains.size());
   return 0;
 }
 
@@ -125,8 +125,8 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
       }
       via = "MX";
     } else {
-      via = std::string("MX lookup failed: ") +
-            (mx ? dns::ToString(mx->error()) : "internal error");
+      via =
+          std::string("MX lookup failed: ") + (mx ? dns::ToString(mx->error()) : "internal error");
     }
   }
   auto e = shaping::Resolve(*rules, delivery::BuiltinShaping(st.delivery), domain.value(), hosts,

@@ -66,10 +66,17 @@ shaping::Settings BindSettings(const config::Section& s) {
   return o;
 }
 
-constexpr std::string_view kOptions[] = {
-    "connection_limit", "max_connection_rate", "max_message_rate",
-    "max_deliveries_per_connection", "max_recipients_per_transaction", "idle_timeout", "tls",
-    "first_retry", "max_retry_interval", "backoff_factor", "max_age"};
+constexpr std::string_view kOptions[] = {"connection_limit",
+                                         "max_connection_rate",
+                                         "max_message_rate",
+                                         "max_deliveries_per_connection",
+                                         "max_recipients_per_transaction",
+                                         "idle_timeout",
+                                         "tls",
+                                         "first_retry",
+                                         "max_retry_interval",
+                                         "backoff_factor",
+                                         "max_age"};
 
 void CheckKnown(const config::Section& s, bool block, bool provider) {
   std::vector<std::string_view> known(std::begin(kOptions), std::end(kOptions));
@@ -151,8 +158,8 @@ std::vector<shaping::Automation> BindAutomation(const config::Section& block,
         s.Report("trigger", "\"immediate\" or a count in a window, such as \"3/hr\"");
       } else {
         a.threshold = n;
-        a.window = std::chrono::milliseconds(
-            static_cast<std::int64_t>(1000.0 * n / rate->per_second));
+        a.window =
+            std::chrono::milliseconds(static_cast<std::int64_t>(1000.0 * n / rate->per_second));
       }
     }
     out.push_back(std::move(a));

@@ -240,8 +240,7 @@ std::vector<shaping::Warmup::SourceStatus> Dispatcher::WarmupStatus() const {
 
 void Dispatcher::Submit(spool::Meta meta) {
   asio::post(ioc_, [this, meta = std::move(meta)]() mutable {
-    if (Enqueue(meta, NowMicros()) && meta.attempts == 0 &&
-        messages_.size() < kFreshCacheLimit) {
+    if (Enqueue(meta, NowMicros()) && meta.attempts == 0 && messages_.size() < kFreshCacheLimit) {
       SpoolId id = meta.id;
       meta.done.resize(meta.envelope.recipients.size(), 0);
       messages_.try_emplace(id, std::move(meta));
@@ -418,7 +417,8 @@ void Dispatcher::SaveSuspensions() {
     auto until_us =
         until == Clock::time_point::max()
             ? 0
-            : std::chrono::duration_cast<std::chrono::microseconds>(until.time_since_epoch()).count();
+            : std::chrono::duration_cast<std::chrono::microseconds>(until.time_since_epoch())
+                  .count();
     text += fmt::format("{} {}\n", until_us, names_.Name(target));
   }
   ReplaceFile(opts_.suspensions_file, text);
@@ -756,7 +756,9 @@ shaping::Effective BuiltinShaping(const Options& opts) {
   return e;
 }
 
-shaping::Effective Dispatcher::Builtin() const { return BuiltinShaping(opts_); }
+shaping::Effective Dispatcher::Builtin() const {
+  return BuiltinShaping(opts_);
+}
 
 void Dispatcher::ApplySettings(Site& site, shaping::Effective settings) {
   // A rate that did not change keeps its schedule.
@@ -828,9 +830,8 @@ void Dispatcher::Announce(const Site& site, const std::string& rule, const std::
     a.egress_source = sources_[site.source].address;
   }
   a.timestamp = std::chrono::system_clock::now();
-  a.until = a.timestamp + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                              std::max(shaping::Clock::duration::zero(),
-                                       until - shaping::Clock::now()));
+  a.until = a.timestamp + std::chrono::duration_cast<std::chrono::system_clock::duration>(std::max(
+                              shaping::Clock::duration::zero(), until - shaping::Clock::now()));
   if (reply != nullptr) {
     a.code = reply->code;
     a.enhanced = reply->enhanced;
@@ -927,8 +928,8 @@ void Dispatcher::WakeAt(Site& site, shaping::Clock::time_point at) {
   });
 }
 
-void Dispatcher::SuspendPath(Site& site, shaping::Clock::duration how_long,
-                             const std::string& rule, const smtp::Reply* reply, bool keep) {
+void Dispatcher::SuspendPath(Site& site, shaping::Clock::duration how_long, const std::string& rule,
+                             const smtp::Reply* reply, bool keep) {
   auto until = shaping::Clock::now() + how_long;
   if (until <= site.suspended_until) {
     return;
@@ -951,8 +952,9 @@ bool Dispatcher::Observe(Site& site, const smtp::Reply& r, std::optional<std::ui
     // Built in: the receiver asks us to back off. Halve this path's
     // concurrency; it grows back by about one connection per window of
     // successes (slow start, as Postfix and PowerMTA do).
-    double from = site.cap > 0 ? site.cap : static_cast<double>(std::max<std::uint32_t>(
-                                                    1, std::min(site.active, ConnectionLimit(site))));
+    double from = site.cap > 0 ? site.cap
+                               : static_cast<double>(std::max<std::uint32_t>(
+                                     1, std::min(site.active, ConnectionLimit(site))));
     double to = std::max(1.0, from / 2);
     if (site.cap == 0 || to < site.cap) {
       site.cap = to;
@@ -1096,8 +1098,8 @@ awaitable<Result<std::shared_ptr<smtp::ClientConnection>, Reply>> Dispatcher::Co
       client.tls = site.settings.tls == shaping::Tls::kDisabled   ? smtp::TlsPolicy::kDisabled
                    : site.settings.tls == shaping::Tls::kRequired ? smtp::TlsPolicy::kRequired
                                                                   : smtp::TlsPolicy::kOpportunistic;
-      auto c = co_await smtp::ClientConnection::Open(ioc_.get_executor(), ip, port, mx.host,
-                                                     client, tls_ctx_);
+      auto c = co_await smtp::ClientConnection::Open(ioc_.get_executor(), ip, port, mx.host, client,
+                                                     tls_ctx_);
       if (c) {
         ++stats_.connections;
         co_return std::move(c).value();
@@ -1343,8 +1345,7 @@ void Dispatcher::SendReport(MessageState& m, bounce::ReportAction action,
                action == bounce::ReportAction::kFailed    ? "failure"
                : action == bounce::ReportAction::kDelayed ? "delay"
                                                           : "relay",
-               report_id.Hex(), m.meta.id.Hex(),
-               m.meta.envelope.sender.ToString());
+               report_id.Hex(), m.meta.id.Hex(), m.meta.envelope.sender.ToString());
   spool_.Store(meta, {}, std::move(report), [this, meta](Result<Ok, spool::SpoolError> r) {
     if (!r) {
       spdlog::error("cannot spool failure report {}: {}", meta.id.Hex(),
@@ -1443,8 +1444,8 @@ QueueSummary Dispatcher::Summary() const {
   auto count = [&](const queue::WorkItem& w) {
     auto& q = queues[w.queue];
     auto received = static_cast<std::int64_t>(w.id.micros());
-    auto due = std::chrono::duration_cast<std::chrono::microseconds>(w.due.time_since_epoch())
-                   .count();
+    auto due =
+        std::chrono::duration_cast<std::chrono::microseconds>(w.due.time_since_epoch()).count();
     q.oldest_us = q.messages == 0 ? received : std::min(q.oldest_us, received);
     q.next_due_us = q.messages == 0 ? due : std::min(q.next_due_us, due);
     ++q.messages;
@@ -1458,10 +1459,9 @@ QueueSummary Dispatcher::Summary() const {
   }
   for (const auto& [name, site] : sites_) {
     std::for_each(site->ready.begin(), site->ready.end(), count);
-    out.sites.push_back({name, site->ready.size(), site->active,
-                         site->suspended_until > shaping::Clock::now()
-                             ? WallMicros(site->suspended_until)
-                             : 0});
+    out.sites.push_back(
+        {name, site->ready.size(), site->active,
+         site->suspended_until > shaping::Clock::now() ? WallMicros(site->suspended_until) : 0});
   }
   for (auto& [index, q] : queues) {
     q.name = names_.Name(index);
@@ -1669,8 +1669,8 @@ queue::RetryPolicy Dispatcher::RetryFor(const Site* site) const {
   return p;
 }
 
-void Dispatcher::FinishItem(MessageState& m, queue::WorkItem w,
-                            std::vector<std::uint32_t> pending, const Site* site) {
+void Dispatcher::FinishItem(MessageState& m, queue::WorkItem w, std::vector<std::uint32_t> pending,
+                            const Site* site) {
   ++w.attempts;
   m.meta.attempts = std::max(m.meta.attempts, w.attempts);
   auto now = Clock::now();
@@ -1695,9 +1695,8 @@ void Dispatcher::FinishItem(MessageState& m, queue::WorkItem w,
 }
 
 void Dispatcher::Persist(MessageState& m) {
-  bool all_done = std::all_of(m.meta.done.begin(), m.meta.done.end(), [](std::uint8_t d) {
-    return (d & spool::Meta::kFinal) != 0;
-  });
+  bool all_done = std::all_of(m.meta.done.begin(), m.meta.done.end(),
+                              [](std::uint8_t d) { return (d & spool::Meta::kFinal) != 0; });
   if (all_done) {
     SpoolId id = m.meta.id;
     m.removed = true;

@@ -46,7 +46,7 @@ struct Outcome {
   std::string queue;  // scheduled queue: "campaign:tenant@domain" (tags optional)
   std::string tenant;
   std::string campaign;
-  std::string site;   // the MX host set, when known
+  std::string site;  // the MX host set, when known
   std::string mx_host;
   std::string mx_ip;
   std::string egress_source;

@@ -45,9 +45,9 @@ std::optional<QueueName> QueueName::Parse(std::string_view text) {
   }
   // An address literal is one bracketed group; a name has no separators.
   const bool literal = text.front() == '[';
-  if (literal ? text.size() < 3 || text.back() != ']' ||
-                    text.find_first_of("[]", 1) != text.size() - 1
-              : text.find_first_of(":@[]") != std::string_view::npos) {
+  if (literal
+          ? text.size() < 3 || text.back() != ']' || text.find_first_of("[]", 1) != text.size() - 1
+          : text.find_first_of(":@[]") != std::string_view::npos) {
     return std::nullopt;
   }
   q.domain = std::string(text);

@@ -109,8 +109,8 @@ bool Matches(const Automation& a, int code, std::string_view enhanced, std::stri
   if (a.code && (a.code_class ? code / 100 != *a.code / 100 : code != *a.code)) {
     return false;
   }
-  if (!a.enhanced_prefix.empty() && enhanced.substr(0, a.enhanced_prefix.size()) !=
-                                        std::string_view(a.enhanced_prefix)) {
+  if (!a.enhanced_prefix.empty() &&
+      enhanced.substr(0, a.enhanced_prefix.size()) != std::string_view(a.enhanced_prefix)) {
     return false;
   }
   if (a.compiled) {
@@ -165,9 +165,9 @@ const Provider* MatchProvider(const Rules& rules, const std::vector<std::string>
 Effective Resolve(const Rules& rules, const Effective& builtin, std::string_view domain,
                   const std::vector<std::string>& mx_hosts, std::string_view source) {
   Effective e = builtin;
-  for (const char* name : {"connection_limit", "max_connection_rate", "max_message_rate",
-                           "max_deliveries_per_connection", "max_recipients_per_transaction",
-                           "idle_timeout", "tls"}) {
+  for (const char* name :
+       {"connection_limit", "max_connection_rate", "max_message_rate",
+        "max_deliveries_per_connection", "max_recipients_per_transaction", "idle_timeout", "tls"}) {
     e.origin.emplace(name, "built-in ([delivery])");
   }
   for (const char* name : {"first_retry", "max_retry_interval", "backoff_factor", "max_age"}) {

@@ -54,17 +54,17 @@ enum class Scope { kPath, kTenant, kCampaign };
 const char* ToString(Scope s);
 
 struct Automation {
-  std::string name;                 // for events and explanations
-  std::optional<int> code;          // 421; or a class: 400 for "4xx", 500 for "5xx"
+  std::string name;         // for events and explanations
+  std::optional<int> code;  // 421; or a class: 400 for "4xx", 500 for "5xx"
   bool code_class = false;
-  std::string enhanced_prefix;      // "4.7." matches 4.7.0, 4.7.28 ...
-  std::string pattern;              // regular expression searched in the text (any case)
+  std::string enhanced_prefix;  // "4.7." matches 4.7.0, 4.7.28 ...
+  std::string pattern;          // regular expression searched in the text (any case)
   std::shared_ptr<const struct CompiledPattern> compiled;  // set by CompilePattern
   Action action = Action::kSuspend;
   Scope scope = Scope::kPath;  // kSuspend only
   std::chrono::milliseconds duration{std::chrono::minutes(30)};
-  Settings limit;                   // kLimit: the settings in force meanwhile
-  std::uint32_t threshold = 1;      // fire when matched this often ...
+  Settings limit;                       // kLimit: the settings in force meanwhile
+  std::uint32_t threshold = 1;          // fire when matched this often ...
   std::chrono::milliseconds window{0};  // ... within this window ("3/hr"); 1 = at once
 };
 

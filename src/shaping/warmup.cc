@@ -1,7 +1,6 @@
 #include "shaping/warmup.h"
 
 #include <cmath>
-
 #include <sstream>
 
 namespace sluice::shaping {
@@ -93,8 +92,9 @@ std::chrono::system_clock::time_point Warmup::NextDay(
   if (now < it->second.start) {
     return it->second.start;
   }
-  return it->second.start + Day(source, now) * std::chrono::duration_cast<
-                                                   std::chrono::system_clock::duration>(day_length_);
+  return it->second.start +
+         Day(source, now) *
+             std::chrono::duration_cast<std::chrono::system_clock::duration>(day_length_);
 }
 
 std::vector<Warmup::SourceStatus> Warmup::Status(std::chrono::system_clock::time_point now) const {

@@ -23,12 +23,12 @@ struct SessionInfo {
   std::uint16_t client_port = 0;
   std::string helo;
   bool esmtp = false;
-  std::string auth_user;  // empty if not authenticated
+  std::string auth_user;      // empty if not authenticated
   bool relay_client = false;  // the client address is in relay_networks
   // Mail we originate (and so may sign as our domains): from an authenticated
   // user or a relay client; not mail merely addressed to a local domain.
   bool Trusted() const { return !auth_user.empty() || relay_client; }
-  tls::SessionInfo tls;   // version empty if not under TLS
+  tls::SessionInfo tls;  // version empty if not under TLS
   // RFC 3848 / RFC 6531 protocol keyword for the Received header: "ESMTPSA", ...
   std::string Protocol(bool smtputf8) const;
 };

@@ -162,7 +162,9 @@ TEST(Warmup, RampDoublesDailyUpToTheMax) {
   s.growth = 2.0;
   s.max = 300;
   w.SetSchedule("ip1", s);
-  auto day = [&](int n) { return s.start + std::chrono::hours(24 * (n - 1)) + std::chrono::hours(3); };
+  auto day = [&](int n) {
+    return s.start + std::chrono::hours(24 * (n - 1)) + std::chrono::hours(3);
+  };
   EXPECT_EQ(w.Day("ip1", s.start - std::chrono::seconds(1)), 0);
   EXPECT_EQ(*w.Cap("ip1", s.start - std::chrono::seconds(1)), 0u);  // not started
   EXPECT_EQ(*w.Cap("ip1", day(1)), 50u);
