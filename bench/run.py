@@ -43,12 +43,24 @@ def machine():
         for line in f:
             if line.startswith("MemTotal:"):
                 mem_kb = int(line.split()[1])
-    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
-                           capture_output=True, text=True).stdout.strip()
     return {"cores": os.cpu_count(), "cpu": model, "memory_gib": round(mem_kb / 2**20, 1),
-            "kernel": platform.release(), "revision": rev + ("+dirty" if dirty else "")}
+            "kernel": platform.release(), "revision": revision()}
+
+
+def revision():
+    """The checkout's git revision, or "unknown" without git or outside a repository
+    (a checkout from a tarball)."""
+    def git(*argv):
+        try:
+            p = subprocess.run(["git", "-C", str(ROOT), *argv], capture_output=True, text=True)
+        except OSError:
+            return None
+        return p.stdout.strip() if p.returncode == 0 else None
+    rev = git("rev-parse", "--short", "HEAD")
+    if not rev:
+        return "unknown"
+    dirty = git("status", "--porcelain", "--", "src")
+    return rev + ("+dirty" if dirty else "")
 
 
 # --- relay throughput ------------------------------------------------------------------

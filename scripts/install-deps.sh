@@ -8,17 +8,19 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev librocksdb-dev libtomlplusplus-dev
   libfmt-dev libspdlog-dev libsodium-dev libidn2-dev libunbound-dev libevent-dev
+  # libunbound's pkg-config file requires nettle and hogweed (nettle-dev brings both)
+  nettle-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   python3 python3-pytest python3-aiosmtpd python3-dkim python3-nacl python3-dnspython dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
-  postfix
+  postfix git
 )
 
 # The benchmarks (and their smoke test) drive Postfix's smtp-source and
 # smtp-sink, and compare with a private Postfix instance; the package's own
 # instance is left unconfigured and never started.
-bench_pkgs=(python3 postfix)
+bench_pkgs=(python3 postfix git)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -51,3 +51,17 @@ def test_bench_quick_run(tmp_path):
     for alg in ("rsa2048", "ed25519"):
         assert result["dkim"][alg]["sluice_per_s"] > 0 and result["dkim"][alg]["openssl_per_s"] > 0
     assert "| ed25519 |" in p.stdout
+
+
+def test_revision_is_unknown_outside_a_repository(tmp_path, monkeypatch):
+    # A checkout from a tarball has no .git, and a fresh machine may have no git:
+    # the benchmark records "unknown" instead of failing.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    monkeypatch.setattr(run, "ROOT", tmp_path)
+    assert run.revision() == "unknown"
+    monkeypatch.setattr(run, "ROOT", ROOT)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert run.revision() == "unknown"
