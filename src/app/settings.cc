@@ -537,9 +537,10 @@ Settings Bind(const config::Document& doc) {
   st.admin_socket = admin.String("socket", st.admin_socket);
 
   auto dns = root.Table("dns");
-  dns.RejectUnknown({"forwarders", "trust_anchor_file"});
+  dns.RejectUnknown({"forwarders", "trust_anchor_file", "forward_special_use"});
   st.dns.forwarders = dns.StringList("forwarders");
   st.dns.trust_anchor_file = dns.String("trust_anchor_file", "");
+  st.dns.forward_special_use = dns.Bool("forward_special_use", st.dns.forward_special_use);
 
   auto del = root.Table("delivery");
   del.RejectUnknown({"enabled", "ehlo_name", "port", "tls", "source_address", "smarthost",

@@ -30,6 +30,18 @@ constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
 constexpr int kRcodeNxDomain = 3;
 
+// Special-use names that a configured forwarder may answer for: the testing
+// TLD, the homenet zone and the documentation networks' reverse zones (RFC
+// 6761 §6.2, RFC 8375, RFC 5737, RFC 3849).
+constexpr const char* kForwardedSpecialUseZones[] = {
+    "test.",
+    "home.arpa.",
+    "2.0.192.in-addr.arpa.",
+    "100.51.198.in-addr.arpa.",
+    "113.0.203.in-addr.arpa.",
+    "8.b.d.0.1.0.0.2.ip6.arpa.",
+};
+
 struct Pending {
   std::function<void(Answer)> complete;
   std::unordered_set<void*>* registry;  // the resolver's pending_
@@ -125,6 +137,16 @@ Result<std::unique_ptr<UnboundResolver>, std::string> UnboundResolver::Create(
     ub_ctx_set_option(r->ctx_, "unblock-lan-zones:", "yes");
     ub_ctx_set_option(r->ctx_, "insecure-lan-zones:", "yes");
     ub_ctx_zone_add(r->ctx_, "127.in-addr.arpa.", "nodefault");
+    if (opts.forward_special_use) {
+      // RFC 6761 §6.2 and RFC 8375: a resolver library sends these names to its
+      // configured caching server, which may well have a zone for them (a
+      // staging domain under .test, an internal home.arpa zone). libunbound
+      // would otherwise answer them itself with NXDOMAIN. "invalid", "onion"
+      // and "localhost" stay answered locally (RFC 6761 §6.3, §6.4; RFC 7686).
+      for (const char* zone : kForwardedSpecialUseZones) {
+        ub_ctx_zone_add(r->ctx_, zone, "nodefault");
+      }
+    }
   }
   if (!opts.trust_anchor_file.empty()) {
     if (int rc = ub_ctx_add_ta_autr(r->ctx_, opts.trust_anchor_file.c_str()); rc != 0) {

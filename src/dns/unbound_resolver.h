@@ -27,6 +27,9 @@ namespace sluice::dns {
 struct UnboundOptions {
   std::vector<std::string> forwarders;  // "127.0.0.1@5353"; empty: full recursion
   std::string trust_anchor_file;        // enables DNSSEC validation when set
+  // With forwarders: ask them for special-use names (.test, home.arpa) too,
+  // rather than answering NXDOMAIN locally. Without forwarders it has no effect.
+  bool forward_special_use = true;
 };
 
 class UnboundResolver final : public Resolver {

@@ -102,7 +102,8 @@ def free_udp_port():
 
 
 class Dnsmasq:
-    """dnsmasq answering for .example from command-line records only."""
+    """dnsmasq answering for .example, .test, home.arpa (and .invalid, which
+    sluiced must never ask) from command-line records only."""
 
     TYPE_A, TYPE_MX = 1, 15
 
@@ -168,6 +169,7 @@ class Dnsmasq:
                 [DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
                  "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
                  f"--port={self.port}", "--pid-file=", "--user=root", "--local=/example/",
+                 "--local=/test/", "--local=/home.arpa/", "--local=/invalid/",
                  "--log-queries", f"--log-facility={self.log_path}", *self.records],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=self._stderr,

@@ -103,3 +103,28 @@ def test_stopping_while_a_lookup_is_unanswered_frees_it(mx_lab, sluiced_factory)
         assert not s.sanitizer_reports()
     finally:
         silent.close()
+
+
+def test_special_use_names_are_asked_of_the_forwarder(mx_lab, delivering_sluiced):
+    # RFC 6761 §6.2 (.test), RFC 8375 (home.arpa): a resolver library asks its
+    # configured server, which here holds the staging and internal zones.
+    # RFC 6761 §6.4: .invalid is never looked up, even though this server has it.
+    sink = mx_lab.sink("staging")
+    _origin(mx_lab)
+    mx_lab.dns.mx("staging.test", "mx.staging.test", 10).a("mx.staging.test", sink.address)
+    mx_lab.dns.mx("corp.home.arpa", "mx.corp.home.arpa", 10).a("mx.corp.home.arpa", sink.address)
+    mx_lab.dns.mx("mail.invalid", "mx.staging.test", 10)
+    s = delivering_sluiced()
+
+    qid = inject(s, "sender@src.example", ["a@staging.test", "b@corp.home.arpa", "c@mail.invalid"],
+                 body("special-use-1"))
+
+    evs = wait_outcomes(s, lambda ev: len(ev) >= 3, 20, mid=qid)
+    by_rcpt = {ev["recipient"]: ev for ev in evs}
+    assert by_rcpt["a@staging.test"]["type"] == "Delivery", by_rcpt
+    assert by_rcpt["b@corp.home.arpa"]["type"] == "Delivery", by_rcpt
+    invalid = by_rcpt["c@mail.invalid"]
+    assert invalid["type"] == "Bounce" and invalid["response"]["enhanced"] == "5.1.2", invalid
+    got = sorted(r for m in sink.wait_messages(2, timeout=10) for r in m.rcpt_tos)
+    assert got == ["a@staging.test", "b@corp.home.arpa"]  # had sluiced asked for .invalid,
+    # the server's MX record there would have sent c@ to the sink too

@@ -78,6 +78,12 @@ class UnboundResolverTest : public ::testing::Test {
                                        "--port=" + std::to_string(port_),
                                        "--pid-file=",
                                        "--local=/example/",
+                                       "--local=/test/",
+                                       "--local=/home.arpa/",
+                                       "--local=/invalid/",
+                                       "--mx-host=staging.test,mx1.dest.example,10",
+                                       "--mx-host=corp.home.arpa,mx1.dest.example,10",
+                                       "--host-record=mail.invalid,127.0.0.14",
                                        "--mx-host=dest.example,mx1.dest.example,10",
                                        "--mx-host=dest.example,mx2.dest.example,20",
                                        "--host-record=mx1.dest.example,127.0.0.11",
@@ -203,6 +209,44 @@ TEST_F(UnboundResolverTest, PtrOfAnAddress) {
   ASSERT_TRUE(r.ok()) << ToString(r.error());
   EXPECT_EQ(r.value(), std::vector<std::string>{"implicit.example"});
   EXPECT_FALSE(RunOn(ioc_, resolver_->ResolvePtr("not an ip")).ok());
+}
+
+// RFC 6761 §6.2 / RFC 8375: with a forwarder configured, names under .test and
+// home.arpa are the forwarder's to answer (libunbound would say NXDOMAIN itself).
+TEST_F(UnboundResolverTest, SpecialUseNamesGoToTheForwarder) {
+  auto r = Mx("staging.test");
+  ASSERT_TRUE(r.ok()) << ToString(r.error());
+  EXPECT_EQ(r->hosts[0].host, "mx1.dest.example");
+  auto h = Mx("corp.home.arpa");
+  ASSERT_TRUE(h.ok()) << ToString(h.error());
+  EXPECT_EQ(h->hosts[0].host, "mx1.dest.example");
+}
+
+// RFC 6761 §6.4: "invalid" is answered negatively without asking anyone, even
+// though this forwarder holds a record there.
+TEST_F(UnboundResolverTest, InvalidStaysNxDomain) {
+  auto r = Mx("mail.invalid");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), DnsError::kNxDomain);
+}
+
+// forward_special_use = false keeps libunbound's local answer for .test.
+TEST_F(UnboundResolverTest, SpecialUseForwardingCanBeTurnedOff) {
+  asio::io_context ioc;
+  auto work = asio::make_work_guard(ioc);
+  std::thread runner([&ioc] { ioc.run(); });
+  UnboundOptions opts;
+  opts.forwarders = {"127.0.0.1@" + std::to_string(port_)};
+  opts.forward_special_use = false;
+  auto created = UnboundResolver::Create(ioc, opts);
+  ASSERT_TRUE(created.ok()) << created.error();
+  auto resolver = std::move(created).value();
+  auto r = RunOn(ioc, resolver->ResolveMx("staging.test"));
+  EXPECT_TRUE(!r.ok() && r.error() == DnsError::kNxDomain);
+  work.reset();
+  ioc.stop();
+  runner.join();
+  resolver.reset();
 }
 
 }  // namespace
