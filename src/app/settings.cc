@@ -21,6 +21,8 @@ const char* const kDefaultConfig =
 hostname = "localhost"
 threads = 2
 shutdown_timeout = "10s"
+# Mail to postmaster is kept in this Maildir; or set postmaster = "you@example.net".
+postmaster_maildir = "var/postmaster"
 
 [spool]
 path = "var/spool"
@@ -84,6 +86,8 @@ void BindLimits(const config::Section& s, smtp::Limits& l) {
   l.max_message_size = s.Size("max_message_size", l.max_message_size);
   l.max_recipients =
       static_cast<std::uint32_t>(s.Int("max_recipients", l.max_recipients, 1, 100000));
+  l.recipient_overshoot_limit = static_cast<std::uint32_t>(
+      s.Int("recipient_overshoot_limit", l.recipient_overshoot_limit, 0, 1000000));
   l.max_command_line_length = static_cast<std::size_t>(s.Int(
       "max_command_line_length", static_cast<std::int64_t>(l.max_command_line_length), 512, 65536));
   l.max_line_length = static_cast<std::size_t>(
@@ -95,6 +99,8 @@ void BindLimits(const config::Section& s, smtp::Limits& l) {
       static_cast<std::uint32_t>(s.Int("max_connections", l.max_connections, 1, 1000000));
   l.max_connections_per_ip = static_cast<std::uint32_t>(
       s.Int("max_connections_per_ip", l.max_connections_per_ip, 1, 1000000));
+  l.max_connections_per_relay_client = static_cast<std::uint32_t>(
+      s.Int("max_connections_per_relay_client", l.max_connections_per_relay_client, 1, 1000000));
   l.max_errors = static_cast<std::uint32_t>(s.Int("max_errors", l.max_errors, 1, 1000));
   l.max_messages_per_connection = static_cast<std::uint32_t>(
       s.Int("max_messages_per_connection", l.max_messages_per_connection, 1, 10000000));
@@ -105,7 +111,7 @@ ListenerSettings BindListener(const config::Section& s, const std::string& hostn
                    "allow_plaintext_auth", "max_message_size", "max_recipients",
                    "max_command_line_length", "max_line_length", "command_timeout", "data_timeout",
                    "tls_handshake_timeout", "max_connections", "max_connections_per_ip",
-                   "max_errors", "max_messages_per_connection"});
+                   "max_connections_per_relay_client", "recipient_overshoot_limit",                   "max_errors", "max_messages_per_connection"});
   ListenerSettings out;
   auto& o = out.smtp;
   o.name = s.String("name", "");
@@ -481,7 +487,8 @@ Settings Bind(const config::Document& doc) {
                       "queue", "route", "admin", "dkim", "egress", "tenant"});
 
   auto server = root.Table("server");
-  server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level"});
+  server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
+                        "reserved_descriptors", "postmaster", "postmaster_maildir"});
   st.server.hostname = server.String("hostname", "localhost");
   if (!NormalizeDomain(st.server.hostname)) {
     server.Report("hostname", "not a valid host name: " + st.server.hostname);
@@ -490,6 +497,8 @@ Settings Bind(const config::Document& doc) {
   st.threads = static_cast<std::size_t>(server.Int("threads", hw, 1, 256));
   st.shutdown_timeout = server.Duration("shutdown_timeout", st.shutdown_timeout);
   st.log_level = server.String("log_level", "info");
+  st.reserved_descriptors = static_cast<std::uint32_t>(
+      server.Int("reserved_descriptors", st.reserved_descriptors, 16, 1 << 20));
   if (st.log_level != "trace" && st.log_level != "debug" && st.log_level != "info" &&
       st.log_level != "warn" && st.log_level != "error") {
     server.Report("log_level", "must be trace, debug, info, warn or error");
@@ -531,6 +540,20 @@ Settings Bind(const config::Document& doc) {
       relay.Report("local_domains", "not a domain: " + d);
     }
   }
+  // RFC 5321 §4.5.1: postmaster mail goes to this mailbox, or stays in the Maildir.
+  if (std::string pm = server.String("postmaster", ""); !pm.empty()) {
+    auto mailbox = ParseMailbox(pm);
+    if (!mailbox) {
+      server.Report("postmaster", "not a mailbox (local@domain): " + pm);
+    } else if (std::find(st.server.local_domains.begin(), st.server.local_domains.end(),
+                         mailbox->ascii_domain) != st.server.local_domains.end()) {
+      server.Report("postmaster", "must be at a domain that is not in relay.local_domains "
+                                  "(Sluice keeps no mailboxes; it would loop): " + pm);
+    } else {
+      st.server.postmaster = std::move(mailbox).value();
+    }
+  }
+  st.ingest.postmaster_maildir = server.String("postmaster_maildir", st.ingest.postmaster_maildir);
 
   auto admin = root.Table("admin");
   admin.RejectUnknown({"socket"});

@@ -35,6 +35,9 @@ struct Settings {
   std::size_t threads = 2;
   std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(10);
   std::string log_level = "info";
+  // Descriptors kept back from inbound sessions for the spool, event log, DNS
+  // and outbound connections; the rest of RLIMIT_NOFILE is the inbound budget.
+  std::uint32_t reserved_descriptors = 512;
   smtp::ServerOptions server;
   std::vector<ListenerSettings> listeners;
   std::string spool_path = "var/spool";

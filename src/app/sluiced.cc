@@ -40,6 +40,7 @@
 #include "core/thread_name.h"
 #include "events/events.h"
 #include "ingest/ingest.h"
+#include "runtime/fd_limit.h"
 #include "runtime/io_pool.h"
 #include "smtp/server/server.h"
 #include "spool/rocks_spool.h"
@@ -213,6 +214,43 @@ asio::awaitable<void> WaitForSignals(asio::io_context& main, asio::signal_set& s
   main.stop();
 }
 
+// RLIMIT_NOFILE: raised to the hard limit; what remains after the reserve is
+// the inbound sessions' budget (ServerOptions::max_inbound_connections), so a
+// flood of clients cannot take the descriptors the spool, the event log and
+// outbound connections need.
+bool BudgetDescriptors(app::Settings& st) {
+  auto fd = runtime::RaiseFdLimit();
+  if (!fd.error.empty()) {
+    spdlog::warn("file descriptors: cannot raise the limit of {}: {}", fd.soft_before, fd.error);
+  } else if (fd.soft != fd.soft_before) {
+    spdlog::info("file descriptors: soft limit raised from {} to {} (the hard limit)",
+                 fd.soft_before, fd.soft);
+  }
+  std::uint64_t reserve = st.reserved_descriptors;
+  if (fd.soft < reserve + 16) {
+    spdlog::critical(
+        "file descriptors: the limit is {} but server.reserved_descriptors is {}: raise the hard "
+        "limit (ulimit -Hn, systemd LimitNOFILE=) or lower the reserve",
+        fd.soft, reserve);
+    return false;
+  }
+  std::uint64_t budget = fd.soft - reserve;
+  std::uint64_t wanted = 0;
+  for (const auto& l : st.listeners) {
+    wanted += l.smtp.limits.max_connections;
+  }
+  st.server.max_inbound_connections =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(budget, UINT32_MAX));
+  if (wanted > budget) {
+    spdlog::warn(
+        "file descriptors: the listeners allow {} connections in all, but the limit of {} less "
+        "the reserve of {} leaves {}: clients past {} get 421 4.7.0 (raise the hard limit, "
+        "e.g. systemd LimitNOFILE=, or lower max_connections)",
+        wanted, fd.soft, reserve, budget, budget);
+  }
+  return true;
+}
+
 int Serve(const Args& args) {
   auto doc = LoadDocument(args.config);
   Daemon d;
@@ -223,8 +261,11 @@ int Serve(const Args& args) {
     std::fputs(doc->errors().ToString().c_str(), stderr);
     return 2;
   }
+  spdlog::set_level(spdlog::level::from_str(d.settings.log_level));
+  if (!BudgetDescriptors(d.settings)) {
+    return 1;
+  }
   const auto& st = d.settings;
-  spdlog::set_level(spdlog::level::from_str(st.log_level));
 
   auto spool = spool::RocksSpool::Open({.path = st.spool_path});
   if (!spool) {

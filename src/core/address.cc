@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <idn2.h>
 
+#include "core/utf8.h"
+
 namespace sluice {
 namespace {
 
@@ -138,6 +140,8 @@ const char* ToString(AddressError e) {
       return "address too long";
     case AddressError::kIdna:
       return "domain rejected by IDNA";
+    case AddressError::kUtf8:
+      return "address is not well-formed UTF-8";
   }
   return "address error";
 }
@@ -183,6 +187,9 @@ Result<std::string, AddressError> NormalizeDomain(std::string_view d) {
 }
 
 Result<Address, AddressError> ParseMailbox(std::string_view in) {
+  if (HasNonAscii(in) && !IsValidUtf8(in)) {
+    return Fail(AddressError::kUtf8);  // RFC 6531 §3.3: UTF-8 only, well-formed
+  }
   // The domain starts after the last '@' outside a quoted local part.
   std::size_t at = std::string_view::npos;
   if (!in.empty() && in.front() == '"') {

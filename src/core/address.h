@@ -17,6 +17,7 @@ enum class AddressError {
   kDomain,     // malformed domain or address literal
   kTooLong,    // RFC 5321 §4.5.3.1 size limits
   kIdna,       // a U-label that IDNA2008 rejects
+  kUtf8,       // octets that are not well-formed UTF-8 (RFC 3629; RFC 6531 §3.3)
 };
 
 const char* ToString(AddressError e);

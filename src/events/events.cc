@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/utf8.h"
+
 #include "core/time_format.h"
 
 namespace sluice::events {
@@ -43,7 +45,7 @@ std::string ToJson(const Reception& e) {
   } else {
     o["tls"] = nullptr;
   }
-  return boost::json::serialize(o);
+  return ToValidUtf8(boost::json::serialize(o));
 }
 
 const char* ToString(OutcomeType t) {
@@ -86,7 +88,7 @@ std::string ToJson(const Outcome& e) {
   }
   o["received"] = Rfc3339Micros(e.received);
   o["duration_ms"] = e.duration.count();
-  return boost::json::serialize(o);
+  return ToValidUtf8(boost::json::serialize(o));
 }
 
 std::string ToJson(const Automation& e) {
@@ -111,7 +113,7 @@ std::string ToJson(const Automation& e) {
   } else {
     o["response"] = nullptr;
   }
-  return boost::json::serialize(o);
+  return ToValidUtf8(boost::json::serialize(o));
 }
 
 Result<std::unique_ptr<JsonlFileSink>, std::string> JsonlFileSink::Open(std::string path) {

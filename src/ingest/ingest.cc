@@ -88,6 +88,7 @@ std::optional<std::uint64_t> AvailableMemoryBytes() {
 Ingest::Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_stored,
                const dkim::KeyStore* signer, boost::asio::thread_pool* blocking)
     : opts_(std::move(opts)),
+      postmaster_(opts_.postmaster_maildir),
       spool_(spool),
       bus_(bus),
       on_stored_(std::move(on_stored)),
@@ -154,6 +155,24 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   }
   trace.when = now;
   std::string prefix = message::BuildReceived(trace);
+  const std::vector<std::string> all_recipients = RecipientStrings(envelope);
+  // The bare <postmaster> is ours to keep (the session routed postmaster
+  // mail here when no mailbox is configured to send it on to).
+  std::vector<Recipient> local;
+  std::erase_if(envelope.recipients, [&local](Recipient& r) {
+    if (!r.address.IsBarePostmaster()) {
+      return false;
+    }
+    local.push_back(std::move(r));
+    return true;
+  });
+  if (!session.Trusted()) {
+    // No delivery report to an address an unknown client supplied, from us or
+    // (DSN extension) from the next hop.
+    for (auto& r : envelope.recipients) {
+      r.notify = kNotifyNever;
+    }
+  }
   if (session.kind != smtp::ListenerKind::kRelay) {
     // RFC 6409 §8.2, §8.3: a submission server may complete a message.
     if (!message::HasField(data, "Message-ID")) {
@@ -234,7 +253,7 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   events::Reception ev;
   ev.id = id_hex;
   ev.sender = envelope.sender.ToString();
-  ev.recipients = RecipientStrings(envelope);
+  ev.recipients = all_recipients;
   ev.size = meta.size;
   ev.client_ip = session.client_ip;
   ev.client_port = session.client_port;
@@ -247,6 +266,17 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   ev.tls_version = session.tls.version;
   ev.tls_cipher = session.tls.cipher;
   ev.timestamp = now;
+
+  if (!local.empty()) {
+    auto failed = co_await DeliverLocally(id_hex, meta.envelope, local, prefix, data);
+    if (failed) {
+      co_return *failed;
+    }
+    if (meta.envelope.recipients.empty()) {
+      bus_.Publish(ev);
+      co_return smtp::Reply{250, "2.0.0", "Ok: queued as " + id_hex};
+    }
+  }
 
   std::optional<spool::Meta> queued;
   if (on_stored_) {
@@ -266,6 +296,34 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     on_stored_(std::move(*queued));
   }
   co_return smtp::Reply{250, "2.0.0", "Ok: queued as " + id_hex};
+}
+
+asio::awaitable<std::optional<smtp::Reply>> Ingest::DeliverLocally(
+    const std::string& id_hex, const Envelope& envelope, const std::vector<Recipient>& local,
+    const std::string& prefix, const std::string& data) {
+  // RFC 5321 §4.4: the delivering server adds Return-Path; the original
+  // recipient (RFC 3461 ORCPT) tells which postmaster was written to.
+  std::string head = "Return-Path: <" + envelope.sender.ToString() + ">\r\n";
+  for (const auto& r : local) {
+    auto semi = r.orcpt.find(';');
+    head += "Delivered-To: " +
+            (semi == std::string::npos ? std::string("postmaster") : r.orcpt.substr(semi + 1)) +
+            "\r\n";
+  }
+  head += prefix;
+  auto write = [this, &id_hex, &head, &data] { return postmaster_.Deliver(id_hex, head, data); };
+  Result<std::string, std::string> done = Fail(std::string());
+  if (blocking_ != nullptr) {
+    done = co_await runtime::RunBlocking(*blocking_, write);
+  } else {
+    done = write();
+  }
+  if (!done) {
+    spdlog::error("postmaster mail {} not kept in {}: {}", id_hex, postmaster_.path(),
+                  done.error());
+    co_return smtp::Reply{451, "4.3.0", "Local error in processing, message not accepted"};
+  }
+  co_return std::nullopt;
 }
 
 }  // namespace sluice::ingest

@@ -4,7 +4,12 @@
 //            RFC 6376 (DKIM signatures, added here so the spool holds what is sent),
 //            RFC 6409 §8 (submission may add missing Date and Message-ID).
 //
-// Durability: Accept() answers 250 only after the spool has synced the message.
+// Durability: Accept() answers 250 only after the spool has synced the message
+// (and the postmaster's Maildir its copy, if it has one).
+//
+// Backscatter: mail from a client that is neither a relay client nor
+// authenticated (mail to postmaster) gets NOTIFY=NEVER on every recipient
+// (RFC 3461 §4.1), so no report ever goes to an address such a client supplied.
 
 #include <atomic>
 #include <chrono>
@@ -22,6 +27,7 @@
 #include "core/network.h"
 #include "dkim/key_store.h"
 #include "events/events.h"
+#include "ingest/maildir.h"
 #include "smtp/server/message_sink.h"
 #include "spool/spool.h"
 
@@ -37,6 +43,9 @@ struct Options {
   // clients name theirs in an X-Tenant field; X-Campaign tags a campaign.
   std::map<std::string, std::string> user_tenants;
   std::vector<std::pair<Network, std::string>> network_tenants;
+  // Where mail for the bare <postmaster> is kept (when [server] postmaster
+  // names no mailbox to send it on to).
+  std::string postmaster_maildir = "var/postmaster";
 };
 
 class Ingest final : public smtp::MessageSink {
@@ -56,8 +65,14 @@ class Ingest final : public smtp::MessageSink {
   // The tenant configuration fixes for the session (its user's, or its
   // network's), or null: then a relay client's X-Tenant names it.
   const std::string* ConfiguredTenant(const smtp::SessionInfo& session) const;
+  // Writes the message for the local postmaster into the Maildir (off the
+  // reactor thread); an error reply if it could not be made durable.
+  boost::asio::awaitable<std::optional<smtp::Reply>> DeliverLocally(
+      const std::string& id_hex, const Envelope& envelope, const std::vector<Recipient>& local,
+      const std::string& prefix, const std::string& data);
 
   Options opts_;
+  Maildir postmaster_;
   spool::Spool& spool_;
   events::Bus& bus_;
   OnStored on_stored_;

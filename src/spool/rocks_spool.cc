@@ -37,6 +37,9 @@ Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOpt
   db_opts.IncreaseParallelism(2);
   db_opts.max_total_wal_size = 256 << 20;
   db_opts.keep_log_file_num = 4;
+  // Bounded, so the spool never takes the descriptors sessions and outbound
+  // connections need (server.reserved_descriptors counts these).
+  db_opts.max_open_files = 256;
 
   rocksdb::ColumnFamilyOptions meta_opts;
   meta_opts.OptimizeForPointLookup(64);

@@ -135,6 +135,8 @@ class Sluiced:
         self.users_path = Path(config["auth"]["users_file"])
         self.proc = None
         self.pid = None
+        self.preexec = None  # runs in the child before exec (e.g. resource limits)
+        self.env = None  # extra environment variables for sluiced
         self.ports = {}
         self.runs = 0
         self.log_paths = []
@@ -156,7 +158,8 @@ class Sluiced:
         self.proc = subprocess.Popen(
             [SLUICED, "--config", str(self.config_path), "--ready-file", str(self.ready_path)],
             stdin=subprocess.DEVNULL, stdout=self._stdout, stderr=self._stderr,
-            cwd=self.tmp,
+            cwd=self.tmp, preexec_fn=self.preexec,
+            env={**os.environ, **self.env} if self.env else None,
         )
         deadline = time.monotonic() + READY_TIMEOUT
         while True:

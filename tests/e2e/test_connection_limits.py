@@ -25,7 +25,8 @@ def connect_until_admitted(port, attempts=50, **kw):
 
 
 def test_third_connection_from_one_address_refused(sluiced_factory):
-    s = sluiced_factory(listener_opts={"relay": {"max_connections_per_ip": 2}})
+    s = sluiced_factory(config={"relay": {"networks": ["10.0.0.0/8"]}},
+                        listener_opts={"relay": {"max_connections_per_ip": 2}})
     port = s.port("relay")
     a = connect(port)
     b = connect(port)
@@ -107,3 +108,71 @@ def test_refusal_on_implicit_tls_port_is_not_plaintext(sluiced_factory):
             raw.close()
         assert not first.startswith(b"421"), (
             f"plaintext reply on the implicit-TLS port before any handshake: {first!r}")
+
+
+def test_relay_clients_have_their_own_per_address_limit(sluiced_factory):
+    """Application servers in a relay network open many connections each: they
+    are held to max_connections_per_relay_client, other addresses to
+    max_connections_per_ip."""
+    s = sluiced_factory(config={"relay": {"networks": ["127.0.0.1/32"]}},
+                        listener_opts={"relay": {"max_connections_per_ip": 2,
+                                                 "max_connections_per_relay_client": 4}})
+    port = s.port("relay")
+    held = []
+    try:
+        for _ in range(4):
+            held.append(connect(port, source="127.0.0.1"))
+        assert [c.greeting.code for c in held] == [220] * 4
+        with connect(port, source="127.0.0.1") as over:
+            assert over.greeting.code == 421 and over.greeting.lines[-1].startswith("4.7.0")
+        for _ in range(2):
+            held.append(connect(port, source="127.0.0.2"))
+        assert [c.greeting.code for c in held[4:]] == [220] * 2
+        with connect(port, source="127.0.0.2") as over:
+            assert over.greeting.code == 421, over.greeting
+    finally:
+        for c in held:
+            c.close()
+
+
+def _closed_by_server(sock, timeout):
+    """True if the server closes `sock` (EOF or reset) within `timeout` seconds."""
+    import socket
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_implicit_tls_limits_apply_before_the_handshake(sluiced_factory):
+    """Connections still in their TLS handshake hold a slot, and a connection
+    over the limit is closed at once, not after tls_handshake_timeout: idle TCP
+    connections from one address cannot pile up by the thousand."""
+    import socket
+    s = sluiced_factory(listener_opts={"smtps": {"max_connections_per_ip": 2,
+                                                 "max_connections_per_relay_client": 2,
+                                                 "tls_handshake_timeout": "3s"}})
+    port = s.port("smtps")
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+    try:
+        extra = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+        try:
+            # The handshake timeout is 3 s: closed well inside 1 s means refused at accept.
+            assert all(_closed_by_server(x, 1.0) for x in extra)
+        finally:
+            for x in extra:
+                x.close()
+        # The two idle ones hold their slots: a real client is refused too.
+        refused = socket.create_connection(("127.0.0.1", port), timeout=5)
+        assert _closed_by_server(refused, 1.0)
+        refused.close()
+        # Until their handshake times out and frees the slots.
+        assert all(_closed_by_server(x, 10) for x in idle)
+    finally:
+        for x in idle:
+            x.close()
+    with connect_until_admitted(port, tls=True) as c:
+        c.expect("NOOP", 250)

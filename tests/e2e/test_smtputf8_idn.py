@@ -15,17 +15,20 @@ def test_utf8_and_idn_local_domains(sluiced_factory):
     with connect(s.port("relay"), source="127.0.0.2") as c:
         c.ehlo()
         c.expect("MAIL FROM:<a@example.org>", 250)
-        r = c.cmd("RCPT TO:<x@bücher.example>")
+        r = c.cmd("RCPT TO:<postmaster@bücher.example>")
         assert (r.code, r.enhanced) == (553, "5.6.7"), r
-        c.expect("RCPT TO:<x@xn--bcher-kva.example>", 250)
-        c.expect("RCPT TO:<y@XN--BCHER-KVA.EXAMPLE>", 250)
-        c.expect("RCPT TO:<z@local.test>", 250)
+        # Both spellings, any case, are the local domain: no mailbox there but postmaster.
+        for rcpt in ("x@xn--bcher-kva.example", "y@XN--BCHER-KVA.EXAMPLE", "z@local.test"):
+            r = c.cmd(f"RCPT TO:<{rcpt}>")
+            assert (r.code, r.enhanced) == (550, "5.1.1"), (rcpt, r)
+        c.expect("RCPT TO:<postmaster@xn--bcher-kva.example>", 250)
         c.expect("RSET", 250)
         r = c.cmd("MAIL FROM:<jürgen@example.org>")
         assert (r.code, r.enhanced) == (553, "5.6.7"), r
         c.expect("MAIL FROM:<jürgen@example.org> SMTPUTF8", 250)
-        c.expect("RCPT TO:<x@bücher.example>", 250)
-        c.expect("RCPT TO:<x@BÜCHER.example>", 250)
+        r = c.cmd("RCPT TO:<x@BÜCHER.example>")
+        assert (r.code, r.enhanced) == (550, "5.1.1"), r
+        c.expect("RCPT TO:<postmaster@bücher.example>", 250)
         r = c.cmd("RCPT TO:<x@münchen.example>")
         assert (r.code, r.enhanced) == (554, "5.7.1"), r
         c.expect("DATA", 354)
@@ -33,5 +36,5 @@ def test_utf8_and_idn_local_domains(sluiced_factory):
         assert c.reply().queued_id()
     [ev] = s.wait_events(1)
     assert ev["sender"] == "jürgen@example.org"
-    assert ev["recipients"] == ["x@bücher.example", "x@BÜCHER.example"]
+    assert ev["recipients"] == ["postmaster"]
     assert ev["protocol"] == "UTF8SMTP"

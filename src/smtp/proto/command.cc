@@ -330,6 +330,9 @@ Result<Command, CommandFailure> ParseCommand(std::string_view line) {
     opts.allow_postmaster = !mail;
     auto path = ParsePath(rest, opts);
     if (!path) {
+      if (path.error() == AddressError::kUtf8) {
+        return Failure(CommandError::kBadUtf8, ToString(path.error()));
+      }
       return Failure(mail ? CommandError::kBadSender : CommandError::kBadRecipient,
                      ToString(path.error()));
     }
@@ -417,6 +420,9 @@ Reply ReplyFor(const CommandFailure& f) {
       return {501, "5.5.4", f.detail};
     case CommandError::kUnknownParameter:
       return {555, "5.5.4", f.detail};
+    case CommandError::kBadUtf8:
+      // RFC 6531 §3.3 requires UTF-8; X.6.7 is its code for address trouble.
+      return {553, "5.6.7", "Malformed UTF-8 in address: " + f.detail};
   }
   return {500, "5.5.2", "Syntax error"};
 }

@@ -64,6 +64,7 @@ enum class CommandError {
   kBadRecipient,      // 501 5.1.3
   kBadParameter,      // 501 5.5.4
   kUnknownParameter,  // 555 5.5.4
+  kBadUtf8,           // 553 5.6.7: an address that is not well-formed UTF-8
 };
 
 struct CommandFailure {

@@ -1,5 +1,9 @@
 #include "smtp/server/server.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,11 +20,21 @@ namespace sluice::smtp {
 namespace asio = boost::asio;
 using asio::awaitable;
 
+// Accepts connections for one listener and admits each against the limits
+// before any work is spent on it: a refused client costs one descriptor for as
+// long as it takes to write one line (none at all on the implicit-TLS port),
+// never a session or a TLS handshake.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(ListenerOptions opts, std::shared_ptr<tls::ServerContextHolder> tls,
            asio::io_context& ioc)
       : opts_(std::move(opts)), tls_(std::move(tls)), acceptor_(ioc) {}
+
+  ~Listener() {
+    if (spare_fd_ >= 0) {
+      ::close(spare_fd_);
+    }
+  }
 
   Result<Ok, std::string> Bind() {
     boost::system::error_code ec;
@@ -43,6 +57,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
       return Fail(fmt::format("listener {}: cannot listen on {}:{}: {}", opts_.name, opts_.address,
                               opts_.port, ec.message()));
     }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     return Ok{};
   }
 
@@ -62,19 +77,35 @@ class Listener : public std::enable_shared_from_this<Listener> {
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) {
           break;
         }
-        // Out of descriptors or similar: pause rather than spin.
-        spdlog::warn("listener {}: accept failed: {}", self->opts_.name, ec.message());
+        if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+          // Out of descriptors. accept() says so even with no client waiting:
+          // refuse the waiting ones, then wait for the next before trying again.
+          if (self->ShedWithSpare(ctx)) {
+            continue;
+          }
+          if (self->spare_fd_ >= 0) {
+            co_await self->acceptor_.async_wait(asio::ip::tcp::acceptor::wait_read,
+                                                asio::as_tuple(asio::use_awaitable));
+            continue;
+          }
+        }
+        // Something else (or no spare descriptor): pause rather than spin.
+        self->WarnAcceptFailed(ec.message());
         asio::steady_timer t(self->acceptor_.get_executor(), std::chrono::milliseconds(100));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
       boost::system::error_code ignored;
+      std::string ip = ClientIp(socket);
+      auto [slot, refusal] = self->Admit(ip, ctx);
+      if (!slot) {
+        self->Refuse(socket, refusal, ctx.options.hostname);
+        continue;
+      }
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-      std::string ip = socket.remote_endpoint(ignored).address().to_string();
-      auto [slot, refuse] = self->Admit(ip);
       auto ex = socket.get_executor();
       auto session = std::make_shared<Session>(std::move(socket), self->opts_, ctx, server,
-                                               self->tls_, std::move(slot), std::move(refuse));
+                                               self->tls_, std::move(slot));
       server.Register(session->id(), session);
       asio::co_spawn(ex, Session::Run(std::move(session)), [](std::exception_ptr e) {
         if (e) {
@@ -98,30 +129,52 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   class Slot final : public ConnectionSlot {
    public:
-    Slot(std::shared_ptr<Listener> l, std::string ip) : l_(std::move(l)), ip_(std::move(ip)) {}
-    ~Slot() override { l_->Release(ip_); }
+    Slot(std::shared_ptr<Listener> l, std::string ip, std::atomic<std::uint32_t>& inbound)
+        : l_(std::move(l)), ip_(std::move(ip)), inbound_(inbound) {}
+    ~Slot() override {
+      inbound_.fetch_sub(1);
+      l_->Release(ip_);
+    }
 
    private:
     std::shared_ptr<Listener> l_;
     std::string ip_;
+    std::atomic<std::uint32_t>& inbound_;
   };
 
-  // Connection limits (421 4.7.0 when over).
-  std::pair<std::unique_ptr<ConnectionSlot>, std::optional<Reply>> Admit(const std::string& ip) {
+  static std::string ClientIp(const asio::ip::tcp::socket& socket) {
+    boost::system::error_code ec;
+    auto addr = socket.remote_endpoint(ec).address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    }
+    return addr.to_string();
+  }
+
+  // Connection limits: a slot, or the 421 4.7.0 text when over.
+  std::pair<std::unique_ptr<ConnectionSlot>, const char*> Admit(const std::string& ip,
+                                                               ServerContext& ctx) {
+    const auto& limits = opts_.limits;
+    std::uint32_t per_ip_limit = AnyContains(ctx.options.relay_networks, ip)
+                                     ? limits.max_connections_per_relay_client
+                                     : limits.max_connections_per_ip;
     std::lock_guard lock(mu_);
-    if (total_ >= opts_.limits.max_connections) {
-      return {nullptr, Reply{421, "4.7.0", "Too many connections, try again later"}};
+    if (total_ >= limits.max_connections) {
+      return {nullptr, "Too many connections, try again later"};
     }
-    auto& n = per_ip_[ip];
-    if (n >= opts_.limits.max_connections_per_ip) {
-      if (n == 0) {
-        per_ip_.erase(ip);
-      }
-      return {nullptr, Reply{421, "4.7.0", "Too many connections from your address"}};
+    auto it = per_ip_.find(ip);
+    if (it != per_ip_.end() && it->second >= per_ip_limit) {
+      return {nullptr, "Too many connections from your address"};
     }
-    ++n;
+    std::uint32_t inbound = ctx.inbound_connections.fetch_add(1);
+    if (ctx.options.max_inbound_connections != 0 &&
+        inbound >= ctx.options.max_inbound_connections) {
+      ctx.inbound_connections.fetch_sub(1);
+      return {nullptr, "Too many connections, try again later"};
+    }
+    ++per_ip_[ip];
     ++total_;
-    return {std::make_unique<Slot>(shared_from_this(), ip), std::nullopt};
+    return {std::make_unique<Slot>(shared_from_this(), ip, ctx.inbound_connections), nullptr};
   }
 
   void Release(const std::string& ip) {
@@ -133,9 +186,77 @@ class Listener : public std::enable_shared_from_this<Listener> {
     }
   }
 
+  // A refused client gets its 421 in one non-blocking write and is closed. On
+  // the implicit-TLS port it is closed at once: RFC 8314 §3.3 keeps all SMTP
+  // inside TLS, and a handshake for a client we will not serve is work an
+  // attacker could make us do by the thousand.
+  void Refuse(asio::ip::tcp::socket& socket, const char* why, const std::string& hostname) {
+    if (opts_.kind != ListenerKind::kSmtps) {
+      std::string line = fmt::format("421 4.7.0 {} {}\r\n", hostname, why);
+      ::send(socket.native_handle(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
+
+  // Out of descriptors (EMFILE/ENFILE): a waiting client would sit in the
+  // backlog with no greeting. Give up the spare descriptor for a moment, take
+  // the client, refuse it with 421 and take the spare back. False if no
+  // client was waiting (or there is no spare).
+  bool ShedWithSpare(ServerContext& ctx) {
+    if (spare_fd_ < 0) {
+      spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      return false;
+    }
+    ::close(spare_fd_);
+    spare_fd_ = -1;
+    int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      if (opts_.kind != ListenerKind::kSmtps) {
+        std::string line = fmt::format("421 4.7.0 {} Too many connections, try again later\r\n",
+                                       ctx.options.hostname);
+        ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+      ::close(fd);
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return false;  // no client was waiting
+    }
+    ++shed_;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_warning_ >= kWarnEvery) {
+      spdlog::warn(
+          "listener {}: out of file descriptors: {} connections refused with 421 since the "
+          "last warning",
+          opts_.name, shed_);
+      shed_ = 0;
+      last_warning_ = now;
+    }
+    return true;
+  }
+
+  void WarnAcceptFailed(const std::string& why) {
+    ++accept_failures_;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_warning_ >= kWarnEvery) {
+      spdlog::warn("listener {}: accept failed {} times since the last warning: {}", opts_.name,
+                   accept_failures_, why);
+      accept_failures_ = 0;
+      last_warning_ = now;
+    }
+  }
+
+  static constexpr auto kWarnEvery = std::chrono::seconds(10);
+
   ListenerOptions opts_;
   std::shared_ptr<tls::ServerContextHolder> tls_;
   asio::ip::tcp::acceptor acceptor_;
+  int spare_fd_ = -1;
+  // Rate-limited warnings (the accept loop runs on one thread).
+  std::chrono::steady_clock::time_point last_warning_{};
+  std::uint64_t shed_ = 0;
+  std::uint64_t accept_failures_ = 0;
   std::mutex mu_;
   std::uint32_t total_ = 0;
   std::unordered_map<std::string, std::uint32_t> per_ip_;

@@ -37,6 +37,7 @@ struct ServerContext {
   auth::FailureLimiter* auth_limiter = nullptr;
   boost::asio::thread_pool* blocking = nullptr;
   std::atomic<bool> draining{false};
+  std::atomic<std::uint32_t> inbound_connections{0};  // sessions of all listeners
 };
 
 class Server {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -73,7 +74,7 @@ const char* ToString(ListenerKind k) {
 
 Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, ServerContext& ctx,
                  Server& server, std::shared_ptr<tls::ServerContextHolder> tls,
-                 std::unique_ptr<ConnectionSlot> slot, std::optional<Reply> refuse)
+                 std::unique_ptr<ConnectionSlot> slot)
     : id_(next_id_.fetch_add(1)),
       listener_(listener),
       ctx_(ctx),
@@ -82,8 +83,7 @@ Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, 
       tls_ctx_(tls_holder_ ? tls_holder_->Current() : nullptr),
       stream_(std::move(socket), tls_ctx_ ? *tls_ctx_ : PlainContext()),
       deadline_(stream_.get_executor()),
-      slot_(std::move(slot)),
-      refuse_(std::move(refuse)) {
+      slot_(std::move(slot)) {
   info_.listener = listener.name;
   info_.kind = listener.kind;
   info_.local_hostname = ctx.options.hostname;
@@ -269,13 +269,6 @@ awaitable<void> Session::Main() {
     tls_active_ = true;
     info_.tls = tls::Describe(stream_.native_handle());
   }
-  if (refuse_) {
-    // After the handshake on smtps: RFC 8314 §3.3 keeps all SMTP inside TLS.
-    refuse_->text = ctx_.options.hostname + " " + refuse_->text;
-    Queue(*refuse_);
-    co_await Flush();
-    co_return;
-  }
   Queue({220, "", ctx_.options.hostname + " ESMTP Sluice"});
   std::string line;
   while (!closed_) {
@@ -374,6 +367,7 @@ bool Session::AuthOffered() const {
 
 void Session::ResetTransaction() {
   in_transaction_ = false;
+  overshoot_ = 0;
   bdat_active_ = false;
   bdat_failed_ = false;
   envelope_ = Envelope{};
@@ -437,15 +431,21 @@ bool Session::DoMail(Command& c) {
   return true;
 }
 
-bool Session::MayRelayTo(const Address& rcpt) const {
-  if (!info_.auth_user.empty() || rcpt.IsBarePostmaster()) {
-    return true;
-  }
-  if (info_.relay_client) {
-    return true;
-  }
+bool Session::IsLocalDomain(const Address& rcpt) const {
   const auto& domains = ctx_.options.local_domains;
-  return std::find(domains.begin(), domains.end(), rcpt.ascii_domain) != domains.end();
+  return !rcpt.domain.empty() &&
+         std::find(domains.begin(), domains.end(), rcpt.ascii_domain) != domains.end();
+}
+
+bool Session::IsPostmaster(const Address& rcpt) const {
+  // RFC 5321 §4.5.1: "postmaster" is a case-insensitive local name, bare or
+  // at any domain this server serves.
+  return rcpt.IsBarePostmaster() ||
+         (rcpt.local.size() == 10 && IStartsWith(rcpt.local, "postmaster") && IsLocalDomain(rcpt));
+}
+
+bool Session::MayRelay() const {
+  return !info_.auth_user.empty() || info_.relay_client;
 }
 
 bool Session::DoRcpt(Command& c) {
@@ -453,12 +453,44 @@ bool Session::DoRcpt(Command& c) {
     return QueueError({503, "5.5.1", "Need MAIL command before RCPT"});
   }
   if (envelope_.recipients.size() >= listener_.limits.max_recipients) {
+    // RFC 5321 §4.5.3.1.10: the client sends the rest in its next
+    // transaction. A client that keeps going past the overshoot is misbehaving.
+    if (++overshoot_ <= listener_.limits.recipient_overshoot_limit) {
+      Queue({452, "4.5.3", "Too many recipients"});
+      return true;
+    }
     return QueueError({452, "4.5.3", "Too many recipients"});
   }
   if (c.path.utf8 && !envelope_.smtputf8) {
     return QueueError({553, "5.6.7", "Non-ASCII recipient address requires SMTPUTF8"});
   }
-  if (!MayRelayTo(c.path)) {
+  if (IsPostmaster(c.path)) {
+    // Kept as the original recipient (RFC 3461 §4.2), then sent on to the
+    // configured mailbox, or left as the bare <postmaster> for the local Maildir.
+    if (c.rcpt.orcpt.empty()) {
+      c.rcpt.orcpt = "rfc822;postmaster@" +
+                     (c.path.domain.empty() ? ctx_.options.hostname : c.path.ascii_domain);
+    }
+    Address to;
+    if (ctx_.options.postmaster) {
+      to = *ctx_.options.postmaster;
+    } else {
+      to.local = "postmaster";
+    }
+    bool seen = std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(),
+                            [&](const Recipient& r) { return r.address.ToString() == to.ToString(); });
+    if (!seen) {
+      envelope_.recipients.push_back(Recipient{std::move(to), c.rcpt.notify, c.rcpt.orcpt});
+    }
+    Queue({250, "2.1.5", "Ok"});
+    return true;
+  }
+  if (IsLocalDomain(c.path)) {
+    // Sluice keeps no mailboxes: relaying to a domain it serves would loop.
+    return QueueError({550, "5.1.1", "<" + c.path.ToString() + ">: Recipient address rejected: "
+                                     "no such mailbox here"});
+  }
+  if (!MayRelay()) {
     return QueueError({554, "5.7.1", "<" + c.path.ToString() + ">: Relay access denied"});
   }
   envelope_.recipients.push_back(Recipient{std::move(c.path), c.rcpt.notify, c.rcpt.orcpt});
@@ -567,6 +599,15 @@ awaitable<bool> Session::DoBdat(const Command& c) {
 }
 
 awaitable<bool> Session::FinishMessage() {
+  if (std::memchr(data_.data(), '\0', data_.size()) != nullptr) {
+    // RFC 5321 §4.1.1.4 lets 7-bit data hold any ASCII code but says to avoid
+    // controls; RFC 5322 §4.1 makes NUL obsolete, and neither 7bit nor 8bit
+    // MIME data (RFC 2045 §2.7-2.8, RFC 6152) may hold it. Only BINARYMIME
+    // (RFC 3030), which Sluice does not offer, allows it. Refused rather than
+    // relayed: software down the line reads NUL as the end of a string.
+    ResetTransaction();
+    co_return QueueError({554, "5.6.0", "Message content contains a NUL octet"});
+  }
   // The spool sync may take a while; it is not the client's timeout.
   deadline_.SetAt(std::chrono::steady_clock::time_point::max());
   Envelope env = std::move(envelope_);

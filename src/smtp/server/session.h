@@ -35,7 +35,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::ip::tcp::socket socket, const ListenerOptions& listener, ServerContext& ctx,
           Server& server, std::shared_ptr<tls::ServerContextHolder> tls,
-          std::unique_ptr<ConnectionSlot> slot, std::optional<Reply> refuse);
+          std::unique_ptr<ConnectionSlot> slot);
   ~Session();
 
   static boost::asio::awaitable<void> Run(std::shared_ptr<Session> self);
@@ -72,7 +72,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   bool TlsAvailable() const;
   bool AuthOffered() const;
-  bool MayRelayTo(const Address& rcpt) const;
+  bool MayRelay() const;  // relay client or authenticated user
+  bool IsLocalDomain(const Address& rcpt) const;
+  bool IsPostmaster(const Address& rcpt) const;
   void ResetTransaction();
   void Close();
 
@@ -86,7 +88,6 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
   runtime::Deadline deadline_;
   std::unique_ptr<ConnectionSlot> slot_;
-  std::optional<Reply> refuse_;
 
   SessionInfo info_;
   bool tls_active_ = false;
@@ -108,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ChunkReader bdat_{0};
   std::uint32_t messages_ = 0;
   std::uint32_t errors_ = 0;
+  std::uint32_t overshoot_ = 0;  // RCPTs past max_recipients in this transaction
 };
 
 }  // namespace sluice::smtp

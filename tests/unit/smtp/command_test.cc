@@ -87,6 +87,10 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"MAIL FROM:<a@[300.1.1.1]>", CommandError::kBadSender, 501},
         InvalidCase{"MAIL FROM:<a@example.com>junk", CommandError::kSyntax, 501},
         InvalidCase{"RCPT TO:<>", CommandError::kBadRecipient, 501},
+        // RFC 6531 §3.3: malformed UTF-8 is refused, whether SMTPUTF8 was asked for or not.
+        InvalidCase{"MAIL FROM:<\xFF\xFE@example.com> SMTPUTF8", CommandError::kBadUtf8, 553},
+        InvalidCase{"MAIL FROM:<a\xC0\xAF@example.com> SMTPUTF8", CommandError::kBadUtf8, 553},
+        InvalidCase{"RCPT TO:<\xED\xA0\x80@example.com>", CommandError::kBadUtf8, 553},
         InvalidCase{"RCPT TO:<nobody>", CommandError::kBadRecipient, 501},
         InvalidCase{"RCPT FROM:<a@example.com>", CommandError::kSyntax, 501},
         InvalidCase{"DATA now", CommandError::kSyntax, 501},

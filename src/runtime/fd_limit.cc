@@ -1,0 +1,60 @@
+#include "runtime/fd_limit.h"
+
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace sluice::runtime {
+
+namespace {
+
+std::uint64_t NrOpen() {
+  std::ifstream f("/proc/sys/fs/nr_open");
+  std::uint64_t n = 0;
+  if (f >> n) {
+    return n;
+  }
+  return 1u << 20;  // the kernel's default
+}
+
+}  // namespace
+
+FdLimit RaiseFdLimit() {
+  FdLimit out;
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    out.error = std::strerror(errno);
+    return out;
+  }
+  out.soft_before = out.soft = rl.rlim_cur;
+  out.hard = rl.rlim_max;
+  rlim_t want = rl.rlim_max;
+  if (want == RLIM_INFINITY || want > NrOpen()) {
+    want = NrOpen();
+  }
+  if (want <= rl.rlim_cur) {
+    return out;
+  }
+  rl.rlim_cur = want;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    out.error = std::strerror(errno);
+    return out;
+  }
+  out.soft = want;
+  return out;
+}
+
+std::uint64_t OpenDescriptors() {
+  std::error_code ec;
+  std::uint64_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace sluice::runtime
