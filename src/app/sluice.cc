@@ -12,15 +12,20 @@
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
 //   sluice [--config FILE] warmup status                    (via the admin socket)
 //
+// Admin-socket commands print a table; with --json, sluiced's JSON reply.
+//
 // Security: writes password hashes (never the password); opens the spool read-only.
 
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "app/admin_output.h"
 #include "app/dkim_cmd.h"
 #include "app/doctor_cmd.h"
 #include "app/settings.h"
@@ -52,7 +58,8 @@ int Usage() {
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
-      "       sluice [--config FILE] warmup status\n",
+      "       sluice [--config FILE] warmup status\n"
+      "       (queue, warmup status and shaping reload print tables; --json prints JSON)\n",
       stderr);
   return 2;
 }
@@ -159,8 +166,9 @@ int SpoolCat(const app::Settings& st, const std::string& hex) {
   return 0;
 }
 
-// Sends one command to sluiced's admin socket and prints the JSON reply.
-int QueueCmd(const app::Settings& st, const std::vector<std::string>& args) {
+// Sends one command to sluiced's admin socket and prints its reply: as a
+// table, or as the JSON it came as with `json`.
+int QueueCmd(const app::Settings& st, const std::vector<std::string>& args, bool json) {
   std::string line;
   for (const auto& a : args) {
     line += (line.empty() ? "" : " ") + a;
@@ -194,8 +202,35 @@ int QueueCmd(const app::Settings& st, const std::vector<std::string>& args) {
     reply.append(buf, static_cast<std::size_t>(n));
   }
   close(fd);
-  std::fputs(reply.c_str(), stdout);
-  return reply.rfind("{\"error\"", 0) == 0 || reply.empty() ? 1 : 0;
+  if (reply.empty()) {
+    std::fputs("sluice: sluiced closed the admin connection without a reply\n", stderr);
+    return 1;
+  }
+  auto shown = app::RenderAdminReply(args, reply);
+  if (json) {
+    std::fputs(reply.c_str(), stdout);
+  } else if (shown.error.empty()) {
+    std::fputs(shown.out.c_str(), stdout);
+  }
+  if (!shown.error.empty()) {
+    if (!json) {
+      std::fprintf(stderr, "sluice: %s\n", shown.error.c_str());
+    }
+    return 1;
+  }
+  return 0;
+}
+
+// A count from the command line, or nullopt (and a message) if it is not one.
+std::optional<long> ParseCount(const std::string& flag, const std::string& value) {
+  long n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size() || n < 0) {
+    std::fprintf(stderr, "sluice: %s wants a whole number of 0 or more, not \"%s\"\n",
+                 flag.c_str(), value.c_str());
+    return std::nullopt;
+  }
+  return n;
 }
 
 }  // namespace
@@ -218,11 +253,17 @@ int main(int argc, char** argv) {
     std::fputs(doc->errors().ToString().c_str(), stderr);
     return 2;
   }
+  // --json (anywhere): an admin command's reply as sluiced sent it, for scripts.
+  const auto json_flag = std::find(args.begin(), args.end(), "--json");
+  const bool json = json_flag != args.end();
+  if (json) {
+    args.erase(json_flag);
+  }
   if (args.size() == 2 && args[0] == "warmup" && args[1] == "status") {
-    return QueueCmd(settings, args);  // over the admin socket
+    return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (args.size() == 2 && args[0] == "shaping" && args[1] == "reload") {
-    return QueueCmd(settings, args);  // over the admin socket
+    return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (!args.empty() && args[0] == "shaping") {
     return app::ShapingCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
@@ -237,7 +278,7 @@ int main(int argc, char** argv) {
     return UserAdd(settings, args[2]);
   }
   if (args.size() >= 2 && args[0] == "queue") {
-    return QueueCmd(settings, args);
+    return QueueCmd(settings, args, json);
   }
   if (args.size() == 3 && args[0] == "spool" && args[1] == "cat") {
     return SpoolCat(settings, args[2]);
@@ -245,7 +286,11 @@ int main(int argc, char** argv) {
   if (args.size() >= 2 && args[0] == "spool" && (args[1] == "count" || args[1] == "ls")) {
     long limit = -1;
     if (args.size() == 4 && args[2] == "--limit") {
-      limit = std::stol(args[3]);
+      auto n = ParseCount("--limit", args[3]);
+      if (!n) {
+        return 2;
+      }
+      limit = *n;
     } else if (args.size() != 2) {
       return Usage();
     }

@@ -15,7 +15,7 @@ from mx import body, inject, outcomes, wait_outcomes, wait_until
 
 
 def _queue(s, *args):
-    p = s.cli("queue", *args, check=False)
+    p = s.cli("queue", *args, "--json", check=False)
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
     return json.loads(p.stdout)
 
@@ -106,3 +106,33 @@ def test_unknown_commands_are_refused(mx_lab, delivering_sluiced):
     p = s.cli("queue", "explode", check=False)
     assert p.returncode != 0
     assert "usage: queue summary" in p.stdout + p.stderr
+
+
+def test_cli_prints_tables_and_json_on_request(mx_lab, delivering_sluiced):
+    _lab(mx_lab)
+    s = delivering_sluiced()
+    s.cli("queue", "suspend", "dest.example")
+    qid = inject(s, "sender@src.example", ["a@dest.example"], body("table-1"))
+    wait_until(lambda: _queue(s, "summary")["queues"], 10, what="the queue in the summary")
+
+    table = s.cli("queue", "summary").stdout
+    lines = table.splitlines()
+    assert lines[0].split() == ["QUEUE", "MESSAGES", "OLDEST", "NEXT", "DUE", "SUSPENDED"], table
+    assert lines[1].split()[:2] == ["dest.example", "1"] and lines[1].split()[-1] == "yes", table
+    assert "Suspended by the operator:" in table and "dest.example" in table.split("operator:")[1]
+    assert s.cli("queue", "resume", "dest.example").stdout == \
+        "resumed dest.example: 1 messages released\n"
+    summary = json.loads(s.cli("queue", "summary", "--json").stdout)
+    assert set(summary) == {"queues", "sites", "operator_suspensions", "suspensions"}
+    bad = s.cli("queue", "suspend", "dest.example", "soon", check=False)
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.startswith("sluice: not a duration"), bad.stderr
+    wait_outcomes(s, lambda ev: ev, 15, mid=qid)
+
+
+def test_numeric_arguments_get_a_clear_error(sluiced):
+    for value in ("x", "-1", "10x", ""):
+        p = sluiced.cli("spool", "ls", "--limit", value, check=False)
+        assert p.returncode == 2, (value, p)
+        assert "--limit wants a whole number" in p.stderr, (value, p.stderr)
+    assert sluiced.cli("spool", "ls", "--limit", "0").stdout == ""

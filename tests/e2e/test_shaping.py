@@ -73,7 +73,7 @@ def test_reload_applies_new_rules(mx_lab, delivering_sluiced, tmp_path):
     sink.wait_messages(6, timeout=60)
     assert sink.max_active == 1
     rules.write_text('[domain."reload.example"]\nconnection_limit = 3\n')
-    r = s.cli("shaping", "reload")
+    r = s.cli("shaping", "reload", "--json")
     assert '"reloaded"' in r.stdout, r.stdout
     wait_until(lambda: sink.active == 0, 10)
     sink.max_active = 0
@@ -247,7 +247,7 @@ def test_warmup_cap_holds_the_next_message_until_the_next_day(mx_lab, delivering
     sink.wait_messages(20, timeout=10)
     time.sleep(0.5)
     assert len(sink.messages) == 20
-    status = json.loads(s.cli("warmup", "status").stdout)
+    status = json.loads(s.cli("warmup", "status", "--json").stdout)
     [src] = status["sources"]
     assert src["source"] == "new-ip" and src["day"] == 1 and src["cap"] == 20, src
     assert src["today"] == {"other": 20}, src
@@ -255,7 +255,7 @@ def test_warmup_cap_holds_the_next_message_until_the_next_day(mx_lab, delivering
     s.stop()
     s.start()
     if time.time() < start + 11:
-        again = json.loads(s.cli("warmup", "status").stdout)["sources"][0]
+        again = json.loads(s.cli("warmup", "status", "--json").stdout)["sources"][0]
         assert again["today"] == {"other": 20}, again
     sink.wait_messages(21, timeout=30)
     assert time.time() >= start + 12 - 0.5, "the 21st message went out on day 1"

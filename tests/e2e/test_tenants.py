@@ -191,7 +191,7 @@ duration = "3s"
     assert a["action"] == "suspend tenant" and a["tenant"] == "acme", a
     assert a["rule"] == "tenant-block" and a["site"] == "mx1.dest.example", a
     assert a["egress_source"] is None and a["campaign"] is None, a
-    summary = json.loads(s.cli("queue", "summary").stdout)
+    summary = json.loads(s.cli("queue", "summary", "--json").stdout)
     assert [(g["scope"], g["tenant"]) for g in summary["suspensions"]] == [("tenant", "acme")]
 
     inject_pipelined(s, [("sender@src.example", [f"{t}-{i}@held.example"],
@@ -293,8 +293,8 @@ def test_operator_controls_take_a_tenant_a_campaign_or_a_domain(mx_lab, deliveri
     mx_lab.dns.mx("ops.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
     mx_lab.dns.mx("ops2.example", "mx1.dest.example", 10)
     s = delivering_sluiced()
-    assert '"suspended"' in s.cli("queue", "suspend", "acme@*").stdout
-    assert '"suspended"' in s.cli("queue", "suspend", "spring:beta@*").stdout
+    assert '"suspended"' in s.cli("queue", "suspend", "acme@*", "--json").stdout
+    assert '"suspended"' in s.cli("queue", "suspend", "spring:beta@*", "--json").stdout
     bad = s.cli("queue", "suspend", "bad!@*", check=False)
     assert bad.returncode != 0 and "not a queue name" in bad.stdout + bad.stderr, bad
     inject_pipelined(s, [
@@ -307,20 +307,20 @@ def test_operator_controls_take_a_tenant_a_campaign_or_a_domain(mx_lab, deliveri
     sink.wait_messages(2, timeout=10)
     time.sleep(0.5)
     assert sorted(subject(m) for m in sink.messages) == ["beta-2", "plain-1"]
-    queues = {q["queue"]: q for q in json.loads(s.cli("queue", "summary").stdout)["queues"]}
+    queues = {q["queue"]: q for q in json.loads(s.cli("queue", "summary", "--json").stdout)["queues"]}
     assert queues["acme@ops.example"]["suspended"] is True, queues
     assert queues["news:acme@ops2.example"]["suspended"] is True, queues
     assert queues["spring:beta@ops.example"]["suspended"] is True, queues
     # Resuming the campaign lets it go; acme stays held.
-    out = json.loads(s.cli("queue", "resume", "spring:beta@*").stdout)
+    out = json.loads(s.cli("queue", "resume", "spring:beta@*", "--json").stdout)
     assert out["released"] == 1, out
     sink.wait_messages(3, timeout=10)
     # A domain covers every tenant's queue to it.
-    out = json.loads(s.cli("queue", "bounce", "ops.example").stdout)
+    out = json.loads(s.cli("queue", "bounce", "ops.example", "--json").stdout)
     assert out == {"bounced": 1}, out
     wait_until(lambda: any(e["type"] == "AdminBounce" and e["queue"] == "acme@ops.example"
                            for e in s.events()), 10)
-    out = json.loads(s.cli("queue", "bounce", "acme@*").stdout)
+    out = json.loads(s.cli("queue", "bounce", "acme@*", "--json").stdout)
     assert out == {"bounced": 1}, out
 
 
@@ -337,10 +337,10 @@ def test_a_timed_suspension_stops_queued_mail_at_once_and_ends_by_itself(
     inject_pipelined(s, [("sender@src.example", [f"t{i}@slow.example"], tagged(f"t{i}", "Acme"))
                          for i in range(6)], connections=1)
     sink.wait_messages(1, timeout=10)
-    out = json.loads(s.cli("queue", "suspend", "Acme@*", "3s").stdout)
+    out = json.loads(s.cli("queue", "suspend", "Acme@*", "3s", "--json").stdout)
     suspended_at = time.monotonic()
     assert out["suspended"] == "Acme@*" and out["held"] >= 3, out
-    summary = json.loads(s.cli("queue", "summary").stdout)
+    summary = json.loads(s.cli("queue", "summary", "--json").stdout)
     [held] = summary["operator_suspensions"]
     assert held["target"] == "Acme@*" and held["until"] is not None, held
     time.sleep(2.0)
@@ -349,11 +349,11 @@ def test_a_timed_suspension_stops_queued_mail_at_once_and_ends_by_itself(
     msgs = sink.wait_messages(6, timeout=20)
     late = [m.at for m in msgs[during:]]
     assert min(late) >= suspended_at + 2.5, [round(t - suspended_at, 2) for t in late]
-    assert json.loads(s.cli("queue", "summary").stdout)["operator_suspensions"] == []
+    assert json.loads(s.cli("queue", "summary", "--json").stdout)["operator_suspensions"] == []
     bad = s.cli("queue", "suspend", "Acme@*", "soon", check=False)
-    assert bad.returncode != 0 and "not a duration" in bad.stdout, bad
+    assert bad.returncode != 0 and "not a duration" in bad.stderr, bad
     bad = s.cli("queue", "suspend", "Acme@*", "2h", "extra", check=False)
-    assert bad.returncode != 0 and "unknown command" in bad.stdout, bad
+    assert bad.returncode != 0 and "unknown command" in bad.stderr, bad
 
 
 def test_operator_suspensions_outlast_a_restart(mx_lab, delivering_sluiced):
@@ -368,7 +368,7 @@ def test_operator_suspensions_outlast_a_restart(mx_lab, delivering_sluiced):
     s.stop()
     s.start()
     held = {h["target"]: h["until"]
-            for h in json.loads(s.cli("queue", "summary").stdout)["operator_suspensions"]}
+            for h in json.loads(s.cli("queue", "summary", "--json").stdout)["operator_suspensions"]}
     assert set(held) == {"promo:acme@*", "other.example"}, held
     assert held["promo:acme@*"] is None and held["other.example"] is not None, held
     inject_pipelined(s, [("sender@src.example", ["p@keep.example"], tagged("p", "acme", "promo")),
@@ -413,7 +413,7 @@ duration = "1h"
                             and e["rule"] in ("ts03", "tenant-block")]) == 2, 10)
     s.stop()
     s.start()
-    summary = json.loads(s.cli("queue", "summary").stdout)
+    summary = json.loads(s.cli("queue", "summary", "--json").stdout)
     assert [(g["scope"], g["tenant"]) for g in summary["suspensions"]] == [("tenant", "acme")]
     # Another rule fires before the restored path is used again: the state
     # written then still has the path, so it outlasts a second restart too.
@@ -431,7 +431,7 @@ duration = "1h"
     time.sleep(1.0)
     assert [subject(m) for m in group_sink.messages] == ["beta-1"]
     assert path_sink.messages == []
-    sites = {x["site"]: x for x in json.loads(s.cli("queue", "summary").stdout)["sites"]}
+    sites = {x["site"]: x for x in json.loads(s.cli("queue", "summary", "--json").stdout)["sites"]}
     assert sites["domain:path.example|mx1.path.example"]["suspended_until"] is not None, sites
 
 
@@ -462,13 +462,13 @@ def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(
     big.wait_messages(2, timeout=10)
     time.sleep(0.5)
     assert len(sink.messages) == 6
-    status = {x["source"]: x for x in json.loads(s.cli("warmup", "status").stdout)["sources"]}
+    status = {x["source"]: x for x in json.loads(s.cli("warmup", "status", "--json").stdout)["sources"]}
     for name in ("x", "y"):
         assert status[name]["day"] == 1 and status[name]["cap"] == 3, status
         assert status[name]["today"].get("other") == 3, status
     assert sum(st["today"].get("bigmail", 0) for st in status.values()) == 2, status
     queues = {q["queue"]: q["messages"] for q in
-              json.loads(s.cli("queue", "summary").stdout)["queues"]}
+              json.loads(s.cli("queue", "summary", "--json").stdout)["queues"]}
     assert queues.get("warm.example") == 2, queues
 
 
@@ -492,7 +492,7 @@ def test_warmup_overflow_spills_to_a_source_of_the_pool_with_room(mx_lab, delive
     msgs = sink.wait_messages(10, timeout=15)
     peers = [m.peer[0] for m in msgs]
     assert peers.count("127.0.0.84") == 3 and peers.count("127.0.0.85") == 7, peers
-    status = {x["source"]: x for x in json.loads(s.cli("warmup", "status").stdout)["sources"]}
+    status = {x["source"]: x for x in json.loads(s.cli("warmup", "status", "--json").stdout)["sources"]}
     assert (status["x"]["day"], status["x"]["cap"]) == (1, 3), status
     assert (status["y"]["day"], status["y"]["cap"]) == (2, 100), status
 
@@ -508,7 +508,7 @@ def test_warmup_counts_what_the_receiver_accepted(mx_lab, delivering_sluiced):
     inject_pipelined(s, [("sender@src.example", [f"g{i}@give.example"], tagged(f"g{i}"))
                          for i in range(2)], connections=1)
     sink.wait_messages(2, timeout=15)
-    [st] = json.loads(s.cli("warmup", "status").stdout)["sources"]
+    [st] = json.loads(s.cli("warmup", "status", "--json").stdout)["sources"]
     assert st["today"] == {"other": 2}, st
 
 

@@ -1,0 +1,187 @@
+#include "app/admin_output.h"
+
+#include <algorithm>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+
+namespace sluice::app {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string Text(const json::value& v) {
+  if (v.is_null()) {
+    return "-";
+  }
+  if (v.is_string()) {
+    return std::string(v.as_string());
+  }
+  if (v.is_bool()) {
+    return v.as_bool() ? "yes" : "no";
+  }
+  if (v.is_int64()) {
+    return std::to_string(v.as_int64());
+  }
+  if (v.is_uint64()) {
+    return std::to_string(v.as_uint64());
+  }
+  if (v.is_object()) {  // warm-up counts: provider=n, ...
+    std::string out;
+    for (const auto& [k, n] : v.as_object()) {
+      out += (out.empty() ? "" : " ") + std::string(k) + "=" + Text(n);
+    }
+    return out.empty() ? "-" : out;
+  }
+  return json::serialize(v);
+}
+
+const json::value& Field(const json::object& o, std::string_view key) {
+  static const json::value kNull;
+  auto it = o.find(key);
+  return it == o.end() ? kNull : it->value();
+}
+
+// A table: a header row, then one row per element of `rows`; columns are
+// padded to their widest cell, numbers right-aligned.
+struct Column {
+  const char* title;
+  const char* key;
+};
+
+std::string Table(const json::array& rows, const std::vector<Column>& cols) {
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::size_t> width;
+  std::vector<bool> numeric(cols.size(), true);
+  for (const auto& c : cols) {
+    width.push_back(std::string_view(c.title).size());
+  }
+  for (const auto& row : rows) {
+    if (!row.is_object()) {
+      continue;
+    }
+    std::vector<std::string> line;
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      const auto& v = Field(row.as_object(), cols[i].key);
+      numeric[i] = numeric[i] && (v.is_int64() || v.is_uint64());
+      line.push_back(Text(v));
+      width[i] = std::max(width[i], line.back().size());
+    }
+    cells.push_back(std::move(line));
+  }
+  auto format_row = [&](const std::vector<std::string>& line) {
+    std::string out;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      bool last = i + 1 == line.size();
+      if (numeric[i]) {
+        out += fmt::format("{:>{}}", line[i], width[i]);
+      } else {
+        out += last ? line[i] : fmt::format("{:<{}}", line[i], width[i]);
+      }
+      out += last ? "\n" : "  ";
+    }
+    return out;
+  };
+  std::vector<std::string> header;
+  for (const auto& c : cols) {
+    header.emplace_back(c.title);
+  }
+  std::string out = format_row(header);
+  for (const auto& line : cells) {
+    out += format_row(line);
+  }
+  return out;
+}
+
+const json::array& Array(const json::object& o, std::string_view key) {
+  static const json::array kEmpty;
+  const auto& v = Field(o, key);
+  return v.is_array() ? v.as_array() : kEmpty;
+}
+
+std::string Summary(const json::object& o) {
+  std::string out;
+  const auto& queues = Array(o, "queues");
+  if (queues.empty()) {
+    out += "No mail queued.\n";
+  } else {
+    std::uint64_t total = 0;
+    for (const auto& q : queues) {
+      const auto& n = Field(q.as_object(), "messages");
+      total += n.is_uint64() ? n.as_uint64() : n.is_int64() ? n.as_int64() : 0;
+    }
+    out += Table(queues, {{"QUEUE", "queue"},
+                          {"MESSAGES", "messages"},
+                          {"OLDEST", "oldest"},
+                          {"NEXT DUE", "next_due"},
+                          {"SUSPENDED", "suspended"}});
+    out += fmt::format("-- {} messages in {} queues\n", total, queues.size());
+  }
+  if (const auto& sites = Array(o, "sites"); !sites.empty()) {
+    out += "\n" + Table(sites, {{"SITE", "site"},
+                                {"READY", "ready"},
+                                {"CONNECTIONS", "connections"},
+                                {"SUSPENDED UNTIL", "suspended_until"}});
+  }
+  if (const auto& held = Array(o, "operator_suspensions"); !held.empty()) {
+    out += "\nSuspended by the operator:\n" + Table(held, {{"TARGET", "target"}, {"UNTIL", "until"}});
+  }
+  if (const auto& rules = Array(o, "suspensions"); !rules.empty()) {
+    out += "\nSuspended by reply rules:\n" + Table(rules, {{"SCOPE", "scope"},
+                                                           {"TENANT", "tenant"},
+                                                           {"CAMPAIGN", "campaign"},
+                                                           {"SITE", "site"},
+                                                           {"UNTIL", "until"}});
+  }
+  return out;
+}
+
+}  // namespace
+
+RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::string_view text) {
+  RenderedReply r;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    r.out = std::string(text);  // not ours to interpret: as it came
+    return r;
+  }
+  const auto& o = v.as_object();
+  if (const auto& e = Field(o, "error"); !e.is_null()) {
+    r.error = Text(e);
+    return r;
+  }
+  const std::string verb = command.size() >= 2 ? command[0] + " " + command[1] : "";
+  if (verb == "queue summary") {
+    r.out = Summary(o);
+  } else if (verb == "queue flush") {
+    r.out = fmt::format("{} messages due now\n", Text(Field(o, "flushed")));
+  } else if (verb == "queue suspend") {
+    const auto& for_ = Field(o, "for");
+    r.out = fmt::format("suspended {}{}: {} messages held\n", Text(Field(o, "suspended")),
+                        for_.is_null() ? " until resumed" : " for " + Text(for_),
+                        Text(Field(o, "held")));
+  } else if (verb == "queue resume") {
+    r.out = fmt::format("resumed {}: {} messages released\n", Text(Field(o, "resumed")),
+                        Text(Field(o, "released")));
+  } else if (verb == "queue bounce") {
+    r.out = fmt::format("{} recipients bounced\n", Text(Field(o, "bounced")));
+  } else if (verb == "shaping reload") {
+    r.out = "shaping rules reloaded\n";
+  } else if (verb == "warmup status") {
+    const auto& sources = Array(o, "sources");
+    r.out = sources.empty() ? "No source follows a warm-up plan.\n"
+                            : Table(sources, {{"SOURCE", "source"},
+                                              {"DAY", "day"},
+                                              {"CAP", "cap"},
+                                              {"SENT TODAY", "today"}});
+  } else {
+    r.out = std::string(text);
+  }
+  return r;
+}
+
+}  // namespace sluice::app
