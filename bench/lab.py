@@ -186,6 +186,8 @@ forwarders = ["127.0.0.1@1"]
 smarthost = "[{sink_host}]:{sink_port}"
 tls = "disabled"
 
+shaping = "{shaping}"
+
 [queue]
 first_retry = "1h"
 
@@ -200,14 +202,35 @@ port = {port}
 tls = "none"
 # smtp-source keeps each connection for its whole share of the run.
 max_messages_per_connection = 1000000
+# The idle-sessions case holds thousands of connections from one address.
+max_connections = 20000
+max_connections_per_relay_client = 20000
 """
+
+# DKIM signing as a user runs it: smtp-source's From domain has a key.
+SLUICE_DKIM = """
+[dkim]
+require_published = false
+
+[[dkim.domain]]
+domain = "src.example"
+
+[[dkim.domain.key]]
+selector = "bench"
+key_file = "{key}"
+"""
+
+SHAPING = Path(__file__).resolve().parent.parent / "etc" / "shaping.toml"
 
 
 class Sluiced:
     """sluiced on the defaults a user would run (durable spool, event log), relaying
     to the sink as its smarthost. Only what the bench needs is configured."""
 
-    def __init__(self, binary, cli, workdir, host, port, sink_host, sink_port, fresh=True):
+    def __init__(self, binary, cli, workdir, host, port, sink_host, sink_port, fresh=True,
+                 sign=None, extra=""):
+        """sign: None, "ed25519" or "rsa2048" (a key made with `sluice dkim keygen`).
+        The shipped shaping rules (etc/shaping.toml) are always loaded."""
         self.binary, self.cli = binary, cli
         self.workdir = Path(workdir)
         self.host, self.port = host, port
@@ -215,9 +238,16 @@ class Sluiced:
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = self.workdir / "sluice.toml"
-        self.config.write_text(SLUICE_CONFIG.format(
-            workdir=self.workdir, host=host, port=port, sink_host=sink_host,
-            sink_port=sink_port))
+        text = SLUICE_CONFIG.format(workdir=self.workdir, host=host, port=port,
+                                    sink_host=sink_host, sink_port=sink_port, shaping=SHAPING)
+        if sign:
+            key = self.workdir / f"src.example.{sign}.pem"
+            if not key.exists():
+                subprocess.run([cli, "dkim", "keygen", "--domain", "src.example", "--selector",
+                                "bench", "--algorithm", sign, "--out", str(key)],
+                               check=True, capture_output=True, timeout=120)
+            text += SLUICE_DKIM.format(key=key)
+        self.config.write_text(text + extra)
         (self.workdir / "users").touch()
         self.log_path = self.workdir / "sluiced.log"
         self.proc = None

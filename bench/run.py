@@ -6,7 +6,7 @@ Prints a table and writes bench/results/<stamp>.json.
 
   bench/run.py                 everything (about 20-30 minutes on 2 cores)
   bench/run.py --quick         a small smoke run of every part
-  bench/run.py --only relay    or: backlog (includes recovery), latency, dkim
+  bench/run.py --only relay    or: backlog (includes recovery), latency, dkim, sessions
 """
 
 import argparse
@@ -23,12 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dkim  # noqa: E402
 import lab  # noqa: E402
 import latency  # noqa: E402
+import sessions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SINK = ("127.0.0.80", 2600)
 SLUICE = ("127.0.0.81", 2601)
 POSTFIX = ("127.0.0.82", 2602)
 RCPT = "user@dest.example"
+# The Sluice systems measured: unsigned, and signing as a user would (the shipped
+# shaping rules are loaded in each).
+SIGNING = {"sluice": None, "sluice+ed25519": "ed25519", "sluice+rsa2048": "rsa2048"}
 
 
 def machine():
@@ -72,14 +76,15 @@ def relay_case(system, size, sessions, n, args, work):
     try:
         if system == "ceiling":
             host, port = SINK
-        elif system == "sluice":
-            target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK).start()
+        elif system.startswith("sluice"):
+            target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK,
+                                 sign=SIGNING[system]).start()
             host, port = SLUICE
         else:
             target = lab.Postfix(work / "postfix", *POSTFIX, *SINK).start()
             host, port = POSTFIX
         pid = target.pid if target else None
-        cpu0 = (lab.cpu_seconds(pid) if system == "sluice"
+        cpu0 = (lab.cpu_seconds(pid) if system.startswith("sluice")
                 else lab.tree_cpu_seconds(pid) if system == "postfix" else 0.0)
         t0 = time.monotonic()
         src = lab.smtp_source_start(host, port, n, size, sessions, RCPT)
@@ -103,7 +108,7 @@ def relay_case(system, size, sessions, n, args, work):
             src.wait()
         got = sink.messages()
         cpu = 0.0
-        if system == "sluice":
+        if system.startswith("sluice"):
             cpu = lab.cpu_seconds(pid) - cpu0
             peak = max(peak, lab.status_kb(pid, "VmHWM"))
         elif system == "postfix":
@@ -127,7 +132,7 @@ def relay(args, work):
         for sessions in args.sessions:
             n = args.n if size <= 20_000 else args.n_large
             case = {}
-            for system in ("ceiling", "sluice", "postfix"):
+            for system in ("ceiling", *SIGNING, "postfix"):
                 if system in args.skip:
                     continue
                 # Short runs on a small machine are noisy: the ceiling and Sluice
@@ -137,15 +142,17 @@ def relay(args, work):
                 for _ in range(1 if system == "postfix" else args.repeat):
                     r = relay_case(system, size, sessions, n, args, work)
                     runs.append(r)
-                    print(f"  {system:8} {size // 1000:>4} KB x{sessions:<3} {r['delivered']:>6}/{n} "
+                    print(f"  {system:14} {size // 1000:>4} KB x{sessions:<3} {r['delivered']:>6}/{n} "
                           f"in {r['seconds']:7.2f} s = {r['msgs_per_s']:8.1f} msg/s", flush=True)
                 runs.sort(key=lambda r: r["msgs_per_s"])
                 r = dict(runs[len(runs) // 2])
                 r["runs_msgs_per_s"] = [x["msgs_per_s"] for x in runs]
                 r["complete"] = all(x["complete"] for x in runs)
                 case[system] = r
-            s = case.get("sluice")
-            if s:
+            for system in SIGNING:
+                s = case.get(system)
+                if not s:
+                    continue
                 if "ceiling" in case:
                     s["of_ceiling"] = round(s["msgs_per_s"] / case["ceiling"]["msgs_per_s"], 3)
                 if "postfix" in case:
@@ -227,7 +234,7 @@ def backlog(args, work):
 
 def latency_case(args, work, rate):
     sink = lab.Sink(work, *SINK)
-    s = lab.Sluiced(args.sluiced, args.sluice, work / "latency", *SLUICE, *SINK)
+    s = lab.Sluiced(args.sluiced, args.sluice, work / "latency", *SLUICE, *SINK, sign="ed25519")
     try:
         s.start()
         r = latency.measure(*SLUICE, rate=rate, seconds=args.latency_seconds, size=1000,
@@ -249,8 +256,11 @@ def main():
                     help="directory for the JSON result")
     ap.add_argument("--dkim-bench", default=str(ROOT / "build/bench/dkim_bench"))
     ap.add_argument("--dkim-seconds", type=float, default=5)
-    ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim"], action="append")
-    ap.add_argument("--skip", action="append", default=[], help="ceiling, sluice or postfix")
+    ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim", "sessions"],
+                    action="append")
+    ap.add_argument("--idle", type=int, default=2000, help="idle connections, sessions case")
+    ap.add_argument("--skip", action="append", default=[],
+                    help="ceiling, sluice, sluice+ed25519, sluice+rsa2048 or postfix")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=20000, help="messages per case, 1 and 20 KB")
     ap.add_argument("--n-large", type=int, default=20000, help="messages per 100 KB case")
@@ -268,7 +278,8 @@ def main():
         args.repeat = 1
         args.latency_seconds = 3
         args.dkim_seconds = 1
-    parts = args.only or ["relay", "backlog", "latency", "dkim"]
+        args.idle = 100
+    parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions"]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -284,7 +295,7 @@ def main():
     if "latency" in parts:
         rate = args.latency_rate
         if rate is None:
-            base = [r for r in result.get("relay", []) if r["system"] == "sluice"
+            base = [r for r in result.get("relay", []) if r["system"] == "sluice+ed25519"
                     and r["size"] == 1000 and r["sessions"] == 10]
             rate = base[0]["msgs_per_s"] / 2 if base else 500
         print("latency:", flush=True)
@@ -294,6 +305,10 @@ def main():
         print("dkim signing:", flush=True)
         result["dkim"] = dkim.measure(args.dkim_bench, os.cpu_count(), args.dkim_seconds,
                                       args.repeat)
+
+    if "sessions" in parts:
+        print("idle sessions:", flush=True)
+        result["sessions"] = sessions.measure(args, work, SLUICE, SINK)
 
     print()
     print(table(result))
@@ -331,6 +346,18 @@ def table(result):
     if lt:
         lines.append(f"latency (end of DATA -> 250) at {lt['achieved_per_s']:.0f} msg/s: "
                      f"p50 {lt['p50_ms']:.2f} ms, p99 {lt['p99_ms']:.2f} ms, max {lt['max_ms']:.2f} ms")
+    ss = result.get("sessions")
+    if ss:
+        lines.append("")
+        lines.append(f"resident memory per idle connection ({ss['connections']} connections "
+                     "after the greeting; smtp-sink is the baseline):")
+        lines.append("")
+        lines.append("| connections | bytes each |")
+        lines.append("|---|---:|")
+        lines.append(f"| smtp-sink, plaintext ({ss['smtp_sink_connections']} connections, its "
+                     f"most) | {ss['smtp_sink_bytes']:.0f} |")
+        lines.append(f"| sluiced, plaintext | {ss['plain_bytes']:.0f} |")
+        lines.append(f"| sluiced, implicit TLS (after the handshake) | {ss['tls_bytes']:.0f} |")
     d = result.get("dkim")
     if d:
         lines.append("")

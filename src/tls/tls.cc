@@ -67,6 +67,8 @@ Result<ContextPtr, std::string> MakeServerContext(const ServerOptions& opts) {
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(
       native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // OpenSSL's record buffers go back while a session is idle.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   if (opts.cert_file.empty()) {
     auto r = UseSelfSigned(native, opts.hostname);
     if (!r) {

@@ -38,10 +38,11 @@ def test_bench_quick_run(tmp_path):
 
     assert result["machine"]["cores"] >= 1 and result["machine"]["revision"]
     relay = {r["system"]: r for r in result["relay"]}
-    assert set(relay) == {"ceiling", "sluice", "postfix"}
+    assert set(relay) == {"ceiling", "sluice", "sluice+ed25519", "sluice+rsa2048", "postfix"}
     for system, r in relay.items():
         assert r["complete"] and r["delivered"] == r["messages"] == 500, (system, r)
-    assert relay["sluice"]["of_ceiling"] > 0 and relay["sluice"]["vs_postfix"] > 0
+    for system in ("sluice", "sluice+ed25519", "sluice+rsa2048"):
+        assert relay[system]["of_ceiling"] > 0 and relay[system]["vs_postfix"] > 0, system
 
     backlog = result["backlog"]
     assert backlog["messages"] == 5000, backlog
@@ -51,6 +52,11 @@ def test_bench_quick_run(tmp_path):
     for alg in ("rsa2048", "ed25519"):
         assert result["dkim"][alg]["sluice_per_s"] > 0 and result["dkim"][alg]["openssl_per_s"] > 0
     assert "| ed25519 |" in p.stdout
+    sessions = result["sessions"]
+    assert sessions["connections"] == 100
+    for key in ("plain_bytes", "tls_bytes", "smtp_sink_bytes"):
+        assert isinstance(sessions[key], (int, float)), sessions  # RSS deltas: any sign
+    assert "| sluiced, plaintext |" in p.stdout
 
 
 def test_revision_is_unknown_outside_a_repository(tmp_path, monkeypatch):

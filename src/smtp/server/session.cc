@@ -26,12 +26,6 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-// Sessions on listeners without TLS still need a context to build their stream.
-asio::ssl::context& PlainContext() {
-  static asio::ssl::context ctx(asio::ssl::context::tls_server);
-  return ctx;
-}
-
 bool IStartsWith(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && std::equal(p.begin(), p.end(), s.begin(), [](char a, char b) {
            return std::toupper(static_cast<unsigned char>(a)) ==
@@ -81,14 +75,14 @@ Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, 
       server_(server),
       tls_holder_(std::move(tls)),
       tls_ctx_(tls_holder_ ? tls_holder_->Current() : nullptr),
-      stream_(std::move(socket), tls_ctx_ ? *tls_ctx_ : PlainContext()),
-      deadline_(stream_.get_executor()),
+      socket_(std::move(socket)),
+      deadline_(socket_.get_executor()),
       slot_(std::move(slot)) {
   info_.listener = listener.name;
   info_.kind = listener.kind;
   info_.local_hostname = ctx.options.hostname;
   boost::system::error_code ec;
-  auto ep = stream_.next_layer().remote_endpoint(ec);
+  auto ep = socket_.remote_endpoint(ec);
   if (!ec) {
     auto addr = ep.address();
     if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
@@ -106,7 +100,7 @@ Session::~Session() {
 
 awaitable<void> Session::Run(std::shared_ptr<Session> self) {
   asio::co_spawn(
-      self->stream_.get_executor(),
+      self->socket_.get_executor(),
       [](std::shared_ptr<Session> s) -> awaitable<void> { co_await s->Watchdog(); }(self),
       asio::detached);
   try {
@@ -121,7 +115,7 @@ void Session::Drain() {
   draining_ = true;
   if (awaiting_command_) {
     boost::system::error_code ec;
-    stream_.next_layer().cancel(ec);
+    socket_.cancel(ec);
   }
 }
 
@@ -131,8 +125,8 @@ void Session::Close() {
   }
   closed_ = true;
   boost::system::error_code ec;
-  stream_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  stream_.next_layer().close(ec);
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
   deadline_.Cancel();
 }
 
@@ -146,10 +140,10 @@ awaitable<void> Session::Watchdog() {
     boost::system::error_code ignored;
     if (!timed_out_) {
       timed_out_ = true;
-      stream_.next_layer().cancel(ignored);
+      socket_.cancel(ignored);
       deadline_.Set(kGraceAfterTimeout);  // time to say 421
     } else {
-      stream_.next_layer().close(ignored);
+      socket_.close(ignored);
       break;
     }
   }
@@ -177,10 +171,9 @@ awaitable<bool> Session::Flush() {
   }
   boost::system::error_code ec;
   if (tls_active_) {
-    std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(out_), kTuple);
+    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(out_), kTuple);
   } else {
-    std::tie(ec, std::ignore) =
-        co_await asio::async_write(stream_.next_layer(), asio::buffer(out_), kTuple);
+    std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(out_), kTuple);
   }
   out_.clear();
   co_return !ec;
@@ -202,21 +195,31 @@ awaitable<Session::ReadStatus> Session::ReadMore(std::chrono::milliseconds timeo
     in_pos_ = 0;
   }
   // Read into a buffer kept for the session (growing in_ by a chunk would
-  // zero-fill the chunk on every read) and append what arrived.
-  if (!read_buf_) {
-    read_buf_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
+  // zero-fill the chunk on every read) and append what arrived. Waiting for a
+  // command, with nothing buffered, the session gives its large buffers back
+  // and reads into a small one: an idle session costs a few KB.
+  asio::mutable_buffer into;
+  if (awaiting_command_ && in_.empty()) {
+    read_buf_.reset();
+    if (in_.capacity() > small_buf_.size()) {
+      in_.shrink_to_fit();
+    }
+    into = asio::buffer(small_buf_);
+  } else {
+    if (!read_buf_) {
+      read_buf_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
+    }
+    into = asio::buffer(read_buf_.get(), kReadChunk);
   }
   deadline_.Set(timeout);
   boost::system::error_code ec;
   std::size_t n = 0;
   if (tls_active_) {
-    std::tie(ec, n) =
-        co_await stream_.async_read_some(asio::buffer(read_buf_.get(), kReadChunk), kTuple);
+    std::tie(ec, n) = co_await tls_->async_read_some(into, kTuple);
   } else {
-    std::tie(ec, n) = co_await stream_.next_layer().async_read_some(
-        asio::buffer(read_buf_.get(), kReadChunk), kTuple);
+    std::tie(ec, n) = co_await socket_.async_read_some(into, kTuple);
   }
-  in_.append(read_buf_.get(), n);
+  in_.append(static_cast<const char*>(into.data()), n);
   if (ec) {
     if (timed_out_) {
       co_return ReadStatus::kTimeout;
@@ -261,13 +264,10 @@ awaitable<void> Session::Main() {
     if (!tls_ctx_) {
       co_return;
     }
-    deadline_.Set(listener_.limits.tls_handshake_timeout);
-    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kTuple);
-    if (ec) {
+    bool secured = co_await Handshake();  // (a named result: GCC 12 and co_await in a condition)
+    if (!secured) {
       co_return;
     }
-    tls_active_ = true;
-    info_.tls = tls::Describe(stream_.native_handle());
   }
   Queue({220, "", ctx_.options.hostname + " ESMTP Sluice"});
   std::string line;
@@ -634,18 +634,27 @@ awaitable<bool> Session::DoStartTls() {
   // taken as a command afterwards.
   in_.clear();
   in_pos_ = 0;
-  deadline_.Set(listener_.limits.tls_handshake_timeout);
-  auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kTuple);
-  if (ec) {
+  bool secured = co_await Handshake();
+  if (!secured) {
     co_return false;
   }
-  tls_active_ = true;
-  info_.tls = tls::Describe(stream_.native_handle());
   // RFC 3207 §4.2: forget everything learnt before TLS.
   info_.helo.clear();
   info_.esmtp = false;
   info_.auth_user.clear();
   ResetTransaction();
+  co_return true;
+}
+
+awaitable<bool> Session::Handshake() {
+  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_ctx_);
+  deadline_.Set(listener_.limits.tls_handshake_timeout);
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kTuple);
+  if (ec) {
+    co_return false;
+  }
+  tls_active_ = true;
+  info_.tls = tls::Describe(tls_->native_handle());
   co_return true;
 }
 

@@ -2,6 +2,7 @@
 // One SMTP server session: a coroutine that owns its connection for its whole
 // life on one io_context. Internal to smtp/server.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -42,7 +43,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Called on the session's executor when the server shuts down.
   void Drain();
   std::uint64_t id() const { return id_; }
-  auto executor() { return stream_.get_executor(); }
+  auto executor() { return socket_.get_executor(); }
 
  private:
   enum class ReadStatus { kOk, kClosed, kTimeout, kDrain, kTooLong };
@@ -63,6 +64,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<bool> DoData();
   boost::asio::awaitable<bool> DoBdat(const Command& c);
   boost::asio::awaitable<bool> DoStartTls();
+  // Starts TLS on the connection (server side); false if the handshake failed.
+  boost::asio::awaitable<bool> Handshake();
   boost::asio::awaitable<bool> DoAuth(const Command& c);
   // Sends a 334 challenge and reads the client's response line. kFailed: an
   // error reply is queued and the session goes on; kEnd: the session ends.
@@ -85,7 +88,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Server& server_;
   std::shared_ptr<tls::ServerContextHolder> tls_holder_;
   tls::ContextPtr tls_ctx_;
-  boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
+  boost::asio::ip::tcp::socket socket_;
+  // Made when TLS starts (smtps at once, or STARTTLS): a plaintext session
+  // carries no TLS state or buffers.
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   runtime::Deadline deadline_;
   std::unique_ptr<ConnectionSlot> slot_;
 
@@ -98,7 +104,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::string in_;
   std::size_t in_pos_ = 0;
+  // Reads go into a large buffer while data flows and a small one while the
+  // session waits for a command, so an idle session holds a few KB.
   std::unique_ptr<char[]> read_buf_;
+  std::array<char, 1024> small_buf_;
   std::string out_;
 
   bool in_transaction_ = false;
