@@ -110,6 +110,9 @@ std::string Summary(const json::object& o) {
   } else {
     std::uint64_t total = 0;
     for (const auto& q : queues) {
+      if (!q.is_object()) {
+        continue;
+      }
       const auto& n = Field(q.as_object(), "messages");
       total += n.is_uint64() ? n.as_uint64() : n.is_int64() ? n.as_int64() : 0;
     }

@@ -543,8 +543,8 @@ Settings Bind(const config::Document& doc) {
   // RFC 5321 §4.5.1: postmaster mail goes to this mailbox, or stays in the Maildir.
   if (std::string pm = server.String("postmaster", ""); !pm.empty()) {
     auto mailbox = ParseMailbox(pm);
-    if (!mailbox) {
-      server.Report("postmaster", "not a mailbox (local@domain): " + pm);
+    if (!mailbox || mailbox->utf8) {
+      server.Report("postmaster", "not an ASCII mailbox (local@domain): " + pm);
     } else if (std::find(st.server.local_domains.begin(), st.server.local_domains.end(),
                          mailbox->ascii_domain) != st.server.local_domains.end()) {
       server.Report("postmaster", "must be at a domain that is not in relay.local_domains "

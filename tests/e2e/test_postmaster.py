@@ -109,3 +109,25 @@ def test_postmaster_at_a_local_domain_is_a_config_error(sluiced_factory):
                        text=True, timeout=30)
     assert r.returncode == 1
     assert "sluiced.toml:" in r.stderr and "postmaster" in r.stderr, r.stderr
+
+
+def test_postmaster_at_the_server_name_and_orcpt_cannot_forge_headers(sluiced_factory):
+    # RFC 5321 §4.5.1: postmaster at the server's own name is ours too. The
+    # client's ORCPT (RFC 3461 §4.2) does not reach the kept message's
+    # headers: a CRLF hidden in its xtext is refused, and a plain one is
+    # replaced by the address this server was asked for.
+    s = sluiced_factory(config={"relay": {"networks": ["127.0.0.1/32"],
+                                          "local_domains": ["local.test"]}})
+    with connect(s.port("relay"), source=UNTRUSTED) as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<someone@example.org>", 250)
+        r = c.cmd("RCPT TO:<postmaster@MX.test> ORCPT=rfc822;x+0D+0AX-Evil:+20yes")
+        assert (r.code, r.enhanced) == (501, "5.5.4"), r
+        c.expect("RCPT TO:<postmaster@MX.test> ORCPT=rfc822;ceo@bank.example", 250)
+        c.expect("DATA", 354)
+        c.send("Subject: hi\r\n\r\nHello.\r\n.\r\n")
+        assert c.reply().queued_id()
+    [kept] = list((s.tmp / "var" / "postmaster" / "new").iterdir())
+    head = kept.read_text().split("\n\n", 1)[0]
+    assert "Delivered-To: postmaster@mx.test\n" in head, head
+    assert "bank.example" not in head and "X-Evil" not in head, head

@@ -7,6 +7,14 @@
 namespace sluice::smtp {
 namespace {
 
+// No control characters (and, unless allowed, nothing outside US-ASCII).
+bool Printable(std::string_view s, bool allow_8bit) {
+  return std::all_of(s.begin(), s.end(), [allow_8bit](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return (c >= 0x20 && c != 0x7F && c < 0x80) || (allow_8bit && c >= 0x80);
+  });
+}
+
 constexpr std::size_t kMaxEnvidLength = 100;  // RFC 3461 §4.4
 constexpr std::size_t kMaxOrcptLength = 500;  // RFC 3461 §4.2
 
@@ -164,8 +172,9 @@ std::optional<CommandFailure> ApplyMailParam(const Param& p, MailParams& m, unsi
       return BadParam(p.keyword, "repeated");
     }
     auto v = DecodeXtext(p.value);
-    if (!p.has_value || !v || v->size() > kMaxEnvidLength) {
-      return BadParam(p.keyword, "must be xtext of at most 100 characters");
+    // RFC 3461 §4.4: printable US-ASCII (it is copied into delivery reports).
+    if (!p.has_value || !v || v->size() > kMaxEnvidLength || !Printable(*v, false)) {
+      return BadParam(p.keyword, "must be xtext of at most 100 printable characters");
     }
     m.envid = std::move(*v);
   } else if (IEquals(p.keyword, "AUTH")) {
@@ -223,7 +232,9 @@ std::optional<CommandFailure> ApplyRcptParam(const Param& p, RcptParams& r, unsi
       return BadParam(p.keyword, "must be addr-type;xtext");
     }
     auto addr = DecodeXtext(p.value.substr(semi + 1));
-    if (!addr || addr->empty() || p.value.size() > kMaxOrcptLength) {
+    // RFC 3461 §4.2: an address, which holds no control characters (it is
+    // copied into headers of reports and passed on).
+    if (!addr || addr->empty() || p.value.size() > kMaxOrcptLength || !Printable(*addr, true)) {
       return BadParam(p.keyword, "must be addr-type;xtext");
     }
     r.orcpt = std::string(p.value.substr(0, semi + 1)) + *addr;

@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -58,6 +61,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
                               opts_.port, ec.message()));
     }
     spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (spare_fd_ < 0) {
+      spdlog::warn("listener {}: no spare descriptor (/dev/null: {}): out of descriptors, "
+                   "waiting clients will get no 421",
+                   opts_.name, std::strerror(errno));
+    }
     return Ok{};
   }
 
@@ -77,21 +85,23 @@ class Listener : public std::enable_shared_from_this<Listener> {
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) {
           break;
         }
+        auto pause = std::chrono::milliseconds(100);
         if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
           // Out of descriptors. accept() says so even with no client waiting:
-          // refuse the waiting ones, then wait for the next before trying again.
+          // refuse the waiting ones, then look again shortly. (A timer, not a
+          // wait for readiness: with edge-triggered epoll, an edge taken while
+          // no accept was pending would not wake such a wait.)
           if (self->ShedWithSpare(ctx)) {
             continue;
           }
-          if (self->spare_fd_ >= 0) {
-            co_await self->acceptor_.async_wait(asio::ip::tcp::acceptor::wait_read,
-                                                asio::as_tuple(asio::use_awaitable));
-            continue;
+          if (self->spare_fd_ < 0) {
+            self->WarnAcceptFailed(ec.message() + " (and no spare descriptor to refuse with)");
           }
+          pause = std::chrono::milliseconds(20);
+        } else {
+          self->WarnAcceptFailed(ec.message());
         }
-        // Something else (or no spare descriptor): pause rather than spin.
-        self->WarnAcceptFailed(ec.message());
-        asio::steady_timer t(self->acceptor_.get_executor(), std::chrono::milliseconds(100));
+        asio::steady_timer t(self->acceptor_.get_executor(), pause);
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/sasl.h"
+#include "core/ascii.h"
 #include "core/base64.h"
 #include "runtime/blocking.h"
 #include "smtp/server/server.h"
@@ -441,7 +442,8 @@ bool Session::IsPostmaster(const Address& rcpt) const {
   // RFC 5321 §4.5.1: "postmaster" is a case-insensitive local name, bare or
   // at any domain this server serves.
   return rcpt.IsBarePostmaster() ||
-         (rcpt.local.size() == 10 && IStartsWith(rcpt.local, "postmaster") && IsLocalDomain(rcpt));
+         (rcpt.local.size() == 10 && IStartsWith(rcpt.local, "postmaster") &&
+          (IsLocalDomain(rcpt) || rcpt.ascii_domain == AsciiLower(ctx_.options.hostname)));
 }
 
 bool Session::MayRelay() const {
@@ -465,12 +467,12 @@ bool Session::DoRcpt(Command& c) {
     return QueueError({553, "5.6.7", "Non-ASCII recipient address requires SMTPUTF8"});
   }
   if (IsPostmaster(c.path)) {
-    // Kept as the original recipient (RFC 3461 §4.2), then sent on to the
-    // configured mailbox, or left as the bare <postmaster> for the local Maildir.
-    if (c.rcpt.orcpt.empty()) {
-      c.rcpt.orcpt = "rfc822;postmaster@" +
-                     (c.path.domain.empty() ? ctx_.options.hostname : c.path.ascii_domain);
-    }
+    // The address this server was asked for becomes the original recipient
+    // (RFC 3461 §4.2; ours, whatever ORCPT the client gave: it names the
+    // postmaster in the Maildir's Delivered-To), then it is sent on to the
+    // configured mailbox, or left as the bare <postmaster> for the Maildir.
+    c.rcpt.orcpt = "rfc822;postmaster@" +
+                   (c.path.domain.empty() ? ctx_.options.hostname : c.path.ascii_domain);
     Address to;
     if (ctx_.options.postmaster) {
       to = *ctx_.options.postmaster;

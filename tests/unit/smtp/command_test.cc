@@ -112,6 +112,10 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"RCPT TO:<b@example.org> NOTIFY=NEVER,SUCCESS", CommandError::kBadParameter,
                     501},
         InvalidCase{"RCPT TO:<b@example.org> NOTIFY=SOMETIMES", CommandError::kBadParameter, 501},
+        // RFC 3461 §4.2, §4.4: no control characters hidden in xtext.
+        InvalidCase{"RCPT TO:<b@example.org> ORCPT=rfc822;x+0D+0AX-Evil:+20y",
+                    CommandError::kBadParameter, 501},
+        InvalidCase{"MAIL FROM:<a@example.com> ENVID=a+0Ab", CommandError::kBadParameter, 501},
         InvalidCase{"RCPT TO:<b@example.org> ORCPT=b@example.org", CommandError::kBadParameter,
                     501},
         InvalidCase{"RCPT TO:<b@example.org> SIZE=10", CommandError::kUnknownParameter, 555}));
