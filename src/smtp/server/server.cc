@@ -201,12 +201,16 @@ class Listener : public std::enable_shared_from_this<Listener> {
   // inside TLS, and a handshake for a client we will not serve is work an
   // attacker could make us do by the thousand.
   void Refuse(asio::ip::tcp::socket& socket, const char* why, const std::string& hostname) {
-    if (opts_.kind != ListenerKind::kSmtps) {
-      std::string line = fmt::format("421 4.7.0 {} {}\r\n", hostname, why);
-      ::send(socket.native_handle(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
+    SayRefusal(socket.native_handle(), why, hostname);
     boost::system::error_code ignored;
     socket.close(ignored);
+  }
+
+  void SayRefusal(int fd, const char* why, const std::string& hostname) const {
+    if (opts_.kind != ListenerKind::kSmtps) {
+      std::string line = fmt::format("421 4.7.0 {} {}\r\n", hostname, why);
+      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
   }
 
   // Out of descriptors (EMFILE/ENFILE): a waiting client would sit in the
@@ -222,11 +226,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     spare_fd_ = -1;
     int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      if (opts_.kind != ListenerKind::kSmtps) {
-        std::string line = fmt::format("421 4.7.0 {} Too many connections, try again later\r\n",
-                                       ctx.options.hostname);
-        ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      }
+      SayRefusal(fd, "Too many connections, try again later", ctx.options.hostname);
       ::close(fd);
     }
     spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -13,9 +13,9 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/sasl.h"
-#include "core/ascii.h"
 #include "core/base64.h"
 #include "runtime/blocking.h"
+#include "smtp/server/recipient_policy.h"
 #include "smtp/server/server.h"
 
 namespace sluice::smtp {
@@ -432,20 +432,6 @@ bool Session::DoMail(Command& c) {
   return true;
 }
 
-bool Session::IsLocalDomain(const Address& rcpt) const {
-  const auto& domains = ctx_.options.local_domains;
-  return !rcpt.domain.empty() &&
-         std::find(domains.begin(), domains.end(), rcpt.ascii_domain) != domains.end();
-}
-
-bool Session::IsPostmaster(const Address& rcpt) const {
-  // RFC 5321 §4.5.1: "postmaster" is a case-insensitive local name, bare or
-  // at any domain this server serves.
-  return rcpt.IsBarePostmaster() ||
-         (rcpt.local.size() == 10 && IStartsWith(rcpt.local, "postmaster") &&
-          (IsLocalDomain(rcpt) || rcpt.ascii_domain == AsciiLower(ctx_.options.hostname)));
-}
-
 bool Session::MayRelay() const {
   return !info_.auth_user.empty() || info_.relay_client;
 }
@@ -466,36 +452,20 @@ bool Session::DoRcpt(Command& c) {
   if (c.path.utf8 && !envelope_.smtputf8) {
     return QueueError({553, "5.6.7", "Non-ASCII recipient address requires SMTPUTF8"});
   }
-  if (IsPostmaster(c.path)) {
-    // The address this server was asked for becomes the original recipient
-    // (RFC 3461 §4.2; ours, whatever ORCPT the client gave: it names the
-    // postmaster in the Maildir's Delivered-To), then it is sent on to the
-    // configured mailbox, or left as the bare <postmaster> for the Maildir.
-    c.rcpt.orcpt = "rfc822;postmaster@" +
-                   (c.path.domain.empty() ? ctx_.options.hostname : c.path.ascii_domain);
-    Address to;
-    if (ctx_.options.postmaster) {
-      to = *ctx_.options.postmaster;
-    } else {
-      to.local = "postmaster";
-    }
-    bool seen = std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(),
-                            [&](const Recipient& r) { return r.address.ToString() == to.ToString(); });
-    if (!seen) {
-      envelope_.recipients.push_back(Recipient{std::move(to), c.rcpt.notify, c.rcpt.orcpt});
-    }
-    Queue({250, "2.1.5", "Ok"});
-    return true;
+  auto d = DecideRecipient(ctx_.options, MayRelay(), std::move(c.path), c.rcpt.notify,
+                           std::move(c.rcpt.orcpt));
+  if (!d.accept) {
+    return QueueError(d.refusal);
   }
-  if (IsLocalDomain(c.path)) {
-    // Sluice keeps no mailboxes: relaying to a domain it serves would loop.
-    return QueueError({550, "5.1.1", "<" + c.path.ToString() + ">: Recipient address rejected: "
-                                     "no such mailbox here"});
+  // Postmaster named twice (bare and at a local domain) is delivered to once.
+  const std::string added = d.accept->address.ToString();
+  bool seen = d.postmaster && std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(),
+                                          [&added](const Recipient& r) {
+                                            return r.address.ToString() == added;
+                                          });
+  if (!seen) {
+    envelope_.recipients.push_back(std::move(*d.accept));
   }
-  if (!MayRelay()) {
-    return QueueError({554, "5.7.1", "<" + c.path.ToString() + ">: Relay access denied"});
-  }
-  envelope_.recipients.push_back(Recipient{std::move(c.path), c.rcpt.notify, c.rcpt.orcpt});
   Queue({250, "2.1.5", "Ok"});
   return true;
 }

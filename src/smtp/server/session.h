@@ -76,8 +76,6 @@ class Session : public std::enable_shared_from_this<Session> {
   bool TlsAvailable() const;
   bool AuthOffered() const;
   bool MayRelay() const;  // relay client or authenticated user
-  bool IsLocalDomain(const Address& rcpt) const;
-  bool IsPostmaster(const Address& rcpt) const;
   void ResetTransaction();
   void Close();
 
