@@ -130,7 +130,8 @@ std::string Summary(const json::object& o) {
                                 {"SUSPENDED UNTIL", "suspended_until"}});
   }
   if (const auto& held = Array(o, "operator_suspensions"); !held.empty()) {
-    out += "\nSuspended by the operator:\n" + Table(held, {{"TARGET", "target"}, {"UNTIL", "until"}});
+    out +=
+        "\nSuspended by the operator:\n" + Table(held, {{"TARGET", "target"}, {"UNTIL", "until"}});
   }
   if (const auto& rules = Array(o, "suspensions"); !rules.empty()) {
     out += "\nSuspended by reply rules:\n" + Table(rules, {{"SCOPE", "scope"},
@@ -176,11 +177,12 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
     r.out = "shaping rules reloaded\n";
   } else if (verb == "warmup status") {
     const auto& sources = Array(o, "sources");
-    r.out = sources.empty() ? "No source follows a warm-up plan.\n"
-                            : Table(sources, {{"SOURCE", "source"},
-                                              {"DAY", "day"},
-                                              {"CAP", "cap"},
-                                              {"SENT TODAY", "today"}});
+    if (sources.empty()) {
+      r.out = "No source follows a warm-up plan.\n";
+    } else {
+      r.out = Table(
+          sources, {{"SOURCE", "source"}, {"DAY", "day"}, {"CAP", "cap"}, {"SENT TODAY", "today"}});
+    }
   } else {
     r.out = std::string(text);
   }

@@ -107,11 +107,14 @@ void BindLimits(const config::Section& s, smtp::Limits& l) {
 }
 
 ListenerSettings BindListener(const config::Section& s, const std::string& hostname) {
+  // clang-format off
   s.RejectUnknown({"name", "kind", "address", "port", "tls", "tls_cert", "tls_key",
                    "allow_plaintext_auth", "max_message_size", "max_recipients",
                    "max_command_line_length", "max_line_length", "command_timeout", "data_timeout",
                    "tls_handshake_timeout", "max_connections", "max_connections_per_ip",
-                   "max_connections_per_relay_client", "recipient_overshoot_limit",                   "max_errors", "max_messages_per_connection"});
+                   "max_connections_per_relay_client", "recipient_overshoot_limit", "max_errors",
+                   "max_messages_per_connection"});
+  // clang-format on
   ListenerSettings out;
   auto& o = out.smtp;
   o.name = s.String("name", "");
@@ -196,8 +199,9 @@ void BindDkim(const config::Section& s, dkim::Options& o) {
   if (auto c = dkim::ParseCanon(canon); c && canon.find('/') != std::string::npos) {
     o.canon = *c;
   } else {
-    s.Report("canonicalization", "expected \"relaxed/relaxed\", \"relaxed/simple\", "
-                                 "\"simple/relaxed\" or \"simple/simple\"");
+    s.Report("canonicalization",
+             "expected \"relaxed/relaxed\", \"relaxed/simple\", "
+             "\"simple/relaxed\" or \"simple/simple\"");
   }
   auto field_names = [&](std::string_view key, std::vector<std::string>& out) {
     if (!s.Has(key)) {
@@ -206,9 +210,8 @@ void BindDkim(const config::Section& s, dkim::Options& o) {
     out = s.StringList(key);
     for (const auto& name : out) {
       // RFC 5322 §3.6.8: printable ASCII but ':' (and no space).
-      bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return c > 32 && c < 127 && c != ':';
-      });
+      bool ok = !name.empty() && std::all_of(name.begin(), name.end(),
+                                             [](char c) { return c > 32 && c < 127 && c != ':'; });
       if (!ok) {
         s.Report(key, "not a header field name: \"" + name + "\"");
       }
@@ -547,8 +550,10 @@ Settings Bind(const config::Document& doc) {
       server.Report("postmaster", "not an ASCII mailbox (local@domain): " + pm);
     } else if (std::find(st.server.local_domains.begin(), st.server.local_domains.end(),
                          mailbox->ascii_domain) != st.server.local_domains.end()) {
-      server.Report("postmaster", "must be at a domain that is not in relay.local_domains "
-                                  "(Sluice keeps no mailboxes; it would loop): " + pm);
+      server.Report("postmaster",
+                    "must be at a domain that is not in relay.local_domains "
+                    "(Sluice keeps no mailboxes; it would loop): " +
+                        pm);
     } else {
       st.server.postmaster = std::move(mailbox).value();
     }
@@ -643,8 +648,8 @@ Settings Bind(const config::Document& doc) {
   }
 
   auto q = root.Table("queue");
-  q.RejectUnknown(
-      {"first_retry", "backoff_factor", "max_retry_interval", "jitter", "max_age", "delay_warning"});
+  q.RejectUnknown({"first_retry", "backoff_factor", "max_retry_interval", "jitter", "max_age",
+                   "delay_warning"});
   auto& rp = d.retry;
   rp.first_retry = q.Duration("first_retry", rp.first_retry);
   rp.backoff_factor = q.Double("backoff_factor", rp.backoff_factor, 1.0, 100.0);

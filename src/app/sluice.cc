@@ -226,8 +226,8 @@ std::optional<long> ParseCount(const std::string& flag, const std::string& value
   long n = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec != std::errc() || end != value.data() + value.size() || n < 0) {
-    std::fprintf(stderr, "sluice: %s wants a whole number of 0 or more, not \"%s\"\n",
-                 flag.c_str(), value.c_str());
+    std::fprintf(stderr, "sluice: %s wants a whole number of 0 or more, not \"%s\"\n", flag.c_str(),
+                 value.c_str());
     return std::nullopt;
   }
   return n;

@@ -33,10 +33,10 @@
 #include <spdlog/spdlog.h>
 
 #include "api/admin.h"
-#include "app/settings.h"
-#include "auth/credentials.h"
 #include "app/dkim_publication.h"
+#include "app/settings.h"
 #include "app/shaping_file.h"
+#include "auth/credentials.h"
 #include "core/thread_name.h"
 #include "events/events.h"
 #include "ingest/ingest.h"
@@ -391,8 +391,8 @@ int Serve(const Args& args) {
 
   runtime::IoPool pool(st.threads);
   asio::thread_pool blocking(2);
-  d.ingest = std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored, &signer,
-                                              &blocking);
+  d.ingest =
+      std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored, &signer, &blocking);
   d.server_ctx.options = st.server;
   d.server_ctx.sink = d.ingest.get();
   d.server_ctx.credentials = d.credentials;

@@ -3,9 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include "core/utf8.h"
-
 #include "core/time_format.h"
+#include "core/utf8.h"
 
 namespace sluice::events {
 namespace {
@@ -102,14 +101,15 @@ std::string ToJson(const Automation& e) {
     o["tenant"] = OrNull(e.tenant);
     o["campaign"] = OrNull(e.campaign);
   }
-  o["egress_source"] = e.egress_source.empty() ? boost::json::value(nullptr)
-                                               : boost::json::value(e.egress_source);
+  o["egress_source"] =
+      e.egress_source.empty() ? boost::json::value(nullptr) : boost::json::value(e.egress_source);
   o["until"] = Rfc3339Micros(e.until);
   if (e.code != 0) {
-    o["response"] = boost::json::object{
-        {"code", e.code},
-        {"enhanced", e.enhanced.empty() ? boost::json::value(nullptr) : boost::json::value(e.enhanced)},
-        {"text", e.text}};
+    o["response"] =
+        boost::json::object{{"code", e.code},
+                            {"enhanced", e.enhanced.empty() ? boost::json::value(nullptr)
+                                                            : boost::json::value(e.enhanced)},
+                            {"text", e.text}};
   } else {
     o["response"] = nullptr;
   }

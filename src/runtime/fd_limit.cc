@@ -1,11 +1,11 @@
 #include "runtime/fd_limit.h"
 
-#include <sys/resource.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#include <sys/resource.h>
 
 namespace sluice::runtime {
 

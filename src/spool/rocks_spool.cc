@@ -1,7 +1,6 @@
 #include "spool/rocks_spool.h"
 
 #include <algorithm>
-
 #include <filesystem>
 
 #include <rocksdb/db.h>

@@ -27,19 +27,19 @@ struct Limits {
   // (the client sends them again in its next transaction); past this many they
   // count toward max_errors. Postfix's smtpd_recipient_overshoot_limit.
   std::uint32_t recipient_overshoot_limit = 1000;
-  std::size_t max_command_line_length = 512;     // 500 5.5.2 (RFC 5321 §4.5.3.1.4)
-  std::size_t max_auth_line_length = 12288;      // RFC 4954 §4
-  std::size_t max_line_length = 998;             // 550 5.5.2 after DATA (RFC 5322 §2.1.1)
+  std::size_t max_command_line_length = 512;  // 500 5.5.2 (RFC 5321 §4.5.3.1.4)
+  std::size_t max_auth_line_length = 12288;   // RFC 4954 §4
+  std::size_t max_line_length = 998;          // 550 5.5.2 after DATA (RFC 5322 §2.1.1)
   std::chrono::milliseconds command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
   std::chrono::milliseconds data_timeout = std::chrono::minutes(5);
   std::chrono::milliseconds tls_handshake_timeout = std::chrono::seconds(60);
-  std::uint32_t max_connections = 1000;              // 421 4.7.0 at connect
-  std::uint32_t max_connections_per_ip = 50;         // 421 4.7.0 at connect
+  std::uint32_t max_connections = 1000;       // 421 4.7.0 at connect
+  std::uint32_t max_connections_per_ip = 50;  // 421 4.7.0 at connect
   // For clients in relay networks (a few application servers that open many
   // connections each) instead of max_connections_per_ip.
   std::uint32_t max_connections_per_relay_client = 500;  // 421 4.7.0 at connect
-  std::uint32_t max_errors = 10;                     // 421 4.7.0, then close
-  std::uint32_t max_messages_per_connection = 1000;  // 421 4.7.0 at the next MAIL
+  std::uint32_t max_errors = 10;                         // 421 4.7.0, then close
+  std::uint32_t max_messages_per_connection = 1000;      // 421 4.7.0 at the next MAIL
 };
 
 struct ListenerOptions {
@@ -53,7 +53,7 @@ struct ListenerOptions {
 
 struct ServerOptions {
   std::string hostname = "localhost";
-  std::vector<Network> relay_networks;     // clients allowed to relay on relay listeners
+  std::vector<Network> relay_networks;  // clients allowed to relay on relay listeners
   // Domains this server receives mail for (lower-case A-labels). Sluice keeps
   // no mailboxes: only postmaster there is accepted (RFC 5321 §4.5.1), every
   // other recipient gets 550 5.1.1.

@@ -1,7 +1,6 @@
 #include "smtp/server/server.h"
 
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "smtp/server/session.h"
 
@@ -62,9 +62,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
     }
     spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (spare_fd_ < 0) {
-      spdlog::warn("listener {}: no spare descriptor (/dev/null: {}): out of descriptors, "
-                   "waiting clients will get no 421",
-                   opts_.name, std::strerror(errno));
+      spdlog::warn(
+          "listener {}: no spare descriptor (/dev/null: {}): out of descriptors, "
+          "waiting clients will get no 421",
+          opts_.name, std::strerror(errno));
     }
     return Ok{};
   }
@@ -163,7 +164,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   // Connection limits: a slot, or the 421 4.7.0 text when over.
   std::pair<std::unique_ptr<ConnectionSlot>, const char*> Admit(const std::string& ip,
-                                                               ServerContext& ctx) {
+                                                                ServerContext& ctx) {
     const auto& limits = opts_.limits;
     std::uint32_t per_ip_limit = AnyContains(ctx.options.relay_networks, ip)
                                      ? limits.max_connections_per_relay_client

@@ -459,10 +459,9 @@ bool Session::DoRcpt(Command& c) {
   }
   // Postmaster named twice (bare and at a local domain) is delivered to once.
   const std::string added = d.accept->address.ToString();
-  bool seen = d.postmaster && std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(),
-                                          [&added](const Recipient& r) {
-                                            return r.address.ToString() == added;
-                                          });
+  bool seen = d.postmaster &&
+              std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(),
+                          [&added](const Recipient& r) { return r.address.ToString() == added; });
   if (!seen) {
     envelope_.recipients.push_back(std::move(*d.accept));
   }

@@ -27,8 +27,9 @@ TEST(AdminOutput, SummaryIsATableWithATotal) {
 }
 
 TEST(AdminOutput, EmptySummary) {
-  auto r = RenderAdminReply({"queue", "summary"},
-                            R"({"queues":[],"sites":[],"operator_suspensions":[],"suspensions":[]})");
+  auto r =
+      RenderAdminReply({"queue", "summary"},
+                       R"({"queues":[],"sites":[],"operator_suspensions":[],"suspensions":[]})");
   EXPECT_EQ(r.out, "No mail queued.\n");
 }
 
@@ -44,15 +45,15 @@ TEST(AdminOutput, VerbsReadAsSentences) {
                              R"({"suspended":"acme@*","for":"2h","held":4})")
                 .out,
             "suspended acme@* for 2h: 4 messages held\n");
-  EXPECT_EQ(RenderAdminReply({"queue", "resume", "acme@*"}, R"({"resumed":"acme@*","released":4})")
-                .out,
-            "resumed acme@*: 4 messages released\n");
-  EXPECT_EQ(RenderAdminReply({"warmup", "status"},
-                             R"({"sources":[{"source":"mkt1","day":3,"cap":200,)"
-                             R"("today":{"gmail":12,"yahoo":3}}]})")
-                .out,
-            "SOURCE  DAY  CAP  SENT TODAY\n"
-            "mkt1      3  200  gmail=12 yahoo=3\n");
+  EXPECT_EQ(
+      RenderAdminReply({"queue", "resume", "acme@*"}, R"({"resumed":"acme@*","released":4})").out,
+      "resumed acme@*: 4 messages released\n");
+  EXPECT_EQ(
+      RenderAdminReply({"warmup", "status"}, R"({"sources":[{"source":"mkt1","day":3,"cap":200,)"
+                                             R"("today":{"gmail":12,"yahoo":3}}]})")
+          .out,
+      "SOURCE  DAY  CAP  SENT TODAY\n"
+      "mkt1      3  200  gmail=12 yahoo=3\n");
 }
 
 }  // namespace
