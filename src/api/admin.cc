@@ -141,6 +141,11 @@ std::string AdminServer::Execute(const std::string& line) {
     }
     return boost::json::serialize(boost::json::object{{"reloaded", "shaping"}});
   }
+  if (group == "events" && verb == "status" && arg.empty() && events_status_) {
+    auto st = events_status_();
+    return boost::json::serialize(
+        boost::json::object{{"written", st.written}, {"failed", st.failed}});
+  }
   if (group == "warmup" && verb == "status" && arg.empty()) {
     boost::json::array sources;
     for (const auto& st : dispatcher_.WarmupStatus()) {

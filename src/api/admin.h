@@ -15,6 +15,7 @@
 
 #include "core/result.h"
 #include "delivery/dispatcher.h"
+#include "events/events.h"
 
 namespace sluice::api {
 
@@ -30,6 +31,8 @@ class AdminServer {
   std::string Execute(const std::string& line);
   // "shaping reload": re-reads the rules file; returns "" or what is wrong.
   void OnShapingReload(std::function<std::string()> fn) { shaping_reload_ = std::move(fn); }
+  // "events status": the event log's counts of records written and failed.
+  void OnEventsStatus(std::function<events::SinkStats()> fn) { events_status_ = std::move(fn); }
 
  private:
   AdminServer(boost::asio::io_context& ioc, std::string path, delivery::Dispatcher& d)
@@ -42,6 +45,7 @@ class AdminServer {
   std::string path_;
   delivery::Dispatcher& dispatcher_;
   std::function<std::string()> shaping_reload_;
+  std::function<events::SinkStats()> events_status_;
 };
 
 }  // namespace sluice::api

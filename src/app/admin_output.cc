@@ -173,6 +173,9 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
                         Text(Field(o, "released")));
   } else if (verb == "queue bounce") {
     r.out = fmt::format("{} recipients bounced\n", Text(Field(o, "bounced")));
+  } else if (verb == "events status") {
+    r.out = fmt::format("event log: {} records written, {} not written (disk full or I/O error)\n",
+                        Text(Field(o, "written")), Text(Field(o, "failed")));
   } else if (verb == "shaping reload") {
     r.out = "shaping rules reloaded\n";
   } else if (verb == "warmup status") {

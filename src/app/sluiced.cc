@@ -351,6 +351,7 @@ int Serve(const Args& args) {
     if (!st.shaping_file.empty()) {
       admin->OnShapingReload([&d] { return ReloadShaping(d); });
     }
+    admin->OnEventsStatus([&d] { return d.bus.stats(); });
   }
   d.dispatcher = dispatcher.get();
   d.delivery_ctx = delivery_ctx.get();

@@ -1,7 +1,17 @@
 #include "events/events.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include "core/time_format.h"
 #include "core/utf8.h"
@@ -118,37 +128,144 @@ std::string ToJson(const Automation& e) {
 
 Result<std::unique_ptr<JsonlFileSink>, std::string> JsonlFileSink::Open(std::string path) {
   std::unique_ptr<JsonlFileSink> s(new JsonlFileSink(std::move(path)));
-  s->file_ = std::fopen(s->path_.c_str(), "ae");
-  if (s->file_ == nullptr) {
-    return Fail("cannot open event log " + s->path_);
+  s->fd_ = s->OpenAndRepair();
+  if (s->fd_ < 0) {
+    return Fail("cannot open event log " + s->path_ + ": " + std::strerror(errno));
   }
   return s;
 }
 
 JsonlFileSink::~JsonlFileSink() {
-  if (file_ != nullptr) {
-    std::fclose(file_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+int JsonlFileSink::OpenAndRepair() {
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    return -1;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  // A torn last line (a crash mid-write, or a full disk before this version)
+  // is cut back to the last newline: readers see whole records only.
+  if (size > 0) {
+    int rfd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    std::uint64_t keep = size;
+    char buf[4096];
+    while (rfd >= 0 && keep > 0) {
+      std::uint64_t chunk = std::min<std::uint64_t>(keep, sizeof buf);
+      ssize_t n = ::pread(rfd, buf, chunk, static_cast<off_t>(keep - chunk));
+      if (n != static_cast<ssize_t>(chunk)) {
+        keep = size;  // cannot read it: leave the file as it is
+        break;
+      }
+      auto* nl = static_cast<const char*>(::memrchr(buf, '\n', chunk));
+      if (nl != nullptr) {
+        keep = keep - chunk + static_cast<std::uint64_t>(nl - buf) + 1;
+        break;
+      }
+      keep -= chunk;
+    }
+    if (rfd >= 0) {
+      ::close(rfd);
+    }
+    if (keep < size && ::ftruncate(fd, static_cast<off_t>(keep)) == 0) {
+      spdlog::warn("event log {}: cut off a torn last line ({} octets)", path_, size - keep);
+      size = keep;
+    }
+  }
+  size_ = size;
+  torn_ = false;
+  return fd;
+}
+
+void JsonlFileSink::CountFailure(int err) {
+  ++stats_.failed;
+  ++unreported_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - warned_at_ >= std::chrono::seconds(10)) {
+    spdlog::warn("event log {}: {} records not written since the last warning: {}", path_,
+                 unreported_, std::strerror(err));
+    warned_at_ = now;
+    unreported_ = 0;
   }
 }
 
 void JsonlFileSink::Write(const std::string& line) {
   std::lock_guard lock(mu_);
-  if (file_ == nullptr) {
+  if (fd_ < 0) {
+    CountFailure(EBADF);
     return;
   }
-  std::fwrite(line.data(), 1, line.size(), file_);
-  std::fputc('\n', file_);
-  std::fflush(file_);
+  if (torn_) {
+    // What a failed write left past the last whole record goes first.
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      CountFailure(errno);
+      return;
+    }
+    torn_ = false;
+  }
+  std::string record = line;
+  record += '\n';
+  std::string_view rest(record);
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd_, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      // Cut the part written back off, so no reader sees half a record.
+      if (rest.size() != record.size() && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+        torn_ = true;
+      }
+      CountFailure(err);
+      return;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  size_ += record.size();
+  ++stats_.written;
 }
 
 void JsonlFileSink::Reopen() {
   std::lock_guard lock(mu_);
-  if (std::FILE* f = std::fopen(path_.c_str(), "ae")) {
-    if (file_ != nullptr) {
-      std::fclose(file_);
-    }
-    file_ = f;
+  int old_fd = fd_;
+  std::uint64_t old_size = size_;
+  bool old_torn = torn_;
+  int fd = OpenAndRepair();
+  if (fd < 0) {
+    size_ = old_size;  // keep writing where we were
+    torn_ = old_torn;
+    return;
   }
+  if (old_fd >= 0) {
+    ::close(old_fd);
+  }
+  fd_ = fd;
+}
+
+SinkStats JsonlFileSink::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+SinkStats Bus::stats() const {
+  SinkStats sum;
+  for (const auto& s : sinks_) {
+    auto one = s->stats();
+    sum.written += one.written;
+    sum.failed += one.failed;
+  }
+  return sum;
 }
 
 void Bus::WriteLine(const std::string& line) {

@@ -84,26 +84,48 @@ std::string ToJson(const Reception& e);
 std::string ToJson(const Outcome& e);
 std::string ToJson(const Automation& e);
 
+struct SinkStats {
+  std::uint64_t written = 0;  // records written whole
+  std::uint64_t failed = 0;   // records that could not be written (disk full, I/O error)
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
   virtual void Write(const std::string& line) = 0;
   virtual void Reopen() {}
+  virtual SinkStats stats() const { return {}; }
 };
 
 // Appends lines to a file; Reopen() supports rotation by rename.
+//
+// A record is written whole or not at all: a write that fails part-way (the
+// disk filled) is cut back off the file, and a torn last line left by a crash
+// is cut off when the file is opened. A failed record is counted and logged
+// (at most once every 10 s) and dropped; writing goes on with the next record,
+// so mail never waits on the log.
 class JsonlFileSink final : public Sink {
  public:
   static Result<std::unique_ptr<JsonlFileSink>, std::string> Open(std::string path);
   ~JsonlFileSink() override;
   void Write(const std::string& line) override;
   void Reopen() override;
+  SinkStats stats() const override;
 
  private:
   explicit JsonlFileSink(std::string path) : path_(std::move(path)) {}
+  // Opens path_ for appending and cuts a torn last line off; -1 on failure.
+  int OpenAndRepair();
+  void CountFailure(int err);
+
   std::string path_;
-  std::mutex mu_;
-  std::FILE* file_ = nullptr;
+  mutable std::mutex mu_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;  // the file's length after the last whole record
+  bool torn_ = false;       // a failed write left octets past size_ not yet cut off
+  SinkStats stats_;
+  std::chrono::steady_clock::time_point warned_at_{};
+  std::uint64_t unreported_ = 0;
 };
 
 class Bus {
@@ -113,6 +135,7 @@ class Bus {
   void Publish(const Outcome& e);
   void Publish(const Automation& e);
   void Reopen();
+  SinkStats stats() const;  // summed over the sinks
 
  private:
   void WriteLine(const std::string& line);
