@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include <sys/resource.h>
@@ -45,16 +44,6 @@ FdLimit RaiseFdLimit() {
   }
   out.soft = want;
   return out;
-}
-
-std::uint64_t OpenDescriptors() {
-  std::error_code ec;
-  std::uint64_t n = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return n;
 }
 
 }  // namespace sluice::runtime

@@ -19,7 +19,4 @@ struct FdLimit {
 // allows one process, fs.nr_open). Never lowers it.
 FdLimit RaiseFdLimit();
 
-// How many descriptors the process has open now (counts /proc/self/fd).
-std::uint64_t OpenDescriptors();
-
 }  // namespace sluice::runtime

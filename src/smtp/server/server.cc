@@ -107,8 +107,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
         continue;
       }
       boost::system::error_code ignored;
-      std::string ip = ClientIp(socket);
-      auto [slot, refusal] = self->Admit(ip, ctx);
+      Peer peer = PeerOf(socket, ctx.options);
+      auto [slot, refusal] = self->Admit(peer, ctx);
       if (!slot) {
         self->Refuse(socket, refusal, ctx.options.hostname);
         continue;
@@ -116,7 +116,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
       auto ex = socket.get_executor();
       auto session = std::make_shared<Session>(std::move(socket), self->opts_, ctx, server,
-                                               self->tls_, std::move(slot));
+                                               self->tls_, std::move(slot), std::move(peer));
       server.Register(session->id(), session);
       asio::co_spawn(ex, Session::Run(std::move(session)), [](std::exception_ptr e) {
         if (e) {
@@ -153,22 +153,25 @@ class Listener : public std::enable_shared_from_this<Listener> {
     std::atomic<std::uint32_t>& inbound_;
   };
 
-  static std::string ClientIp(const asio::ip::tcp::socket& socket) {
+  static Peer PeerOf(const asio::ip::tcp::socket& socket, const ServerOptions& options) {
     boost::system::error_code ec;
-    auto addr = socket.remote_endpoint(ec).address();
+    auto ep = socket.remote_endpoint(ec);
+    auto addr = ep.address();
     if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
       addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
     }
-    return addr.to_string();
+    Peer peer{addr.to_string(), ep.port(), false};
+    peer.relay_client = AnyContains(options.relay_networks, peer.ip);
+    return peer;
   }
 
   // Connection limits: a slot, or the 421 4.7.0 text when over.
-  std::pair<std::unique_ptr<ConnectionSlot>, const char*> Admit(const std::string& ip,
+  std::pair<std::unique_ptr<ConnectionSlot>, const char*> Admit(const Peer& peer,
                                                                 ServerContext& ctx) {
     const auto& limits = opts_.limits;
-    std::uint32_t per_ip_limit = AnyContains(ctx.options.relay_networks, ip)
-                                     ? limits.max_connections_per_relay_client
-                                     : limits.max_connections_per_ip;
+    const std::string& ip = peer.ip;
+    std::uint32_t per_ip_limit =
+        peer.relay_client ? limits.max_connections_per_relay_client : limits.max_connections_per_ip;
     std::lock_guard lock(mu_);
     if (total_ >= limits.max_connections) {
       return {nullptr, "Too many connections, try again later"};

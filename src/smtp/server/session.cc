@@ -69,7 +69,7 @@ const char* ToString(ListenerKind k) {
 
 Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, ServerContext& ctx,
                  Server& server, std::shared_ptr<tls::ServerContextHolder> tls,
-                 std::unique_ptr<ConnectionSlot> slot)
+                 std::unique_ptr<ConnectionSlot> slot, Peer peer)
     : id_(next_id_.fetch_add(1)),
       listener_(listener),
       ctx_(ctx),
@@ -82,17 +82,9 @@ Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, 
   info_.listener = listener.name;
   info_.kind = listener.kind;
   info_.local_hostname = ctx.options.hostname;
-  boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  if (!ec) {
-    auto addr = ep.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-    }
-    info_.client_ip = addr.to_string();
-    info_.client_port = ep.port();
-    info_.relay_client = AnyContains(ctx_.options.relay_networks, info_.client_ip);
-  }
+  info_.client_ip = std::move(peer.ip);
+  info_.client_port = peer.port;
+  info_.relay_client = peer.relay_client;
 }
 
 Session::~Session() {

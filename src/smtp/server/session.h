@@ -26,6 +26,13 @@ namespace sluice::smtp {
 struct ServerContext;
 class Server;
 
+// Who is connected, as the listener saw it at accept time.
+struct Peer {
+  std::string ip;  // IPv4-mapped IPv6 addresses in their IPv4 form
+  std::uint16_t port = 0;
+  bool relay_client = false;  // ip is in the relay networks
+};
+
 // Counts a connection against its listener's limits while alive.
 class ConnectionSlot {
  public:
@@ -36,7 +43,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::ip::tcp::socket socket, const ListenerOptions& listener, ServerContext& ctx,
           Server& server, std::shared_ptr<tls::ServerContextHolder> tls,
-          std::unique_ptr<ConnectionSlot> slot);
+          std::unique_ptr<ConnectionSlot> slot, Peer peer);
   ~Session();
 
   static boost::asio::awaitable<void> Run(std::shared_ptr<Session> self);
