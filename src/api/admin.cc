@@ -146,6 +146,19 @@ std::string AdminServer::Execute(const std::string& line) {
     return boost::json::serialize(
         boost::json::object{{"written", st.written}, {"failed", st.failed}});
   }
+  if (group == "spool" && verb == "status" && arg.empty() && spool_status_) {
+    auto st = spool_status_();
+    return boost::json::serialize(boost::json::object{
+        {"accepting", st.accepting},
+        {"writable", st.stats.writable},
+        {"reserve_held", st.stats.reserve_held},
+        {"free_bytes", st.free_bytes ? boost::json::value(*st.free_bytes) : nullptr},
+        {"min_free_disk", st.min_free_disk},
+        {"stores", st.stats.stores},
+        {"write_failures", st.stats.write_failures},
+        {"refused", st.stats.refused},
+        {"recoveries", st.stats.recoveries}});
+  }
   if (group == "warmup" && verb == "status" && arg.empty()) {
     boost::json::array sources;
     for (const auto& st : dispatcher_.WarmupStatus()) {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -16,6 +17,7 @@
 #include "core/result.h"
 #include "delivery/dispatcher.h"
 #include "events/events.h"
+#include "spool/spool.h"
 
 namespace sluice::api {
 
@@ -33,6 +35,14 @@ class AdminServer {
   void OnShapingReload(std::function<std::string()> fn) { shaping_reload_ = std::move(fn); }
   // "events status": the event log's counts of records written and failed.
   void OnEventsStatus(std::function<events::SinkStats()> fn) { events_status_ = std::move(fn); }
+  // "spool status": whether the spool takes mail, its counts, and free space.
+  struct SpoolStatus {
+    spool::SpoolStats stats;
+    bool accepting = false;  // a store would be taken now (Spool::Admission)
+    std::optional<std::uint64_t> free_bytes;
+    std::uint64_t min_free_disk = 0;
+  };
+  void OnSpoolStatus(std::function<SpoolStatus()> fn) { spool_status_ = std::move(fn); }
 
  private:
   AdminServer(boost::asio::io_context& ioc, std::string path, delivery::Dispatcher& d)
@@ -46,6 +56,7 @@ class AdminServer {
   delivery::Dispatcher& dispatcher_;
   std::function<std::string()> shaping_reload_;
   std::function<events::SinkStats()> events_status_;
+  std::function<SpoolStatus()> spool_status_;
 };
 
 }  // namespace sluice::api

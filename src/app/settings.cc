@@ -508,11 +508,14 @@ Settings Bind(const config::Document& doc) {
   }
 
   auto spool = root.Table("spool");
-  spool.RejectUnknown({"path", "min_free_disk", "min_free_memory"});
+  spool.RejectUnknown({"path", "min_free_disk", "min_free_memory", "memtable_size"});
   st.spool_path = spool.String("path", st.spool_path);
   st.ingest.hostname = st.server.hostname;
-  st.ingest.spool_path = st.spool_path;
-  st.ingest.min_free_disk = spool.Size("min_free_disk", st.ingest.min_free_disk);
+  st.spool_min_free_disk = spool.Size("min_free_disk", st.spool_min_free_disk);
+  st.spool_memtable = spool.Size("memtable_size", st.spool_memtable);
+  if (st.spool_memtable < (1u << 20) || st.spool_memtable > (1ull << 30)) {
+    spool.Report("memtable_size", "must be between 1MiB and 1GiB");
+  }
   st.ingest.min_free_memory = spool.Size("min_free_memory", st.ingest.min_free_memory);
 
   auto events = root.Table("events");

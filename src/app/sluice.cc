@@ -10,7 +10,8 @@
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
-//   sluice [--config FILE] warmup status | events status    (via the admin socket)
+//   sluice [--config FILE] warmup status | events status | spool status
+//                                                            (via the admin socket)
 //
 // Admin-socket commands print a table; with --json, sluiced's JSON reply.
 //
@@ -58,7 +59,7 @@ int Usage() {
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
-      "       sluice [--config FILE] warmup status | events status\n"
+      "       sluice [--config FILE] warmup status | events status | spool status\n"
       "       (queue, warmup status and shaping reload print tables; --json prints JSON)\n",
       stderr);
   return 2;
@@ -265,7 +266,7 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && args[0] == "shaping" && args[1] == "reload") {
     return QueueCmd(settings, args, json);  // over the admin socket
   }
-  if (args.size() == 2 && args[0] == "events" && args[1] == "status") {
+  if (args.size() == 2 && (args[0] == "events" || args[0] == "spool") && args[1] == "status") {
     return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (!args.empty() && args[0] == "shaping") {

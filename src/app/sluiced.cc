@@ -37,6 +37,7 @@
 #include "app/settings.h"
 #include "app/shaping_file.h"
 #include "auth/credentials.h"
+#include "core/disk_space.h"
 #include "core/thread_name.h"
 #include "events/events.h"
 #include "ingest/ingest.h"
@@ -267,7 +268,9 @@ int Serve(const Args& args) {
   }
   const auto& st = d.settings;
 
-  auto spool = spool::RocksSpool::Open({.path = st.spool_path});
+  auto spool = spool::RocksSpool::Open({.path = st.spool_path,
+                                        .min_free_disk = st.spool_min_free_disk,
+                                        .memtable_bytes = st.spool_memtable});
   if (!spool) {
     spdlog::critical("{}", spool.error());
     return 1;
@@ -352,6 +355,10 @@ int Serve(const Args& args) {
       admin->OnShapingReload([&d] { return ReloadShaping(d); });
     }
     admin->OnEventsStatus([&d] { return d.bus.stats(); });
+    admin->OnSpoolStatus([&d, &st] {
+      return api::AdminServer::SpoolStatus{d.spool->stats(), d.spool->Admission(0).ok(),
+                                           FreeDiskBytes(st.spool_path), st.spool_min_free_disk};
+    });
   }
   d.dispatcher = dispatcher.get();
   d.delivery_ctx = delivery_ctx.get();

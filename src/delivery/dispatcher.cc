@@ -1700,6 +1700,11 @@ void Dispatcher::Persist(MessageState& m) {
   if (all_done) {
     SpoolId id = m.meta.id;
     m.removed = true;
+    // The outcomes first, then the removal: should the removal not reach the
+    // disk, the restart scan finds every recipient final and removes the
+    // message rather than deliver it again. (The spool retries both, in
+    // order, after a failed write.)
+    spool_.UpdateMeta(m.meta, [](Result<Ok, spool::SpoolError>) {});
     spool_.Remove(id, [id](Result<Ok, spool::SpoolError> r) {
       if (!r) {
         spdlog::error("spool remove {}: {}", id.Hex(), spool::ToString(r.error()));

@@ -7,7 +7,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
 
 #include "core/spool_id.h"
 #include "core/time_format.h"
@@ -37,6 +36,11 @@ auto StoreAsync(spool::Spool& spool, spool::Meta meta, std::string prefix, std::
       asio::use_awaitable, std::move(meta), std::move(prefix), std::move(body));
 }
 
+// RFC 3463 §3.4: X.3.1 mail system full.
+smtp::Reply StorageFull() {
+  return smtp::Reply{452, "4.3.1", "Insufficient system storage, try again later"};
+}
+
 // Bodies up to this size may be signed on the reactor thread (Ed25519 only).
 constexpr std::size_t kInlineSignLimit = 64 * 1024;
 
@@ -64,14 +68,6 @@ std::vector<std::string> RecipientStrings(const Envelope& env) {
 
 }  // namespace
 
-std::optional<std::uint64_t> FreeDiskBytes(const std::string& path) {
-  struct statvfs st {};
-  if (statvfs(path.c_str(), &st) != 0) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
-}
-
 std::optional<std::uint64_t> AvailableMemoryBytes() {
   std::ifstream in("/proc/meminfo");
   std::string key;
@@ -96,6 +92,13 @@ Ingest::Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_
       blocking_(blocking) {}
 
 std::optional<smtp::Reply> Ingest::CheckResources() {
+  // The spool's own answer, every time (a statvfs): the disk can fill fast.
+  if (auto room = spool_.Admission(0); !room) {
+    if (room.error() == spool::SpoolError::kClosed) {
+      return smtp::Reply{421, "4.3.2", "Service shutting down"};
+    }
+    return StorageFull();
+  }
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
   if (now - checked_at_ < std::chrono::seconds(1) && checked_at_ != decltype(now){}) {
@@ -103,12 +106,6 @@ std::optional<smtp::Reply> Ingest::CheckResources() {
   }
   checked_at_ = now;
   last_check_.reset();
-  auto disk = FreeDiskBytes(opts_.spool_path);
-  if (disk && *disk < opts_.min_free_disk) {
-    spdlog::warn("free disk {} below min_free_disk {}: refusing new mail", *disk,
-                 opts_.min_free_disk);
-    last_check_ = smtp::Reply{452, "4.3.1", "Insufficient system storage, try again later"};
-  }
   auto mem = AvailableMemoryBytes();
   if (mem && *mem < opts_.min_free_memory) {
     spdlog::warn("available memory {} below min_free_memory {}: refusing new mail", *mem,
@@ -288,6 +285,9 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     spdlog::error("spool store of {} failed: {}", id_hex, spool::ToString(stored.error()));
     if (stored.error() == spool::SpoolError::kClosed) {
       co_return smtp::Reply{421, "4.3.2", "Service shutting down, message not accepted"};
+    }
+    if (stored.error() == spool::SpoolError::kFull) {
+      co_return StorageFull();
     }
     co_return smtp::Reply{451, "4.3.0", "Local error in processing, message not accepted"};
   }

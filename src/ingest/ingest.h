@@ -35,8 +35,7 @@ namespace sluice::ingest {
 
 struct Options {
   std::string hostname = "localhost";
-  std::string spool_path;                      // whose file system is watched
-  std::uint64_t min_free_disk = 256ull << 20;  // below: MAIL gets 452 4.3.1
+  // Below this MemAvailable, MAIL gets 452 4.3.1 (the disk floor is the spool's).
   std::uint64_t min_free_memory = 64ull << 20;
   // The tenant each authenticated user sends as, and the tenant of relay
   // clients by network (the most specific that contains the client). Other relay
@@ -83,8 +82,6 @@ class Ingest final : public smtp::MessageSink {
   std::optional<smtp::Reply> last_check_;
 };
 
-// Free bytes for unprivileged users on the file system holding `path`.
-std::optional<std::uint64_t> FreeDiskBytes(const std::string& path);
 // MemAvailable from /proc/meminfo.
 std::optional<std::uint64_t> AvailableMemoryBytes();
 

@@ -98,6 +98,8 @@ const char* ToString(SpoolError e) {
   switch (e) {
     case SpoolError::kIo:
       return "spool I/O error";
+    case SpoolError::kFull:
+      return "spool file system full";
     case SpoolError::kCorrupt:
       return "corrupt spool record";
     case SpoolError::kClosed:

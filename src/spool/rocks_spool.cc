@@ -1,22 +1,40 @@
 #include "spool/rocks_spool.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
+#include "core/disk_space.h"
 #include "core/thread_name.h"
+#include "spool/rocks_logger.h"
 
 namespace sluice::spool {
 namespace {
 constexpr const char* kDataCf = "data";
+// Reclaiming space (flush and compaction, so logs and blob files of delivered
+// mail are deleted) at most this often.
+constexpr auto kReclaimInterval = std::chrono::seconds(5);
+// RocksDB's own recovery gets this long before the database is reopened.
+constexpr auto kResumeGrace = std::chrono::seconds(5);
+constexpr const char* kReserveFile = "space.reserve";
 
 std::string KeyOf(const SpoolId& id) {
   auto k = id.Key();
   return std::string(k.data(), k.size());
+}
+
+bool IsStore(const auto& p) {
+  return p.op == std::remove_cvref_t<decltype(p)>::Op::kStore;
 }
 }  // namespace
 
@@ -30,39 +48,24 @@ Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOpt
       return Fail("cannot create spool directory " + opts.path + ": " + ec.message());
     }
   }
-  rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = true;
-  db_opts.create_missing_column_families = true;
-  db_opts.IncreaseParallelism(2);
-  db_opts.max_total_wal_size = 256 << 20;
-  db_opts.keep_log_file_num = 4;
-  // Bounded, so the spool never takes the descriptors sessions and outbound
-  // connections need (server.reserved_descriptors counts these).
-  db_opts.max_open_files = 256;
-
-  rocksdb::ColumnFamilyOptions meta_opts;
-  meta_opts.OptimizeForPointLookup(64);
-  rocksdb::ColumnFamilyOptions data_opts;
-  data_opts.enable_blob_files = true;
-  data_opts.min_blob_size = 4096;
-  data_opts.enable_blob_garbage_collection = true;
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, meta_opts}, {kDataCf, data_opts}};
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status st;
-  if (opts.read_only) {
-    st = rocksdb::DB::OpenForReadOnly(db_opts, opts.path, cfs, &s->handles_, &raw);
-  } else {
-    st = rocksdb::DB::Open(db_opts, opts.path, cfs, &s->handles_, &raw);
-  }
-  if (!st.ok()) {
-    return Fail("cannot open spool " + opts.path + ": " + st.ToString());
-  }
-  s->db_.reset(raw);
-  s->meta_cf_ = s->handles_[0];
-  s->data_cf_ = s->handles_[1];
   if (!opts.read_only) {
+    // Opening replays the log and flushes it: on a full disk the reserve
+    // left there makes the room for that (and is taken again after, if it can).
+    auto free = FreeDiskBytes(opts.path);
+    if (free && *free < opts.min_free_disk + 2 * s->WriteReserve()) {
+      std::filesystem::remove(std::filesystem::path(opts.path) / kReserveFile, ec);
+    }
+  }
+  if (auto opened = s->OpenDb(); !opened) {
+    return Fail(opened.error());
+  }
+  if (!opts.read_only) {
+    if (!s->HoldReserve()) {
+      spdlog::warn(
+          "spool {}: no room for the space reserve ({} bytes): mail is refused until "
+          "there is",
+          opts.path, s->WriteReserve());
+    }
     s->writer_ = std::thread([p = s.get()] {
       NameThisThread("spool-write");
       p->WriterLoop();
@@ -71,19 +74,73 @@ Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOpt
       NameThisThread("spool-done");
       p->CompletionLoop();
     });
+    s->reclaimer_ = std::thread([p = s.get()] {
+      NameThisThread("spool-reclaim");
+      p->ReclaimLoop();
+    });
   }
   return s;
 }
 
-RocksSpool::~RocksSpool() {
-  Close();
+Result<Ok, std::string> RocksSpool::OpenDb() {
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(2);
+  // Mail comes and goes: a log holds mostly delivered mail, so logs are kept
+  // few and short, and the memtables flushed once they exceed this.
+  db_opts.max_total_wal_size = 4 * opts_.memtable_bytes;
+  db_opts.info_log = MakeRocksLogger();
+  // Bounded, so the spool never takes the descriptors sessions and outbound
+  // connections need (server.reserved_descriptors counts these).
+  db_opts.max_open_files = 256;
+
+  rocksdb::ColumnFamilyOptions meta_opts;
+  meta_opts.OptimizeForPointLookup(64);
+  meta_opts.write_buffer_size = opts_.memtable_bytes;
+  rocksdb::ColumnFamilyOptions data_opts;
+  data_opts.write_buffer_size = opts_.memtable_bytes;
+  data_opts.enable_blob_files = true;
+  data_opts.min_blob_size = 4096;
+  data_opts.enable_blob_garbage_collection = true;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, meta_opts}, {kDataCf, data_opts}};
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status st;
+  if (opts_.read_only) {
+    st = rocksdb::DB::OpenForReadOnly(db_opts, opts_.path, cfs, &handles_, &raw);
+  } else {
+    st = rocksdb::DB::Open(db_opts, opts_.path, cfs, &handles_, &raw);
+  }
+  if (!st.ok()) {
+    return Fail("cannot open spool " + opts_.path + ": " + st.ToString());
+  }
+  db_.reset(raw);
+  meta_cf_ = handles_[0];
+  data_cf_ = handles_[1];
+  return Ok{};
+}
+
+void RocksSpool::CloseDb() {
+  if (!db_) {
+    return;
+  }
   for (auto* h : handles_) {
     db_->DestroyColumnFamilyHandle(h);
   }
   handles_.clear();
-  if (db_) {
-    db_->Close();
+  meta_cf_ = data_cf_ = nullptr;
+  auto st = db_->Close();
+  if (!st.ok()) {
+    spdlog::warn("spool {}: close: {}", opts_.path, st.ToString());
   }
+  db_.reset();
+}
+
+RocksSpool::~RocksSpool() {
+  Close();
+  CloseDb();
 }
 
 void RocksSpool::Store(Meta meta, std::string data_prefix, std::string body, Done done) {
@@ -96,11 +153,19 @@ void RocksSpool::UpdateMeta(const Meta& meta, Done done) {
       Pending{KeyOf(meta.id), EncodeMeta(meta), {}, {}, std::move(done), Pending::Op::kMetaOnly});
 }
 
+void RocksSpool::Remove(const SpoolId& id, Done done) {
+  Enqueue(Pending{KeyOf(id), {}, {}, {}, std::move(done), Pending::Op::kRemove});
+}
+
 void RocksSpool::Enqueue(Pending p) {
+  SpoolError refusal = SpoolError::kClosed;
   {
     std::lock_guard lock(mu_);
-    if (!closing_ && !opts_.read_only) {
-      if (p.op != Pending::Op::kStore) {
+    if ((failed_ || !reserve_held_) && IsStore(p) && !closing_) {
+      ++stats_.refused;
+      refusal = SpoolError::kFull;
+    } else if (!closing_ && !opts_.read_only) {
+      if (!IsStore(p)) {
         p.seq = ++seq_;
         auto& u = unwritten_[p.key];
         u.seq = p.seq;
@@ -115,15 +180,207 @@ void RocksSpool::Enqueue(Pending p) {
       return;
     }
   }
-  p.done(Fail(SpoolError::kClosed));
+  p.done(Fail(refusal));
+}
+
+std::uint64_t RocksSpool::WriteReserve() const {
+  // A new log is preallocated to 1.1 write buffers; a flush writes up to one.
+  return opts_.memtable_bytes * 21 / 10;
+}
+
+bool RocksSpool::HoldReserve() {
+  {
+    std::lock_guard lock(mu_);
+    if (reserve_held_) {
+      return true;
+    }
+  }
+  const std::uint64_t size = WriteReserve();
+  const std::string path = (std::filesystem::path(opts_.path) / kReserveFile).string();
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) < size || ec) {
+    // Taken only with room for it and a write besides, so taking it does not
+    // itself fill the disk.
+    auto free = FreeDiskBytes(opts_.path);
+    if (free && *free < opts_.min_free_disk + 2 * size) {
+      return false;
+    }
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    spdlog::warn("spool {}: {}: {}", opts_.path, path, std::strerror(errno));
+    return false;
+  }
+  int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (err == EOPNOTSUPP || err == EINVAL) {
+    // No fallocate on this file system: the blocks are written instead.
+    std::string zeros(1 << 20, '\0');
+    err = 0;
+    for (std::uint64_t done = 0; done < size && err == 0;) {
+      auto n = ::pwrite(fd, zeros.data(), std::min<std::uint64_t>(zeros.size(), size - done),
+                        static_cast<off_t>(done));
+      if (n <= 0) {
+        err = n < 0 ? errno : EIO;
+      } else {
+        done += static_cast<std::uint64_t>(n);
+      }
+    }
+    if (err == 0 && ::fsync(fd) != 0) {
+      err = errno;
+    }
+  }
+  ::close(fd);
+  if (err != 0) {
+    ::unlink(path.c_str());
+    return false;
+  }
+  std::lock_guard lock(mu_);
+  reserve_held_ = true;
+  stats_.reserve_held = true;
+  return true;
+}
+
+void RocksSpool::ReleaseReserve() {
+  const std::string path = (std::filesystem::path(opts_.path) / kReserveFile).string();
+  ::unlink(path.c_str());
+  std::lock_guard lock(mu_);
+  if (reserve_held_) {
+    spdlog::warn("spool {}: space reserve given up so the spool can recover", opts_.path);
+  }
+  reserve_held_ = false;
+  stats_.reserve_held = false;
+}
+
+Result<Ok, SpoolError> RocksSpool::Admission(std::uint64_t bytes) {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) {
+      return Fail(SpoolError::kClosed);
+    }
+    if (failed_ || !reserve_held_) {
+      return Fail(SpoolError::kFull);
+    }
+  }
+  if (opts_.min_free_disk > 0) {
+    auto free = FreeDiskBytes(opts_.path);
+    if (free && *free < opts_.min_free_disk + WriteReserve() + bytes) {
+      RequestReclaim();
+      return Fail(SpoolError::kFull);
+    }
+  }
+  return Ok{};
+}
+
+void RocksSpool::RequestReclaim() {
+  {
+    std::lock_guard lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    if (now - reclaimed_at_ < kReclaimInterval || opts_.read_only) {
+      return;
+    }
+    reclaimed_at_ = now;
+    reclaim_wanted_ = true;
+  }
+  reclaim_cv_.notify_one();
+}
+
+void RocksSpool::ReclaimLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    reclaim_cv_.wait(lock, [&] { return reclaim_wanted_ || closing_; });
+    if (closing_) {
+      return;
+    }
+    reclaim_wanted_ = false;
+    lock.unlock();
+    Reclaim();
+    lock.lock();
+  }
+}
+
+void RocksSpool::Reclaim() {
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) {
+    return;
+  }
+  // Flushed memtables let their logs be deleted; compacting drops the keys of
+  // removed mail, and a blob file no key refers to any more is deleted. Live
+  // mail's blobs are moved out of the oldest files (blob garbage collection).
+  rocksdb::FlushOptions fo;
+  fo.allow_write_stall = true;
+  auto st = db_->Flush(fo, {meta_cf_, data_cf_});
+  rocksdb::CompactRangeOptions co;
+  co.allow_write_stall = true;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (auto* cf : {data_cf_, meta_cf_}) {
+    if (st.ok()) {
+      st = db_->CompactRange(co, cf, nullptr, nullptr);
+    }
+  }
+  if (!st.ok() && !st.IsIncomplete()) {
+    spdlog::warn("spool {}: reclaiming space: {}", opts_.path, st.ToString());
+  }
 }
 
 void RocksSpool::WriterLoop() {
   std::vector<Pending> batch;
+  auto next_reserve_try = std::chrono::steady_clock::now();
   while (true) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      if (failed_) {
+        cv_.wait_for(lock, opts_.recovery_interval, [&] { return closing_; });
+        const bool closing = closing_;
+        lock.unlock();
+        const bool recovered = Recover();
+        lock.lock();
+        if (recovered) {
+          failed_ = false;
+          ++stats_.recoveries;
+          stats_.writable = true;
+          spdlog::info("spool {}: writing again, {} queued writes to catch up", opts_.path,
+                       queue_.size());
+          lock.unlock();
+          RequestReclaim();
+          continue;
+        }
+        if (!closing) {
+          continue;
+        }
+        // Shutting down with the storage still failing: what is left is lost
+        // to the spool (a removal not written means a delivery made again).
+        std::vector<Pending> left;
+        left.swap(queue_);
+        unwritten_.clear();
+        lock.unlock();
+        if (!left.empty()) {
+          spdlog::error("spool {}: {} queue updates not written (storage failing at shutdown)",
+                        opts_.path, left.size());
+        }
+        Complete(left, SpoolError::kIo);
+        return;
+      }
+      if (!reserve_held_ && !closing_) {
+        // Stores wait for the reserve: take it back once there is room, and
+        // meanwhile flush so that logs of delivered mail give their space back.
+        auto now = std::chrono::steady_clock::now();
+        if (now >= next_reserve_try) {
+          next_reserve_try = now + opts_.recovery_interval;
+          lock.unlock();
+          if (HoldReserve()) {
+            spdlog::info("spool {}: space reserve taken again; accepting mail", opts_.path);
+          } else {
+            RequestReclaim();
+          }
+          continue;
+        }
+        cv_.wait_until(lock, next_reserve_try, [&] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) {
+          continue;
+        }
+      } else {
+        cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
+      }
       if (queue_.empty()) {
         return;  // closing and drained
       }
@@ -135,67 +392,200 @@ void RocksSpool::WriterLoop() {
         queue_.erase(queue_.begin(), mid);
       }
     }
-    rocksdb::WriteBatch wb;
-    rocksdb::Status st;
-    for (auto& p : batch) {
-      // Data first; metadata marks the message as present.
-      rocksdb::Slice parts[2] = {p.prefix, p.body};
-      rocksdb::Slice key(p.key);
-      if (p.op == Pending::Op::kRemove) {
-        // Metadata first: a message without metadata is gone.
-        st = wb.Delete(meta_cf_, p.key);
-        if (st.ok()) {
-          st = wb.Delete(data_cf_, p.key);
-        }
+    WriteBatch(batch);
+    batch.clear();
+  }
+}
+
+bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
+  // The floor: stores that would leave too little room are refused, in order.
+  std::vector<Pending> refused;
+  bool held = false;
+  {
+    std::lock_guard lock(mu_);
+    held = reserve_held_;
+  }
+  if (!held) {
+    for (auto it = batch.begin(); it != batch.end();) {
+      if (IsStore(*it)) {
+        refused.push_back(std::move(*it));
+        it = batch.erase(it);
       } else {
-        if (p.op == Pending::Op::kStore) {
-          st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
-        }
-        if (st.ok()) {
-          st = wb.Put(meta_cf_, p.key, p.meta);
-        }
-      }
-      if (!st.ok()) {
-        break;
+        ++it;
       }
     }
-    // Only a store waits for stable storage (its 250 depends on it). Updates
-    // and removals go to the log in order without a sync of their own: the
-    // next store's sync, or the kernel's writeback, makes them durable.
-    const bool sync = std::any_of(batch.begin(), batch.end(),
-                                  [](const Pending& p) { return p.op == Pending::Op::kStore; });
-    if (st.ok()) {
+  }
+  if (opts_.min_free_disk > 0 && std::any_of(batch.begin(), batch.end(), IsStore<Pending>)) {
+    if (auto free = FreeDiskBytes(opts_.path)) {
+      const std::uint64_t keep = opts_.min_free_disk + WriteReserve();
+      std::uint64_t room = *free > keep ? *free - keep : 0;
+      for (auto it = batch.begin(); it != batch.end();) {
+        if (!IsStore(*it)) {
+          ++it;
+        } else if (it->Bytes() <= room) {
+          room -= it->Bytes();
+          ++it;
+        } else {
+          refused.push_back(std::move(*it));
+          it = batch.erase(it);
+        }
+      }
+    }
+  }
+  if (!refused.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      stats_.refused += refused.size();
+    }
+    RequestReclaim();
+    Complete(refused, SpoolError::kFull);
+  }
+  if (batch.empty()) {
+    return true;
+  }
+
+  rocksdb::WriteBatch wb;
+  rocksdb::Status st;
+  for (auto& p : batch) {
+    rocksdb::Slice key(p.key);
+    if (p.op == Pending::Op::kRemove) {
+      // Metadata first: a message without metadata is gone.
+      st = wb.Delete(meta_cf_, p.key);
+      if (st.ok()) {
+        st = wb.Delete(data_cf_, p.key);
+      }
+    } else {
+      // Data first; metadata marks the message as present.
+      if (IsStore(p)) {
+        rocksdb::Slice parts[2] = {p.prefix, p.body};
+        st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+      }
+      if (st.ok()) {
+        st = wb.Put(meta_cf_, p.key, p.meta);
+      }
+    }
+    if (!st.ok()) {
+      break;
+    }
+  }
+  // Only a store waits for stable storage (its 250 depends on it). Updates
+  // and removals go to the log in order without a sync of their own: the
+  // next store's sync, or the kernel's writeback, makes them durable.
+  const bool sync = std::any_of(batch.begin(), batch.end(), IsStore<Pending>);
+  if (st.ok()) {
+    std::shared_lock db_lock(db_mu_);
+    if (!db_) {
+      st = rocksdb::Status::IOError("spool database closed after a failure");
+    } else {
       rocksdb::WriteOptions wo;
       wo.sync = sync;
       st = db_->Write(wo, &wb);
     }
-    {
-      std::lock_guard lock(mu_);
-      stats_.stores += batch.size();
-      stats_.syncs += sync ? 1 : 0;
-      // Written (or failed: then the database keeps what it had, and so do readers).
+  }
+  std::vector<Pending> stores;
+  std::vector<Pending> rejected;
+  {
+    std::lock_guard lock(mu_);
+    stats_.stores += batch.size();
+    stats_.syncs += sync ? 1 : 0;
+    if (st.ok()) {
       for (const auto& p : batch) {
         auto it = p.seq != 0 ? unwritten_.find(p.key) : unwritten_.end();
         if (it != unwritten_.end() && it->second.seq == p.seq) {
           unwritten_.erase(it);
         }
       }
+    } else {
+      // Nothing more is written until the database recovers. Stores fail (the
+      // client is told); updates and removals wait at the head of the queue,
+      // in order, and readers keep seeing them; queued stores are refused.
+      if (!failed_) {
+        failed_at_ = std::chrono::steady_clock::now();
+      }
+      failed_ = true;
+      ++stats_.write_failures;
+      stats_.writable = false;
+      std::vector<Pending> retry;
+      for (auto& p : batch) {
+        (IsStore(p) ? stores : retry).push_back(std::move(p));
+      }
+      for (auto& p : queue_) {
+        (IsStore(p) ? rejected : retry).push_back(std::move(p));
+      }
+      queue_.swap(retry);
+      stats_.refused += rejected.size();
+      batch.clear();
     }
-    // Callbacks run on the completion thread, so the next batch's write and
-    // sync start at once rather than after them.
-    Completed c;
-    c.ok = st.ok();
-    c.done.reserve(batch.size());
-    for (auto& p : batch) {
+  }
+  if (!st.ok()) {
+    spdlog::error("spool {}: write failed, refusing mail until it recovers: {}", opts_.path,
+                  st.ToString());
+    ReleaseReserve();
+    Complete(stores, SpoolError::kIo);
+    Complete(rejected, SpoolError::kFull);
+    return false;
+  }
+  Complete(batch, std::nullopt);
+  return true;
+}
+
+bool RocksSpool::Recover() {
+  auto free = FreeDiskBytes(opts_.path);
+  if (free && *free < WriteReserve()) {
+    return false;  // nothing to try until there is room for a log and a flush
+  }
+  std::chrono::steady_clock::time_point failed_at;
+  {
+    std::lock_guard lock(mu_);
+    failed_at = failed_at_;
+  }
+  rocksdb::Status st;
+  {
+    std::shared_lock db_lock(db_mu_);
+    st = db_ ? db_->Resume() : rocksdb::Status::IOError("closed");
+  }
+  if (st.ok()) {
+    return true;
+  }
+  // Busy: RocksDB's own recovery is under way; it gets a while before the
+  // database is closed and opened again (which replays the log and starts a
+  // new one, however the failure left the old).
+  if (st.IsBusy() && std::chrono::steady_clock::now() - failed_at < kResumeGrace) {
+    return false;
+  }
+  spdlog::warn("spool {}: resume: {}; reopening", opts_.path, st.ToString());
+  std::unique_lock db_lock(db_mu_);
+  CloseDb();
+  auto opened = OpenDb();
+  if (!opened) {
+    spdlog::error("spool {}: {}", opts_.path, opened.error());
+    std::lock_guard lock(mu_);
+    failed_at_ = std::chrono::steady_clock::now();
+    return false;
+  }
+  return true;
+}
+
+void RocksSpool::Complete(std::vector<Pending>& done, std::optional<SpoolError> error) {
+  if (done.empty()) {
+    return;
+  }
+  // Callbacks run on the completion thread, so the next batch's write and
+  // sync start at once rather than after them.
+  Completed c;
+  c.error = error;
+  c.done.reserve(done.size());
+  for (auto& p : done) {
+    if (p.done) {
       c.done.push_back(std::move(p.done));
     }
-    batch.clear();
-    {
-      std::lock_guard lock(done_mu_);
-      completed_.push_back(std::move(c));
-    }
-    done_cv_.notify_one();
   }
+  done.clear();
+  {
+    std::lock_guard lock(done_mu_);
+    completed_.push_back(std::move(c));
+  }
+  done_cv_.notify_one();
 }
 
 void RocksSpool::CompletionLoop() {
@@ -211,10 +601,10 @@ void RocksSpool::CompletionLoop() {
     }
     for (auto& c : ready) {
       for (auto& done : c.done) {
-        if (c.ok) {
+        if (!c.error) {
           done(Ok{});
         } else {
-          done(Fail(SpoolError::kIo));
+          done(Fail(*c.error));
         }
       }
     }
@@ -227,6 +617,16 @@ void RocksSpool::Close() {
     std::lock_guard lock(mu_);
     closing_ = true;
     cv_.notify_all();
+    reclaim_cv_.notify_all();
+  }
+  {
+    std::shared_lock db_lock(db_mu_);
+    if (db_ && reclaimer_.joinable()) {
+      db_->DisableManualCompaction();  // a reclaim under way stops now
+    }
+  }
+  if (reclaimer_.joinable()) {
+    reclaimer_.join();
   }
   if (writer_.joinable()) {
     writer_.join();
@@ -242,6 +642,10 @@ void RocksSpool::Close() {
 }
 
 Result<std::uint64_t, SpoolError> RocksSpool::ForEachMeta(const std::function<void(Meta&&)>& fn) {
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) {
+    return Fail(SpoolError::kIo);
+  }
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, meta_cf_));
@@ -252,6 +656,26 @@ Result<std::uint64_t, SpoolError> RocksSpool::ForEachMeta(const std::function<vo
       return Fail(SpoolError::kCorrupt);
     }
     fn(std::move(m).value());
+    ++n;
+  }
+  if (!it->status().ok()) {
+    return Fail(SpoolError::kIo);
+  }
+  return n;
+}
+
+Result<std::uint64_t, SpoolError> RocksSpool::ForEachDataKey(
+    const std::function<void(std::string_view key, std::uint64_t size)>& fn) {
+  std::shared_lock db_lock(db_mu_);
+  if (!db_) {
+    return Fail(SpoolError::kIo);
+  }
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, data_cf_));
+  std::uint64_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    fn(std::string_view(it->key().data(), it->key().size()), it->value().size());
     ++n;
   }
   if (!it->status().ok()) {
@@ -274,7 +698,9 @@ Result<Meta, SpoolError> RocksSpool::ReadMeta(const SpoolId& id) {
     }
   }
   if (value.empty()) {
-    auto st = db_->Get(rocksdb::ReadOptions(), meta_cf_, key, &value);
+    std::shared_lock db_lock(db_mu_);
+    auto st = db_ ? db_->Get(rocksdb::ReadOptions(), meta_cf_, key, &value)
+                  : rocksdb::Status::IOError("closed");
     if (st.IsNotFound()) {
       return Fail(SpoolError::kNotFound);
     }
@@ -287,7 +713,9 @@ Result<Meta, SpoolError> RocksSpool::ReadMeta(const SpoolId& id) {
 
 Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {
   std::string value;
-  auto st = db_->Get(rocksdb::ReadOptions(), data_cf_, KeyOf(id), &value);
+  std::shared_lock db_lock(db_mu_);
+  auto st = db_ ? db_->Get(rocksdb::ReadOptions(), data_cf_, KeyOf(id), &value)
+                : rocksdb::Status::IOError("closed");
   if (st.IsNotFound()) {
     return Fail(SpoolError::kNotFound);
   }
@@ -295,10 +723,6 @@ Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {
     return Fail(SpoolError::kIo);
   }
   return value;
-}
-
-void RocksSpool::Remove(const SpoolId& id, Done done) {
-  Enqueue(Pending{KeyOf(id), {}, {}, {}, std::move(done), Pending::Op::kRemove});
 }
 
 SpoolStats RocksSpool::stats() const {

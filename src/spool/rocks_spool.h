@@ -5,11 +5,32 @@
 // Group commit: Store() only queues. One writer thread takes everything queued,
 // writes it as one WriteBatch with sync=true, then completes every callback,
 // so N concurrent sessions cost one fsync, not N.
+//
+// Failure: after a failed write the writer writes nothing more until the
+// database is usable again (RocksDB's own recovery, DB::Resume(), or closing
+// and reopening it, tried once a second while there is room). Meanwhile
+// stores fail at once with kFull; updates and removals wait, in order, and are
+// written after the recovery.
+//
+// Reserve: the spool keeps a file of its own ("space.reserve", a new log and
+// a flush in size) on its file system. When a write fails for want of space
+// the reserve is given up, so that the database can recover and write the
+// removals of mail delivered meanwhile, which is what frees the disk. Stores
+// are refused until the reserve can be taken again.
+//
+// Disk floor: a store is refused (kFull) when writing it could leave less than
+// min_free_disk free, counting the message and what the write may set off: a
+// new write-ahead log (preallocated to 1.1 memtables) and a memtable flush.
+// While stores are refused, a reclaim thread flushes memtables and compacts,
+// so the logs and blob files that hold only delivered mail are deleted and
+// the space comes back without a restart.
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -25,13 +46,11 @@ namespace sluice::spool {
 
 struct RocksOptions {
   std::string path;
-  bool read_only = false;        // for the CLI while sluiced runs
-  std::size_t max_batch = 1024;  // stores per grouped sync
-};
-
-struct SpoolStats {
-  std::uint64_t stores = 0;
-  std::uint64_t syncs = 0;
+  bool read_only = false;                      // for the CLI while sluiced runs
+  std::size_t max_batch = 1024;                // stores per grouped sync
+  std::uint64_t min_free_disk = 0;             // 0: no floor
+  std::uint64_t memtable_bytes = 32ull << 20;  // per column family
+  std::chrono::milliseconds recovery_interval{1000};
 };
 
 class RocksSpool final : public Spool {
@@ -45,7 +64,12 @@ class RocksSpool final : public Spool {
   Result<Meta, SpoolError> ReadMeta(const SpoolId& id) override;
   Result<std::string, SpoolError> ReadData(const SpoolId& id) override;
   void Remove(const SpoolId& id, Done done) override;
+  Result<Ok, SpoolError> Admission(std::uint64_t bytes) override;
   void Close() override;
+
+  // Calls `fn` for every data record's key (the message's spool key), in order.
+  Result<std::uint64_t, SpoolError> ForEachDataKey(
+      const std::function<void(std::string_view key, std::uint64_t size)>& fn);
 
   SpoolStats stats() const;
 
@@ -58,18 +82,43 @@ class RocksSpool final : public Spool {
     Done done;
     enum class Op { kStore, kMetaOnly, kRemove } op = Op::kStore;
     std::uint64_t seq = 0;  // of its entry in unwritten_, if any
+    std::uint64_t Bytes() const { return key.size() + meta.size() + prefix.size() + body.size(); }
   };
   // What ReadMeta must see of an update or removal not yet in the database.
   struct Unwritten {
     std::uint64_t seq = 0;
     std::optional<std::string> meta;  // nullopt: removed
   };
+  // Written batches whose callbacks are still to run, in order.
+  struct Completed {
+    std::optional<SpoolError> error;
+    std::vector<Done> done;
+  };
   RocksSpool() = default;
+  Result<Ok, std::string> OpenDb();
+  void CloseDb();
   void Enqueue(Pending p);
   void WriterLoop();
+  // Writes what it can of `batch`; what failed or was refused is completed or
+  // put back. Returns false if the database failed.
+  bool WriteBatch(std::vector<Pending>& batch);
+  // Tries to make the database writable again; true once it is.
+  bool Recover();
+  // The bytes a store may take beyond its own: a new log and a flush.
+  std::uint64_t WriteReserve() const;
+  // Takes the space reserve if it is not held and there is room; true if held.
+  bool HoldReserve();
+  void ReleaseReserve();
+  // Asks the reclaim thread to flush and compact (at most every few seconds).
+  void RequestReclaim();
+  void ReclaimLoop();
+  void Reclaim();
+  void Complete(std::vector<Pending>& done, std::optional<SpoolError> error);
   void CompletionLoop();
 
   RocksOptions opts_;
+  // Readers share it; reopening the database after a failure takes it alone.
+  mutable std::shared_mutex db_mu_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
@@ -81,14 +130,16 @@ class RocksSpool final : public Spool {
   std::unordered_map<std::string, Unwritten> unwritten_;
   std::uint64_t seq_ = 0;
   bool closing_ = false;
+  bool failed_ = false;        // a write failed and recovery has not yet succeeded
+  bool reserve_held_ = false;  // stores wait for it (written by the writer thread)
   SpoolStats stats_;
   std::thread writer_;
+  std::chrono::steady_clock::time_point failed_at_{};
+  std::chrono::steady_clock::time_point reclaimed_at_{};
+  bool reclaim_wanted_ = false;
+  std::condition_variable reclaim_cv_;
+  std::thread reclaimer_;
 
-  // Written batches whose callbacks are still to run, in order.
-  struct Completed {
-    bool ok = false;
-    std::vector<Done> done;
-  };
   std::mutex done_mu_;
   std::condition_variable done_cv_;
   std::vector<Completed> completed_;

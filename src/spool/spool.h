@@ -7,6 +7,8 @@
 //             their own: they survive a crash of the process, and reach disk
 //             with the next store's sync or the kernel's writeback; a power
 //             loss may undo the last few (at worst, a message is sent again).
+//             A failed write of an update or removal is not dropped: it is
+//             written again, in order, once the storage works again.
 //
 // A message is two records under the same key: its metadata (envelope and
 // queue state, small, scanned at start-up) and its data (headers and body,
@@ -25,6 +27,7 @@ namespace sluice::spool {
 
 enum class SpoolError {
   kIo,       // the storage failed: the client gets 451 4.3.0
+  kFull,     // no room (below the floor, or recovering from a failed write): 452 4.3.1
   kCorrupt,  // a record could not be decoded
   kClosed,   // the spool is shutting down: 421 4.3.2
   kNotFound,
@@ -52,6 +55,17 @@ struct Meta {
   bool IsDone(std::size_t i) const { return i < done.size() && (done[i] & kFinal) != 0; }
 };
 
+// What the spool has done and whether it takes mail (`sluice spool status`).
+struct SpoolStats {
+  std::uint64_t stores = 0;
+  std::uint64_t syncs = 0;
+  std::uint64_t write_failures = 0;  // batches RocksDB failed to write
+  std::uint64_t refused = 0;         // stores refused for want of room
+  std::uint64_t recoveries = 0;      // times writing resumed after a failure
+  bool writable = true;              // false while recovering from a failure
+  bool reserve_held = false;         // the space reserve is in place
+};
+
 std::string EncodeMeta(const Meta& m);
 Result<Meta, SpoolError> DecodeMeta(std::string_view bytes);
 
@@ -73,6 +87,9 @@ class Spool {
   virtual Result<std::string, SpoolError> ReadData(const SpoolId& id) = 0;
   // Deletes meta and data, durably, in order with earlier Store/UpdateMeta calls.
   virtual void Remove(const SpoolId& id, Done done) = 0;
+  // Whether a store of about `bytes` would be taken now: kFull below the
+  // disk floor or while the spool recovers from a failed write.
+  virtual Result<Ok, SpoolError> Admission(std::uint64_t bytes) = 0;
   // Finishes queued writes and closes; later stores fail with kClosed.
   virtual void Close() = 0;
 };

@@ -391,6 +391,43 @@ def delivering_sluiced(mx_lab, sluiced_factory):
 
 
 @pytest.fixture
+def tmpfs(tmp_path):
+    """tmpfs(size="32m") -> Path: a file system of the test's own, to fill.
+
+    Needs root (CI runs as root); the test is skipped where mounting fails.
+    Request it before sluiced_factory, so sluiced stops before it is unmounted."""
+    mounted = []
+
+    def make(size="32m"):
+        mnt = tmp_path / f"fs{len(mounted)}"
+        mnt.mkdir()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs",
+                            str(mnt)], capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (root needed): {r.stderr.strip()}")
+        mounted.append(mnt)
+        return mnt
+
+    yield make
+    for mnt in mounted:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def fill(path):
+    """Writes `path` until its file system is full, to the last octet."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for chunk in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"x" * chunk)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
 def make_cert(tmp_path):
     """make_cert(name, cn="mx.test") -> (cert_path, key_path), self-signed via openssl."""
 

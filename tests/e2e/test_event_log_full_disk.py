@@ -8,40 +8,9 @@ Needs root, for a small tmpfs of the test's own.
 """
 
 import json
-import os
-import subprocess
 
-import pytest
-
+from conftest import fill
 from mx import body, inject, wait_until
-
-
-@pytest.fixture
-def small_fs(tmp_path):
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (root needed): {r.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def fill(path):
-    """Writes `path` until the file system is full, to the last octet."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for chunk in (4096, 1):
-            try:
-                while True:
-                    os.write(fd, b"x" * chunk)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
 
 
 def records(log):
@@ -55,7 +24,8 @@ def status(s):
     return json.loads(s.cli("events", "status", "--json").stdout)
 
 
-def test_full_disk_loses_records_whole_and_recovers(mx_lab, delivering_sluiced, small_fs):
+def test_full_disk_loses_records_whole_and_recovers(mx_lab, tmpfs, delivering_sluiced):
+    small_fs = tmpfs("64k")
     sink = mx_lab.sink("mx1")
     mx_lab.dns.mx("dest.example", "mx1.dest.example", 10).a("mx1.dest.example", sink.address)
     log = small_fs / "events.jsonl"
