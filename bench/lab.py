@@ -166,6 +166,7 @@ def smtp_source_start(host, port, count, size, sessions, recipient, sender="benc
 SLUICE_CONFIG = """\
 [server]
 hostname = "bench.sluice.test"
+{server_extra}
 
 [spool]
 path = "{workdir}/spool"
@@ -228,8 +229,9 @@ class Sluiced:
     to the sink as its smarthost. Only what the bench needs is configured."""
 
     def __init__(self, binary, cli, workdir, host, port, sink_host, sink_port, fresh=True,
-                 sign=None, extra=""):
+                 sign=None, extra="", server_extra=""):
         """sign: None, "ed25519" or "rsa2048" (a key made with `sluice dkim keygen`).
+        server_extra: lines added to [server]; extra: text added at the end.
         The shipped shaping rules (etc/shaping.toml) are always loaded."""
         self.binary, self.cli = binary, cli
         self.workdir = Path(workdir)
@@ -239,7 +241,8 @@ class Sluiced:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = self.workdir / "sluice.toml"
         text = SLUICE_CONFIG.format(workdir=self.workdir, host=host, port=port,
-                                    sink_host=sink_host, sink_port=sink_port, shaping=SHAPING)
+                                    sink_host=sink_host, sink_port=sink_port, shaping=SHAPING,
+                                    server_extra=server_extra)
         if sign:
             key = self.workdir / f"src.example.{sign}.pem"
             if not key.exists():

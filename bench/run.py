@@ -6,7 +6,7 @@ Prints a table and writes bench/results/<stamp>.json.
 
   bench/run.py                 everything (about 20-30 minutes on 2 cores)
   bench/run.py --quick         a small smoke run of every part
-  bench/run.py --only relay    or: backlog (includes recovery), latency, dkim, sessions
+  bench/run.py --only relay    or: backlog (includes recovery), latency, dkim, sessions, large
 """
 
 import argparse
@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dkim  # noqa: E402
 import lab  # noqa: E402
+import large_messages  # noqa: E402
 import latency  # noqa: E402
 import sessions  # noqa: E402
 
@@ -256,9 +257,11 @@ def main():
                     help="directory for the JSON result")
     ap.add_argument("--dkim-bench", default=str(ROOT / "build/bench/dkim_bench"))
     ap.add_argument("--dkim-seconds", type=float, default=5)
-    ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim", "sessions"],
+    ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim", "sessions", "large"],
                     action="append")
     ap.add_argument("--idle", type=int, default=2000, help="idle connections, sessions case")
+    ap.add_argument("--large-sessions", type=int, nargs="+", default=[10, 100, 500],
+                    help="sessions each sending 10 MB at once, large case")
     ap.add_argument("--skip", action="append", default=[],
                     help="ceiling, sluice, sluice+ed25519, sluice+rsa2048 or postfix")
     ap.add_argument("--quick", action="store_true")
@@ -279,7 +282,8 @@ def main():
         args.latency_seconds = 3
         args.dkim_seconds = 1
         args.idle = 100
-    parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions"]
+        args.large_sessions = [10, 50]
+    parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions", "large"]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -309,6 +313,9 @@ def main():
     if "sessions" in parts:
         print("idle sessions:", flush=True)
         result["sessions"] = sessions.measure(args, work, SLUICE, SINK)
+    if "large" in parts:
+        print("large messages at once:", flush=True)
+        result["large"] = large_messages.measure(args, work, SLUICE, SINK)
 
     print()
     print(table(result))
@@ -358,6 +365,17 @@ def table(result):
                      f"most) | {ss['smtp_sink_bytes']:.0f} |")
         lines.append(f"| sluiced, plaintext | {ss['plain_bytes']:.0f} |")
         lines.append(f"| sluiced, implicit TLS (after the handshake) | {ss['tls_bytes']:.0f} |")
+    lm = result.get("large")
+    if lm:
+        lines.append("")
+        lines.append("resident memory with N sessions each sending a 10 MB message at once "
+                     "(no budget: every message held whole, the baseline):")
+        lines.append("")
+        lines.append("| sessions | max_message_memory | peak RSS MiB | taken | refused (452) |")
+        lines.append("|---:|---|---:|---:|---:|")
+        for r in lm:
+            lines.append(f"| {r['sessions']} | {r['budget']} | {r['peak_rss_mib']} | "
+                         f"{r['taken']} | {r['refused']} |")
     d = result.get("dkim")
     if d:
         lines.append("")

@@ -491,7 +491,8 @@ Settings Bind(const config::Document& doc) {
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
-                        "reserved_descriptors", "postmaster", "postmaster_maildir"});
+                        "reserved_descriptors", "postmaster", "postmaster_maildir",
+                        "max_message_memory"});
   st.server.hostname = server.String("hostname", "localhost");
   if (!NormalizeDomain(st.server.hostname)) {
     server.Report("hostname", "not a valid host name: " + st.server.hostname);
@@ -499,6 +500,7 @@ Settings Bind(const config::Document& doc) {
   auto hw = std::max(1u, std::thread::hardware_concurrency());
   st.threads = static_cast<std::size_t>(server.Int("threads", hw, 1, 256));
   st.shutdown_timeout = server.Duration("shutdown_timeout", st.shutdown_timeout);
+  st.server.max_message_memory = server.Size("max_message_memory", st.server.max_message_memory);
   st.log_level = server.String("log_level", "info");
   st.reserved_descriptors = static_cast<std::uint32_t>(
       server.Int("reserved_descriptors", st.reserved_descriptors, 16, 1 << 20));
@@ -671,6 +673,13 @@ Settings Bind(const config::Document& doc) {
     auto ls = BindListener(l, st.server.hostname);
     if (!ls.smtp.name.empty() && !names.insert(ls.smtp.name).second) {
       l.Report("name", "duplicate listener name " + ls.smtp.name);
+    }
+    const auto size = ls.smtp.limits.max_message_size;
+    if (st.server.max_message_memory != 0 && st.server.max_message_memory < size) {
+      l.Report("max_message_size", std::to_string(size) +
+                                       " is more than [server] max_message_memory (" +
+                                       std::to_string(st.server.max_message_memory) +
+                                       "): such a message could never be taken");
     }
     st.listeners.push_back(std::move(ls));
   }

@@ -3,6 +3,7 @@
 //   sluice [--config FILE] user add NAME     password from standard input
 //   sluice [--config FILE] spool count
 //   sluice [--config FILE] spool ls [--limit N]
+//   sluice [--config FILE] spool check [--json]  every record read; problems and repairs
 //   sluice [--config FILE] spool cat ID      the stored message, as it will be sent
 //   sluice [--config FILE] queue summary | flush [QUEUE] | suspend QUEUE [DURATION] |
 //                                 resume QUEUE | bounce QUEUE|ID   (via the admin socket)
@@ -30,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -41,6 +43,7 @@
 #include "app/shaping_cmd.h"
 #include "auth/credentials.h"
 #include "core/time_format.h"
+#include "spool/check.h"
 #include "spool/rocks_spool.h"
 
 using namespace sluice;
@@ -52,6 +55,7 @@ int Usage() {
       "usage: sluice [--config FILE] user add NAME   (reads the password from stdin)\n"
       "       sluice [--config FILE] spool count\n"
       "       sluice [--config FILE] spool ls [--limit N]\n"
+      "       sluice [--config FILE] spool check [--json]\n"
       "       sluice [--config FILE] spool cat ID\n"
       "       sluice [--config FILE] queue summary|flush [QUEUE]|suspend QUEUE [DURATION]|\n"
       "                                    resume QUEUE|bounce QUEUE|ID\n"
@@ -145,6 +149,46 @@ int SpoolCmd(const app::Settings& st, const std::string& verb, long limit) {
     std::printf("%llu\n", static_cast<unsigned long long>(n.value()));
   }
   return 0;
+}
+
+// Reads every record; prints what is wrong and what a repair would do.
+int SpoolCheck(const app::Settings& st, bool json) {
+  auto spool = spool::RocksSpool::Open({.path = st.spool_path, .read_only = true});
+  if (!spool) {
+    std::fprintf(stderr, "sluice: %s\n", spool.error().c_str());
+    return 1;
+  }
+  auto report = spool::CheckSpool(*spool.value());
+  if (!report) {
+    std::fprintf(stderr, "sluice: %s: %s\n", st.spool_path.c_str(),
+                 spool::ToString(report.error()));
+    return 1;
+  }
+  const auto& r = report.value();
+  if (json) {
+    boost::json::array findings;
+    for (const auto& f : r.findings) {
+      findings.push_back({{"id", f.id}, {"problem", f.problem}, {"repair", f.repair}});
+    }
+    boost::json::object o{{"messages", r.messages},         {"pending", r.pending},
+                          {"finished", r.finished},         {"data_records", r.data_records},
+                          {"data_bytes", r.data_bytes},     {"clean", r.clean()},
+                          {"findings", std::move(findings)}};
+    std::printf("%s\n", boost::json::serialize(o).c_str());
+  } else {
+    std::printf(
+        "spool %s: %llu messages (%llu to deliver, %llu finished: removed at the next "
+        "start), %llu data records, %llu octets\n",
+        st.spool_path.c_str(), static_cast<unsigned long long>(r.messages),
+        static_cast<unsigned long long>(r.pending), static_cast<unsigned long long>(r.finished),
+        static_cast<unsigned long long>(r.data_records),
+        static_cast<unsigned long long>(r.data_bytes));
+    for (const auto& f : r.findings) {
+      std::printf("%s\t%s\trepair: %s\n", f.id.c_str(), f.problem.c_str(), f.repair.c_str());
+    }
+    std::printf(r.clean() ? "no problems found\n" : "%zu problems found\n", r.findings.size());
+  }
+  return r.clean() ? 0 : 1;
 }
 
 int SpoolCat(const app::Settings& st, const std::string& hex) {
@@ -283,6 +327,9 @@ int main(int argc, char** argv) {
   }
   if (args.size() >= 2 && args[0] == "queue") {
     return QueueCmd(settings, args, json);
+  }
+  if (args.size() == 2 && args[0] == "spool" && args[1] == "check") {
+    return SpoolCheck(settings, json);
   }
   if (args.size() == 3 && args[0] == "spool" && args[1] == "cat") {
     return SpoolCat(settings, args[2]);

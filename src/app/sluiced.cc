@@ -43,6 +43,7 @@
 #include "ingest/ingest.h"
 #include "runtime/fd_limit.h"
 #include "runtime/io_pool.h"
+#include "runtime/malloc_tuning.h"
 #include "smtp/server/server.h"
 #include "spool/rocks_spool.h"
 
@@ -265,6 +266,9 @@ int Serve(const Args& args) {
   spdlog::set_level(spdlog::level::from_str(d.settings.log_level));
   if (!BudgetDescriptors(d.settings)) {
     return 1;
+  }
+  if (!runtime::KeepLargeBuffersMapped()) {
+    spdlog::warn("malloc: cannot fix the mmap threshold; freed message buffers may stay resident");
   }
   const auto& st = d.settings;
 

@@ -459,6 +459,10 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
       if (IsStore(p)) {
         rocksdb::Slice parts[2] = {p.prefix, p.body};
         st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+        // The batch holds its own copy now: let the original go, so a large
+        // message is not held twice while the log is written and synced.
+        std::string().swap(p.prefix);
+        std::string().swap(p.body);
       }
       if (st.ok()) {
         st = wb.Put(meta_cf_, p.key, p.meta);
@@ -642,6 +646,26 @@ void RocksSpool::Close() {
 }
 
 Result<std::uint64_t, SpoolError> RocksSpool::ForEachMeta(const std::function<void(Meta&&)>& fn) {
+  bool corrupt = false;
+  auto n = ForEachMetaRecord([&](std::string_view, std::string_view bytes) {
+    if (corrupt) {
+      return;
+    }
+    auto m = DecodeMeta(bytes);
+    if (!m) {
+      corrupt = true;
+      return;
+    }
+    fn(std::move(m).value());
+  });
+  if (n && corrupt) {
+    return Fail(SpoolError::kCorrupt);
+  }
+  return n;
+}
+
+Result<std::uint64_t, SpoolError> RocksSpool::ForEachMetaRecord(
+    const std::function<void(std::string_view key, std::string_view bytes)>& fn) {
   std::shared_lock db_lock(db_mu_);
   if (!db_) {
     return Fail(SpoolError::kIo);
@@ -651,11 +675,8 @@ Result<std::uint64_t, SpoolError> RocksSpool::ForEachMeta(const std::function<vo
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, meta_cf_));
   std::uint64_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto m = DecodeMeta(std::string_view(it->value().data(), it->value().size()));
-    if (!m) {
-      return Fail(SpoolError::kCorrupt);
-    }
-    fn(std::move(m).value());
+    fn(std::string_view(it->key().data(), it->key().size()),
+       std::string_view(it->value().data(), it->value().size()));
     ++n;
   }
   if (!it->status().ok()) {

@@ -67,7 +67,11 @@ class RocksSpool final : public Spool {
   Result<Ok, SpoolError> Admission(std::uint64_t bytes) override;
   void Close() override;
 
-  // Calls `fn` for every data record's key (the message's spool key), in order.
+  // Calls `fn` for every metadata record as stored (undecoded), in key order.
+  Result<std::uint64_t, SpoolError> ForEachMetaRecord(
+      const std::function<void(std::string_view key, std::string_view bytes)>& fn);
+  // Calls `fn` for every data record's key and size, in key order (reading
+  // each value, so every record is known to be readable).
   Result<std::uint64_t, SpoolError> ForEachDataKey(
       const std::function<void(std::string_view key, std::uint64_t size)>& fn);
 

@@ -66,6 +66,9 @@ struct ServerOptions {
   // limit leaves after the reserve for the spool, event log and outbound
   // connections. Set by sluiced from RLIMIT_NOFILE. 421 4.7.0 at connect.
   std::uint32_t max_inbound_connections = 0;
+  // Message content all sessions together hold in memory while it arrives
+  // and is stored (0: no limit). Past it, DATA gets 452 4.3.1.
+  std::uint64_t max_message_memory = 512ull << 20;
 };
 
 }  // namespace sluice::smtp

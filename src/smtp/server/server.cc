@@ -276,7 +276,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::unordered_map<std::string, std::uint32_t> per_ip_;
 };
 
-Server::Server(runtime::IoPool& pool, ServerContext& ctx) : pool_(pool), ctx_(ctx) {}
+Server::Server(runtime::IoPool& pool, ServerContext& ctx) : pool_(pool), ctx_(ctx) {
+  ctx_.message_memory.set_limit(ctx_.options.max_message_memory);
+}
 
 Server::~Server() = default;
 

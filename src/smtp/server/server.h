@@ -20,6 +20,7 @@
 #include "auth/failure_limiter.h"
 #include "core/result.h"
 #include "runtime/io_pool.h"
+#include "smtp/server/memory_budget.h"
 #include "smtp/server/message_sink.h"
 #include "smtp/server/options.h"
 #include "tls/tls.h"
@@ -38,6 +39,8 @@ struct ServerContext {
   boost::asio::thread_pool* blocking = nullptr;
   std::atomic<bool> draining{false};
   std::atomic<std::uint32_t> inbound_connections{0};  // sessions of all listeners
+  // Message content held by sessions (limit: ServerOptions::max_message_memory).
+  MemoryBudget message_memory;
 };
 
 class Server {

@@ -41,32 +41,6 @@ constexpr auto kGraceAfterTimeout = std::chrono::seconds(10);
 
 std::atomic<std::uint64_t> Session::next_id_{1};
 
-std::string SessionInfo::Protocol(bool smtputf8) const {
-  if (!esmtp) {
-    return "SMTP";
-  }
-  std::string p = smtputf8 ? "UTF8SMTP" : "ESMTP";
-  if (!tls.version.empty()) {
-    p += 'S';
-  }
-  if (!auth_user.empty()) {
-    p += 'A';
-  }
-  return p;
-}
-
-const char* ToString(ListenerKind k) {
-  switch (k) {
-    case ListenerKind::kRelay:
-      return "relay";
-    case ListenerKind::kSubmission:
-      return "submission";
-    case ListenerKind::kSmtps:
-      return "smtps";
-  }
-  return "relay";
-}
-
 Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, ServerContext& ctx,
                  Server& server, std::shared_ptr<tls::ServerContextHolder> tls,
                  std::unique_ptr<ConnectionSlot> slot, Peer peer)
@@ -78,7 +52,8 @@ Session::Session(asio::ip::tcp::socket socket, const ListenerOptions& listener, 
       tls_ctx_(tls_holder_ ? tls_holder_->Current() : nullptr),
       socket_(std::move(socket)),
       deadline_(socket_.get_executor()),
-      slot_(std::move(slot)) {
+      slot_(std::move(slot)),
+      data_lease_(ctx.message_memory) {
   info_.listener = listener.name;
   info_.kind = listener.kind;
   info_.local_hostname = ctx.options.hostname;
@@ -364,8 +339,36 @@ void Session::ResetTransaction() {
   bdat_active_ = false;
   bdat_failed_ = false;
   envelope_ = Envelope{};
+  declared_size_ = 0;
   data_.clear();
   data_.shrink_to_fit();
+  data_lease_.Release();
+  over_budget_ = false;
+}
+
+bool Session::MessageMemoryAvailable() const {
+  const auto& budget = ctx_.message_memory;
+  if (budget.limit() == 0) {
+    return true;
+  }
+  // A declared size that cannot fit now is turned away before it is sent.
+  return !budget.Exhausted() && declared_size_ <= budget.limit() - budget.used();
+}
+
+bool Session::HoldData() {
+  if (over_budget_) {
+    return false;
+  }
+  // Counted by content, not capacity: a large buffer is a mapping of its own
+  // (runtime/malloc_tuning.h), whose untouched tail is not resident.
+  if (data_lease_.GrowTo(data_.size())) {
+    return true;
+  }
+  over_budget_ = true;
+  data_.clear();
+  data_.shrink_to_fit();
+  data_lease_.Release();
+  return false;
 }
 
 void Session::DoEhlo(const Command& c) {
@@ -419,6 +422,7 @@ bool Session::DoMail(Command& c) {
   envelope_.smtputf8 = c.mail.smtputf8;
   envelope_.ret = c.mail.ret;
   envelope_.envid = std::move(c.mail.envid);
+  declared_size_ = c.mail.size.value_or(0);
   in_transaction_ = true;
   Queue({250, "2.1.0", "Ok"});
   return true;
@@ -471,12 +475,20 @@ awaitable<bool> Session::DoData() {
   if (envelope_.recipients.empty()) {
     co_return QueueError({554, "5.5.1", "No valid recipients"});
   }
+  if (!MessageMemoryAvailable()) {
+    // Not the client's error: it may try again (this transaction stays open).
+    Queue({452, "4.3.1", "Insufficient system resources, try again later"});
+    co_return true;
+  }
   Queue({354, "", "End data with <CR><LF>.<CR><LF>"});
   DataDecoder decoder({listener_.limits.max_message_size, listener_.limits.max_line_length});
   data_.clear();
+  std::string dropped;  // content past the memory budget, read and let go
   while (true) {
-    auto step = decoder.Feed(std::string_view(in_).substr(in_pos_), data_);
+    auto step = decoder.Feed(std::string_view(in_).substr(in_pos_), over_budget_ ? dropped : data_);
     in_pos_ += step.consumed;
+    dropped.clear();
+    HoldData();
     if (step.done) {
       break;
     }
@@ -504,6 +516,11 @@ awaitable<bool> Session::DoData() {
                           fmt::format("Message has a line longer than {} octets",
                                       listener_.limits.max_line_length)});
   }
+  if (over_budget_) {
+    ResetTransaction();
+    Queue({452, "4.3.1", "Insufficient system resources, message not accepted"});
+    co_return true;
+  }
   {
     bool keep = co_await FinishMessage();
     co_return keep;
@@ -516,6 +533,7 @@ awaitable<bool> Session::DoBdat(const Command& c) {
     bdat_active_ = true;
     data_.clear();
     bdat_ = ChunkReader(listener_.limits.max_message_size);
+    over_budget_ = !MessageMemoryAvailable();
   }
   // RFC 3030 §2: the chunk is read whatever the answer will be.
   ChunkReader discard(0);
@@ -524,7 +542,12 @@ awaitable<bool> Session::DoBdat(const Command& c) {
   reader.BeginChunk(c.bdat_size);
   while (!reader.chunk_done()) {
     if (in_pos_ < in_.size()) {
-      in_pos_ += reader.Feed(std::string_view(in_).substr(in_pos_), usable ? data_ : sink);
+      in_pos_ += reader.Feed(std::string_view(in_).substr(in_pos_),
+                             usable && !over_budget_ ? data_ : sink);
+      sink.clear();
+      if (usable) {
+        HoldData();
+      }
       continue;
     }
     auto st = co_await ReadMore(listener_.limits.data_timeout);
@@ -551,6 +574,14 @@ awaitable<bool> Session::DoBdat(const Command& c) {
     data_.clear();
     co_return QueueError({552, "5.3.4", "Message size exceeds fixed maximum message size"});
   }
+  if (over_budget_) {
+    // The transaction fails (RFC 3030 §2) without counting as the client's error.
+    bdat_failed_ = true;
+    data_.clear();
+    data_lease_.Release();
+    Queue({452, "4.3.1", "Insufficient system resources, message not accepted"});
+    co_return true;
+  }
   if (!c.bdat_last) {
     Queue({250, "2.0.0", fmt::format("{} octets received", c.bdat_size)});
     co_return true;
@@ -575,6 +606,7 @@ awaitable<bool> Session::FinishMessage() {
   deadline_.SetAt(std::chrono::steady_clock::time_point::max());
   Envelope env = std::move(envelope_);
   std::string data = std::move(data_);
+  MemoryLease held(std::move(data_lease_));  // until the spool has the message
   ResetTransaction();
   ++messages_;
   Reply r = co_await ctx_.sink->Accept(info_, std::move(env), std::move(data));

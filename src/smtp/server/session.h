@@ -18,6 +18,7 @@
 #include "runtime/deadline.h"
 #include "smtp/proto/command.h"
 #include "smtp/proto/data_decoder.h"
+#include "smtp/server/memory_budget.h"
 #include "smtp/server/message_sink.h"
 #include "smtp/server/options.h"
 
@@ -84,6 +85,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool AuthOffered() const;
   bool MayRelay() const;  // relay client or authenticated user
   void ResetTransaction();
+  // Whether a new message fits in the message memory now (DATA, first BDAT).
+  bool MessageMemoryAvailable() const;
+  // Grows data_lease_ to what data_ holds; on failure drops data_ and
+  // sets over_budget_ (false).
+  bool HoldData();
   void Close();
 
   static std::atomic<std::uint64_t> next_id_;
@@ -119,7 +125,12 @@ class Session : public std::enable_shared_from_this<Session> {
   bool bdat_active_ = false;
   bool bdat_failed_ = false;
   Envelope envelope_;
+  std::uint64_t declared_size_ = 0;  // MAIL's SIZE= (RFC 1870), 0 if none
   std::string data_;
+  // data_'s share of the server's message memory; once it cannot grow, the
+  // rest of the message is read and dropped, and the answer is 452 4.3.1.
+  MemoryLease data_lease_;
+  bool over_budget_ = false;
   ChunkReader bdat_{0};
   std::uint32_t messages_ = 0;
   std::uint32_t errors_ = 0;
