@@ -34,6 +34,8 @@ RCPT = "user@dest.example"
 # The Sluice systems measured: unsigned, and signing as a user would (the shipped
 # shaping rules are loaded in each).
 SIGNING = {"sluice": None, "sluice+ed25519": "ed25519", "sluice+rsa2048": "rsa2048"}
+# An earlier build of sluiced (--baseline-sluiced), unsigned: before/after in one run.
+BEFORE = "sluice@baseline"
 
 
 def machine():
@@ -77,6 +79,10 @@ def relay_case(system, size, sessions, n, args, work):
     try:
         if system == "ceiling":
             host, port = SINK
+        elif system == BEFORE:
+            target = lab.Sluiced(args.baseline_sluiced, args.sluice, work / "sluice", *SLUICE,
+                                 *SINK).start()
+            host, port = SLUICE
         elif system.startswith("sluice"):
             target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK,
                                  sign=SIGNING[system]).start()
@@ -133,7 +139,8 @@ def relay(args, work):
         for sessions in args.sessions:
             n = args.n if size <= 20_000 else args.n_large
             case = {}
-            for system in ("ceiling", *SIGNING, "postfix"):
+            before = (BEFORE,) if args.baseline_sluiced else ()
+            for system in ("ceiling", *SIGNING, *before, "postfix"):
                 if system in args.skip:
                     continue
                 # Short runs on a small machine are noisy: the ceiling and Sluice
@@ -150,7 +157,7 @@ def relay(args, work):
                 r["runs_msgs_per_s"] = [x["msgs_per_s"] for x in runs]
                 r["complete"] = all(x["complete"] for x in runs)
                 case[system] = r
-            for system in SIGNING:
+            for system in (*SIGNING, BEFORE):
                 s = case.get(system)
                 if not s:
                     continue
@@ -255,6 +262,8 @@ def main():
     ap.add_argument("--work", default="/tmp/sluice-bench")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"),
                     help="directory for the JSON result")
+    ap.add_argument("--baseline-sluiced",
+                    help="an earlier sluiced binary, measured as sluice@baseline in the relay part")
     ap.add_argument("--dkim-bench", default=str(ROOT / "build/bench/dkim_bench"))
     ap.add_argument("--dkim-seconds", type=float, default=5)
     ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim", "sessions", "large"],
@@ -263,7 +272,8 @@ def main():
     ap.add_argument("--large-sessions", type=int, nargs="+", default=[10, 100, 500],
                     help="sessions each sending 10 MB at once, large case")
     ap.add_argument("--skip", action="append", default=[],
-                    help="ceiling, sluice, sluice+ed25519, sluice+rsa2048 or postfix")
+                    help="ceiling, sluice, sluice+ed25519, sluice+rsa2048, sluice@baseline "
+                         "or postfix")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=20000, help="messages per case, 1 and 20 KB")
     ap.add_argument("--n-large", type=int, default=20000, help="messages per 100 KB case")
@@ -282,7 +292,7 @@ def main():
         args.latency_seconds = 3
         args.dkim_seconds = 1
         args.idle = 100
-        args.large_sessions = [10, 50]
+        args.large_sessions = [5, 20]
     parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions", "large"]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

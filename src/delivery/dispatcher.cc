@@ -277,7 +277,7 @@ bool Dispatcher::Enqueue(const spool::Meta& meta, std::int64_t now_us) {
   }
   if (queues.empty()) {
     // Every outcome was recorded before a restart: finish the removal.
-    spool_.Remove(meta.id, [](Result<Ok, spool::SpoolError>) {});
+    spool_.Remove(meta.id, meta.size, [](Result<Ok, spool::SpoolError>) {});
     return false;
   }
   bool deferred = meta.attempts > 0;
@@ -1368,12 +1368,29 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
     Release(*m);
     co_return;
   }
-  auto data = spool_.ReadData(w.id);
-  if (!data) {
+  // The message is read a piece (1 MiB) at a time as it is sent; the first
+  // piece now, so a message that cannot be read fails before a transaction.
+  auto first = spool_.ReadDataChunk(w.id, 0);
+  if (!first) {
     Release(*m);
     FailItem(w, Reply{451, "4.3.0", "spool read failed"}, &site);
     co_return;
   }
+  smtp::MessageBody body;
+  body.size = m->meta.size;
+  body.read = [this, id = w.id, &first](std::uint32_t i, std::string& out) {
+    using Piece = smtp::MessageBody::Piece;
+    if (i == 0) {
+      out = first.value();
+      return Piece::kData;
+    }
+    auto piece = spool_.ReadDataChunk(id, i);
+    if (!piece) {
+      return piece.error() == spool::SpoolError::kNotFound ? Piece::kEnd : Piece::kError;
+    }
+    out = std::move(piece).value();
+    return Piece::kData;
+  };
   std::vector<std::uint32_t> pending;
   bool accepted = false;  // by the receiver, for any recipient (what warm-up counts)
   const std::size_t per_txn =
@@ -1383,7 +1400,7 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
         todo.begin() + static_cast<std::ptrdiff_t>(start),
         todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), start + per_txn)));
     auto began = std::chrono::steady_clock::now();
-    auto result = co_await conn.Send(m->meta.envelope, chunk, data.value());
+    auto result = co_await conn.Send(m->meta.envelope, chunk, body);
     ++stats_.transactions;
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - began);
@@ -1705,7 +1722,7 @@ void Dispatcher::Persist(MessageState& m) {
     // message rather than deliver it again. (The spool retries both, in
     // order, after a failed write.)
     spool_.UpdateMeta(m.meta, [](Result<Ok, spool::SpoolError>) {});
-    spool_.Remove(id, [id](Result<Ok, spool::SpoolError> r) {
+    spool_.Remove(id, m.meta.size, [id](Result<Ok, spool::SpoolError> r) {
       if (!r) {
         spdlog::error("spool remove {}: {}", id.Hex(), spool::ToString(r.error()));
       }

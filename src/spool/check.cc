@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "spool/data_chunks.h"
+
 namespace sluice::spool {
 namespace {
 
@@ -25,7 +27,8 @@ Result<CheckReport, SpoolError> CheckSpool(RocksSpool& spool) {
   // Data first: key -> size, so each metadata record can be matched to it.
   std::unordered_map<std::string, std::uint64_t> data;
   auto read = spool.ForEachDataKey([&](std::string_view key, std::uint64_t size) {
-    data.emplace(std::string(key), size);
+    // A message's chunks share its key as their first octets (data_chunks.h).
+    data[std::string(key.substr(0, kMessageKeySize))] += size;
     report.data_bytes += size;
   });
   if (!read) {

@@ -24,10 +24,10 @@ struct CheckFinding {
 };
 
 struct CheckReport {
-  std::uint64_t messages = 0;  // metadata records
-  std::uint64_t pending = 0;   // messages with recipients still to deliver
-  std::uint64_t finished = 0;  // every recipient final: removed at next start
-  std::uint64_t data_records = 0;
+  std::uint64_t messages = 0;      // metadata records
+  std::uint64_t pending = 0;       // messages with recipients still to deliver
+  std::uint64_t finished = 0;      // every recipient final: removed at next start
+  std::uint64_t data_records = 0;  // chunks (data_chunks.h)
   std::uint64_t data_bytes = 0;
   std::vector<CheckFinding> findings;
   bool clean() const { return findings.empty(); }

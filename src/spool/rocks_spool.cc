@@ -16,6 +16,7 @@
 
 #include "core/disk_space.h"
 #include "core/thread_name.h"
+#include "spool/data_chunks.h"
 #include "spool/rocks_logger.h"
 
 namespace sluice::spool {
@@ -24,8 +25,6 @@ constexpr const char* kDataCf = "data";
 // Reclaiming space (flush and compaction, so logs and blob files of delivered
 // mail are deleted) at most this often.
 constexpr auto kReclaimInterval = std::chrono::seconds(5);
-// RocksDB's own recovery gets this long before the database is reopened.
-constexpr auto kResumeGrace = std::chrono::seconds(5);
 constexpr const char* kReserveFile = "space.reserve";
 
 std::string KeyOf(const SpoolId& id) {
@@ -153,8 +152,10 @@ void RocksSpool::UpdateMeta(const Meta& meta, Done done) {
       Pending{KeyOf(meta.id), EncodeMeta(meta), {}, {}, std::move(done), Pending::Op::kMetaOnly});
 }
 
-void RocksSpool::Remove(const SpoolId& id, Done done) {
-  Enqueue(Pending{KeyOf(id), {}, {}, {}, std::move(done), Pending::Op::kRemove});
+void RocksSpool::Remove(const SpoolId& id, std::uint64_t size, Done done) {
+  Pending p{KeyOf(id), {}, {}, {}, std::move(done), Pending::Op::kRemove};
+  p.data_size = size;
+  Enqueue(std::move(p));
 }
 
 void RocksSpool::Enqueue(Pending p) {
@@ -447,18 +448,24 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
   rocksdb::WriteBatch wb;
   rocksdb::Status st;
   for (auto& p : batch) {
-    rocksdb::Slice key(p.key);
     if (p.op == Pending::Op::kRemove) {
       // Metadata first: a message without metadata is gone.
       st = wb.Delete(meta_cf_, p.key);
-      if (st.ok()) {
-        st = wb.Delete(data_cf_, p.key);
+      for (std::uint32_t i = 0; st.ok() && i < ChunkCount(p.data_size); ++i) {
+        st = wb.Delete(data_cf_, ChunkKey(p.key, i));
       }
     } else {
       // Data first; metadata marks the message as present.
       if (IsStore(p)) {
-        rocksdb::Slice parts[2] = {p.prefix, p.body};
-        st = wb.Put(data_cf_, rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(parts, 2));
+        const auto chunks = ChunkCount(p.prefix.size() + p.body.size());
+        for (std::uint32_t i = 0; st.ok() && i < chunks; ++i) {
+          auto piece = ChunkOf(p.prefix, p.body, i);
+          rocksdb::Slice parts[2] = {rocksdb::Slice(piece.first.data(), piece.first.size()),
+                                     rocksdb::Slice(piece.second.data(), piece.second.size())};
+          const std::string chunk_key = ChunkKey(p.key, i);
+          rocksdb::Slice k(chunk_key);
+          st = wb.Put(data_cf_, rocksdb::SliceParts(&k, 1), rocksdb::SliceParts(parts, 2));
+        }
         // The batch holds its own copy now: let the original go, so a large
         // message is not held twice while the log is written and synced.
         std::string().swap(p.prefix);
@@ -503,9 +510,6 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
       // Nothing more is written until the database recovers. Stores fail (the
       // client is told); updates and removals wait at the head of the queue,
       // in order, and readers keep seeing them; queued stores are refused.
-      if (!failed_) {
-        failed_at_ = std::chrono::steady_clock::now();
-      }
       failed_ = true;
       ++stats_.write_failures;
       stats_.writable = false;
@@ -538,33 +542,17 @@ bool RocksSpool::Recover() {
   if (free && *free < WriteReserve()) {
     return false;  // nothing to try until there is room for a log and a flush
   }
-  std::chrono::steady_clock::time_point failed_at;
-  {
-    std::lock_guard lock(mu_);
-    failed_at = failed_at_;
-  }
-  rocksdb::Status st;
-  {
-    std::shared_lock db_lock(db_mu_);
-    st = db_ ? db_->Resume() : rocksdb::Status::IOError("closed");
-  }
-  if (st.ok()) {
-    return true;
-  }
-  // Busy: RocksDB's own recovery is under way; it gets a while before the
-  // database is closed and opened again (which replays the log and starts a
-  // new one, however the failure left the old).
-  if (st.IsBusy() && std::chrono::steady_clock::now() - failed_at < kResumeGrace) {
-    return false;
-  }
-  spdlog::warn("spool {}: resume: {}; reopening", opts_.path, st.ToString());
+  // The database is closed and opened again rather than resumed: opening
+  // replays the log up to its last whole record and starts a new log, however
+  // the failure left the old. (DB::Resume() may clear a failed log write and
+  // go on appending to the log whose writer failed, which RocksDB asserts
+  // against.)
+  spdlog::warn("spool {}: reopening the database to recover", opts_.path);
   std::unique_lock db_lock(db_mu_);
   CloseDb();
   auto opened = OpenDb();
   if (!opened) {
     spdlog::error("spool {}: {}", opts_.path, opened.error());
-    std::lock_guard lock(mu_);
-    failed_at_ = std::chrono::steady_clock::now();
     return false;
   }
   return true;
@@ -732,10 +720,10 @@ Result<Meta, SpoolError> RocksSpool::ReadMeta(const SpoolId& id) {
   return DecodeMeta(value);
 }
 
-Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {
+Result<std::string, SpoolError> RocksSpool::ReadDataChunk(const SpoolId& id, std::uint32_t index) {
   std::string value;
   std::shared_lock db_lock(db_mu_);
-  auto st = db_ ? db_->Get(rocksdb::ReadOptions(), data_cf_, KeyOf(id), &value)
+  auto st = db_ ? db_->Get(rocksdb::ReadOptions(), data_cf_, ChunkKey(KeyOf(id), index), &value)
                 : rocksdb::Status::IOError("closed");
   if (st.IsNotFound()) {
     return Fail(SpoolError::kNotFound);
@@ -744,6 +732,23 @@ Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {
     return Fail(SpoolError::kIo);
   }
   return value;
+}
+
+Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {
+  auto data = ReadDataChunk(id, 0);
+  // Only a full chunk can have a next one (a spool from before chunks holds
+  // the whole message, of any size, as chunk 0).
+  for (std::uint32_t i = 1; data && data.value().size() == std::uint64_t{i} * kDataChunk; ++i) {
+    auto more = ReadDataChunk(id, i);
+    if (!more) {
+      if (more.error() == SpoolError::kNotFound) {
+        break;
+      }
+      return Fail(more.error());
+    }
+    data.value() += more.value();
+  }
+  return data;
 }
 
 SpoolStats RocksSpool::stats() const {

@@ -7,8 +7,8 @@
 // so N concurrent sessions cost one fsync, not N.
 //
 // Failure: after a failed write the writer writes nothing more until the
-// database is usable again (RocksDB's own recovery, DB::Resume(), or closing
-// and reopening it, tried once a second while there is room). Meanwhile
+// database is usable again: it is closed and opened again (which replays the
+// log and starts a new one), tried once a second while there is room. Meanwhile
 // stores fail at once with kFull; updates and removals wait, in order, and are
 // written after the recovery.
 //
@@ -63,15 +63,16 @@ class RocksSpool final : public Spool {
   Result<std::uint64_t, SpoolError> ForEachMeta(const std::function<void(Meta&&)>& fn) override;
   Result<Meta, SpoolError> ReadMeta(const SpoolId& id) override;
   Result<std::string, SpoolError> ReadData(const SpoolId& id) override;
-  void Remove(const SpoolId& id, Done done) override;
+  Result<std::string, SpoolError> ReadDataChunk(const SpoolId& id, std::uint32_t index) override;
+  void Remove(const SpoolId& id, std::uint64_t size, Done done) override;
   Result<Ok, SpoolError> Admission(std::uint64_t bytes) override;
   void Close() override;
 
   // Calls `fn` for every metadata record as stored (undecoded), in key order.
   Result<std::uint64_t, SpoolError> ForEachMetaRecord(
       const std::function<void(std::string_view key, std::string_view bytes)>& fn);
-  // Calls `fn` for every data record's key and size, in key order (reading
-  // each value, so every record is known to be readable).
+  // Calls `fn` for every data record (each chunk) with its key and size, in
+  // key order (reading each value, so every record is known to be readable).
   Result<std::uint64_t, SpoolError> ForEachDataKey(
       const std::function<void(std::string_view key, std::uint64_t size)>& fn);
 
@@ -85,7 +86,8 @@ class RocksSpool final : public Spool {
     std::string body;
     Done done;
     enum class Op { kStore, kMetaOnly, kRemove } op = Op::kStore;
-    std::uint64_t seq = 0;  // of its entry in unwritten_, if any
+    std::uint64_t seq = 0;        // of its entry in unwritten_, if any
+    std::uint64_t data_size = 0;  // kRemove: the octets of data to delete
     std::uint64_t Bytes() const { return key.size() + meta.size() + prefix.size() + body.size(); }
   };
   // What ReadMeta must see of an update or removal not yet in the database.
@@ -138,7 +140,6 @@ class RocksSpool final : public Spool {
   bool reserve_held_ = false;  // stores wait for it (written by the writer thread)
   SpoolStats stats_;
   std::thread writer_;
-  std::chrono::steady_clock::time_point failed_at_{};
   std::chrono::steady_clock::time_point reclaimed_at_{};
   bool reclaim_wanted_ = false;
   std::condition_variable reclaim_cv_;

@@ -12,7 +12,7 @@
 //
 // A message is two records under the same key: its metadata (envelope and
 // queue state, small, scanned at start-up) and its data (headers and body,
-// read only when a delivery needs it).
+// read only when a delivery needs it, a piece at a time).
 
 #include <cstdint>
 #include <functional>
@@ -84,9 +84,14 @@ class Spool {
   // One message's metadata; sees every UpdateMeta and Remove issued before it,
   // written yet or not (kNotFound once removed).
   virtual Result<Meta, SpoolError> ReadMeta(const SpoolId& id) = 0;
+  // The whole message data.
   virtual Result<std::string, SpoolError> ReadData(const SpoolId& id) = 0;
-  // Deletes meta and data, durably, in order with earlier Store/UpdateMeta calls.
-  virtual void Remove(const SpoolId& id, Done done) = 0;
+  // Piece `index` (0, 1, ...) of the message data, in order: the data is
+  // stored in pieces of up to 1 MiB (data_chunks.h). kNotFound past the last.
+  virtual Result<std::string, SpoolError> ReadDataChunk(const SpoolId& id, std::uint32_t index) = 0;
+  // Deletes meta and data (of `size` octets, Meta::size), durably, in order
+  // with earlier Store/UpdateMeta calls.
+  virtual void Remove(const SpoolId& id, std::uint64_t size, Done done) = 0;
   // Whether a store of about `bytes` would be taken now: kFull below the
   // disk floor or while the spool recovers from a failed write.
   virtual Result<Ok, SpoolError> Admission(std::uint64_t bytes) = 0;

@@ -57,6 +57,12 @@ def test_bench_quick_run(tmp_path):
     for key in ("plain_bytes", "tls_bytes", "smtp_sink_bytes"):
         assert isinstance(sessions[key], (int, float)), sessions  # RSS deltas: any sign
     assert "| sluiced, plaintext |" in p.stdout
+    large = result["large"]
+    assert [(r["sessions"], r["budget"]) for r in large] == \
+        [(5, "none"), (5, "512MiB"), (20, "none"), (20, "512MiB")], large
+    for r in large:
+        assert r["taken"] + r["refused"] == r["sessions"] and r["peak_rss_mib"] > 0, r
+    assert "| max_message_memory |" in p.stdout
 
 
 def test_revision_is_unknown_outside_a_repository(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "message/downgrade.h"
 #include "runtime/deadline.h"
@@ -322,9 +323,49 @@ awaitable<Result<std::shared_ptr<ClientConnection>, ConnectFailure>> ClientConne
   co_return c;
 }
 
+MessageBody MessageBody::Of(std::string_view data) {
+  MessageBody b;
+  b.size = data.size();
+  b.read = [data](std::uint32_t index, std::string& out) {
+    if (index != 0) {
+      return Piece::kEnd;
+    }
+    out.assign(data);
+    return Piece::kData;
+  };
+  return b;
+}
+
 awaitable<TransactionResult> ClientConnection::Send(const Envelope& env,
                                                     const std::vector<std::size_t>& rcpts,
                                                     std::string_view data) {
+  const MessageBody body = MessageBody::Of(data);
+  TransactionResult r = co_await Send(env, rcpts, body);
+  co_return r;
+}
+
+namespace {
+// Reads every piece of `body` into `out`; false if a read fails or the
+// pieces do not add up to its size.
+bool ReadWhole(const MessageBody& body, std::string& out) {
+  std::string piece;
+  for (std::uint32_t i = 0;; ++i) {
+    piece.clear();
+    auto got = body.read(i, piece);
+    if (got == MessageBody::Piece::kError) {
+      return false;
+    }
+    if (got == MessageBody::Piece::kEnd) {
+      return out.size() == body.size;
+    }
+    out += piece;
+  }
+}
+}  // namespace
+
+awaitable<TransactionResult> ClientConnection::Send(const Envelope& env,
+                                                    const std::vector<std::size_t>& rcpts,
+                                                    const MessageBody& message) {
   Impl& im = *impl_;
   TransactionResult result;
   auto all = [&](const Reply& r) {
@@ -336,29 +377,43 @@ awaitable<TransactionResult> ClientConnection::Send(const Envelope& env,
     co_return all(
         Reply{553, "5.6.7", "message needs SMTPUTF8, which " + mx_host_ + " does not offer"});
   }
+  const Reply unreadable{451, "4.3.0", "local error: the stored message could not be read"};
   // RFC 6152 §3: 8-bit content for a server without 8BITMIME is converted to
-  // 7 bits, or returned when it cannot be.
+  // 7 bits, or returned when it cannot be (the only case that holds the whole
+  // message; otherwise it is sent a piece at a time).
   std::string seven_bit;
-  if (env.body == BodyType::k8BitMime && !caps_.eightbitmime && message::Has8Bit(data)) {
-    auto converted = message::DowngradeTo7Bit(data);
-    if (!converted) {
-      co_return all(Reply{554, "5.6.3",
-                          mx_host_ + " does not offer 8BITMIME and the message cannot be "
-                                     "converted: " + converted.error()});
+  MessageBody converted_body;
+  const MessageBody* body = &message;
+  if (env.body == BodyType::k8BitMime && !caps_.eightbitmime) {
+    std::string whole;
+    if (!ReadWhole(message, whole)) {
+      co_return all(unreadable);
     }
-    seven_bit = std::move(converted).value();
-    data = seven_bit;
+    if (message::Has8Bit(whole)) {
+      auto converted = message::DowngradeTo7Bit(whole);
+      if (!converted) {
+        co_return all(Reply{554, "5.6.3",
+                            mx_host_ +
+                                " does not offer 8BITMIME and the message cannot be "
+                                "converted: " +
+                                converted.error()});
+      }
+      seven_bit = std::move(converted).value();
+      converted_body = MessageBody::Of(seven_bit);
+      body = &converted_body;
+    }
   }
-  if (caps_.max_size > 0 && data.size() > caps_.max_size) {
+  const std::uint64_t size = body->size;
+  if (caps_.max_size > 0 && size > caps_.max_size) {
     co_return all(Reply{552, "5.3.4",
-                        fmt::format("message of {} octets exceeds the {} limit of {}", data.size(),
+                        fmt::format("message of {} octets exceeds the {} limit of {}", size,
                                     mx_host_, caps_.max_size)});
   }
   const Reply lost{451, "4.4.2", "connection to " + mx_host_ + " lost"};
 
   std::string mail = "MAIL FROM:" + PathOf(env.sender, utf8);
   if (caps_.max_size > 0 || caps_.esmtp) {
-    mail += fmt::format(" SIZE={}", data.size());
+    mail += fmt::format(" SIZE={}", size);
   }
   if (env.body == BodyType::k8BitMime && caps_.eightbitmime) {
     mail += " BODY=8BITMIME";
@@ -500,9 +555,43 @@ awaitable<TransactionResult> ClientConnection::Send(const Envelope& env,
     closed_ = !result.connection_usable;
     co_return result;
   }
-  std::string wire = DotStuff(data);
+  // The content a piece at a time (RFC 5321 §4.5.2 stuffing carried across
+  // pieces); the final dot only if every piece was read and they add up.
+  DotStuffer stuffer;
+  std::string piece;
+  std::string wire;
+  std::uint64_t sent = 0;
+  bool written = true;
+  bool complete = false;
+  for (std::uint32_t i = 0; written; ++i) {
+    piece.clear();
+    auto got = body->read(i, piece);
+    if (got != MessageBody::Piece::kData) {
+      complete = got == MessageBody::Piece::kEnd && sent == size;
+      break;
+    }
+    sent += piece.size();
+    wire.clear();
+    stuffer.Feed(piece, wire);
+    written = co_await im.Write(wire, im.opts.data_block_timeout);
+  }
+  if (written && !complete) {
+    spdlog::error("message data for {} unreadable or short ({} of {} octets): not ended", mx_host_,
+                  sent, size);
+    closed_ = true;
+    result.connection_usable = false;
+    im.Close();
+    for (auto i : accepted) {
+      result.recipients[i] = unreadable;
+    }
+    co_return result;
+  }
   std::optional<Reply> final_reply;
-  bool written = co_await im.Write(wire, im.opts.data_block_timeout);
+  if (written) {
+    wire.clear();
+    stuffer.Finish(wire);
+    written = co_await im.Write(wire, im.opts.data_block_timeout);
+  }
   if (written) {
     final_reply = co_await im.Read(im.opts.data_done_timeout);
   }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,18 @@
 namespace sluice::smtp {
 
 enum class TlsPolicy { kDisabled, kOpportunistic, kRequired };
+
+// Message content read a piece at a time, so a large message is never held
+// whole. `read(i, out)` puts piece i (0, 1, ...) in `out`. If the pieces do
+// not add up to `size`, or a read fails, the message is not ended: the
+// connection is dropped before the final dot, so no truncated message goes out.
+struct MessageBody {
+  enum class Piece { kData, kEnd, kError };
+  std::uint64_t size = 0;  // octets in all (MAIL's SIZE=)
+  std::function<Piece(std::uint32_t index, std::string& out)> read;
+  // The whole message as one piece (it must outlive the body).
+  static MessageBody Of(std::string_view data);
+};
 
 struct ClientOptions {
   std::string ehlo_name = "localhost";
@@ -74,7 +87,11 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       ClientOptions opts, std::shared_ptr<boost::asio::ssl::context> tls_ctx);
 
   // One mail transaction for `rcpts` (indices into env.recipients); pipelined
-  // when the server offers PIPELINING. `data` is the stored message.
+  // when the server offers PIPELINING. `body` is the stored message, sent a
+  // piece at a time; `data` the whole of it.
+  boost::asio::awaitable<TransactionResult> Send(const Envelope& env,
+                                                 const std::vector<std::size_t>& rcpts,
+                                                 const MessageBody& body);
   boost::asio::awaitable<TransactionResult> Send(const Envelope& env,
                                                  const std::vector<std::size_t>& rcpts,
                                                  std::string_view data);

@@ -126,31 +126,50 @@ ReplyParseStatus ReplyParser::Feed(std::string_view in, std::size_t& consumed, R
 std::string DotStuff(std::string_view data) {
   std::string out;
   out.reserve(data.size() + data.size() / 64 + 8);
+  DotStuffer stuffer;
+  stuffer.Feed(data, out);
+  stuffer.Finish(out);
+  return out;
+}
+
+void DotStuffer::Feed(std::string_view data, std::string& out) {
+  std::size_t pos = 0;
+  if (after_cr_ && !data.empty() && data.front() == '\n') {
+    pos = 1;  // the LF of a CRLF whose CR ended the last piece
+  }
+  if (!data.empty()) {
+    after_cr_ = false;
+  }
   // Whole lines are copied at once; a lone CR or LF ends a line too and is
   // written as CRLF.
-  std::size_t pos = 0;
   while (pos < data.size()) {
-    if (data[pos] == '.') {
+    if (line_start_ && data[pos] == '.') {
       out += '.';
     }
+    line_start_ = false;
     // The line ends at its first CR or LF; CRLF is the usual case.
-    std::size_t nl = data.find('\n', pos);
-    std::size_t limit = nl == std::string_view::npos ? data.size() : nl;
-    std::size_t end = data.substr(0, limit).find('\r', pos);
-    if (end == std::string_view::npos) {
-      end = nl;
-    }
+    std::size_t end = data.find_first_of("\r\n", pos);
     if (end == std::string_view::npos) {
       out.append(data.substr(pos));
-      out += "\r\n";
-      break;
+      return;
     }
     out.append(data.substr(pos, end - pos));
     out += "\r\n";
-    pos = end + (end + 1 == nl ? 2 : 1);
+    line_start_ = true;
+    if (data[end] == '\r' && end + 1 == data.size()) {
+      after_cr_ = true;
+    }
+    pos = end + (data[end] == '\r' && end + 1 < data.size() && data[end + 1] == '\n' ? 2 : 1);
+  }
+}
+
+void DotStuffer::Finish(std::string& out) {
+  if (!line_start_) {
+    out += "\r\n";
   }
   out += ".\r\n";
-  return out;
+  line_start_ = true;
+  after_cr_ = false;
 }
 
 }  // namespace sluice::smtp

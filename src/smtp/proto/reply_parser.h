@@ -41,4 +41,16 @@ std::size_t EnhancedCodeLength(std::string_view text);
 // LF or CR to CRLF, and appends the terminating "<CRLF>.<CRLF>".
 std::string DotStuff(std::string_view data);
 
+// The same, a piece at a time: Feed() each piece of the content in order,
+// then Finish(). A line (or a CRLF) may span pieces.
+class DotStuffer {
+ public:
+  void Feed(std::string_view piece, std::string& out);
+  void Finish(std::string& out);
+
+ private:
+  bool line_start_ = true;
+  bool after_cr_ = false;  // the last piece ended in a CR (already sent as CRLF)
+};
+
 }  // namespace sluice::smtp

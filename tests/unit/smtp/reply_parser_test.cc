@@ -82,6 +82,28 @@ TEST(DotStuff, Rfc5321Section4_5_2) {
   EXPECT_EQ(DotStuff(".\r"), "..\r\n.\r\n");
 }
 
+// A message sent a piece at a time (as delivery reads it from the spool) is
+// stuffed exactly as it would be whole, wherever the pieces split it: inside a
+// CRLF, right before a leading dot, on an empty piece.
+TEST(DotStuffer, PiecesGiveTheSameWireAsTheWhole) {
+  for (std::string_view text : {"a\r\n.b\r\n..\r\n", "", "no newline", "bare\nlf\r.x", "a\r\r\nb",
+                                ".\r", "\r\n.\r\n.", "x\r\n\r\n.y\rz\n."}) {
+    const std::string whole = DotStuff(text);
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+      for (std::size_t j = i; j <= text.size(); ++j) {
+        DotStuffer s;
+        std::string out;
+        s.Feed(text.substr(0, i), out);
+        s.Feed(text.substr(i, j - i), out);
+        s.Feed(text.substr(j), out);
+        s.Finish(out);
+        ASSERT_EQ(out, whole) << "split at " << i << ", " << j << " of "
+                              << testing::PrintToString(std::string(text));
+      }
+    }
+  }
+}
+
 // The line-at-a-time copy against a character-at-a-time statement of the rule:
 // every line ends in CRLF (a lone CR or LF ends one too), a line starting with
 // "." gets another, and the data ends with CRLF "." CRLF.

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "spool/data_chunks.h"
+
 namespace sluice::spool {
 namespace {
 
@@ -51,7 +53,7 @@ TEST_F(RocksSpoolTest, StoreReadRemove) {
   ASSERT_TRUE(data.ok());
   EXPECT_EQ(data.value(), "Received: x\r\nSubject: y\r\n\r\nbody\r\n");
   std::promise<Result<Ok, SpoolError>> removed;
-  s.value()->Remove(id, [&](Result<Ok, SpoolError> r) { removed.set_value(std::move(r)); });
+  s.value()->Remove(id, 0, [&](Result<Ok, SpoolError> r) { removed.set_value(std::move(r)); });
   ASSERT_TRUE(removed.get_future().get().ok());
   EXPECT_EQ(s.value()->ReadData(id).error(), SpoolError::kNotFound);
   auto n = s.value()->ForEachMeta([](Meta&&) {});
@@ -120,7 +122,7 @@ TEST_F(RocksSpoolTest, RemoveAfterUpdateStaysRemoved) {
   m.attempts = 2;
   std::promise<void> both;
   s.value()->UpdateMeta(m, [](Result<Ok, SpoolError>) {});
-  s.value()->Remove(m.id, [&](Result<Ok, SpoolError>) { both.set_value(); });
+  s.value()->Remove(m.id, 0, [&](Result<Ok, SpoolError>) { both.set_value(); });
   both.get_future().wait();
   EXPECT_EQ(s.value()->ForEachMeta([](Meta&&) {}).value(), 0u);
 }
@@ -142,7 +144,7 @@ TEST_F(RocksSpoolTest, ReadMetaSeesUpdatesAndRemovalsBeforeTheyAreWritten) {
     ASSERT_EQ(back.value().attempts, i);
   }
   std::promise<void> removed;
-  s.value()->Remove(m.id, [&](Result<Ok, SpoolError>) { removed.set_value(); });
+  s.value()->Remove(m.id, 0, [&](Result<Ok, SpoolError>) { removed.set_value(); });
   EXPECT_EQ(s.value()->ReadMeta(m.id).error(), SpoolError::kNotFound);
   removed.get_future().wait();
   EXPECT_EQ(s.value()->ReadMeta(m.id).error(), SpoolError::kNotFound);
@@ -168,6 +170,48 @@ TEST_F(RocksSpoolTest, ReadOnlyOpenSeesDataWhileWriterIsOpen) {
   EXPECT_EQ(ro.value()->ForEachMeta([](Meta&&) {}).value(), 1u);
   auto r = StoreSync(*ro.value(), MakeMeta(2), "", "x");
   EXPECT_FALSE(r.ok());
+}
+
+// A large message is stored in 1 MiB pieces (delivery reads one at a time)
+// and read back whole; its removal takes every piece.
+TEST_F(RocksSpoolTest, LargeDataIsStoredInChunks) {
+  auto s = RocksSpool::Open({.path = dir_.string()});
+  ASSERT_TRUE(s.ok());
+  Meta m = MakeMeta(1);
+  std::string prefix = "Received: x\r\n";
+  std::string body(2 * kDataChunk + 12345, 'b');
+  body[kDataChunk - prefix.size()] = 'X';  // first octet of chunk 1
+  m.size = prefix.size() + body.size();
+  ASSERT_TRUE(StoreSync(*s.value(), m, prefix, body).ok());
+  EXPECT_EQ(s.value()->ReadData(m.id).value(), prefix + body);
+  EXPECT_EQ(s.value()->ReadDataChunk(m.id, 0).value().size(), kDataChunk);
+  auto second = s.value()->ReadDataChunk(m.id, 1).value();
+  EXPECT_EQ(second.size(), kDataChunk);
+  EXPECT_EQ(second.front(), 'X');
+  EXPECT_EQ(s.value()->ReadDataChunk(m.id, 2).value().size(), prefix.size() + 12345);
+  EXPECT_EQ(s.value()->ReadDataChunk(m.id, 3).error(), SpoolError::kNotFound);
+  std::promise<void> removed;
+  s.value()->Remove(m.id, m.size, [&](Result<Ok, SpoolError>) { removed.set_value(); });
+  removed.get_future().wait();
+  EXPECT_EQ(s.value()->ForEachDataKey([](std::string_view, std::uint64_t) {}).value(), 0u);
+}
+
+TEST(DataChunks, PiecesOfAConcatenation) {
+  std::string a(kDataChunk - 1, 'a');
+  std::string b(kDataChunk + 2, 'b');
+  EXPECT_EQ(ChunkCount(0), 1u);
+  EXPECT_EQ(ChunkCount(kDataChunk), 1u);
+  EXPECT_EQ(ChunkCount(kDataChunk + 1), 2u);
+  auto c0 = ChunkOf(a, b, 0);
+  EXPECT_EQ(c0.first.size(), kDataChunk - 1);
+  EXPECT_EQ(c0.second, "b");
+  auto c1 = ChunkOf(a, b, 1);
+  EXPECT_TRUE(c1.first.empty());
+  EXPECT_EQ(c1.second.size(), kDataChunk);
+  EXPECT_EQ(ChunkOf(a, b, 2).second.size(), 1u);
+  EXPECT_TRUE(ChunkOf(a, b, 3).second.empty());
+  EXPECT_EQ(ChunkKey("k", 0), "k");
+  EXPECT_EQ(ChunkKey("k", 258), std::string("k\0\0\1\2", 5));
 }
 
 }  // namespace
