@@ -1,9 +1,9 @@
 """Resident memory against many large messages arriving at once: N sessions
 each send a 10 MB message slowly (all are mid-message together), with the
-shipped message-memory budget ([server] max_message_memory) and, as the
-baseline in the same run, with no budget (every message held whole, as
-before the budget existed). Reports sluiced's peak resident memory (VmHWM)
-and how many messages were taken (250) or turned away (452 4.3.1)."""
+shipped message-memory budget ([server] max_message_memory), with no budget
+(every message held whole), and, given --baseline-sluiced, an earlier build
+as it was. Reports sluiced's peak resident memory (VmHWM) and how many
+messages were taken (250) or turned away (452 4.3.1)."""
 
 import threading
 import time
@@ -56,10 +56,15 @@ def _session(host, port, go, ready, results, i):
 
 
 def _case(args, work, sluice_addr, sink_addr, n, budget):
+    """budget: "512MiB", None (no budget) or "baseline" (the earlier build, as it is)."""
     host, port = sluice_addr
     sink = lab.Sink(work, *sink_addr)
-    s = lab.Sluiced(args.sluiced, args.sluice, work / "large", host, port, *sink_addr,
-                    server_extra=f'max_message_memory = "{budget or 0}"')
+    if budget == "baseline":
+        s = lab.Sluiced(args.baseline_sluiced, args.sluice, work / "large", host, port,
+                        *sink_addr)
+    else:
+        s = lab.Sluiced(args.sluiced, args.sluice, work / "large", host, port, *sink_addr,
+                        server_extra=f'max_message_memory = "{budget or 0}"')
     try:
         s.start()
         idle = lab.status_kb(s.pid, "VmRSS") * 1024
@@ -83,7 +88,7 @@ def _case(args, work, sluice_addr, sink_addr, n, budget):
         sink.stop()
     taken = sum(1 for r in results if r == 250)
     refused = sum(1 for r in results if r == 452)
-    return {"sessions": n, "budget": budget or "none", "idle_rss_mib": round(idle / MIB),
+    return {"sessions": n, "budget": {None: "none", "baseline": "(baseline build)"}.get(budget, budget), "idle_rss_mib": round(idle / MIB),
             "peak_rss_mib": round(peak / MIB), "taken": taken, "refused": refused,
             "other": n - taken - refused, "seconds": round(seconds, 1)}
 
@@ -91,10 +96,11 @@ def _case(args, work, sluice_addr, sink_addr, n, budget):
 def measure(args, work, sluice_addr, sink_addr):
     out = []
     for n in args.large_sessions:
-        for budget in (None, "512MiB"):
+        baseline = ("baseline",) if getattr(args, "baseline_sluiced", None) else ()
+        for budget in (*baseline, None, "512MiB"):
             r = _case(args, work, sluice_addr, sink_addr, n, budget)
             out.append(r)
-            print(f"  {n:>4} x 10 MB, budget {r['budget']:>7}: peak RSS {r['peak_rss_mib']} MiB "
+            print(f"  {n:>4} x 10 MB, budget {r['budget']:>16}: peak RSS {r['peak_rss_mib']} MiB "
                   f"(idle {r['idle_rss_mib']}), {r['taken']} taken, {r['refused']} refused, "
                   f"{r['other']} other, {r['seconds']} s", flush=True)
     return out

@@ -379,7 +379,8 @@ def table(result):
     if lm:
         lines.append("")
         lines.append("resident memory with N sessions each sending a 10 MB message at once "
-                     "(no budget: every message held whole, the baseline):")
+                     "(max_message_memory none: every message held whole; (baseline build): "
+                     "the --baseline-sluiced build as it was):")
         lines.append("")
         lines.append("| sessions | max_message_memory | peak RSS MiB | taken | refused (452) |")
         lines.append("|---:|---|---:|---:|---:|")

@@ -44,7 +44,7 @@ struct Settings {
   // Stores are refused (452 4.3.1) when they could leave less than this free;
   // the spool counts a message's size and what its write may set off.
   std::uint64_t spool_min_free_disk = 256ull << 20;
-  std::uint64_t spool_memtable = 32ull << 20;  // RocksDB write buffer per column family
+  std::uint64_t spool_memtable = 64ull << 20;  // RocksDB write buffer per column family
   ingest::Options ingest;
   std::string event_log = "var/events.jsonl";
   std::string users_file;

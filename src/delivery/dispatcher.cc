@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "spool/data_chunks.h"
+
 namespace sluice::delivery {
 
 namespace asio = boost::asio;
@@ -1378,15 +1380,21 @@ awaitable<void> Dispatcher::Deliver(smtp::ClientConnection& conn, Site& site, qu
   }
   smtp::MessageBody body;
   body.size = m->meta.size;
-  body.read = [this, id = w.id, &first](std::uint32_t i, std::string& out) {
+  bool first_unused = true;
+  body.read = [this, id = w.id, &first, &first_unused, size = body.size](std::uint32_t i,
+                                                                         std::string& out) {
     using Piece = smtp::MessageBody::Piece;
-    if (i == 0) {
-      out = first.value();
+    if (i == 0 && first_unused) {
+      out.swap(first.value());  // read above; a second transaction reads it again
+      first_unused = false;
       return Piece::kData;
+    }
+    if (i != 0 && i >= spool::ChunkCount(size)) {
+      return Piece::kEnd;  // no lookup for a chunk that was never written
     }
     auto piece = spool_.ReadDataChunk(id, i);
     if (!piece) {
-      return piece.error() == spool::SpoolError::kNotFound ? Piece::kEnd : Piece::kError;
+      return i != 0 && piece.error() == spool::SpoolError::kNotFound ? Piece::kEnd : Piece::kError;
     }
     out = std::move(piece).value();
     return Piece::kData;

@@ -385,10 +385,19 @@ void RocksSpool::WriterLoop() {
       if (queue_.empty()) {
         return;  // closing and drained
       }
-      if (queue_.size() <= opts_.max_batch) {
+      // Up to max_batch writes and max_batch_bytes (at least one write): the
+      // batch is copied into the log and the memtable, so its size is memory.
+      std::size_t n = 0;
+      std::uint64_t bytes = 0;
+      while (n < queue_.size() && n < opts_.max_batch &&
+             (n == 0 || bytes + queue_[n].Bytes() <= opts_.max_batch_bytes)) {
+        bytes += queue_[n].Bytes();
+        ++n;
+      }
+      if (n == queue_.size()) {
         batch.swap(queue_);
       } else {
-        auto mid = queue_.begin() + static_cast<std::ptrdiff_t>(opts_.max_batch);
+        auto mid = queue_.begin() + static_cast<std::ptrdiff_t>(n);
         batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(mid));
         queue_.erase(queue_.begin(), mid);
       }

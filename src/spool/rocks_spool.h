@@ -47,9 +47,10 @@ namespace sluice::spool {
 struct RocksOptions {
   std::string path;
   bool read_only = false;                      // for the CLI while sluiced runs
-  std::size_t max_batch = 1024;                // stores per grouped sync
+  std::size_t max_batch = 1024;                 // stores per grouped sync
+  std::uint64_t max_batch_bytes = 16ull << 20;  // and their octets (one store at least)
   std::uint64_t min_free_disk = 0;             // 0: no floor
-  std::uint64_t memtable_bytes = 32ull << 20;  // per column family
+  std::uint64_t memtable_bytes = 64ull << 20;  // per column family
   std::chrono::milliseconds recovery_interval{1000};
 };
 

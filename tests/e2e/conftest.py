@@ -91,6 +91,8 @@ def default_config(tmp):
             "path": str(tmp / "spool"),
             "min_free_disk": "1MiB",
             "min_free_memory": "1MiB",
+            # Small memtables keep each test's space reserve (2.1 x this) small.
+            "memtable_size": "4MiB",
         },
         "events": {"log": str(tmp / "events.jsonl")},
         "auth": {"users_file": str(tmp / "users")},

@@ -556,24 +556,30 @@ awaitable<TransactionResult> ClientConnection::Send(const Envelope& env,
     co_return result;
   }
   // The content a piece at a time (RFC 5321 §4.5.2 stuffing carried across
-  // pieces); the final dot only if every piece was read and they add up.
+  // pieces), each read before the last is written, so the final dot goes out
+  // with the last piece: only if every piece was read and they add up.
   DotStuffer stuffer;
   std::string piece;
+  std::string next;
   std::string wire;
   std::uint64_t sent = 0;
   bool written = true;
   bool complete = false;
-  for (std::uint32_t i = 0; written; ++i) {
-    piece.clear();
-    auto got = body->read(i, piece);
-    if (got != MessageBody::Piece::kData) {
-      complete = got == MessageBody::Piece::kEnd && sent == size;
-      break;
-    }
+  auto got = body->read(0, piece);
+  for (std::uint32_t i = 1; written && got == MessageBody::Piece::kData; ++i) {
     sent += piece.size();
     wire.clear();
     stuffer.Feed(piece, wire);
+    next.clear();
+    got = body->read(i, next);
+    if (got == MessageBody::Piece::kEnd && sent == size) {
+      stuffer.Finish(wire);
+      complete = true;
+    } else if (got != MessageBody::Piece::kData) {
+      break;  // unreadable or short: this piece is not sent either
+    }
     written = co_await im.Write(wire, im.opts.data_block_timeout);
+    piece.swap(next);
   }
   if (written && !complete) {
     spdlog::error("message data for {} unreadable or short ({} of {} octets): not ended", mx_host_,
@@ -587,11 +593,6 @@ awaitable<TransactionResult> ClientConnection::Send(const Envelope& env,
     co_return result;
   }
   std::optional<Reply> final_reply;
-  if (written) {
-    wire.clear();
-    stuffer.Finish(wire);
-    written = co_await im.Write(wire, im.opts.data_block_timeout);
-  }
   if (written) {
     final_reply = co_await im.Read(im.opts.data_done_timeout);
   }

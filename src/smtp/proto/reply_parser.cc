@@ -147,8 +147,14 @@ void DotStuffer::Feed(std::string_view data, std::string& out) {
       out += '.';
     }
     line_start_ = false;
-    // The line ends at its first CR or LF; CRLF is the usual case.
-    std::size_t end = data.find_first_of("\r\n", pos);
+    // The line ends at its first CR or LF; CRLF is the usual case. (Two
+    // single-octet searches: memchr, not a loop over every octet.)
+    const std::size_t nl = data.find('\n', pos);
+    std::size_t end =
+        data.substr(0, nl == std::string_view::npos ? data.size() : nl).find('\r', pos);
+    if (end == std::string_view::npos) {
+      end = nl;
+    }
     if (end == std::string_view::npos) {
       out.append(data.substr(pos));
       return;
