@@ -1,11 +1,6 @@
 #include "spool/rocks_spool.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include <rocksdb/db.h>
@@ -25,7 +20,6 @@ constexpr const char* kDataCf = "data";
 // Reclaiming space (flush and compaction, so logs and blob files of delivered
 // mail are deleted) at most this often.
 constexpr auto kReclaimInterval = std::chrono::seconds(5);
-constexpr const char* kReserveFile = "space.reserve";
 
 std::string KeyOf(const SpoolId& id) {
   auto k = id.Key();
@@ -38,8 +32,7 @@ bool IsStore(const auto& p) {
 }  // namespace
 
 Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOptions& opts) {
-  std::unique_ptr<RocksSpool> s(new RocksSpool());
-  s->opts_ = opts;
+  std::unique_ptr<RocksSpool> s(new RocksSpool(opts));
   std::error_code ec;
   if (!opts.read_only) {
     std::filesystem::create_directories(opts.path, ec);
@@ -52,7 +45,7 @@ Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOpt
     // left there makes the room for that (and is taken again after, if it can).
     auto free = FreeDiskBytes(opts.path);
     if (free && *free < opts.min_free_disk + 2 * s->WriteReserve()) {
-      std::filesystem::remove(std::filesystem::path(opts.path) / kReserveFile, ec);
+      s->reserve_.Give();
     }
   }
   if (auto opened = s->OpenDb(); !opened) {
@@ -184,9 +177,12 @@ void RocksSpool::Enqueue(Pending p) {
   p.done(Fail(refusal));
 }
 
+// A new log is preallocated to 1.1 write buffers; a flush writes up to one.
+RocksSpool::RocksSpool(const RocksOptions& opts)
+    : opts_(opts), reserve_(opts.path, opts.memtable_bytes * 21 / 10) {}
+
 std::uint64_t RocksSpool::WriteReserve() const {
-  // A new log is preallocated to 1.1 write buffers; a flush writes up to one.
-  return opts_.memtable_bytes * 21 / 10;
+  return reserve_.size();
 }
 
 bool RocksSpool::HoldReserve() {
@@ -196,43 +192,7 @@ bool RocksSpool::HoldReserve() {
       return true;
     }
   }
-  const std::uint64_t size = WriteReserve();
-  const std::string path = (std::filesystem::path(opts_.path) / kReserveFile).string();
-  std::error_code ec;
-  if (std::filesystem::file_size(path, ec) < size || ec) {
-    // Taken only with room for it and a write besides, so taking it does not
-    // itself fill the disk.
-    auto free = FreeDiskBytes(opts_.path);
-    if (free && *free < opts_.min_free_disk + 2 * size) {
-      return false;
-    }
-  }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    spdlog::warn("spool {}: {}: {}", opts_.path, path, std::strerror(errno));
-    return false;
-  }
-  int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
-  if (err == EOPNOTSUPP || err == EINVAL) {
-    // No fallocate on this file system: the blocks are written instead.
-    std::string zeros(1 << 20, '\0');
-    err = 0;
-    for (std::uint64_t done = 0; done < size && err == 0;) {
-      auto n = ::pwrite(fd, zeros.data(), std::min<std::uint64_t>(zeros.size(), size - done),
-                        static_cast<off_t>(done));
-      if (n <= 0) {
-        err = n < 0 ? errno : EIO;
-      } else {
-        done += static_cast<std::uint64_t>(n);
-      }
-    }
-    if (err == 0 && ::fsync(fd) != 0) {
-      err = errno;
-    }
-  }
-  ::close(fd);
-  if (err != 0) {
-    ::unlink(path.c_str());
+  if (!reserve_.Take(opts_.min_free_disk + WriteReserve())) {
     return false;
   }
   std::lock_guard lock(mu_);
@@ -242,8 +202,7 @@ bool RocksSpool::HoldReserve() {
 }
 
 void RocksSpool::ReleaseReserve() {
-  const std::string path = (std::filesystem::path(opts_.path) / kReserveFile).string();
-  ::unlink(path.c_str());
+  reserve_.Give();
   std::lock_guard lock(mu_);
   if (reserve_held_) {
     spdlog::warn("spool {}: space reserve given up so the spool can recover", opts_.path);

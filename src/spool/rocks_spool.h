@@ -35,6 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "spool/space_reserve.h"
 #include "spool/spool.h"
 
 namespace rocksdb {
@@ -46,11 +47,11 @@ namespace sluice::spool {
 
 struct RocksOptions {
   std::string path;
-  bool read_only = false;                      // for the CLI while sluiced runs
+  bool read_only = false;                       // for the CLI while sluiced runs
   std::size_t max_batch = 1024;                 // stores per grouped sync
   std::uint64_t max_batch_bytes = 16ull << 20;  // and their octets (one store at least)
-  std::uint64_t min_free_disk = 0;             // 0: no floor
-  std::uint64_t memtable_bytes = 64ull << 20;  // per column family
+  std::uint64_t min_free_disk = 0;              // 0: no floor
+  std::uint64_t memtable_bytes = 64ull << 20;   // per column family
   std::chrono::milliseconds recovery_interval{1000};
 };
 
@@ -101,7 +102,7 @@ class RocksSpool final : public Spool {
     std::optional<SpoolError> error;
     std::vector<Done> done;
   };
-  RocksSpool() = default;
+  explicit RocksSpool(const RocksOptions& opts);
   Result<Ok, std::string> OpenDb();
   void CloseDb();
   void Enqueue(Pending p);
@@ -124,6 +125,7 @@ class RocksSpool final : public Spool {
   void CompletionLoop();
 
   RocksOptions opts_;
+  SpaceReserve reserve_;  // WriteReserve() in size
   // Readers share it; reopening the database after a failure takes it alone.
   mutable std::shared_mutex db_mu_;
   std::unique_ptr<rocksdb::DB> db_;
