@@ -177,17 +177,20 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
     r.out = fmt::format("event log: {} records written, {} not written (disk full or I/O error)\n",
                         Text(Field(o, "written")), Text(Field(o, "failed")));
   } else if (verb == "spool status") {
+    auto is = [&o](std::string_view key) {
+      const auto& field = Field(o, key);
+      return field.is_bool() && field.as_bool();
+    };
+    const char* state = is("accepting")       ? "accepting mail"
+                        : !is("writable")     ? "refusing mail: recovering from a failed write"
+                        : !is("reserve_held") ? "refusing mail until its space reserve is back"
+                                              : "refusing mail: free space at the floor";
     r.out = fmt::format(
         "spool: {}\nfree: {} bytes (floor {})\nstored: {}, refused: {}, write failures: {}, "
         "recoveries: {}\n",
-        Field(o, "accepting").is_bool() && Field(o, "accepting").as_bool() ? "accepting mail"
-        : !(Field(o, "writable").is_bool() && Field(o, "writable").as_bool())
-            ? "refusing mail: recovering from a failed write"
-        : !(Field(o, "reserve_held").is_bool() && Field(o, "reserve_held").as_bool())
-            ? "refusing mail until its space reserve is back"
-            : "refusing mail: free space at the floor",
-        Text(Field(o, "free_bytes")), Text(Field(o, "min_free_disk")), Text(Field(o, "stores")),
-        Text(Field(o, "refused")), Text(Field(o, "write_failures")), Text(Field(o, "recoveries")));
+        state, Text(Field(o, "free_bytes")), Text(Field(o, "min_free_disk")),
+        Text(Field(o, "stores")), Text(Field(o, "refused")), Text(Field(o, "write_failures")),
+        Text(Field(o, "recoveries")));
   } else if (verb == "shaping reload") {
     r.out = "shaping rules reloaded\n";
   } else if (verb == "warmup status") {

@@ -26,9 +26,6 @@ std::string KeyOf(const SpoolId& id) {
   return std::string(k.data(), k.size());
 }
 
-bool IsStore(const auto& p) {
-  return p.op == std::remove_cvref_t<decltype(p)>::Op::kStore;
-}
 }  // namespace
 
 Result<std::unique_ptr<RocksSpool>, std::string> RocksSpool::Open(const RocksOptions& opts) {
@@ -155,11 +152,11 @@ void RocksSpool::Enqueue(Pending p) {
   SpoolError refusal = SpoolError::kClosed;
   {
     std::lock_guard lock(mu_);
-    if ((failed_ || !reserve_held_) && IsStore(p) && !closing_) {
+    if ((failed_ || !reserve_held_) && p.is_store() && !closing_) {
       ++stats_.refused;
       refusal = SpoolError::kFull;
     } else if (!closing_ && !opts_.read_only) {
-      if (!IsStore(p)) {
+      if (!p.is_store()) {
         p.seq = ++seq_;
         auto& u = unwritten_[p.key];
         u.seq = p.seq;
@@ -197,7 +194,6 @@ bool RocksSpool::HoldReserve() {
   }
   std::lock_guard lock(mu_);
   reserve_held_ = true;
-  stats_.reserve_held = true;
   return true;
 }
 
@@ -208,7 +204,6 @@ void RocksSpool::ReleaseReserve() {
     spdlog::warn("spool {}: space reserve given up so the spool can recover", opts_.path);
   }
   reserve_held_ = false;
-  stats_.reserve_held = false;
 }
 
 Result<Ok, SpoolError> RocksSpool::Admission(std::uint64_t bytes) {
@@ -297,7 +292,6 @@ void RocksSpool::WriterLoop() {
         if (recovered) {
           failed_ = false;
           ++stats_.recoveries;
-          stats_.writable = true;
           spdlog::info("spool {}: writing again, {} queued writes to catch up", opts_.path,
                        queue_.size());
           lock.unlock();
@@ -376,7 +370,7 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
   }
   if (!held) {
     for (auto it = batch.begin(); it != batch.end();) {
-      if (IsStore(*it)) {
+      if (it->is_store()) {
         refused.push_back(std::move(*it));
         it = batch.erase(it);
       } else {
@@ -384,12 +378,13 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
       }
     }
   }
-  if (opts_.min_free_disk > 0 && std::any_of(batch.begin(), batch.end(), IsStore<Pending>)) {
+  if (opts_.min_free_disk > 0 &&
+      std::any_of(batch.begin(), batch.end(), [](const Pending& p) { return p.is_store(); })) {
     if (auto free = FreeDiskBytes(opts_.path)) {
       const std::uint64_t keep = opts_.min_free_disk + WriteReserve();
       std::uint64_t room = *free > keep ? *free - keep : 0;
       for (auto it = batch.begin(); it != batch.end();) {
-        if (!IsStore(*it)) {
+        if (!it->is_store()) {
           ++it;
         } else if (it->Bytes() <= room) {
           room -= it->Bytes();
@@ -424,7 +419,7 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
       }
     } else {
       // Data first; metadata marks the message as present.
-      if (IsStore(p)) {
+      if (p.is_store()) {
         const auto chunks = ChunkCount(p.prefix.size() + p.body.size());
         for (std::uint32_t i = 0; st.ok() && i < chunks; ++i) {
           auto piece = ChunkOf(p.prefix, p.body, i);
@@ -450,7 +445,8 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
   // Only a store waits for stable storage (its 250 depends on it). Updates
   // and removals go to the log in order without a sync of their own: the
   // next store's sync, or the kernel's writeback, makes them durable.
-  const bool sync = std::any_of(batch.begin(), batch.end(), IsStore<Pending>);
+  const bool sync =
+      std::any_of(batch.begin(), batch.end(), [](const Pending& p) { return p.is_store(); });
   if (st.ok()) {
     std::shared_lock db_lock(db_mu_);
     if (!db_) {
@@ -480,13 +476,12 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
       // in order, and readers keep seeing them; queued stores are refused.
       failed_ = true;
       ++stats_.write_failures;
-      stats_.writable = false;
       std::vector<Pending> retry;
       for (auto& p : batch) {
-        (IsStore(p) ? stores : retry).push_back(std::move(p));
+        (p.is_store() ? stores : retry).push_back(std::move(p));
       }
       for (auto& p : queue_) {
-        (IsStore(p) ? rejected : retry).push_back(std::move(p));
+        (p.is_store() ? rejected : retry).push_back(std::move(p));
       }
       queue_.swap(retry);
       stats_.refused += rejected.size();
@@ -620,19 +615,19 @@ Result<std::uint64_t, SpoolError> RocksSpool::ForEachMeta(const std::function<vo
   return n;
 }
 
-Result<std::uint64_t, SpoolError> RocksSpool::ForEachMetaRecord(
-    const std::function<void(std::string_view key, std::string_view bytes)>& fn) {
+Result<std::uint64_t, SpoolError> RocksSpool::Scan(
+    bool data,
+    const std::function<void(const rocksdb::Slice& key, const rocksdb::Slice& value)>& fn) {
   std::shared_lock db_lock(db_mu_);
   if (!db_) {
     return Fail(SpoolError::kIo);
   }
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, meta_cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, data ? data_cf_ : meta_cf_));
   std::uint64_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    fn(std::string_view(it->key().data(), it->key().size()),
-       std::string_view(it->value().data(), it->value().size()));
+    fn(it->key(), it->value());
     ++n;
   }
   if (!it->status().ok()) {
@@ -641,24 +636,18 @@ Result<std::uint64_t, SpoolError> RocksSpool::ForEachMetaRecord(
   return n;
 }
 
+Result<std::uint64_t, SpoolError> RocksSpool::ForEachMetaRecord(
+    const std::function<void(std::string_view key, std::string_view bytes)>& fn) {
+  return Scan(false, [&fn](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+    fn(std::string_view(key.data(), key.size()), std::string_view(value.data(), value.size()));
+  });
+}
+
 Result<std::uint64_t, SpoolError> RocksSpool::ForEachDataKey(
     const std::function<void(std::string_view key, std::uint64_t size)>& fn) {
-  std::shared_lock db_lock(db_mu_);
-  if (!db_) {
-    return Fail(SpoolError::kIo);
-  }
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, data_cf_));
-  std::uint64_t n = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    fn(std::string_view(it->key().data(), it->key().size()), it->value().size());
-    ++n;
-  }
-  if (!it->status().ok()) {
-    return Fail(SpoolError::kIo);
-  }
-  return n;
+  return Scan(true, [&fn](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+    fn(std::string_view(key.data(), key.size()), value.size());
+  });
 }
 
 Result<Meta, SpoolError> RocksSpool::ReadMeta(const SpoolId& id) {
@@ -721,7 +710,10 @@ Result<std::string, SpoolError> RocksSpool::ReadData(const SpoolId& id) {
 
 SpoolStats RocksSpool::stats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  SpoolStats s = stats_;
+  s.writable = !failed_;
+  s.reserve_held = reserve_held_;
+  return s;
 }
 
 }  // namespace sluice::spool

@@ -41,6 +41,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Slice;
 }  // namespace rocksdb
 
 namespace sluice::spool {
@@ -90,6 +91,7 @@ class RocksSpool final : public Spool {
     enum class Op { kStore, kMetaOnly, kRemove } op = Op::kStore;
     std::uint64_t seq = 0;        // of its entry in unwritten_, if any
     std::uint64_t data_size = 0;  // kRemove: the octets of data to delete
+    bool is_store() const { return op == Op::kStore; }
     std::uint64_t Bytes() const { return key.size() + meta.size() + prefix.size() + body.size(); }
   };
   // What ReadMeta must see of an update or removal not yet in the database.
@@ -107,6 +109,10 @@ class RocksSpool final : public Spool {
   void CloseDb();
   void Enqueue(Pending p);
   void WriterLoop();
+  // Calls `fn` for every record of the metadata (or data) column family.
+  Result<std::uint64_t, SpoolError> Scan(
+      bool data,
+      const std::function<void(const rocksdb::Slice& key, const rocksdb::Slice& value)>& fn);
   // Writes what it can of `batch`; what failed or was refused is completed or
   // put back. Returns false if the database failed.
   bool WriteBatch(std::vector<Pending>& batch);

@@ -49,6 +49,17 @@ class Client:
         self.sock.close()
 
 
+def hold_10mb(s):
+    """A session mid-message with ~10 MB sent and not ended (end it with ".\\r\\n")."""
+    holder = Client(s.port("relay"))
+    holder.cmd("EHLO holder.test")
+    assert holder.cmd("MAIL FROM:<a@src.example>") == 250
+    assert holder.cmd("RCPT TO:<rcpt@dest.example>") == 250
+    assert holder.cmd("DATA") == 354
+    holder.sock.sendall(b"Subject: holder\r\n\r\n" + BLOCK * 40)
+    return holder
+
+
 def slow_message(port, tag, go, ready, results):
     """Opens a transaction, waits for `go`, then sends ~10 MB in pieces."""
     c = None
@@ -66,7 +77,9 @@ def slow_message(port, tag, go, ready, results):
         c.sock.sendall(f"Subject: {tag}\r\n\r\n".encode())
         for _ in range(BLOCKS):
             c.sock.sendall(BLOCK)
-            time.sleep(0.02)  # slowly: every session is mid-message at once
+            # Paced on purpose (the behaviour under test is many messages
+            # arriving slowly): every session is mid-message at once.
+            time.sleep(0.02)
         c.sock.sendall(b".\r\n")
         results[tag] = ("end", c.reply())
         c.cmd("QUIT")
@@ -134,12 +147,7 @@ def test_many_large_messages_keep_memory_bounded(sluiced_factory):
 
 def test_data_is_refused_at_once_when_the_declared_size_cannot_fit(sluiced_factory):
     s = sluiced_factory(config={"server": {"max_message_memory": "30MiB"}})
-    holder = Client(s.port("relay"))
-    holder.cmd("EHLO holder.test")
-    assert holder.cmd("MAIL FROM:<a@src.example>") == 250
-    assert holder.cmd("RCPT TO:<rcpt@dest.example>") == 250
-    assert holder.cmd("DATA") == 354
-    holder.sock.sendall(b"Subject: holder\r\n\r\n" + BLOCK * 40)  # ~10 MB held, not ended
+    holder = hold_10mb(s)
     c = Client(s.port("relay"))
     c.cmd("EHLO sized.test")
 
@@ -168,12 +176,7 @@ def test_bdat_past_the_budget_fails_the_transaction_with_452(sluiced_factory):
     # RFC 3030 §2: the chunk is read whatever the answer; a failed chunk fails
     # the transaction (later chunks: 503) until RSET.
     s = sluiced_factory(config={"server": {"max_message_memory": "30MiB"}})
-    holder = Client(s.port("relay"))
-    holder.cmd("EHLO holder.test")
-    assert holder.cmd("MAIL FROM:<a@src.example>") == 250
-    assert holder.cmd("RCPT TO:<rcpt@dest.example>") == 250
-    assert holder.cmd("DATA") == 354
-    holder.sock.sendall(b"Subject: holder\r\n\r\n" + BLOCK * 40)  # ~10 MB held
+    holder = hold_10mb(s)
     c = Client(s.port("relay"))
     c.cmd("EHLO chunks.test")
     chunk = b"Subject: chunked\r\n\r\n" + BLOCK * 84  # ~21.5 MB: does not fit beside it

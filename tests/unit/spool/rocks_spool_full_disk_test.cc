@@ -79,6 +79,8 @@ class FullDiskTest : public ::testing::Test {
   static std::optional<SpoolError> ErrorOf(const Result<T, SpoolError>& r) {
     return r.ok() ? std::nullopt : std::optional<SpoolError>(r.error());
   }
+  // Polls `pred` until it holds or `limit` passes (a wait on a condition with
+  // a deadline; the short sleep is only the polling interval).
   template <typename Pred>
   static bool WaitFor(Pred pred, std::chrono::seconds limit = 20s) {
     auto until = std::chrono::steady_clock::now() + limit;
