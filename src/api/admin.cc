@@ -44,8 +44,8 @@ std::string Timestamp(std::int64_t us) {
 }  // namespace
 
 Result<std::unique_ptr<AdminServer>, std::string> AdminServer::Create(
-    asio::io_context& ioc, std::string path, delivery::Dispatcher& dispatcher) {
-  std::unique_ptr<AdminServer> s(new AdminServer(ioc, path, dispatcher));
+    asio::io_context& ioc, std::string path, Parts parts) {
+  std::unique_ptr<AdminServer> s(new AdminServer(ioc, path, parts));
   std::error_code fsec;
   auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) {
@@ -161,7 +161,7 @@ std::string AdminServer::Execute(const std::string& line) {
   }
   if (group == "warmup" && verb == "status" && arg.empty()) {
     boost::json::array sources;
-    for (const auto& st : dispatcher_.WarmupStatus()) {
+    for (const auto& st : parts_.shaper.WarmupStatus()) {
       boost::json::object counts;
       for (const auto& [provider, n] : st.counts) {
         counts[provider] = n;
@@ -177,7 +177,7 @@ std::string AdminServer::Execute(const std::string& line) {
   if (group != "queue" || (!extra.empty() && verb != "suspend")) {
     return Error("unknown command: " + line);
   }
-  auto& d = dispatcher_;
+  auto& d = parts_.queue;
   // A target is a queue name or a filter in that form ("acme@*").
   const bool spool_id = verb == "bounce" && SpoolId::FromHex(arg).has_value();
   if (!arg.empty() && !spool_id && !queue::QueueName::Parse(arg)) {
@@ -185,9 +185,8 @@ std::string AdminServer::Execute(const std::string& line) {
                  " (want DOMAIN, TENANT@DOMAIN or CAMPAIGN:TENANT@DOMAIN; DOMAIN may be *)");
   }
   if (verb == "summary" && arg.empty()) {
-    auto sum = d.Summary();
     boost::json::array queues;
-    for (const auto& q : sum.queues) {
+    for (const auto& q : d.Queues()) {
       queues.push_back(boost::json::object{{"queue", q.name},
                                            {"messages", q.messages},
                                            {"oldest", Timestamp(q.oldest_us)},
@@ -195,7 +194,7 @@ std::string AdminServer::Execute(const std::string& line) {
                                            {"suspended", q.suspended}});
     }
     boost::json::array sites;
-    for (const auto& s : sum.sites) {
+    for (const auto& s : parts_.dispatcher.Paths()) {
       sites.push_back(boost::json::object{
           {"site", s.name},
           {"ready", s.ready},
@@ -205,17 +204,17 @@ std::string AdminServer::Execute(const std::string& line) {
                                   : boost::json::value(Timestamp(s.suspended_until_us))}});
     }
     boost::json::array held;  // tenants and campaigns suspended by shaping rules
-    for (const auto& g : sum.suspensions) {
+    for (const auto& g : parts_.shaper.GroupSuspensions()) {
       held.push_back(
           boost::json::object{{"scope", g.scope},
                               {"tenant", g.tenant},
                               {"campaign", g.campaign.empty() ? boost::json::value(nullptr)
                                                               : boost::json::value(g.campaign)},
                               {"site", g.site},
-                              {"until", Timestamp(g.until_us)}});
+                              {"until", Timestamp(ToMicros(g.until))}});
     }
     boost::json::array by_operator;
-    for (const auto& h : sum.held) {
+    for (const auto& h : d.HeldTargets()) {
       by_operator.push_back(boost::json::object{
           {"target", h.target},
           {"until", h.until_us == 0 ? boost::json::value(nullptr)

@@ -23,10 +23,15 @@ namespace sluice::api {
 
 class AdminServer {
  public:
-  // Listens on `path` on the dispatcher's own io_context.
+  // What the commands act on; all of it lives on the delivery io_context.
+  struct Parts {
+    queue::Manager& queue;
+    delivery::Dispatcher& dispatcher;
+    shaping::Shaper& shaper;
+  };
+  // Listens on `path` on the delivery io_context.
   static Result<std::unique_ptr<AdminServer>, std::string> Create(boost::asio::io_context& ioc,
-                                                                  std::string path,
-                                                                  delivery::Dispatcher& dispatcher);
+                                                                  std::string path, Parts parts);
   ~AdminServer();
 
   // Runs one command; the JSON reply (exposed for tests).
@@ -45,15 +50,15 @@ class AdminServer {
   void OnSpoolStatus(std::function<SpoolStatus()> fn) { spool_status_ = std::move(fn); }
 
  private:
-  AdminServer(boost::asio::io_context& ioc, std::string path, delivery::Dispatcher& d)
-      : acceptor_(ioc), path_(std::move(path)), dispatcher_(d) {}
+  AdminServer(boost::asio::io_context& ioc, std::string path, Parts parts)
+      : acceptor_(ioc), path_(std::move(path)), parts_(parts) {}
   static boost::asio::awaitable<void> AcceptLoop(AdminServer* self);
   static boost::asio::awaitable<void> Serve(AdminServer* self,
                                             boost::asio::local::stream_protocol::socket s);
 
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::string path_;
-  delivery::Dispatcher& dispatcher_;
+  Parts parts_;
   std::function<std::string()> shaping_reload_;
   std::function<events::SinkStats()> events_status_;
   std::function<SpoolStatus()> spool_status_;

@@ -55,7 +55,7 @@ int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
   }
   if (ips.empty()) {
     // The configured egress sources, each with its own EHLO name.
-    for (const auto& src : st.delivery.sources) {
+    for (const auto& src : st.delivery.egress.sources) {
       ips.push_back(src.address);
       o.ehlo_by_ip[src.address] = src.ehlo_name;
     }

@@ -293,7 +293,7 @@ void BindDkim(const config::Section& s, dkim::Options& o) {
 }
 
 bool HasPool(const delivery::Options& d, const std::string& name) {
-  return std::any_of(d.pools.begin(), d.pools.end(), [&](const auto& p) { return p.name == name; });
+  return std::any_of(d.egress.pools.begin(), d.egress.pools.end(), [&](const auto& p) { return p.name == name; });
 }
 
 // A warm-up ramp or plan from `s`, keys spelled with `prefix` ("warmup_" on a
@@ -331,7 +331,7 @@ void BindEgress(const config::Section& egress, Settings& st) {
   for (const auto& src : egress.Tables("source")) {
     src.RejectUnknown({"name", "address", "ehlo_name", "weight", "warmup", "warmup_start",
                        "warmup_plan", "warmup_initial", "warmup_growth", "warmup_max"});
-    delivery::EgressSource e;
+    shaping::EgressSource e;
     e.name = src.String("name", "");
     e.address = src.String("address", "");
     e.ehlo_name = src.String("ehlo_name", d.client.ehlo_name);
@@ -375,26 +375,24 @@ void BindEgress(const config::Section& egress, Settings& st) {
       if (auto start = BindDate(src, "warmup_start")) {
         w.start = *start;
       }
-      if (!d.warmup) {
-        d.warmup = std::make_shared<shaping::Warmup>(warmup_day);
+      if (!d.egress.warmup) {
+        d.egress.warmup = std::make_shared<shaping::Warmup>(warmup_day);
       }
-      d.warmup->SetSchedule(e.name, std::move(w));
+      d.egress.warmup->SetSchedule(e.name, std::move(w));
     }
-    source_index.emplace(e.name, d.sources.size());
-    d.sources.push_back(std::move(e));
-    d.weights.push_back(static_cast<std::uint32_t>(src.Int("weight", 1, 1, 1000)));
+    source_index.emplace(e.name, d.egress.sources.size());
+    d.egress.sources.push_back(std::move(e));
+    d.egress.weights.push_back(static_cast<std::uint32_t>(src.Int("weight", 1, 1, 1000)));
   }
-  if (d.warmup) {
-    d.warmup_state_file = (std::filesystem::path(st.spool_path) / "warmup.state").string();
-  }
-  d.suspensions_file = (std::filesystem::path(st.spool_path) / "suspensions.state").string();
+  st.queue.suspensions_file =
+      (std::filesystem::path(st.spool_path) / "suspensions.state").string();
   d.shaping_state_file = (std::filesystem::path(st.spool_path) / "shaping.state").string();
   // Pools: named, weighted sets of sources ([[egress.pool]]).
   for (const auto& p : egress.Tables("pool")) {
     p.RejectUnknown({"name", "sources", "weights"});
-    delivery::EgressPool pool;
+    shaping::EgressPool pool;
     pool.name = p.String("name", "");
-    if (pool.name.empty() || std::any_of(d.pools.begin(), d.pools.end(), [&](const auto& other) {
+    if (pool.name.empty() || std::any_of(d.egress.pools.begin(), d.egress.pools.end(), [&](const auto& other) {
           return other.name == pool.name;
         })) {
       p.Report("name",
@@ -420,13 +418,13 @@ void BindEgress(const config::Section& egress, Settings& st) {
       }
       pool.sources.push_back(it->second);
       pool.weights.push_back(k < weights.size() ? static_cast<std::uint32_t>(weights[k])
-                                                : d.weights[it->second]);
+                                                : d.egress.weights[it->second]);
     }
-    d.pools.push_back(std::move(pool));
+    d.egress.pools.push_back(std::move(pool));
   }
-  d.default_pool = egress.String("default_pool", "");
-  if (!d.default_pool.empty() && !HasPool(d, d.default_pool)) {
-    egress.Report("default_pool", "no [[egress.pool]] named " + d.default_pool);
+  d.egress.default_pool = egress.String("default_pool", "");
+  if (!d.egress.default_pool.empty() && !HasPool(d, d.egress.default_pool)) {
+    egress.Report("default_pool", "no [[egress.pool]] named " + d.egress.default_pool);
   }
 }
 
@@ -460,7 +458,7 @@ void BindTenants(const config::Section& tenants, Settings& st) {
       if (!HasPool(d, pool)) {
         t.Report("pool", "no [[egress.pool]] named " + pool);
       }
-      d.tenant_pools[name] = pool;
+      d.egress.tenant_pools[name] = pool;
     }
     auto campaigns = t.Table("campaign");
     for (const auto& campaign : campaigns.Keys()) {
@@ -476,7 +474,7 @@ void BindTenants(const config::Section& tenants, Settings& st) {
       } else if (!HasPool(d, pool)) {
         c.Report("pool", "no [[egress.pool]] named " + pool);
       }
-      d.campaign_pools[campaign + ":" + name] = pool;
+      d.egress.campaign_pools[campaign + ":" + name] = pool;
     }
   }
 }
@@ -655,13 +653,13 @@ Settings Bind(const config::Document& doc) {
   auto q = root.Table("queue");
   q.RejectUnknown({"first_retry", "backoff_factor", "max_retry_interval", "jitter", "max_age",
                    "delay_warning"});
-  auto& rp = d.retry;
+  auto& rp = st.queue.retry;
   rp.first_retry = q.Duration("first_retry", rp.first_retry);
   rp.backoff_factor = q.Double("backoff_factor", rp.backoff_factor, 1.0, 100.0);
   rp.max_interval = q.Duration("max_retry_interval", rp.max_interval);
   rp.jitter = q.Double("jitter", rp.jitter, 0.0, 0.5);
   rp.max_age = q.Duration("max_age", rp.max_age);
-  d.delay_warning = q.Duration("delay_warning", d.delay_warning);
+  st.queue.delay_warning = q.Duration("delay_warning", st.queue.delay_warning);
 
   BindDkim(root.Table("dkim"), st.dkim);
 

@@ -53,6 +53,7 @@ struct Settings {
   std::string admin_socket = "var/admin.sock";
   bool delivery_enabled = true;
   delivery::Options delivery;
+  queue::ManagerOptions queue;  // [queue]
   dkim::Options dkim;
   std::string shaping_file;  // [delivery] shaping: reloaded on SIGHUP
 };

@@ -71,10 +71,10 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
   // The pool the tenant's (and campaign's) mail goes from; without --source,
   // its first source is the one explained.
   const auto& d = st.delivery;
-  const delivery::PoolChoice choice = delivery::ChoosePool(d, tenant, campaign);
+  const shaping::PoolChoice choice = shaping::ChoosePool(d.egress, tenant, campaign);
   std::string members;
   auto add_member = [&](std::size_t index, std::uint32_t weight) {
-    const auto& src = d.sources[index];
+    const auto& src = d.egress.sources[index];
     members += fmt::format("{}{} {} (weight {})", members.empty() ? "" : ", ", src.name,
                            src.address, weight);
     if (!source) {
@@ -86,8 +86,8 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
       add_member(choice.pool->sources[k], choice.pool->weights[k]);
     }
   } else {
-    for (std::size_t k = 0; k < d.sources.size(); ++k) {
-      add_member(k, k < d.weights.size() ? d.weights[k] : 1);
+    for (std::size_t k = 0; k < d.egress.sources.size(); ++k) {
+      add_member(k, k < d.egress.weights.size() ? d.egress.weights[k] : 1);
     }
   }
   if (!source) {

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -37,10 +38,12 @@
 #include "app/settings.h"
 #include "app/shaping_file.h"
 #include "auth/credentials.h"
+#include "core/clock.h"
 #include "core/disk_space.h"
 #include "core/thread_name.h"
 #include "events/events.h"
 #include "ingest/ingest.h"
+#include "ingest/reports.h"
 #include "runtime/fd_limit.h"
 #include "runtime/io_pool.h"
 #include "runtime/malloc_tuning.h"
@@ -316,8 +319,6 @@ int Serve(const Args& args) {
   auto delivery_ctx = std::make_unique<asio::io_context>(1);
   auto delivery_work = asio::make_work_guard(*delivery_ctx);
   std::unique_ptr<dns::UnboundResolver> resolver;
-  std::unique_ptr<delivery::Dispatcher> dispatcher;
-  ingest::Ingest::OnStored on_stored;
   if (st.delivery_enabled || !st.dkim.domains.empty()) {
     auto r = dns::UnboundResolver::Create(*delivery_ctx, st.dns);
     if (!r) {
@@ -326,17 +327,38 @@ int Serve(const Args& args) {
     }
     resolver = std::move(r).value();
   }
+  // Blocking work (password hashing, signing, report building) and spool
+  // reads for delivery, off the reactor threads.
+  asio::thread_pool blocking(2);
+  asio::thread_pool spool_reads(2);
+  // Delivery's parts: the queue manager, the shaping state, the dispatcher.
+  const Clock& clock = Clock::System();
+  std::unique_ptr<queue::Manager> queue_manager;
+  std::unique_ptr<shaping::Shaper> shaper;
+  std::unique_ptr<delivery::Connector> connector;
+  std::unique_ptr<delivery::Dispatcher> dispatcher;
+  ingest::Ingest::OnStored on_stored;
   if (st.delivery_enabled) {
-    dispatcher = std::make_unique<delivery::Dispatcher>(*delivery_ctx, st.delivery, *resolver,
-                                                        *d.spool, d.bus);
+    queue::ManagerOptions qo = st.queue;
+    qo.seed = std::random_device{}();
+    queue_manager = std::make_unique<queue::Manager>(clock, qo, *d.spool, d.bus);
+    shaper = std::make_unique<shaping::Shaper>(
+        clock,
+        shaping::ShaperOptions{st.delivery.failure_backoff, st.delivery.max_failure_backoff},
+        st.delivery.egress.warmup);
+    connector = delivery::MakeSmtpConnector(delivery_ctx->get_executor());
+    dispatcher = std::make_unique<delivery::Dispatcher>(
+        *delivery_ctx, st.delivery,
+        delivery::Parts{clock, *queue_manager, *shaper, *resolver, *d.spool, d.bus, *connector,
+                        &spool_reads});
     on_stored = [p = dispatcher.get()](spool::Meta m) { p->Submit(std::move(m)); };
   }
 
   // Recovery: every spooled message goes back to its queue.
   auto started = std::chrono::steady_clock::now();
   auto recovered = d.spool->ForEachMeta([&](spool::Meta&& m) {
-    if (dispatcher) {
-      dispatcher->Restore(m);
+    if (queue_manager) {
+      queue_manager->Restore(m);
     }
   });
   if (!recovered) {
@@ -349,7 +371,8 @@ int Serve(const Args& args) {
                    .count());
   std::unique_ptr<api::AdminServer> admin;
   if (dispatcher && !st.admin_socket.empty()) {
-    auto a = api::AdminServer::Create(*delivery_ctx, st.admin_socket, *dispatcher);
+    auto a = api::AdminServer::Create(*delivery_ctx, st.admin_socket,
+                                      {*queue_manager, *dispatcher, *shaper});
     if (!a) {
       spdlog::critical("{}", a.error());
       return 1;
@@ -364,6 +387,16 @@ int Serve(const Args& args) {
                                            FreeDiskBytes(st.spool_path), st.spool_min_free_disk};
     });
   }
+  // The funnel every message takes, reports to senders included.
+  dkim::KeyStore signer(st.dkim);
+  d.ingest =
+      std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored, &signer, &blocking);
+  std::unique_ptr<ingest::Reports> reports;
+  if (queue_manager) {
+    reports = std::make_unique<ingest::Reports>(*d.ingest, *d.spool, blocking.get_executor(),
+                                                st.delivery.client.ehlo_name, clock);
+    queue_manager->SetReportSink(reports.get());
+  }
   d.dispatcher = dispatcher.get();
   d.delivery_ctx = delivery_ctx.get();
   if (dispatcher) {
@@ -375,7 +408,6 @@ int Serve(const Args& args) {
   });
 
   // DKIM: which selectors may sign is known before the first message arrives.
-  dkim::KeyStore signer(st.dkim);
   std::unique_ptr<app::DkimPublication> publication;
   if (!signer.empty() && signer.options().require_published) {
     publication = std::make_unique<app::DkimPublication>(*delivery_ctx, *resolver, signer);
@@ -402,9 +434,6 @@ int Serve(const Args& args) {
   } stop_delivery{*delivery_ctx, delivery_thread};
 
   runtime::IoPool pool(st.threads);
-  asio::thread_pool blocking(2);
-  d.ingest =
-      std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored, &signer, &blocking);
   d.server_ctx.options = st.server;
   d.server_ctx.sink = d.ingest.get();
   d.server_ctx.credentials = d.credentials;
@@ -451,7 +480,6 @@ int Serve(const Args& args) {
 
   pool.Stop();
   pool.Join();
-  blocking.join();
   // Delivery stops mid-transaction if it must: at-least-once, the spool keeps the mail.
   delivery_work.reset();
   if (publication) {
@@ -461,6 +489,10 @@ int Serve(const Args& args) {
   if (delivery_thread.joinable()) {
     delivery_thread.join();
   }
+  // Reports and reads in flight finish (a report still being built is
+  // lost; its message's outcome is recorded).
+  blocking.join();
+  spool_reads.join();
   if (dispatcher) {
     dispatcher->SaveState();  // delivery has stopped: counts and suspensions are final
     auto stats = dispatcher->stats();

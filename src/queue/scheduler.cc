@@ -47,10 +47,10 @@ std::optional<std::uint32_t> QueueNames::Find(std::string_view name) const {
   return it->second;
 }
 
-void Scheduler::Add(WorkItem item) {
+void Scheduler::Add(WorkItem item, WallTime now) {
   // New mail held for later (by a warm-up cap or a suspension) waits in the
   // heap with deferred mail: in the FIFO it would hold up the new mail behind it.
-  if (item.deferred() || item.due > Clock::now()) {
+  if (item.deferred() || item.due > now) {
     deferred_.push_back(item);
     std::push_heap(deferred_.begin(), deferred_.end(), Later{});
   } else {
@@ -58,7 +58,7 @@ void Scheduler::Add(WorkItem item) {
   }
 }
 
-std::optional<WorkItem> Scheduler::PopDue(Clock::time_point now) {
+std::optional<WorkItem> Scheduler::PopDue(WallTime now) {
   bool fresh_due = !fresh_.empty() && fresh_.front().due <= now;
   bool deferred_due = !deferred_.empty() && deferred_.front().due <= now;
   if (!fresh_due && !deferred_due) {
@@ -77,8 +77,8 @@ std::optional<WorkItem> Scheduler::PopDue(Clock::time_point now) {
   return w;
 }
 
-std::optional<Clock::time_point> Scheduler::NextDue() const {
-  std::optional<Clock::time_point> t;
+std::optional<WallTime> Scheduler::NextDue() const {
+  std::optional<WallTime> t;
   if (!fresh_.empty()) {
     t = fresh_.front().due;
   }
@@ -93,7 +93,7 @@ void Scheduler::Reheap() {
 }
 
 std::size_t Scheduler::Flush(const std::function<bool(std::uint32_t)>& match,
-                             Clock::time_point now) {
+                             WallTime now) {
   std::size_t n = 0;
   for (auto& w : deferred_) {
     if (!match || match(w.queue)) {

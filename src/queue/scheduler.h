@@ -22,11 +22,11 @@
 
 namespace sluice::queue {
 
-using Clock = std::chrono::system_clock;
+using WallTime = std::chrono::system_clock::time_point;
 
 struct WorkItem {
   SpoolId id;
-  Clock::time_point due;
+  WallTime due;
   std::uint32_t queue = 0;     // the scheduled queue (QueueNames index)
   std::uint32_t attempts = 0;  // 0: new mail, never tried
   bool deferred() const { return attempts > 0; }
@@ -65,14 +65,15 @@ class QueueNames {
 
 class Scheduler {
  public:
-  void Add(WorkItem item);
+  // `now` decides whether new mail is due at once (the FIFO) or waits.
+  void Add(WorkItem item, WallTime now);
   // The next due item at `now`, alternating between new and deferred mail.
-  std::optional<WorkItem> PopDue(Clock::time_point now);
+  std::optional<WorkItem> PopDue(WallTime now);
   // When the earliest item comes due (nullopt if empty).
-  std::optional<Clock::time_point> NextDue() const;
+  std::optional<WallTime> NextDue() const;
   // Makes every deferred item of the queues `match` accepts (all, if it is
   // empty) due now; returns how many.
-  std::size_t Flush(const std::function<bool(std::uint32_t)>& match, Clock::time_point now);
+  std::size_t Flush(const std::function<bool(std::uint32_t)>& match, WallTime now);
   // Takes the items for which `match` is true out of the schedule.
   std::vector<WorkItem> Extract(const std::function<bool(const WorkItem&)>& match);
   void ForEach(const std::function<void(const WorkItem&)>& fn) const;

@@ -77,20 +77,20 @@ TEST(Settings, PoolsTenantsAndNamedWarmupPlans) {
   auto st = Bind(*doc);
   ASSERT_TRUE(doc->errors().empty()) << doc->errors().ToString();
   const auto& d = st.delivery;
-  EXPECT_EQ(d.sources[0].address, "2001:db8::1");  // canonical, as shaping rules key it
-  ASSERT_EQ(d.pools.size(), 2u);
-  EXPECT_EQ(d.pools[0].sources, (std::vector<std::size_t>{0, 1}));
-  EXPECT_EQ(d.pools[0].weights, (std::vector<std::uint32_t>{2, 1}));  // the sources' own
-  EXPECT_EQ(d.pools[1].weights, (std::vector<std::uint32_t>{5}));
-  EXPECT_EQ(d.default_pool, "shared");
-  EXPECT_EQ(d.tenant_pools.at("acme"), "bulk");
-  EXPECT_EQ(d.campaign_pools.at("spring:acme"), "shared");
+  EXPECT_EQ(d.egress.sources[0].address, "2001:db8::1");  // canonical, as shaping rules key it
+  ASSERT_EQ(d.egress.pools.size(), 2u);
+  EXPECT_EQ(d.egress.pools[0].sources, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(d.egress.pools[0].weights, (std::vector<std::uint32_t>{2, 1}));  // the sources' own
+  EXPECT_EQ(d.egress.pools[1].weights, (std::vector<std::uint32_t>{5}));
+  EXPECT_EQ(d.egress.default_pool, "shared");
+  EXPECT_EQ(d.egress.tenant_pools.at("acme"), "bulk");
+  EXPECT_EQ(d.egress.campaign_pools.at("spring:acme"), "shared");
   EXPECT_EQ(st.ingest.user_tenants.at("bob"), "acme");
-  ASSERT_TRUE(d.warmup);
+  ASSERT_TRUE(d.egress.warmup);
   // An hour into 2026-11-01, the plan's day 1.
   auto day1 = std::chrono::system_clock::time_point(std::chrono::seconds(1793491200 + 3600));
-  EXPECT_EQ(d.warmup->Cap("b", day1), 10u);
-  EXPECT_FALSE(d.warmup->HasSchedule("a"));
+  EXPECT_EQ(d.egress.warmup->Cap("b", day1), 10u);
+  EXPECT_FALSE(d.egress.warmup->HasSchedule("a"));
 }
 
 TEST(Settings, PoolAndTenantErrorsNameTheKey) {

@@ -1,0 +1,16 @@
+#pragma once
+// Durability: ReplaceFileDurably() leaves `path` holding the old text or the
+// new, whole, after a crash or a power loss: the new text is written to a
+// temporary file, synced, renamed over `path`, and the directory synced.
+
+#include <string>
+
+namespace sluice {
+
+// False with `error` set if any step failed (the old file is then untouched).
+bool ReplaceFileDurably(const std::string& path, const std::string& text, std::string* error);
+
+// The whole file; false if it cannot be read (a missing file is empty and true).
+bool ReadWholeFile(const std::string& path, std::string* text);
+
+}  // namespace sluice

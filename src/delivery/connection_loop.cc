@@ -1,0 +1,397 @@
+// The connection half of the dispatcher: a path's connections, each taking
+// items from the path's ready queue until it is empty for a while, the path
+// is suspended, or the path may have fewer connections now.
+#include <algorithm>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "delivery/dispatcher.h"
+#include "runtime/blocking.h"
+#include "spool/data_chunks.h"
+
+namespace sluice::delivery {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using smtp::Reply;
+using Steady = Clock::Steady;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+void LogConnectionError(std::exception_ptr e) {
+  if (!e) {
+    return;
+  }
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("delivery connection: {}", ex.what());
+  }
+}
+
+}  // namespace
+
+void Dispatcher::Kick(ReadyQueue& q) {
+  const auto now = parts_.clock.SteadyNow();
+  if (q.path.Suspended(now)) {
+    WakeAt(q, q.path.suspended_until());  // its mail waits in the ready queue
+    return;
+  }
+  for (auto* t : q.idle) {
+    t->cancel();  // wake idle connections
+  }
+  // Each running connection takes one waiting item next; open more while the
+  // ready queue is longer than that, up to the limit.
+  while (q.active < q.path.ConnectionLimit() && q.size() > q.active) {
+    ++q.active;
+    q.last_active = now;
+    asio::co_spawn(ioc_, RunConnection(this, &q), LogConnectionError);
+  }
+}
+
+void Dispatcher::WakeAt(ReadyQueue& q, Steady::time_point at) {
+  const auto now = parts_.clock.SteadyNow();
+  if (!q.wake) {
+    q.wake = std::make_unique<asio::steady_timer>(ioc_);
+  } else if (q.wake->expiry() > now && q.wake->expiry() <= at) {
+    return;  // an earlier wake-up is armed; it re-arms for what remains
+  }
+  q.wake->expires_at(at);
+  q.wake->async_wait([this, p = &q](boost::system::error_code ec) {
+    if (ec) {
+      return;
+    }
+    const auto at_wake = parts_.clock.SteadyNow();
+    p->path.Tick(at_wake);  // a rule's limit may have run out
+    if (auto next = p->path.NextChange(at_wake)) {
+      WakeAt(*p, *next);
+    }
+    Kick(*p);
+  });
+}
+
+awaitable<void> Dispatcher::SleepUntil(Steady::time_point at) {
+  if (at <= parts_.clock.SteadyNow()) {
+    co_return;
+  }
+  asio::steady_timer t(ioc_);
+  t.expires_at(at);
+  co_await t.async_wait(kTuple);
+}
+
+awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQueue& q) {
+  Reply last{451, "4.4.1", q.name() + ": no mail exchanger reachable"};
+  // A copy: a new route may replace the hosts while this coroutine waits.
+  const std::vector<RouteHost> hosts = q.hosts;
+  const shaping::EgressSource& src = egress_.source(q.path.source());
+  for (const auto& mx : hosts) {
+    std::vector<std::string> addrs;
+    if (!mx.host.empty() && mx.host.front() == '[') {
+      std::string lit = mx.host.substr(1, mx.host.size() - 2);
+      if (lit.rfind("ipv6:", 0) == 0 || lit.rfind("IPv6:", 0) == 0) {
+        lit = lit.substr(5);
+      }
+      addrs.push_back(lit);
+    } else {
+      auto r = co_await parts_.resolver.ResolveAddresses(mx.host);
+      if (!r || r->empty()) {
+        last = {451, "4.4.3", mx.host + ": " + (r ? "no address" : dns::ToString(r.error()))};
+        continue;
+      }
+      addrs = std::move(r).value();
+    }
+    for (const auto& ip : addrs) {
+      const std::uint16_t port = mx.port != 0 ? mx.port : opts_.port;
+      spdlog::debug("path {}: connecting to {}[{}]:{}", q.name(), mx.host, ip, port);
+      auto slot = q.path.ReserveConnection(parts_.clock.SteadyNow());
+      co_await SleepUntil(slot);
+      smtp::ClientOptions client = opts_.client;
+      client.source_address = src.address;
+      client.ehlo_name = src.ehlo_name;
+      const auto tls = q.path.settings().tls;
+      client.tls = tls == shaping::Tls::kDisabled   ? smtp::TlsPolicy::kDisabled
+                   : tls == shaping::Tls::kRequired ? smtp::TlsPolicy::kRequired
+                                                    : smtp::TlsPolicy::kOpportunistic;
+      auto c = co_await parts_.connector.Open(ip, port, mx.host, std::move(client));
+      if (c) {
+        ++stats_.connections;
+        co_return std::move(c).value();
+      }
+      const auto& f = c.error();
+      if (f.reply) {
+        // A refusing greeting or EHLO: try the next host, but report what it
+        // said as a deferral (RFC 5321 §3.9: 421 means try later). A 4xx
+        // keeps its code (421 tells the shaping what happened).
+        last = {f.reply->code / 100 == 4 ? f.reply->code : 451,
+                f.reply->enhanced.empty() ? "4.4.0" : "4" + f.reply->enhanced.substr(1),
+                fmt::format("{}[{}] {}: {} {}", mx.host, ip, smtp::ToString(f.stage),
+                            f.reply->code, f.reply->text)};
+      } else {
+        last = {451, "4.4.1", fmt::format("{}[{}]: {}", mx.host, ip, f.detail)};
+      }
+    }
+  }
+  co_return Fail(last);
+}
+
+awaitable<void> Dispatcher::RunConnection(Dispatcher* self, ReadyQueue* q) {
+  auto& clock = self->parts_.clock;
+  auto& queue = self->parts_.queue;
+  const auto& names = queue.names();
+  std::unique_ptr<Connection> conn;
+  std::uint32_t sent = 0;
+  while (true) {
+    if (q->path.Suspended(clock.SteadyNow()) || q->active > q->path.ConnectionLimit()) {
+      break;  // a rule, a back-off or a 421 says: fewer connections now
+    }
+    // Mail of a tenant or campaign suspended on the site since it was queued
+    // goes back to the schedule, rather than open a connection for it.
+    while (!q->empty()) {
+      const auto& front = q->front();
+      auto until = self->parts_.shaper.GroupSuspended(
+          names.Tenant(front.queue), names.Campaign(front.queue), q->path.route_site());
+      if (!until) {
+        break;
+      }
+      self->HoldFor(*q, q->Pop(), *until);
+    }
+    if (q->empty()) {
+      if (!conn || !conn->usable()) {
+        break;
+      }
+      // Idle: keep the connection for more mail to this site, for a while. A
+      // wake-up whose work another connection took first waits out the rest.
+      asio::steady_timer idle(self->ioc_);
+      const auto until = std::chrono::steady_clock::now() + q->path.settings().idle_timeout;
+      q->idle.insert(&idle);
+      while (q->empty() && std::chrono::steady_clock::now() < until &&
+             !q->path.Suspended(clock.SteadyNow())) {
+        idle.expires_at(until);
+        co_await idle.async_wait(kTuple);
+      }
+      q->idle.erase(&idle);
+      if (q->empty()) {
+        break;
+      }
+      continue;
+    }
+    if (!conn || !conn->usable() || sent >= q->path.settings().max_deliveries_per_connection) {
+      if (conn) {
+        co_await conn->Quit();
+        conn.reset();
+      }
+      auto opened = co_await self->Connect(*q);
+      if (!opened) {
+        // What the receiver said (or what went wrong) may match a rule; the
+        // path backs off (dead destination).
+        self->Observe(*q, opened.error(), nullptr);
+        std::vector<shaping::Announcement> what;
+        self->parts_.shaper.OnConnectFailed(q->path, what);
+        self->Announce(*q, what, &opened.error());
+        if (auto next = q->path.NextChange(clock.SteadyNow())) {
+          self->WakeAt(*q, *next);
+        }
+        // Defer what waits for the path, and what is parked for it, rather
+        // than try each again now.
+        for (std::size_t n = 1; !q->empty(); ++n) {
+          self->FailItem(q->Pop(), opened.error(), q);
+          if (n % 256 == 0) {
+            co_await asio::post(self->ioc_, asio::use_awaitable);
+          }
+        }
+        for (std::uint32_t domain : std::exchange(q->parked_domains(), {})) {
+          for (const auto& w : queue.Unpark(domain, SIZE_MAX)) {
+            self->FailItem(w, opened.error(), nullptr);
+          }
+        }
+        break;
+      }
+      conn = std::move(opened).value();
+      sent = 0;
+      self->parts_.shaper.OnConnected(q->path);
+    }
+    if (q->empty()) {
+      continue;  // another connection took the work while this one connected
+    }
+    if (auto free_at = q->path.NextMessageSlot(clock.SteadyNow())) {
+      if (*free_at - clock.SteadyNow() > q->path.settings().idle_timeout) {
+        // A long wait for the next slot: do not hold the receiver's session
+        // meanwhile (it would drop it); connect again when the slot comes.
+        co_await conn->Quit();
+        conn.reset();
+        co_await self->SleepUntil(*free_at);
+        continue;
+      }
+    }
+    queue::WorkItem w = q->Pop();
+    self->Refill(*q);
+    if (auto until = self->parts_.shaper.GroupSuspended(
+            names.Tenant(w.queue), names.Campaign(w.queue), q->path.route_site())) {
+      // Its tenant or campaign was suspended on this site after it was queued.
+      self->HoldFor(*q, w, *until);
+      continue;
+    }
+    const auto slot = q->path.ReserveMessage(clock.SteadyNow());
+    co_await self->SleepUntil(slot);
+    if (queue.Suspended(w.queue)) {
+      // An operator suspended it while it waited for its slot.
+      self->GiveBackWarmup(*q);
+      queue.Hold(w);
+      continue;
+    }
+    co_await self->Deliver(*conn, *q, w);
+    ++sent;
+  }
+  if (conn) {
+    co_await conn->Quit();
+  }
+  --q->active;
+  q->last_active = clock.SteadyNow();
+  if (!q->empty()) {
+    self->Kick(*q);
+  }
+}
+
+awaitable<queue::MessageState*> Dispatcher::AcquireAsync(const queue::WorkItem& w) {
+  auto& queue = parts_.queue;
+  if (parts_.reads == nullptr || queue.InMemory(w.id)) {
+    queue::MessageState* m = queue.Acquire(w);
+    co_return m;
+  }
+  // Read off this thread; a write meanwhile makes the read stale (read again).
+  queue.BeginRead(w.id);
+  auto read_meta = [&spool = parts_.spool, id = w.id] { return spool.ReadMeta(id); };
+  auto read = co_await runtime::RunBlocking(*parts_.reads, read_meta);
+  queue::MessageState* m = queue.AcquireRead(w, std::move(read));
+  co_return m;
+}
+
+awaitable<void> Dispatcher::Deliver(Connection& conn, ReadyQueue& q, queue::WorkItem w) {
+  auto& queue = parts_.queue;
+  queue::MessageState* m = co_await AcquireAsync(w);
+  if (m == nullptr) {
+    GiveBackWarmup(q);
+    co_return;  // finished meanwhile
+  }
+  std::vector<std::uint32_t> todo = queue.PendingFor(*m, w.queue);
+  if (todo.empty()) {
+    GiveBackWarmup(q);
+    queue.Release(*m);
+    co_return;
+  }
+  // The message is read a piece (1 MiB) at a time as it is sent; the first
+  // piece now, off this thread, so a message that cannot be read fails
+  // before a transaction. (Most messages are one piece.)
+  // (No co_await inside a conditional expression: GCC 12 mishandles its temporaries.)
+  auto read_first = [&spool = parts_.spool, id = w.id] { return spool.ReadDataChunk(id, 0); };
+  Result<std::string, spool::SpoolError> first = Fail(spool::SpoolError::kIo);
+  if (parts_.reads != nullptr) {
+    auto read = co_await runtime::RunBlocking(*parts_.reads, read_first);
+    first = std::move(read);
+  } else {
+    first = read_first();
+  }
+  if (!first) {
+    queue.Release(*m);
+    FailItem(w, Reply{451, "4.3.0", "spool read failed"}, &q);
+    co_return;
+  }
+  smtp::MessageBody body;
+  body.size = m->meta.size;
+  bool first_unused = true;
+  body.read = [this, id = w.id, &first, &first_unused, size = body.size](std::uint32_t i,
+                                                                         std::string& out) {
+    using Piece = smtp::MessageBody::Piece;
+    if (i == 0 && first_unused) {
+      out.swap(first.value());  // read above; a second transaction reads it again
+      first_unused = false;
+      return Piece::kData;
+    }
+    if (i != 0 && i >= spool::ChunkCount(size)) {
+      return Piece::kEnd;  // no lookup for a chunk that was never written
+    }
+    auto piece = parts_.spool.ReadDataChunk(id, i);
+    if (!piece) {
+      return i != 0 && piece.error() == spool::SpoolError::kNotFound ? Piece::kEnd : Piece::kError;
+    }
+    out = std::move(piece).value();
+    return Piece::kData;
+  };
+  const queue::RetryPolicy retry = RetryFor(&q);
+  const auto& names = queue.names();
+  const shaping::Group group{names.Tenant(w.queue), names.Campaign(w.queue)};
+  std::vector<std::uint32_t> pending;
+  bool accepted = false;  // by the receiver, for any recipient (what warm-up counts)
+  const std::size_t per_txn =
+      std::max<std::uint32_t>(1, q.path.settings().max_recipients_per_transaction);
+  for (std::size_t start = 0; start < todo.size(); start += per_txn) {
+    std::vector<std::size_t> chunk(
+        todo.begin() + static_cast<std::ptrdiff_t>(start),
+        todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), start + per_txn)));
+    const auto began = parts_.clock.SteadyNow();
+    auto result = co_await conn.Send(m->meta.envelope, chunk, body);
+    ++stats_.transactions;
+    queue::AttemptInfo at = AttemptOf(&q, &conn);
+    at.took = std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock.SteadyNow() - began);
+    // The shaping sees each distinct reply of a transaction once (a failed
+    // MAIL or DATA gives every recipient the same one), and one success.
+    std::vector<std::pair<const Reply*, bool>> observed;  // reply, rule says bounce
+    auto rule_bounce_for = [&](const Reply& r) {
+      for (const auto& [seen, bounce] : observed) {
+        if (seen->code == r.code && seen->enhanced == r.enhanced && seen->text == r.text) {
+          return bounce;
+        }
+      }
+      bool bounce = Observe(q, r, &group);
+      observed.emplace_back(&r, bounce);
+      return bounce;
+    };
+    bool any_success = false;
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
+      const auto rcpt = static_cast<std::uint32_t>(chunk[k]);
+      if (m->meta.IsDone(rcpt)) {
+        continue;  // an operator bounced it while this transaction ran
+      }
+      const Reply& r = result.recipients[k];
+      const bool rule_bounce = r.code / 100 != 2 && rule_bounce_for(r);
+      if (r.code / 100 == 2) {
+        any_success = true;
+        queue.Record(events::OutcomeType::kDelivery, *m, rcpt, w, {r.code, r.enhanced, r.text}, &at,
+                     retry);
+        m->meta.done[rcpt] |= spool::Meta::kFinal;
+      } else if (r.code >= 500 || rule_bounce) {
+        queue.Record(events::OutcomeType::kBounce, *m, rcpt, w, {r.code, r.enhanced, r.text}, &at,
+                     retry);
+        m->meta.done[rcpt] |= spool::Meta::kFinal;
+      } else {
+        queue.Record(events::OutcomeType::kTransientFailure, *m, rcpt, w,
+                     {r.code, r.enhanced, r.text}, &at, retry);
+        pending.push_back(rcpt);
+      }
+    }
+    if (any_success) {
+      accepted = true;
+      parts_.shaper.OnSuccess(q.path);
+    }
+    if (!result.connection_usable) {
+      for (std::size_t j = start + chunk.size(); j < todo.size(); ++j) {
+        pending.push_back(todo[j]);
+      }
+      break;
+    }
+  }
+  if (!accepted) {
+    GiveBackWarmup(q);
+  }
+  queue.Finish(*m, w, std::move(pending), retry);
+  queue.Release(*m);
+}
+
+}  // namespace sluice::delivery

@@ -1,0 +1,90 @@
+#include "ingest/reports.h"
+
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <spdlog/spdlog.h>
+
+#include "bounce/dsn.h"
+
+namespace sluice::ingest {
+
+namespace asio = boost::asio;
+
+namespace {
+
+const char* Kind(bounce::ReportAction a) {
+  switch (a) {
+    case bounce::ReportAction::kFailed:
+      return "failure";
+    case bounce::ReportAction::kDelayed:
+      return "delay";
+    default:
+      return "relay";
+  }
+}
+
+asio::awaitable<void> Submit(Ingest& ingest, spool::Spool& spool, bounce::DsnInput in,
+                             SpoolId original) {
+  // The original as stored (its headers, or all of it for RET=FULL).
+  if (auto data = spool.ReadData(original)) {
+    in.original_message = std::move(data).value();
+  }
+  Envelope env;
+  // RFC 3461 §6.2 / RFC 5321 §4.5.5: reports go out from the null sender.
+  Recipient to;
+  to.address = in.original.sender;
+  env.recipients.push_back(std::move(to));
+  env.body = bounce::ReportIs8Bit(in) ? BodyType::k8BitMime : BodyType::k7Bit;
+  const std::string what = Kind(in.action);
+  const std::string rcpt = in.original.sender.ToString();
+  std::string report = bounce::BuildReport(in);
+  smtp::SessionInfo session;
+  session.listener = "dsn";
+  session.local_hostname = in.reporting_mta;
+  session.helo = in.reporting_mta;
+  session.esmtp = true;
+  session.relay_client = true;  // our own mail: signed as our domain
+  smtp::Reply r = co_await ingest.Accept(std::move(session), std::move(env), std::move(report));
+  if (r.code / 100 == 2) {
+    spdlog::info("{} report for {} to <{}>: {}", what, original.Hex(), rcpt, r.text);
+  } else {
+    spdlog::error("{} report for {} to <{}> not queued: {} {}", what, original.Hex(), rcpt, r.code,
+                  r.text);
+  }
+}
+
+}  // namespace
+
+Reports::Reports(Ingest& ingest, spool::Spool& spool, asio::any_io_executor ex,
+                 std::string reporting_mta, const Clock& clock)
+    : ingest_(ingest),
+      spool_(spool),
+      ex_(std::move(ex)),
+      reporting_mta_(std::move(reporting_mta)),
+      clock_(clock) {}
+
+void Reports::Report(const spool::Meta& original, bounce::ReportAction action,
+                     std::vector<bounce::ReportedRecipient> recipients) {
+  bounce::DsnInput in;
+  in.action = action;
+  in.reporting_mta = reporting_mta_;
+  in.message_id = SpoolId::Generate().Hex();
+  in.original = original.envelope;
+  in.arrival = FromMicros(original.received_us);
+  in.recipients = std::move(recipients);
+  in.now = clock_.Now();
+  asio::co_spawn(ex_, Submit(ingest_, spool_, std::move(in), original.id),
+                 [](std::exception_ptr e) {
+                   if (!e) {
+                     return;
+                   }
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     spdlog::error("delivery report: {}", ex.what());
+                   }
+                 });
+}
+
+}  // namespace sluice::ingest
