@@ -302,7 +302,10 @@ def sluiced_factory(tmp_path):
         tmp.mkdir(parents=True, exist_ok=True)
         cfg = default_config(tmp)
         for section, body in (config or {}).items():
-            cfg.setdefault(section, {}).update(body)
+            if isinstance(body, list):  # an array of tables ([[route]])
+                cfg[section] = body
+            else:
+                cfg.setdefault(section, {}).update(body)
         if listeners is not None:
             cfg["listener"] = copy.deepcopy(listeners)
         for name, opts in (listener_opts or {}).items():
@@ -377,7 +380,10 @@ def delivering_sluiced(mx_lab, sluiced_factory):
             mx_lab.dns.start()
         cfg = mx_lab.config(delivery, queue)
         for section, body in (config or {}).items():
-            cfg.setdefault(section, {}).update(body)
+            if isinstance(body, list):  # an array of tables ([[route]])
+                cfg[section] = body
+            else:
+                cfg.setdefault(section, {}).update(body)
         s = sluiced_factory(config=cfg, **kw)
         started.append(s)
         return s

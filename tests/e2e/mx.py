@@ -55,6 +55,22 @@ def wait_until(predicate, timeout, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def stays_true(predicate, seconds, why):
+    """Asserts that predicate() holds throughout `seconds`, polling every 20 ms.
+
+    What should not happen ("no report is sent", "held mail stays held") can
+    only be watched for a while: `why` says why `seconds` is long enough for
+    it to have happened were the behaviour missing, and is part of the
+    failure message."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if not predicate():
+            raise AssertionError(f"stopped holding within {seconds} s ({why})")
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
 def outcomes(sluiced, mid=None, types=("Delivery", "TransientFailure", "Bounce", "Expiration")):
     """Delivery outcome events (optionally of one message id), in log order."""
     return [e for e in sluiced.events()

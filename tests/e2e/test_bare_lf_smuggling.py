@@ -66,6 +66,8 @@ def test_smuggling_split_across_packets(sluiced):
         c.expect("RCPT TO:<friend@example.net>", 250)
         c.expect("DATA", 354)
         c.send("Subject: innocent\r\n\r\nhello\r\n")
+        # Paced on purpose (the behaviour under test is the split): each send
+        # leaves as its own TCP segment.
         time.sleep(0.05)
         c.send("\n")
         time.sleep(0.05)

@@ -63,7 +63,9 @@ def test_every_idle_connection_is_kept_for_the_next_wave(mx_lab, delivering_slui
     inject_pipelined(s, first, connections=4)
     sink.wait_messages(4, timeout=20)
     assert sink.snapshot()["connections"] == 2, sink.snapshot()
-    time.sleep(0.5)  # both connections idle now
+    # Both connections idle now: every transaction answered.
+    wait_until(lambda: sink.snapshot()["active"] == 2 and s.spool_count() == 0, 10,
+               interval=0.05, what="both connections idle")
 
     second = [("sender@src.example", ["b@dest.example"], body(f"wave2-{i}")) for i in range(4)]
     inject_pipelined(s, second, connections=4)

@@ -88,7 +88,9 @@ def test_sighup_keeps_old_cert_if_new_one_is_broken(sluiced_factory, make_cert, 
                                                  "tls_key": str(live_key)}})
     live_cert.write_text("not a certificate\n")
     s.signal(signal.SIGHUP)
-    time.sleep(0.5)
+    # The reload ran and refused the file (not merely: nothing happened yet).
+    assert wait_until(lambda: "TLS reload failed, keeping the old certificate" in s.output()), \
+        "no failed TLS reload after SIGHUP:\n" + s.output()[-2000:]
     assert s.running()
     assert served_fingerprint(s.port("smtps")) == der_fingerprint(cert_a)
 
@@ -111,7 +113,8 @@ def test_sighup_reopens_event_log(sluiced):
 def test_sighup_keeps_old_users_if_file_is_broken(sluiced):
     sluiced.users_path.write_text("this is not a users file\n")
     sluiced.signal(signal.SIGHUP)
-    time.sleep(0.5)
+    assert wait_until(lambda: "users reload failed, keeping the old users" in sluiced.output()), \
+        "no failed users reload after SIGHUP:\n" + sluiced.output()[-2000:]
     assert sluiced.running()
     with connect(sluiced.port("smtps"), tls=True) as c:
         c.ehlo()

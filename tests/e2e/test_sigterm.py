@@ -8,6 +8,7 @@ channel" may be sent at any time when the server must shut down; RFC 3463
 import signal
 import time
 
+from mx import wait_until
 from smtp_client import connect
 
 
@@ -44,9 +45,9 @@ def test_message_in_progress_is_finished(sluiced):
         c.expect("RCPT TO:<b@example.net>", 250)
         c.expect("DATA", 354)
         c.send("Subject: late\r\n\r\nfirst half\r\n")
-        time.sleep(0.1)
+        time.sleep(0.1)  # let the first half reach the session before the signal
         sluiced.signal(signal.SIGTERM)
-        time.sleep(0.3)
+        wait_until(lambda: "shutting down:" in sluiced.output(), 10)
         c.send("second half\r\n.\r\n")
         r = c.reply(timeout=5)
         assert r.code == 250 and r.queued_id(), r

@@ -11,7 +11,7 @@ import subprocess
 import time
 
 from conftest import PASSWORD, SLUICED, default_config, to_toml
-from mx import body, inject_pipelined, wait_until
+from mx import body, inject_pipelined, stays_true, wait_until
 from smtp_client import connect, plain_response
 
 
@@ -245,8 +245,8 @@ def test_a_tenant_threshold_counts_each_tenants_replies_apart(mx_lab, delivering
         inject_pipelined(s, [("sender@src.example", [f"{tag}@count.example"],
                               tagged(tag, tenant))])
         wait_until(lambda: tag not in deferred, 10)
-    time.sleep(0.3)
-    assert not [e for e in s.events() if e["type"] == "Automation"]
+    stays_true(lambda: not [e for e in s.events() if e["type"] == "Automation"], 0.5,
+               why="a rule acts in the step that reads the reply, milliseconds after the sink sent it")
     inject_pipelined(s, [("sender@src.example", ["acme-2@count.example"],
                           tagged("acme-2", "acme"))])
     [a] = wait_until(lambda: [e for e in s.events() if e["type"] == "Automation"], 10)
@@ -305,8 +305,8 @@ def test_operator_controls_take_a_tenant_a_campaign_or_a_domain(mx_lab, deliveri
         ("sender@src.example", ["p1@ops.example"], tagged("plain-1")),
     ])
     sink.wait_messages(2, timeout=10)
-    time.sleep(0.5)
-    assert sorted(subject(m) for m in sink.messages) == ["beta-2", "plain-1"]
+    stays_true(lambda: sorted(subject(m) for m in sink.messages) == ["beta-2", "plain-1"], 1.0,
+               why="the five were injected together to two domains on one MX; unheld mail went at once")
     queues = {q["queue"]: q for q in json.loads(s.cli("queue", "summary", "--json").stdout)["queues"]}
     assert queues["acme@ops.example"]["suspended"] is True, queues
     assert queues["news:acme@ops2.example"]["suspended"] is True, queues
@@ -343,9 +343,11 @@ def test_a_timed_suspension_stops_queued_mail_at_once_and_ends_by_itself(
     summary = json.loads(s.cli("queue", "summary", "--json").stdout)
     [held] = summary["operator_suspensions"]
     assert held["target"] == "Acme@*" and held["until"] is not None, held
-    time.sleep(2.0)
+    # At most what was already in a transaction goes during the 3 s suspension
+    # (at 60/min the rest would go one a second).
+    stays_true(lambda: len(sink.messages) <= 3, 2.0,
+               why="two seconds of a 60/min rate would send two more")
     during = len(sink.messages)
-    assert during <= 3, during  # at most what was already in a transaction
     msgs = sink.wait_messages(6, timeout=20)
     late = [m.at for m in msgs[during:]]
     assert min(late) >= suspended_at + 2.5, [round(t - suspended_at, 2) for t in late]
@@ -364,7 +366,9 @@ def test_operator_suspensions_outlast_a_restart(mx_lab, delivering_sluiced):
     s.cli("queue", "suspend", "promo:acme@*")
     s.cli("queue", "suspend", "other.example", "1h")
     s.cli("queue", "suspend", "gone.example", "1s")
-    time.sleep(1.2)
+    wait_until(lambda: "gone.example" not in [
+        h["target"] for h in json.loads(s.cli("queue", "summary", "--json").stdout)[
+            "operator_suspensions"]], 10, interval=0.1, what="the 1 s suspension to end")
     s.stop()
     s.start()
     held = {h["target"]: h["until"]
@@ -374,8 +378,8 @@ def test_operator_suspensions_outlast_a_restart(mx_lab, delivering_sluiced):
     inject_pipelined(s, [("sender@src.example", ["p@keep.example"], tagged("p", "acme", "promo")),
                          ("sender@src.example", ["n@keep.example"], tagged("n", "acme", "news"))])
     sink.wait_messages(1, timeout=10)
-    time.sleep(0.5)
-    assert [subject(m) for m in sink.messages] == ["n"]
+    stays_true(lambda: [subject(m) for m in sink.messages] == ["n"], 1.0,
+               why="both were injected together to the same domain; only the suspension holds p")
     s.cli("queue", "resume", "promo:acme@*")
     sink.wait_messages(2, timeout=10)
 
@@ -421,16 +425,18 @@ duration = "1h"
     inject_pipelined(s, [("sender@src.example", ["g0@group.example"], tagged("gamma-0", "gamma"))])
     wait_until(lambda: any(e.get("tenant") == "gamma" for e in s.events()
                            if e["type"] == "Automation"), 10)
-    time.sleep(1.5)  # the state is written every second
+    # The state is written every second (and at shutdown): wait for it on disk.
+    wait_until(lambda: "tenant gamma|" in (s.spool_path / "shaping.state").read_text(), 10,
+               interval=0.1, what="gamma's suspension in shaping.state")
     s.stop()
     s.start()
     inject_pipelined(s, [("sender@src.example", ["p1@path.example"], tagged("p-1")),
                          ("sender@src.example", ["a1@group.example"], tagged("acme-1", "acme")),
                          ("sender@src.example", ["b1@group.example"], tagged("beta-1", "beta"))])
     group_sink.wait_messages(1, timeout=10)
-    time.sleep(1.0)
-    assert [subject(m) for m in group_sink.messages] == ["beta-1"]
-    assert path_sink.messages == []
+    stays_true(lambda: [subject(m) for m in group_sink.messages] == ["beta-1"]
+               and path_sink.messages == [], 1.0,
+               why="the three were injected together; only the restored suspensions hold two")
     sites = {x["site"]: x for x in json.loads(s.cli("queue", "summary", "--json").stdout)["sites"]}
     assert sites["domain:path.example|mx1.path.example"]["suspended_until"] is not None, sites
 
@@ -460,8 +466,8 @@ def test_a_named_warmup_plan_is_shared_and_a_full_provider_holds_up_no_other(
     inject_pipelined(s, [("sender@src.example", [f"b{i}@big.example"], tagged(f"b{i}"))
                          for i in range(2)])
     big.wait_messages(2, timeout=10)
-    time.sleep(0.5)
-    assert len(sink.messages) == 6
+    stays_true(lambda: len(sink.messages) == 6, 1.0,
+               why="the two over the cap were injected before the big.example mail that has gone")
     status = {x["source"]: x for x in json.loads(s.cli("warmup", "status", "--json").stdout)["sources"]}
     for name in ("x", "y"):
         assert status[name]["day"] == 1 and status[name]["cap"] == 3, status
