@@ -13,6 +13,8 @@ from pathlib import Path
 SMTP_SINK = "/usr/sbin/smtp-sink"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 POSTFIX = "/usr/sbin/postfix"
+POSTMAP = "/usr/sbin/postmap"
+DNSMASQ = "/usr/sbin/dnsmasq"
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -181,10 +183,10 @@ users_file = "{workdir}/users"
 networks = ["127.0.0.0/8"]
 
 [dns]
-forwarders = ["127.0.0.1@1"]
+forwarders = ["{forwarder}"]
 
 [delivery]
-smarthost = "[{sink_host}]:{sink_port}"
+{route}
 tls = "disabled"
 
 shaping = "{shaping}"
@@ -229,9 +231,11 @@ class Sluiced:
     to the sink as its smarthost. Only what the bench needs is configured."""
 
     def __init__(self, binary, cli, workdir, host, port, sink_host, sink_port, fresh=True,
-                 sign=None, extra="", server_extra=""):
+                 sign=None, extra="", server_extra="", dns="127.0.0.1@1"):
         """sign: None, "ed25519" or "rsa2048" (a key made with `sluice dkim keygen`).
         server_extra: lines added to [server]; extra: text added at the end.
+        sink_host None: no smarthost; mail goes to the domains' MX hosts (found
+        through `dns`, "address@port") on port sink_port.
         The shipped shaping rules (etc/shaping.toml) are always loaded."""
         self.binary, self.cli = binary, cli
         self.workdir = Path(workdir)
@@ -240,9 +244,10 @@ class Sluiced:
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = self.workdir / "sluice.toml"
-        text = SLUICE_CONFIG.format(workdir=self.workdir, host=host, port=port,
-                                    sink_host=sink_host, sink_port=sink_port, shaping=SHAPING,
-                                    server_extra=server_extra)
+        route = (f'smarthost = "[{sink_host}]:{sink_port}"' if sink_host
+                 else f"port = {sink_port}")
+        text = SLUICE_CONFIG.format(workdir=self.workdir, host=host, port=port, route=route,
+                                    forwarder=dns, shaping=SHAPING, server_extra=server_extra)
         if sign:
             key = self.workdir / f"src.example.{sign}.pem"
             if not key.exists():
@@ -332,7 +337,9 @@ class Postfix:
     """A private Postfix instance (its own config, queue and data directories)
     relaying everything to the sink. smtpd listens on host:port (master.cf)."""
 
-    def __init__(self, workdir, host, port, sink_host, sink_port):
+    def __init__(self, workdir, host, port, sink_host, sink_port, transport=None):
+        """transport: {domain: (host, port)} routes (a transport map) instead
+        of the relayhost."""
         self.workdir = Path(workdir)
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
@@ -342,8 +349,15 @@ class Postfix:
         data = self.workdir / "data"
         data.mkdir()
         shutil.chown(data, "postfix")
-        (conf / "main.cf").write_text(POSTFIX_MAIN.format(
-            workdir=self.workdir, sink_host=sink_host, sink_port=sink_port))
+        main = POSTFIX_MAIN.format(workdir=self.workdir, sink_host=sink_host, sink_port=sink_port)
+        if transport:
+            main += f"relayhost =\ntransport_maps = hash:{conf}/transport\n"
+        (conf / "main.cf").write_text(main)
+        if transport:
+            (conf / "transport").write_text(
+                "".join(f"{d} smtp:[{h}]:{p}\n" for d, (h, p) in transport.items()))
+            subprocess.run([POSTMAP, "-c", str(conf), str(conf / "transport")], check=True,
+                           capture_output=True)
         master = Path("/etc/postfix/master.cf").read_text()
         lines = []
         for line in master.splitlines():

@@ -6,7 +6,8 @@ Prints a table and writes bench/results/<stamp>.json.
 
   bench/run.py                 everything (about 20-30 minutes on 2 cores)
   bench/run.py --quick         a small smoke run of every part
-  bench/run.py --only relay    or: backlog (includes recovery), latency, dkim, sessions, large
+  bench/run.py --only relay    or: backlog (includes recovery), latency, dkim, sessions, large,
+                               domains (many destinations, beside Postfix)
 """
 
 import argparse
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dkim  # noqa: E402
 import lab  # noqa: E402
 import large_messages  # noqa: E402
+import many_domains  # noqa: E402
 import latency  # noqa: E402
 import sessions  # noqa: E402
 
@@ -266,7 +268,8 @@ def main():
                     help="an earlier sluiced binary, measured as sluice@baseline in the relay part")
     ap.add_argument("--dkim-bench", default=str(ROOT / "build/bench/dkim_bench"))
     ap.add_argument("--dkim-seconds", type=float, default=5)
-    ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim", "sessions", "large"],
+    ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim", "sessions", "large",
+                                       "domains"],
                     action="append")
     ap.add_argument("--idle", type=int, default=2000, help="idle connections, sessions case")
     ap.add_argument("--large-sessions", type=int, nargs="+", default=[10, 100, 500],
@@ -277,6 +280,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=20000, help="messages per case, 1 and 20 KB")
     ap.add_argument("--n-large", type=int, default=20000, help="messages per 100 KB case")
+    ap.add_argument("--n-domains", type=int, default=20000, help="messages per many-domains case")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000, 100000])
     ap.add_argument("--sessions", type=int, nargs="+", default=[10, 50])
     ap.add_argument("--case-timeout", type=float, default=300)
@@ -288,12 +292,13 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.n, args.n_large, args.backlog, args.backlog_time = 500, 200, 5000, 60
+        args.n_domains = 2000
         args.repeat = 1
         args.latency_seconds = 3
         args.dkim_seconds = 1
         args.idle = 100
         args.large_sessions = [5, 20]
-    parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions", "large"]
+    parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions", "large", "domains"]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -326,6 +331,15 @@ def main():
     if "large" in parts:
         print("large messages at once:", flush=True)
         result["large"] = large_messages.measure(args, work, SLUICE, SINK)
+
+    if "domains" in parts:
+        print("many destinations:", flush=True)
+        systems = [("sluice", args.sluiced)]
+        if args.baseline_sluiced:
+            systems.append((BEFORE, args.baseline_sluiced))
+        if "postfix" not in args.skip:
+            systems.append(("postfix", None))
+        result["domains"] = many_domains.run(args, work, systems)
 
     print()
     print(table(result))
@@ -399,6 +413,21 @@ def table(result):
             a = d[alg]
             lines.append(f"| {alg} | {a['sluice_per_s']:.0f} | {a['openssl_per_s']:.0f} | "
                          f"{a['of_openssl']:.0%} |")
+    md = result.get("domains")
+    if md:
+        lines.append("")
+        lines.append("many destinations: 1 KB messages round-robin over N recipient domains "
+                     "(MX from a local DNS; Postfix through a transport map), ratios to the "
+                     "same system's single-domain case:")
+        lines.append("")
+        lines.append("| domains | hosts | system | msg/s | x 1 domain | CPU s/1000 msgs | x 1 domain "
+                     "| p99 accept->deliver ms | delivered |")
+        lines.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+        for r in md:
+            lines.append(f"| {r['domains']} | {r['hosts']} | {r['system']} | {r['msgs_per_s']:.0f} | "
+                         f"{r['throughput_vs_1_domain']:.2f} | {r['cpu_s_per_1000']} | "
+                         f"{r['cpu_vs_1_domain']:.2f} | {r.get('p99_ms') or ''} | "
+                         f"{r['delivered']}/{r['messages']} |")
     return "\n".join(lines)
 
 
