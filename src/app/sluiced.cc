@@ -394,6 +394,7 @@ int Serve(const Args& args) {
   std::unique_ptr<ingest::Reports> reports;
   if (queue_manager) {
     reports = std::make_unique<ingest::Reports>(*d.ingest, *d.spool, blocking.get_executor(),
+                                                delivery_ctx->get_executor(),
                                                 st.delivery.client.ehlo_name, clock);
     queue_manager->SetReportSink(reports.get());
   }

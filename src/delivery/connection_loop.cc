@@ -259,23 +259,63 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, ReadyQueue* q) {
   }
 }
 
-awaitable<queue::MessageState*> Dispatcher::AcquireAsync(const queue::WorkItem& w) {
+awaitable<Dispatcher::Loaded> Dispatcher::Load(const queue::WorkItem& w) {
   auto& queue = parts_.queue;
-  if (parts_.reads == nullptr || queue.InMemory(w.id)) {
-    queue::MessageState* m = queue.Acquire(w);
-    co_return m;
+  auto& spool = parts_.spool;
+  const SpoolId id = w.id;
+  Loaded out;
+  if (parts_.reads == nullptr) {
+    out.message = queue.Acquire(w);
+    if (out.message != nullptr) {
+      out.first = spool.ReadDataChunk(id, 0);
+    }
+    co_return out;
   }
-  // Read off this thread; a write meanwhile makes the read stale (read again).
-  queue.BeginRead(w.id);
-  auto read_meta = [&spool = parts_.spool, id = w.id] { return spool.ReadMeta(id); };
-  auto read = co_await runtime::RunBlocking(*parts_.reads, read_meta);
-  queue::MessageState* m = queue.AcquireRead(w, std::move(read));
-  co_return m;
+  // What is in memory (recent mail: the spool's memtables and block cache)
+  // is read here; what would need the disk, in one trip off this thread.
+  using Meta = Result<spool::Meta, spool::SpoolError>;
+  using Chunk = Result<std::string, spool::SpoolError>;
+  const auto would_block = [](const auto& r) {
+    return !r && r.error() == spool::SpoolError::kWouldBlock;
+  };
+  // A write of the message while this waits makes the metadata read stale:
+  // the queue manager then reads it again (BeginRead ... AcquireRead).
+  std::optional<Meta> meta;
+  if (!queue.InMemory(id)) {
+    queue.BeginRead(id);
+    meta = spool.ReadMetaCached(id);
+  }
+  Chunk first = spool.ReadDataChunkCached(id, 0);
+  const bool meta_from_disk = meta && would_block(*meta);
+  const bool chunk_from_disk = would_block(first);
+  if (meta_from_disk || chunk_from_disk) {
+    auto read = [&spool, id, meta_from_disk, chunk_from_disk] {
+      std::pair<std::optional<Meta>, std::optional<Chunk>> r;
+      if (meta_from_disk) {
+        r.first = spool.ReadMeta(id);
+      }
+      if (chunk_from_disk) {
+        r.second = spool.ReadDataChunk(id, 0);
+      }
+      return r;
+    };
+    auto got = co_await runtime::RunBlocking(*parts_.reads, read);
+    if (meta_from_disk) {
+      meta = std::move(*got.first);
+    }
+    if (chunk_from_disk) {
+      first = std::move(*got.second);
+    }
+  }
+  out.message = meta ? queue.AcquireRead(w, std::move(*meta)) : queue.Acquire(w);
+  out.first = std::move(first);
+  co_return out;
 }
 
 awaitable<void> Dispatcher::Deliver(Connection& conn, ReadyQueue& q, queue::WorkItem w) {
   auto& queue = parts_.queue;
-  queue::MessageState* m = co_await AcquireAsync(w);
+  Loaded loaded = co_await Load(w);
+  queue::MessageState* m = loaded.message;
   if (m == nullptr) {
     GiveBackWarmup(q);
     co_return;  // finished meanwhile
@@ -286,18 +326,10 @@ awaitable<void> Dispatcher::Deliver(Connection& conn, ReadyQueue& q, queue::Work
     queue.Release(*m);
     co_return;
   }
-  // The message is read a piece (1 MiB) at a time as it is sent; the first
-  // piece now, off this thread, so a message that cannot be read fails
-  // before a transaction. (Most messages are one piece.)
-  // (No co_await inside a conditional expression: GCC 12 mishandles its temporaries.)
-  auto read_first = [&spool = parts_.spool, id = w.id] { return spool.ReadDataChunk(id, 0); };
-  Result<std::string, spool::SpoolError> first = Fail(spool::SpoolError::kIo);
-  if (parts_.reads != nullptr) {
-    auto read = co_await runtime::RunBlocking(*parts_.reads, read_first);
-    first = std::move(read);
-  } else {
-    first = read_first();
-  }
+  // The message is sent a piece (1 MiB) at a time; the first was read with
+  // the metadata, so a message that cannot be read fails before a
+  // transaction. (Most messages are one piece; later ones are read as sent.)
+  Result<std::string, spool::SpoolError>& first = loaded.first;
   if (!first) {
     queue.Release(*m);
     FailItem(w, Reply{451, "4.3.0", "spool read failed"}, &q);

@@ -148,7 +148,7 @@ void Dispatcher::Dispatch(const queue::WorkItem& w) {
   // Routes are per domain: every tenant's and campaign's queue to it shares one.
   const std::uint32_t domain = parts_.queue.names().Domain(w.queue);
   if (const Route* route = routes_.Find(domain, parts_.clock.SteadyNow())) {
-    if (ReadyQueue* q = PathFor(*route, w, domain)) {
+    if (ReadyQueue* q = PathFor(*route, w)) {
       Enqueue(*q, w, domain);
     }
     return;
@@ -226,7 +226,7 @@ awaitable<void> Dispatcher::Lookup(Dispatcher* self, std::uint32_t domain) {
   const Route& route =
       self->routes_.Set(domain, self->MakeRoute(name, std::move(site), std::move(hosts)));
   for (const auto& w : self->routes_.TakeWaiting(domain, SIZE_MAX)) {
-    if (ReadyQueue* q = self->PathFor(route, w, domain)) {
+    if (ReadyQueue* q = self->PathFor(route, w)) {
       self->Enqueue(*q, w, domain);
     }
   }
@@ -244,9 +244,7 @@ std::size_t Dispatcher::PoolFor(std::uint32_t queue) {
   return queue_pool_[queue];
 }
 
-ReadyQueue* Dispatcher::PathFor(const Route& route, const queue::WorkItem& w,
-                                std::uint32_t domain) {
-  (void)domain;
+ReadyQueue* Dispatcher::PathFor(const Route& route, const queue::WorkItem& w) {
   const auto& names = parts_.queue.names();
   if (auto until =
           parts_.shaper.GroupSuspended(names.Tenant(w.queue), names.Campaign(w.queue), route.site)) {
@@ -306,8 +304,9 @@ ReadyQueue& Dispatcher::PathForSource(const Route& route, std::size_t source) {
 }
 
 void Dispatcher::Enqueue(ReadyQueue& q, const queue::WorkItem& w, std::uint32_t domain) {
-  if (!q.Push(w)) {
-    // Full: the item waits, parked by domain, until the queue has room.
+  // Full, or others already wait for room (they go first): the item waits,
+  // parked by domain, until the queue has room.
+  if (!q.parked_domains().empty() || !q.Push(w)) {
     GiveBackWarmup(q);
     parts_.queue.Park(domain, w);
     q.parked_domains().insert(domain);
@@ -320,17 +319,25 @@ void Dispatcher::Refill(ReadyQueue& q) {
   if (q.parked_domains().empty() || q.size() > q.capacity() / 2) {
     return;
   }
-  // The parked items are routed again (the route, or the source, may differ now).
-  std::set<std::uint32_t> domains = std::exchange(q.parked_domains(), {});
+  // Up to the room there is, oldest first per domain; they are routed again
+  // (the route, or the source, may differ now). Until every parked item is
+  // back, new ones park behind them (Enqueue).
+  const std::set<std::uint32_t> domains = std::exchange(q.parked_domains(), {});
+  std::set<std::uint32_t> still;
+  std::vector<queue::WorkItem> items;
+  std::size_t room = q.capacity() - q.size();
   for (std::uint32_t domain : domains) {
-    const std::size_t room = q.capacity() > q.size() ? q.capacity() - q.size() : 0;
-    for (const auto& w : parts_.queue.Unpark(domain, room)) {
-      Dispatch(w);
-    }
+    auto got = parts_.queue.Unpark(domain, room);
+    room -= got.size();
+    items.insert(items.end(), got.begin(), got.end());
     if (parts_.queue.parked(domain) > 0) {
-      q.parked_domains().insert(domain);
+      still.insert(domain);
     }
   }
+  for (const auto& w : items) {
+    Dispatch(w);
+  }
+  q.parked_domains().insert(still.begin(), still.end());
 }
 
 void Dispatcher::SetShaping(std::shared_ptr<const shaping::Rules> rules) {

@@ -134,7 +134,7 @@ class Dispatcher final : public queue::Downstream {
   // The ready queue for an item on a route, from the next source of its pool
   // with warm-up room; null if the item went elsewhere (a suspension, no
   // warm-up room today, a full queue).
-  ReadyQueue* PathFor(const Route& route, const queue::WorkItem& w, std::uint32_t domain);
+  ReadyQueue* PathFor(const Route& route, const queue::WorkItem& w);
   ReadyQueue& PathForSource(const Route& route, std::size_t source);
   void Enqueue(ReadyQueue& q, const queue::WorkItem& w, std::uint32_t domain);
   // Room again in a full queue: its parked items come back through Dispatch().
@@ -146,8 +146,13 @@ class Dispatcher final : public queue::Downstream {
   static boost::asio::awaitable<void> RunConnection(Dispatcher* self, ReadyQueue* q);
   boost::asio::awaitable<Result<std::unique_ptr<Connection>, smtp::Reply>> Connect(ReadyQueue& q);
   boost::asio::awaitable<void> Deliver(Connection& conn, ReadyQueue& q, queue::WorkItem w);
-  // The message of `w` with a use counted (read off this thread if need be).
-  boost::asio::awaitable<queue::MessageState*> AcquireAsync(const queue::WorkItem& w);
+  // The message of `w` with a use counted (null if gone), and the first piece
+  // of its data: read off this thread, in one trip.
+  struct Loaded {
+    queue::MessageState* message = nullptr;
+    Result<std::string, spool::SpoolError> first = Fail(spool::SpoolError::kNotFound);
+  };
+  boost::asio::awaitable<Loaded> Load(const queue::WorkItem& w);
   boost::asio::awaitable<void> SleepUntil(Clock::Steady::time_point at);
 
   // What a failure reply does on a path (a rule may bounce the recipient).

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "bounce/dsn.h"
@@ -25,11 +26,14 @@ const char* Kind(bounce::ReportAction a) {
 }
 
 asio::awaitable<void> Submit(Ingest& ingest, spool::Spool& spool, bounce::DsnInput in,
-                             SpoolId original) {
-  // The original as stored (its headers, or all of it for RET=FULL).
+                             SpoolId original, asio::any_io_executor owner,
+                             std::function<void()> original_read) {
+  // The original as stored (its headers, or all of it for RET=FULL); then
+  // the spool may let it go.
   if (auto data = spool.ReadData(original)) {
     in.original_message = std::move(data).value();
   }
+  asio::post(owner, std::move(original_read));
   Envelope env;
   // RFC 3461 §6.2 / RFC 5321 §4.5.5: reports go out from the null sender.
   Recipient to;
@@ -57,15 +61,17 @@ asio::awaitable<void> Submit(Ingest& ingest, spool::Spool& spool, bounce::DsnInp
 }  // namespace
 
 Reports::Reports(Ingest& ingest, spool::Spool& spool, asio::any_io_executor ex,
-                 std::string reporting_mta, const Clock& clock)
+                 asio::any_io_executor owner, std::string reporting_mta, const Clock& clock)
     : ingest_(ingest),
       spool_(spool),
       ex_(std::move(ex)),
+      owner_(std::move(owner)),
       reporting_mta_(std::move(reporting_mta)),
       clock_(clock) {}
 
 void Reports::Report(const spool::Meta& original, bounce::ReportAction action,
-                     std::vector<bounce::ReportedRecipient> recipients) {
+                     std::vector<bounce::ReportedRecipient> recipients,
+                     std::function<void()> original_read) {
   bounce::DsnInput in;
   in.action = action;
   in.reporting_mta = reporting_mta_;
@@ -74,7 +80,9 @@ void Reports::Report(const spool::Meta& original, bounce::ReportAction action,
   in.arrival = FromMicros(original.received_us);
   in.recipients = std::move(recipients);
   in.now = clock_.Now();
-  asio::co_spawn(ex_, Submit(ingest_, spool_, std::move(in), original.id),
+  asio::co_spawn(ex_,
+                 Submit(ingest_, spool_, std::move(in), original.id, owner_,
+                        std::move(original_read)),
                  [](std::exception_ptr e) {
                    if (!e) {
                      return;

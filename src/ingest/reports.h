@@ -26,16 +26,20 @@ namespace sluice::ingest {
 class Reports final : public queue::ReportSink {
  public:
   // `reporting_mta`: our host name (the report's From domain and Reporting-MTA).
+  // `owner`: where `original_read` callbacks run (the queue manager's thread).
   Reports(Ingest& ingest, spool::Spool& spool, boost::asio::any_io_executor ex,
-          std::string reporting_mta, const Clock& clock = Clock::System());
+          boost::asio::any_io_executor owner, std::string reporting_mta,
+          const Clock& clock = Clock::System());
 
   void Report(const spool::Meta& original, bounce::ReportAction action,
-              std::vector<bounce::ReportedRecipient> recipients) override;
+              std::vector<bounce::ReportedRecipient> recipients,
+              std::function<void()> original_read) override;
 
  private:
   Ingest& ingest_;
   spool::Spool& spool_;
   boost::asio::any_io_executor ex_;
+  boost::asio::any_io_executor owner_;
   std::string reporting_mta_;
   const Clock& clock_;
 };

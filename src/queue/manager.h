@@ -62,12 +62,15 @@ struct AttemptInfo {
 };
 
 // Where reports to senders (RFC 3464) go: built and submitted like any
-// other message (implemented by ingest, injected by app/).
+// other message (implemented by ingest, injected by app/). The spool keeps
+// the original until `original_read` is called (on the manager's thread):
+// the report may quote it.
 class ReportSink {
  public:
   virtual ~ReportSink() = default;
   virtual void Report(const spool::Meta& original, bounce::ReportAction action,
-                      std::vector<bounce::ReportedRecipient> recipients) = 0;
+                      std::vector<bounce::ReportedRecipient> recipients,
+                      std::function<void()> original_read) = 0;
 };
 
 // The work items delivery holds (waiting for a route, in ready queues).
@@ -212,6 +215,10 @@ class Manager {
   void SaveSuspensions();
   void Persist(MessageState& m);
   void SendReports(MessageState& m);
+  void Report(MessageState& m, bounce::ReportAction action,
+              std::vector<bounce::ReportedRecipient>& recipients);
+  // A report has read its original: the last one lets a final message go.
+  void ReportRead(const SpoolId& id);
   std::size_t BounceItem(const WorkItem& w, bool whole_message);
   // Matching items out of the schedule, the holds, the parked lists and delivery.
   std::vector<WorkItem> TakeItems(const std::function<bool(const WorkItem&)>& match);
@@ -236,6 +243,13 @@ class Manager {
     bool stale = false;
   };
   std::map<SpoolId, Read> reads_;  // metadata reads in flight elsewhere
+  // Messages whose reports have not read them yet: removed after (if final).
+  struct Removal {
+    std::uint32_t reports = 0;
+    bool final = false;
+    std::uint64_t size = 0;
+  };
+  std::map<SpoolId, Removal> removals_;
 };
 
 }  // namespace sluice::queue

@@ -162,15 +162,34 @@ void Manager::SendReports(MessageState& m) {
     m.relayed.clear();
     return;
   }
-  if (!m.failed.empty()) {
-    reports_->Report(m.meta, bounce::ReportAction::kFailed, std::exchange(m.failed, {}));
+  Report(m, bounce::ReportAction::kFailed, m.failed);
+  Report(m, bounce::ReportAction::kDelayed, m.delayed);
+  Report(m, bounce::ReportAction::kRelayed, m.relayed);
+}
+
+void Manager::Report(MessageState& m, bounce::ReportAction action,
+                     std::vector<bounce::ReportedRecipient>& recipients) {
+  if (recipients.empty()) {
+    return;
   }
-  if (!m.delayed.empty()) {
-    reports_->Report(m.meta, bounce::ReportAction::kDelayed, std::exchange(m.delayed, {}));
+  const SpoolId id = m.meta.id;
+  ++removals_[id].reports;
+  reports_->Report(m.meta, action, std::exchange(recipients, {}), [this, id] { ReportRead(id); });
+}
+
+void Manager::ReportRead(const SpoolId& id) {
+  auto it = removals_.find(id);
+  if (it == removals_.end() || --it->second.reports > 0) {
+    return;
   }
-  if (!m.relayed.empty()) {
-    reports_->Report(m.meta, bounce::ReportAction::kRelayed, std::exchange(m.relayed, {}));
+  if (it->second.final) {
+    spool_.Remove(id, it->second.size, [id](Result<Ok, spool::SpoolError> r) {
+      if (!r) {
+        spdlog::error("spool remove {}: {}", id.Hex(), spool::ToString(r.error()));
+      }
+    });
   }
+  removals_.erase(it);
 }
 
 void Manager::Finish(MessageState& m, WorkItem w, std::vector<std::uint32_t> pending,
@@ -254,6 +273,11 @@ void Manager::Persist(MessageState& m) {
     // message rather than deliver it again. (The spool retries both, in
     // order, after a failed write.)
     spool_.UpdateMeta(m.meta, [](Result<Ok, spool::SpoolError>) {});
+    if (auto r = removals_.find(id); r != removals_.end()) {
+      r->second.final = true;  // removed once its reports have read it
+      r->second.size = m.meta.size;
+      return;
+    }
     spool_.Remove(id, m.meta.size, [id](Result<Ok, spool::SpoolError> r) {
       if (!r) {
         spdlog::error("spool remove {}: {}", id.Hex(), spool::ToString(r.error()));

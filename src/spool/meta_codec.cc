@@ -106,6 +106,8 @@ const char* ToString(SpoolError e) {
       return "spool closed";
     case SpoolError::kNotFound:
       return "not in spool";
+    case SpoolError::kWouldBlock:
+      return "not in memory";
   }
   return "spool error";
 }

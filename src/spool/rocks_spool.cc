@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <rocksdb/db.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
@@ -17,6 +18,8 @@
 namespace sluice::spool {
 namespace {
 constexpr const char* kDataCf = "data";
+// Recently flushed message data kept in memory (large values live in blob files).
+constexpr std::size_t kBlobCacheBytes = 64u << 20;
 // Reclaiming space (flush and compaction, so logs and blob files of delivered
 // mail are deleted) at most this often.
 constexpr auto kReclaimInterval = std::chrono::seconds(5);
@@ -92,6 +95,10 @@ Result<Ok, std::string> RocksSpool::OpenDb() {
   data_opts.enable_blob_files = true;
   data_opts.min_blob_size = 4096;
   data_opts.enable_blob_garbage_collection = true;
+  // Message data just flushed stays readable from memory for a while, so
+  // delivery, usually close behind reception, need not wait on the disk.
+  data_opts.blob_cache = rocksdb::NewLRUCache(kBlobCacheBytes);
+  data_opts.prepopulate_blob_cache = rocksdb::PrepopulateBlobCache::kFlushOnly;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, meta_opts}, {kDataCf, data_opts}};
@@ -651,6 +658,34 @@ Result<std::uint64_t, SpoolError> RocksSpool::ForEachDataKey(
 }
 
 Result<Meta, SpoolError> RocksSpool::ReadMeta(const SpoolId& id) {
+  return GetMeta(id, rocksdb::ReadOptions());
+}
+
+Result<Meta, SpoolError> RocksSpool::ReadMetaCached(const SpoolId& id) {
+  rocksdb::ReadOptions ro;
+  ro.read_tier = rocksdb::kBlockCacheTier;  // memtables and block cache only
+  return GetMeta(id, ro);
+}
+
+Result<std::string, SpoolError> RocksSpool::ReadDataChunk(const SpoolId& id, std::uint32_t index) {
+  return GetChunk(id, index, rocksdb::ReadOptions());
+}
+
+Result<std::string, SpoolError> RocksSpool::ReadDataChunkCached(const SpoolId& id,
+                                                                std::uint32_t index) {
+  rocksdb::ReadOptions ro;
+  ro.read_tier = rocksdb::kBlockCacheTier;
+  auto chunk = GetChunk(id, index, ro);
+  // RocksDB 7.8 answers a memory-only read of a value in a blob file that is
+  // not in the blob cache with OK and no data (seen after a restart on a full
+  // disk). Stored data is never empty (it has a Received field at least).
+  if (chunk && chunk.value().empty()) {
+    return Fail(SpoolError::kWouldBlock);
+  }
+  return chunk;
+}
+
+Result<Meta, SpoolError> RocksSpool::GetMeta(const SpoolId& id, const rocksdb::ReadOptions& ro) {
   const std::string key = KeyOf(id);
   std::string value;
   {
@@ -665,10 +700,12 @@ Result<Meta, SpoolError> RocksSpool::ReadMeta(const SpoolId& id) {
   }
   if (value.empty()) {
     std::shared_lock db_lock(db_mu_);
-    auto st = db_ ? db_->Get(rocksdb::ReadOptions(), meta_cf_, key, &value)
-                  : rocksdb::Status::IOError("closed");
+    auto st = db_ ? db_->Get(ro, meta_cf_, key, &value) : rocksdb::Status::IOError("closed");
     if (st.IsNotFound()) {
       return Fail(SpoolError::kNotFound);
+    }
+    if (st.IsIncomplete()) {
+      return Fail(SpoolError::kWouldBlock);
     }
     if (!st.ok()) {
       return Fail(SpoolError::kIo);
@@ -677,13 +714,17 @@ Result<Meta, SpoolError> RocksSpool::ReadMeta(const SpoolId& id) {
   return DecodeMeta(value);
 }
 
-Result<std::string, SpoolError> RocksSpool::ReadDataChunk(const SpoolId& id, std::uint32_t index) {
+Result<std::string, SpoolError> RocksSpool::GetChunk(const SpoolId& id, std::uint32_t index,
+                                                     const rocksdb::ReadOptions& ro) {
   std::string value;
   std::shared_lock db_lock(db_mu_);
-  auto st = db_ ? db_->Get(rocksdb::ReadOptions(), data_cf_, ChunkKey(KeyOf(id), index), &value)
+  auto st = db_ ? db_->Get(ro, data_cf_, ChunkKey(KeyOf(id), index), &value)
                 : rocksdb::Status::IOError("closed");
   if (st.IsNotFound()) {
     return Fail(SpoolError::kNotFound);
+  }
+  if (st.IsIncomplete()) {
+    return Fail(SpoolError::kWouldBlock);
   }
   if (!st.ok()) {
     return Fail(SpoolError::kIo);

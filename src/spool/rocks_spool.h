@@ -42,6 +42,7 @@ namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
 class Slice;
+struct ReadOptions;
 }  // namespace rocksdb
 
 namespace sluice::spool {
@@ -67,6 +68,9 @@ class RocksSpool final : public Spool {
   Result<Meta, SpoolError> ReadMeta(const SpoolId& id) override;
   Result<std::string, SpoolError> ReadData(const SpoolId& id) override;
   Result<std::string, SpoolError> ReadDataChunk(const SpoolId& id, std::uint32_t index) override;
+  Result<Meta, SpoolError> ReadMetaCached(const SpoolId& id) override;
+  Result<std::string, SpoolError> ReadDataChunkCached(const SpoolId& id,
+                                                      std::uint32_t index) override;
   void Remove(const SpoolId& id, std::uint64_t size, Done done) override;
   Result<Ok, SpoolError> Admission(std::uint64_t bytes) override;
   void Close() override;
@@ -82,6 +86,9 @@ class RocksSpool final : public Spool {
   SpoolStats stats() const;
 
  private:
+  Result<Meta, SpoolError> GetMeta(const SpoolId& id, const rocksdb::ReadOptions& ro);
+  Result<std::string, SpoolError> GetChunk(const SpoolId& id, std::uint32_t index,
+                                           const rocksdb::ReadOptions& ro);
   struct Pending {
     std::string key;
     std::string meta;

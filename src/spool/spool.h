@@ -31,6 +31,7 @@ enum class SpoolError {
   kCorrupt,  // a record could not be decoded
   kClosed,   // the spool is shutting down: 421 4.3.2
   kNotFound,
+  kWouldBlock,  // a memory-only read (ReadMetaCached ...) would need the disk
 };
 const char* ToString(SpoolError e);
 
@@ -89,6 +90,15 @@ class Spool {
   // Piece `index` (0, 1, ...) of the message data, in order: the data is
   // stored in pieces of up to 1 MiB (data_chunks.h). kNotFound past the last.
   virtual Result<std::string, SpoolError> ReadDataChunk(const SpoolId& id, std::uint32_t index) = 0;
+  // The same two reads from memory only (what was written lately, or read
+  // lately): kWouldBlock where the disk would have to be read. For a
+  // reactor thread, which may not wait on the disk.
+  virtual Result<Meta, SpoolError> ReadMetaCached(const SpoolId&) {
+    return Fail(SpoolError::kWouldBlock);
+  }
+  virtual Result<std::string, SpoolError> ReadDataChunkCached(const SpoolId&, std::uint32_t) {
+    return Fail(SpoolError::kWouldBlock);
+  }
   // Deletes meta and data (of `size` octets, Meta::size), durably, in order
   // with earlier Store/UpdateMeta calls.
   virtual void Remove(const SpoolId& id, std::uint64_t size, Done done) = 0;

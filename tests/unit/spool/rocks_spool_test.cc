@@ -2,6 +2,7 @@
 #include "spool/rocks_spool.h"
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -194,6 +195,83 @@ TEST_F(RocksSpoolTest, LargeDataIsStoredInChunks) {
   s.value()->Remove(m.id, m.size, [&](Result<Ok, SpoolError>) { removed.set_value(); });
   removed.get_future().wait();
   EXPECT_EQ(s.value()->ForEachDataKey([](std::string_view, std::uint64_t) {}).value(), 0u);
+}
+
+// Reads from memory only (for the delivery thread, which may not wait on
+// the disk): recent records are there; one flushed to a table file is not,
+// until a read from disk brings its block into the cache.
+TEST_F(RocksSpoolTest, MemoryOnlyReadsSayWhenTheDiskIsNeeded) {
+  auto s = RocksSpool::Open({.path = dir_.string(), .memtable_bytes = 64 << 10});
+  ASSERT_TRUE(s.ok()) << s.error();
+  Spool& spool = *s.value();
+  Meta first = MakeMeta(0);
+  ASSERT_TRUE(StoreSync(spool, first, "", "Subject: first\r\n\r\nbody\r\n").ok());
+  ASSERT_TRUE(spool.ReadMetaCached(first.id).ok());  // in the memtable
+  ASSERT_EQ(spool.ReadDataChunkCached(first.id, 0).value(), "Subject: first\r\n\r\nbody\r\n");
+  // More mail until the first is flushed out of the memtables.
+  bool flushed = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int i = 1; !flushed && std::chrono::steady_clock::now() < deadline; ++i) {
+    ASSERT_TRUE(StoreSync(spool, MakeMeta(i), "", std::string(2000, 'x')).ok());
+    auto meta = spool.ReadMetaCached(first.id);
+    flushed = !meta && meta.error() == SpoolError::kWouldBlock;
+  }
+  ASSERT_TRUE(flushed) << "the first record never left the memtable";
+  // A read from disk still works, and brings the block into memory.
+  ASSERT_TRUE(spool.ReadMeta(first.id).ok());
+  EXPECT_TRUE(spool.ReadMetaCached(first.id).ok());
+  EXPECT_EQ(spool.ReadData(first.id).value(), "Subject: first\r\n\r\nbody\r\n");
+}
+
+// Large data lives in blob files once flushed: a memory-only read of it
+// gives the whole value or kWouldBlock, never part of it.
+TEST_F(RocksSpoolTest, MemoryOnlyReadsOfLargeDataAreWholeOrWouldBlock) {
+  auto s = RocksSpool::Open({.path = dir_.string(), .memtable_bytes = 64 << 10});
+  ASSERT_TRUE(s.ok()) << s.error();
+  Spool& spool = *s.value();
+  std::vector<std::pair<SpoolId, std::string>> stored;
+  for (int i = 0; i < 40; ++i) {
+    Meta m = MakeMeta(i);
+    std::string body(20000 + i, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(StoreSync(spool, m, "", body).ok());
+    stored.emplace_back(m.id, body);
+  }
+  // After a restart, the blob cache is empty.
+  s.value()->Close();
+  s.value().reset();
+  auto again = RocksSpool::Open({.path = dir_.string(), .memtable_bytes = 64 << 10});
+  ASSERT_TRUE(again.ok()) << again.error();
+  Spool& reopened = *again.value();
+  int whole = 0;
+  int would_block = 0;
+  for (const auto& [id, body] : stored) {
+    auto got = reopened.ReadDataChunkCached(id, 0);
+    if (got.ok()) {
+      EXPECT_EQ(got.value().size(), body.size());
+      ++whole;
+    } else {
+      EXPECT_EQ(got.error(), SpoolError::kWouldBlock);
+      ++would_block;
+    }
+  }
+  EXPECT_GT(would_block, 0);  // flushed before the restart, not read since
+  for (const auto& [id, body] : stored) {
+    EXPECT_EQ(reopened.ReadDataChunk(id, 0).value(), body);
+  }
+  whole = 0;
+  would_block = 0;
+  for (const auto& [id, body] : stored) {
+    auto got = reopened.ReadDataChunkCached(id, 0);  // after a read from disk
+    if (got.ok()) {
+      EXPECT_EQ(got.value().size(), body.size());
+      EXPECT_EQ(got.value(), body);
+      ++whole;
+    } else {
+      EXPECT_EQ(got.error(), SpoolError::kWouldBlock);
+      ++would_block;
+    }
+  }
+  EXPECT_EQ(whole + would_block, 40);
 }
 
 TEST(DataChunks, PiecesOfAConcatenation) {
