@@ -53,13 +53,31 @@ class Dns:
              f"--port={self.port}", "--pid-file=", "--user=root", "--local=/example/",
              "--local=/test/", "--cache-size=10000"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
-        if self.proc.poll() is not None:
-            raise RuntimeError("dnsmasq did not start")
+        deadline = time.monotonic() + 10
+        while not _answers(self.port, _domain(0)):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("dnsmasq did not start")
+            time.sleep(0.02)  # polling interval
 
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
+
+
+def _answers(port, name):
+    """Whether a DNS server on 127.0.0.1:port answers an MX query for `name`."""
+    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\x00"
+    query += b"\x00\x0f\x00\x01"  # MX, IN
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.2)
+    try:
+        s.sendto(query, ("127.0.0.1", port))
+        return s.recv(512)[:2] == b"\x12\x34"
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def _free_udp_port():

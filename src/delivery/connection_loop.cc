@@ -13,6 +13,7 @@
 
 #include "delivery/dispatcher.h"
 #include "runtime/blocking.h"
+#include "runtime/log_errors.h"
 #include "spool/data_chunks.h"
 
 namespace sluice::delivery {
@@ -22,21 +23,6 @@ using asio::awaitable;
 using smtp::Reply;
 using Steady = Clock::Steady;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-
-namespace {
-
-void LogConnectionError(std::exception_ptr e) {
-  if (!e) {
-    return;
-  }
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("delivery connection: {}", ex.what());
-  }
-}
-
-}  // namespace
 
 void Dispatcher::Kick(ReadyQueue& q) {
   const auto now = parts_.clock.SteadyNow();
@@ -52,7 +38,7 @@ void Dispatcher::Kick(ReadyQueue& q) {
   while (q.active < q.path.ConnectionLimit() && q.size() > q.active) {
     ++q.active;
     q.last_active = now;
-    asio::co_spawn(ioc_, RunConnection(this, &q), LogConnectionError);
+    asio::co_spawn(ioc_, RunConnection(this, &q), runtime::LogErrors{"delivery task"});
   }
 }
 

@@ -13,7 +13,7 @@
 
 #include "core/assert.h"
 #include "core/durable_file.h"
-#include "runtime/blocking.h"
+#include "runtime/log_errors.h"
 
 namespace sluice::delivery {
 
@@ -29,17 +29,8 @@ namespace {
 // next item for it looks it up again (libunbound caches the records by TTL).
 constexpr auto kRouteCacheTime = std::chrono::seconds(30);
 constexpr std::uint32_t kUnknownPool = UINT32_MAX;
-
-void LogCoroutineError(std::exception_ptr e) {
-  if (!e) {
-    return;
-  }
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("delivery task: {}", ex.what());
-  }
-}
+// The e2e suite looks for "delivery task: " in the log.
+constexpr runtime::LogErrors kLogErrors{"delivery task"};
 
 queue::ReplyView View(const Reply& r) {
   return {r.code, r.enhanced, r.text};
@@ -89,8 +80,8 @@ void Dispatcher::Start() {
                    opts_.shaping_state_file);
     }
   }
-  asio::co_spawn(ioc_, ScheduleLoop(this), LogCoroutineError);
-  asio::co_spawn(ioc_, Housekeeping(this), LogCoroutineError);
+  asio::co_spawn(ioc_, ScheduleLoop(this), kLogErrors);
+  asio::co_spawn(ioc_, Housekeeping(this), kLogErrors);
 }
 
 awaitable<void> Dispatcher::Housekeeping(Dispatcher* self) {
@@ -154,7 +145,7 @@ void Dispatcher::Dispatch(const queue::WorkItem& w) {
     return;
   }
   if (routes_.Wait(domain, w)) {
-    asio::co_spawn(ioc_, Lookup(this, domain), LogCoroutineError);
+    asio::co_spawn(ioc_, Lookup(this, domain), kLogErrors);
   }
 }
 

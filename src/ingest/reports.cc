@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bounce/dsn.h"
+#include "runtime/log_errors.h"
 
 namespace sluice::ingest {
 
@@ -83,16 +84,7 @@ void Reports::Report(const spool::Meta& original, bounce::ReportAction action,
   asio::co_spawn(ex_,
                  Submit(ingest_, spool_, std::move(in), original.id, owner_,
                         std::move(original_read)),
-                 [](std::exception_ptr e) {
-                   if (!e) {
-                     return;
-                   }
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& ex) {
-                     spdlog::error("delivery report: {}", ex.what());
-                   }
-                 });
+                 runtime::LogErrors{"delivery report"});
 }
 
 }  // namespace sluice::ingest
