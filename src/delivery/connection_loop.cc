@@ -30,11 +30,13 @@ void Dispatcher::Kick(ReadyQueue& q) {
     WakeAt(q, q.path.suspended_until());  // its mail waits in the ready queue
     return;
   }
-  for (auto* t : q.idle) {
-    t->cancel();  // wake idle connections
+  // Each busy connection takes one waiting item next; wake idle ones for the
+  // rest (only as many as there are items: the others keep waiting), and open
+  // more while the ready queue is longer than all of them, up to the limit.
+  const std::size_t busy = q.active - q.idle_connections();
+  if (q.size() > busy) {
+    q.WakeIdle(q.size() - busy);
   }
-  // Each running connection takes one waiting item next; open more while the
-  // ready queue is longer than that, up to the limit.
   while (q.active < q.path.ConnectionLimit() && q.size() > q.active) {
     ++q.active;
     q.last_active = now;
@@ -156,13 +158,13 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, ReadyQueue* q) {
       // wake-up whose work another connection took first waits out the rest.
       asio::steady_timer idle(self->ioc_);
       const auto until = std::chrono::steady_clock::now() + q->path.settings().idle_timeout;
-      q->idle.insert(&idle);
       while (q->empty() && std::chrono::steady_clock::now() < until &&
              !q->path.Suspended(clock.SteadyNow())) {
         idle.expires_at(until);
+        q->WaitIdle(&idle);
         co_await idle.async_wait(kTuple);
+        q->StopIdle(&idle);
       }
-      q->idle.erase(&idle);
       if (q->empty()) {
         break;
       }
@@ -192,7 +194,7 @@ awaitable<void> Dispatcher::RunConnection(Dispatcher* self, ReadyQueue* q) {
             co_await asio::post(self->ioc_, asio::use_awaitable);
           }
         }
-        for (std::uint32_t domain : std::exchange(q->parked_domains(), {})) {
+        for (std::uint32_t domain : std::exchange(q->parked(), {})) {
           for (const auto& w : queue.Unpark(domain, SIZE_MAX)) {
             self->FailItem(w, opened.error(), nullptr);
           }

@@ -297,38 +297,42 @@ ReadyQueue& Dispatcher::PathForSource(const Route& route, std::size_t source) {
 void Dispatcher::Enqueue(ReadyQueue& q, const queue::WorkItem& w, std::uint32_t domain) {
   // Full, or others already wait for room (they go first): the item waits,
   // parked by domain, until the queue has room.
-  if (!q.parked_domains().empty() || !q.Push(w)) {
+  if (!q.parked().empty() || !q.Push(w)) {
     GiveBackWarmup(q);
     parts_.queue.Park(domain, w);
-    q.parked_domains().insert(domain);
+    q.parked().push_back(domain);
     return;
   }
   Kick(q);
 }
 
 void Dispatcher::Refill(ReadyQueue& q) {
-  if (q.parked_domains().empty() || q.size() > q.capacity() / 2) {
+  if (q.parked().empty() || q.size() > q.capacity() / 2) {
     return;
   }
-  // Up to the room there is, oldest first per domain; they are routed again
-  // (the route, or the source, may differ now). Until every parked item is
-  // back, new ones park behind them (Enqueue).
-  const std::set<std::uint32_t> domains = std::exchange(q.parked_domains(), {});
-  std::set<std::uint32_t> still;
+  // Up to the room there is, in the order they were parked; they are routed
+  // again (the route, or the source, may differ now). Until every parked item
+  // is back, new ones park behind them (Enqueue). An entry whose item was
+  // bounced or held meanwhile finds nothing.
+  std::deque<std::uint32_t> order = std::exchange(q.parked(), {});
   std::vector<queue::WorkItem> items;
   std::size_t room = q.capacity() - q.size();
-  for (std::uint32_t domain : domains) {
-    auto got = parts_.queue.Unpark(domain, room);
-    room -= got.size();
-    items.insert(items.end(), got.begin(), got.end());
-    if (parts_.queue.parked(domain) > 0) {
-      still.insert(domain);
+  while (items.size() < room && !order.empty()) {
+    const std::uint32_t domain = order.front();
+    std::size_t run = 0;  // consecutive entries of one domain: one call
+    while (items.size() + run < room && !order.empty() && order.front() == domain) {
+      order.pop_front();
+      ++run;
     }
+    auto got = parts_.queue.Unpark(domain, run);
+    items.insert(items.end(), got.begin(), got.end());
   }
   for (const auto& w : items) {
     Dispatch(w);
   }
-  q.parked_domains().insert(still.begin(), still.end());
+  // Those still parked stay ahead of any parked while these were routed.
+  order.insert(order.end(), q.parked().begin(), q.parked().end());
+  q.parked() = std::move(order);
 }
 
 void Dispatcher::SetShaping(std::shared_ptr<const shaping::Rules> rules) {
@@ -408,9 +412,7 @@ bool Dispatcher::Observe(ReadyQueue& q, const Reply& r, const shaping::Group* gr
     WakeAt(q, *next);  // the end of a limit or suspension
   }
   if (q.path.Suspended(parts_.clock.SteadyNow())) {
-    for (auto* t : q.idle) {
-      t->cancel();  // idle connections close now
-    }
+    q.WakeIdle(SIZE_MAX);  // idle connections close now
   }
   return bounce;
 }

@@ -33,8 +33,17 @@ void ReadyQueue::ForEach(const std::function<void(const queue::WorkItem&)>& fn) 
   std::for_each(items_.begin(), items_.end(), fn);
 }
 
+std::size_t ReadyQueue::WakeIdle(std::size_t n) {
+  std::size_t woken = 0;
+  for (; woken < n && !idle_.empty(); ++woken) {
+    idle_.back()->cancel();
+    idle_.pop_back();
+  }
+  return woken;
+}
+
 bool ReadyQueue::Idle(Clock::Steady::time_point now) const {
-  return items_.empty() && active == 0 && parked_domains_.empty() && idle.empty() &&
+  return items_.empty() && active == 0 && parked_.empty() && idle_.empty() &&
          !path.NextChange(now).has_value();
 }
 

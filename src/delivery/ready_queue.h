@@ -45,8 +45,10 @@ class ReadyQueue {
   void Take(const std::function<bool(const queue::WorkItem&)>& match,
             std::vector<queue::WorkItem>& out);
   void ForEach(const std::function<void(const queue::WorkItem&)>& fn) const;
-  // Domains with items parked in the queue manager for want of room here.
-  std::set<std::uint32_t>& parked_domains() { return parked_domains_; }
+  // Items parked in the queue manager for want of room here, by their domain,
+  // one entry per item in the order they came: refilled in that order, so
+  // no domain's mail waits behind every other domain's.
+  std::deque<std::uint32_t>& parked() { return parked_; }
 
   // Whether the path holds nothing that needs it to live: no items, no
   // connection, nothing parked, no suspension or limit still running.
@@ -59,14 +61,21 @@ class ReadyQueue {
   Clock::Steady::time_point last_active{};      // last time it had work or a connection
   std::uint32_t active = 0;                     // connections
   std::unique_ptr<boost::asio::steady_timer> wake;  // end of a suspension or limit
-  // The idle-wait timers of connections waiting for work; a push wakes them.
-  std::set<boost::asio::steady_timer*> idle;
+  // Connections waiting for work, by their idle-wait timers, the most
+  // recently idle last: new work wakes as many as it needs, newest first, so
+  // the longest idle run out their timeout and close.
+  void WaitIdle(boost::asio::steady_timer* t) { idle_.push_back(t); }
+  void StopIdle(boost::asio::steady_timer* t) { std::erase(idle_, t); }
+  // Wakes up to `n` idle connections; returns how many.
+  std::size_t WakeIdle(std::size_t n);
+  std::size_t idle_connections() const { return idle_.size(); }
 
  private:
   std::string name_;
   std::size_t capacity_;
   std::deque<queue::WorkItem> items_;
-  std::set<std::uint32_t> parked_domains_;
+  std::deque<std::uint32_t> parked_;
+  std::vector<boost::asio::steady_timer*> idle_;
 };
 
 // Every ready queue, by path name ("source->site", or the site alone for

@@ -1,6 +1,7 @@
 #include "smtp/client/client.h"
 
 #include <algorithm>
+#include <array>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -69,6 +70,9 @@ struct ClientConnection::Impl {
   bool closed = false;
   bool timed_out = false;
   std::string in;
+  // Replies are read here: one buffer for the connection's life rather than
+  // one in the frame of every read.
+  std::array<char, 4096> rbuf;
   ReplyParser parser;
 
   void Close() {
@@ -120,19 +124,18 @@ struct ClientConnection::Impl {
         }
       }
       deadline.Set(timeout);
-      char buf[8192];
       boost::system::error_code ec;
       std::size_t n = 0;
       if (tls) {
-        std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(buf), kTuple);
+        std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(rbuf), kTuple);
       } else {
-        std::tie(ec, n) = co_await stream.next_layer().async_read_some(asio::buffer(buf), kTuple);
+        std::tie(ec, n) = co_await stream.next_layer().async_read_some(asio::buffer(rbuf), kTuple);
       }
       if (ec) {
         Close();
         co_return std::nullopt;
       }
-      in.append(buf, n);
+      in.append(rbuf.data(), n);
     }
   }
 

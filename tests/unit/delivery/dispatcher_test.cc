@@ -238,6 +238,36 @@ TEST(Dispatcher, AFullReadyQueuePushesBack) {
   EXPECT_EQ(lab.queue->parked(*domain), 0u);
 }
 
+// Parked items come back in the order they were parked, whatever their
+// domain: one domain's backlog does not hold another's mail behind it.
+TEST(Dispatcher, ParkedItemsComeBackInTheOrderTheyCame) {
+  Options o = Lab::Defaults();
+  o.ready_capacity = 2;
+  Lab lab(o);
+  lab.resolver.mx["b.example"] = lab.resolver.mx["example.com"];  // the same site
+  lab.script.gated = true;
+  lab.Send(3, "a@example.com");  // one in its transaction, two ready
+  ASSERT_TRUE(lab.RunUntil([&] { return lab.script.waiting == 1 && lab.Ready() == 2; }));
+  const auto parked = [&](const std::string& domain) {
+    const auto id = lab.queue->names().Find(domain);
+    return id ? lab.queue->parked(*id) : 0;
+  };
+  lab.Send(1, "b1@b.example");
+  ASSERT_TRUE(lab.RunUntil([&] { return parked("b.example") == 1; }));
+  lab.Send(1, "a4@example.com");
+  ASSERT_TRUE(lab.RunUntil([&] { return parked("example.com") == 1; }));
+  lab.Send(1, "b2@b.example");
+  ASSERT_TRUE(lab.RunUntil([&] { return parked("b.example") == 2; }));
+  lab.Release();
+  ASSERT_TRUE(lab.RunUntil([&] { return lab.log.Count("Delivery") == 6; }));
+  std::vector<std::string> order;
+  for (const auto& d : lab.log.Of("Delivery")) {
+    order.emplace_back(d.at("recipient").as_string());
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"a@example.com", "a@example.com", "a@example.com",
+                                             "b1@b.example", "a4@example.com", "b2@b.example"}));
+}
+
 // MX hosts in order (RFC 5321 §5.1): the first refuses, the second takes it.
 TEST(Dispatcher, TheNextMxTakesOverWhenTheFirstRefuses) {
   Lab lab;
