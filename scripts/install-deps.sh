@@ -8,13 +8,16 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev librocksdb-dev libtomlplusplus-dev
   libfmt-dev libspdlog-dev libsodium-dev libidn2-dev libunbound-dev libevent-dev
+  # Mustache templates for the HTTP API (header-only; libmstch-dev would pull
+  # in Boost 1.74, which cannot sit beside libboost1.81-dev)
+  libkainjow-mustache-dev
   # libunbound's pkg-config file requires nettle and hogweed (nettle-dev brings both)
   nettle-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   python3 python3-pytest python3-aiosmtpd python3-dkim python3-nacl python3-dnspython dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
-  postfix git
+  postfix git curl
 )
 
 # The benchmarks (and their smoke test) drive Postfix's smtp-source and

@@ -19,6 +19,7 @@
 #include <boost/json/value.hpp>
 #include <sys/stat.h>
 
+#include "api/keys.h"
 #include "config/config.h"
 #include "core/spool_id.h"
 #include "core/time_format.h"
@@ -44,7 +45,7 @@ std::string Timestamp(std::int64_t us) {
 }  // namespace
 
 Result<std::unique_ptr<AdminServer>, std::string> AdminServer::Create(
-    asio::io_context& ioc, std::string path, Parts parts) {
+    asio::io_context& ioc, std::string path, std::optional<Parts> parts) {
   std::unique_ptr<AdminServer> s(new AdminServer(ioc, path, parts));
   std::error_code fsec;
   auto dir = std::filesystem::path(path).parent_path();
@@ -109,6 +110,30 @@ asio::awaitable<void> AdminServer::Serve(AdminServer* self, local::socket s) {
   s.close(ec);
 }
 
+std::string AdminServer::KeyCommand(const std::string& verb, const std::string& arg,
+                                    const std::string& extra) {
+  if (keys_ == nullptr) {
+    return Error("no API keys file is configured ([api] keys_file)");
+  }
+  if (!extra.empty()) {
+    return Error("usage: key list | create [TENANT] | revoke ID");
+  }
+  Result<std::string, KeyCommandError> r = Fail(KeyCommandError{400, ""});
+  if (verb == "list" && arg.empty()) {
+    return ListKeys(*keys_);
+  } else if (verb == "create") {
+    r = CreateKey(*keys_, arg,
+                  std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+  } else if (verb == "revoke" && !arg.empty()) {
+    r = RevokeKey(*keys_, arg);
+  } else {
+    return Error("usage: key list | create [TENANT] | revoke ID");
+  }
+  return r ? std::move(r).value() : Error(r.error().message);
+}
+
 std::string AdminServer::Execute(const std::string& line) {
   std::istringstream in(line);
   std::string group;
@@ -119,6 +144,9 @@ std::string AdminServer::Execute(const std::string& line) {
   in >> group >> verb >> arg >> extra >> rest;
   if (!rest.empty()) {
     return Error("unknown command: " + line);
+  }
+  if (group == "key") {
+    return KeyCommand(verb, arg, extra);
   }
   // Domains and hex ids in any case; tenant and campaign names as written.
   if (auto q = queue::QueueName::Parse(arg)) {
@@ -159,9 +187,12 @@ std::string AdminServer::Execute(const std::string& line) {
         {"refused", st.stats.refused},
         {"recoveries", st.stats.recoveries}});
   }
+  if ((group == "warmup" || group == "queue") && !parts_) {
+    return Error("delivery is not enabled on this node ([delivery] enabled = false)");
+  }
   if (group == "warmup" && verb == "status" && arg.empty()) {
     boost::json::array sources;
-    for (const auto& st : parts_.shaper.WarmupStatus()) {
+    for (const auto& st : parts_->shaper.WarmupStatus()) {
       boost::json::object counts;
       for (const auto& [provider, n] : st.counts) {
         counts[provider] = n;
@@ -177,7 +208,7 @@ std::string AdminServer::Execute(const std::string& line) {
   if (group != "queue" || (!extra.empty() && verb != "suspend")) {
     return Error("unknown command: " + line);
   }
-  auto& d = parts_.queue;
+  auto& d = parts_->queue;
   // A target is a queue name or a filter in that form ("acme@*").
   const bool spool_id = verb == "bounce" && SpoolId::FromHex(arg).has_value();
   if (!arg.empty() && !spool_id && !queue::QueueName::Parse(arg)) {
@@ -194,7 +225,7 @@ std::string AdminServer::Execute(const std::string& line) {
                                            {"suspended", q.suspended}});
     }
     boost::json::array sites;
-    for (const auto& s : parts_.dispatcher.Paths()) {
+    for (const auto& s : parts_->dispatcher.Paths()) {
       sites.push_back(boost::json::object{
           {"site", s.name},
           {"ready", s.ready},
@@ -204,7 +235,7 @@ std::string AdminServer::Execute(const std::string& line) {
                                   : boost::json::value(Timestamp(s.suspended_until_us))}});
     }
     boost::json::array held;  // tenants and campaigns suspended by shaping rules
-    for (const auto& g : parts_.shaper.GroupSuspensions()) {
+    for (const auto& g : parts_->shaper.GroupSuspensions()) {
       held.push_back(
           boost::json::object{{"scope", g.scope},
                               {"tenant", g.tenant},

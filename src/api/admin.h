@@ -3,7 +3,8 @@
 // Standards: none; one command line in, one JSON object line out.
 //
 // Commands: "queue summary", "queue flush [DOMAIN]", "queue suspend DOMAIN",
-// "queue resume DOMAIN", "queue bounce DOMAIN|ID". `sluice queue ...` speaks it.
+// "queue resume DOMAIN", "queue bounce DOMAIN|ID", "key list|create|revoke".
+// `sluice queue ...` and `sluice key ...` speak it.
 
 #include <functional>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 
+#include "auth/api_keys.h"
 #include "core/result.h"
 #include "delivery/dispatcher.h"
 #include "events/events.h"
@@ -29,9 +31,11 @@ class AdminServer {
     delivery::Dispatcher& dispatcher;
     shaping::Shaper& shaper;
   };
-  // Listens on `path` on the delivery io_context.
+  // Listens on `path` on the delivery io_context. Without `parts` (delivery
+  // off), the queue and warm-up commands say so; the others work.
   static Result<std::unique_ptr<AdminServer>, std::string> Create(boost::asio::io_context& ioc,
-                                                                  std::string path, Parts parts);
+                                                                  std::string path,
+                                                                  std::optional<Parts> parts);
   ~AdminServer();
 
   // Runs one command; the JSON reply (exposed for tests).
@@ -48,20 +52,24 @@ class AdminServer {
     std::uint64_t min_free_disk = 0;
   };
   void OnSpoolStatus(std::function<SpoolStatus()> fn) { spool_status_ = std::move(fn); }
+  // "key list", "key create [TENANT]", "key revoke ID": the HTTP API's keys.
+  void SetApiKeys(auth::ApiKeyStore* keys) { keys_ = keys; }
 
  private:
-  AdminServer(boost::asio::io_context& ioc, std::string path, Parts parts)
+  AdminServer(boost::asio::io_context& ioc, std::string path, std::optional<Parts> parts)
       : acceptor_(ioc), path_(std::move(path)), parts_(parts) {}
   static boost::asio::awaitable<void> AcceptLoop(AdminServer* self);
+  std::string KeyCommand(const std::string& verb, const std::string& arg, const std::string& extra);
   static boost::asio::awaitable<void> Serve(AdminServer* self,
                                             boost::asio::local::stream_protocol::socket s);
 
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::string path_;
-  Parts parts_;
+  std::optional<Parts> parts_;
   std::function<std::string()> shaping_reload_;
   std::function<events::SinkStats()> events_status_;
   std::function<SpoolStatus()> spool_status_;
+  auth::ApiKeyStore* keys_ = nullptr;
 };
 
 }  // namespace sluice::api

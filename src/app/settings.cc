@@ -58,6 +58,16 @@ max_age = "5d"
 [admin]
 socket = "var/admin.sock"
 
+[api]
+# Bearer keys of the HTTP API (sluice key create ...): ids and hashes only.
+keys_file = "var/api-keys"
+
+[[http]]
+name = "api"
+address = "127.0.0.1"
+port = 8025
+tls = "none"
+
 [[listener]]
 name = "relay"
 kind = "relay"
@@ -79,6 +89,26 @@ address = "127.0.0.1"
 port = 2465
 tls = "self-signed"
 )toml";
+
+void BindTlsMode(const config::Section& s, const std::string& hostname, TlsMode& mode,
+                 tls::ServerOptions& files) {
+  std::string m = s.String("tls", s.Has("tls_cert") ? "files" : "none");
+  files.hostname = hostname;
+  if (m == "none") {
+    mode = TlsMode::kNone;
+  } else if (m == "self-signed") {
+    mode = TlsMode::kSelfSigned;
+  } else if (m == "files") {
+    mode = TlsMode::kFiles;
+    files.cert_file = s.String("tls_cert", "");
+    files.key_file = s.String("tls_key", "");
+    if (files.cert_file.empty() || files.key_file.empty()) {
+      s.Report("tls", "\"files\" needs both tls_cert and tls_key");
+    }
+  } else {
+    s.Report("tls", "must be \"none\", \"self-signed\" or \"files\"");
+  }
+}
 
 namespace {
 
@@ -143,22 +173,7 @@ ListenerSettings BindListener(const config::Section& s, const std::string& hostn
   }
   BindLimits(s, o.limits);
 
-  std::string mode = s.String("tls", s.Has("tls_cert") ? "files" : "none");
-  out.tls_files.hostname = hostname;
-  if (mode == "none") {
-    out.tls = TlsMode::kNone;
-  } else if (mode == "self-signed") {
-    out.tls = TlsMode::kSelfSigned;
-  } else if (mode == "files") {
-    out.tls = TlsMode::kFiles;
-    out.tls_files.cert_file = s.String("tls_cert", "");
-    out.tls_files.key_file = s.String("tls_key", "");
-    if (out.tls_files.cert_file.empty() || out.tls_files.key_file.empty()) {
-      s.Report("tls", "\"files\" needs both tls_cert and tls_key");
-    }
-  } else {
-    s.Report("tls", "must be \"none\", \"self-signed\" or \"files\"");
-  }
+  BindTlsMode(s, hostname, out.tls, out.tls_files);
   if (o.kind == smtp::ListenerKind::kSmtps && out.tls == TlsMode::kNone) {
     s.Report("tls", "an smtps listener needs TLS (\"self-signed\" or \"files\")");
   }
@@ -485,7 +500,7 @@ Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
   root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
-                      "queue", "route", "admin", "dkim", "egress", "tenant"});
+                      "queue", "route", "admin", "dkim", "egress", "tenant", "api", "http"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -684,6 +699,7 @@ Settings Bind(const config::Document& doc) {
   if (st.listeners.empty()) {
     root.Report("listener", "at least one [[listener]] is needed");
   }
+  BindHttp(root, st);
   return st;
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "api/http_server.h"
 #include "auth/failure_limiter.h"
 #include "config/config.h"
 #include "delivery/dispatcher.h"
@@ -27,6 +28,12 @@ enum class TlsMode { kNone, kSelfSigned, kFiles };
 
 struct ListenerSettings {
   smtp::ListenerOptions smtp;
+  TlsMode tls = TlsMode::kNone;
+  tls::ServerOptions tls_files;
+};
+
+struct HttpListenerSettings {
+  api::HttpListenerOptions http;
   TlsMode tls = TlsMode::kNone;
   tls::ServerOptions tls_files;
 };
@@ -56,6 +63,8 @@ struct Settings {
   queue::ManagerOptions queue;  // [queue]
   dkim::Options dkim;
   std::string shaping_file;  // [delivery] shaping: reloaded on SIGHUP
+  std::string api_keys_file = "var/api-keys";  // [api] keys_file ("" : no keys)
+  std::vector<HttpListenerSettings> http;      // [[http]]
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).
@@ -63,5 +72,11 @@ extern const char* const kDefaultConfig;
 
 // Reads every setting; problems are recorded in doc.errors().
 Settings Bind(const config::Document& doc);
+
+// tls = "none" | "self-signed" | "files" (with tls_cert, tls_key) of a listener.
+void BindTlsMode(const config::Section& s, const std::string& hostname, TlsMode& mode,
+                 tls::ServerOptions& files);
+// [api] and [[http]] (settings_http.cc).
+void BindHttp(const config::Section& root, Settings& st);
 
 }  // namespace sluice::app

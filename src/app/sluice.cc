@@ -13,6 +13,8 @@
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
 //   sluice [--config FILE] warmup status | events status | spool status
 //                                                            (via the admin socket)
+//   sluice [--config FILE] key list | create [TENANT] | revoke ID
+//                          HTTP API keys; no TENANT: an operator key (via the admin socket)
 //
 // Admin-socket commands print a table; with --json, sluiced's JSON reply.
 //
@@ -64,6 +66,7 @@ int Usage() {
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
       "       sluice [--config FILE] warmup status | events status | spool status\n"
+      "       sluice [--config FILE] key list|create [TENANT]|revoke ID   (HTTP API keys)\n"
       "       (queue, warmup status and shaping reload print tables; --json prints JSON)\n",
       stderr);
   return 2;
@@ -325,8 +328,8 @@ int main(int argc, char** argv) {
   if (args.size() == 3 && args[0] == "user" && args[1] == "add") {
     return UserAdd(settings, args[2]);
   }
-  if (args.size() >= 2 && args[0] == "queue") {
-    return QueueCmd(settings, args, json);
+  if (args.size() >= 2 && (args[0] == "queue" || args[0] == "key")) {
+    return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (args.size() == 2 && args[0] == "spool" && args[1] == "check") {
     return SpoolCheck(settings, json);

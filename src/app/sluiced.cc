@@ -34,6 +34,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/admin.h"
+#include "api/http_server.h"
+#include "api/v1.h"
 #include "app/dkim_publication.h"
 #include "app/settings.h"
 #include "app/shaping_file.h"
@@ -191,7 +193,7 @@ asio::awaitable<void> HurryOnSecondSignal(asio::signal_set& signals, bool& hurry
 }
 
 asio::awaitable<void> WaitForSignals(asio::io_context& main, asio::signal_set& signals, Daemon& d,
-                                     smtp::Server& server) {
+                                     smtp::Server& server, api::HttpServer& http) {
   while (true) {
     auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) {
@@ -205,6 +207,7 @@ asio::awaitable<void> WaitForSignals(asio::io_context& main, asio::signal_set& s
   }
   spdlog::info("shutting down: {} sessions open", server.active_sessions());
   server.BeginShutdown();
+  http.BeginShutdown();
   bool hurry = false;
   asio::co_spawn(main, HurryOnSecondSignal(signals, hurry), asio::detached);
   auto deadline = std::chrono::steady_clock::now() + d.settings.shutdown_timeout;
@@ -370,9 +373,12 @@ int Serve(const Args& args) {
                    std::chrono::steady_clock::now() - started)
                    .count());
   std::unique_ptr<api::AdminServer> admin;
-  if (dispatcher && !st.admin_socket.empty()) {
-    auto a = api::AdminServer::Create(*delivery_ctx, st.admin_socket,
-                                      {*queue_manager, *dispatcher, *shaper});
+  if (!st.admin_socket.empty()) {
+    std::optional<api::AdminServer::Parts> delivery_parts;
+    if (dispatcher) {
+      delivery_parts.emplace(api::AdminServer::Parts{*queue_manager, *dispatcher, *shaper});
+    }
+    auto a = api::AdminServer::Create(*delivery_ctx, st.admin_socket, std::move(delivery_parts));
     if (!a) {
       spdlog::critical("{}", a.error());
       return 1;
@@ -386,6 +392,22 @@ int Serve(const Args& args) {
       return api::AdminServer::SpoolStatus{d.spool->stats(), d.spool->Admission(0).ok(),
                                            FreeDiskBytes(st.spool_path), st.spool_min_free_disk};
     });
+  }
+  std::unique_ptr<auth::ApiKeyStore> api_keys;
+  if (!st.api_keys_file.empty()) {
+    auto parent = std::filesystem::path(st.api_keys_file).parent_path();
+    if (!parent.empty()) {
+      std::filesystem::create_directories(parent, fsec);
+    }
+    auto k = auth::ApiKeyStore::Load(st.api_keys_file);
+    if (!k) {
+      spdlog::critical("{}", k.error());
+      return 1;
+    }
+    api_keys = std::move(k).value();
+    if (admin) {
+      admin->SetApiKeys(api_keys.get());
+    }
   }
   // The funnel every message takes, reports to senders included.
   dkim::KeyStore signer(st.dkim);
@@ -462,17 +484,57 @@ int Serve(const Args& args) {
       return 1;
     }
   }
-  for (const auto& [name, port] : server.BoundPorts()) {
+  // The HTTP API: the same funnel, and the operator's commands.
+  api::ApiV1 v1({.ingest = *d.ingest,
+                 .clock = clock,
+                 .keys = api_keys.get(),
+                 .admin = dispatcher ? admin.get() : nullptr,
+                 .admin_ctx = dispatcher ? delivery_ctx.get() : nullptr,
+                 .not_ready = [&d]() -> std::optional<std::string> {
+                   if (!d.spool->Admission(0).ok()) {
+                     return "the spool takes no mail now (disk floor or write failures)";
+                   }
+                   if (auto busy = d.ingest->CheckResources()) {
+                     return busy->text;
+                   }
+                   return std::nullopt;
+                 }});
+  api::HttpServer http(pool, v1);
+  for (const auto& l : st.http) {
+    std::shared_ptr<tls::ServerContextHolder> holder;
+    if (l.tls != app::TlsMode::kNone) {
+      auto opts = l.tls_files;
+      if (l.tls == app::TlsMode::kSelfSigned) {
+        opts.cert_file.clear();
+        opts.key_file.clear();
+      }
+      auto h = tls::ServerContextHolder::Create(opts);
+      if (!h) {
+        spdlog::critical("http listener {}: {}", l.http.name, h.error());
+        return 1;
+      }
+      holder = std::move(h).value();
+      d.tls_holders.push_back(holder);
+    }
+    if (auto r = http.AddListener(l.http, holder); !r) {
+      spdlog::critical("{}", r.error());
+      return 1;
+    }
+  }
+  auto ports = server.BoundPorts();
+  ports.merge(http.BoundPorts());
+  for (const auto& [name, port] : ports) {
     spdlog::info("listener {} on port {}", name, port);
   }
 
   asio::io_context main_ctx(1);
   // Lives until exit, so a late SIGTERM during the final sync is absorbed.
   asio::signal_set signals(main_ctx, SIGTERM, SIGINT, SIGHUP);
-  asio::co_spawn(main_ctx, WaitForSignals(main_ctx, signals, d, server), asio::detached);
+  asio::co_spawn(main_ctx, WaitForSignals(main_ctx, signals, d, server, http), asio::detached);
   pool.Start();
   server.Start();
-  if (!args.ready_file.empty() && !WriteReadyFile(args.ready_file, server.BoundPorts())) {
+  http.Start();
+  if (!args.ready_file.empty() && !WriteReadyFile(args.ready_file, ports)) {
     spdlog::critical("cannot write ready file {}", args.ready_file);
     return 1;
   }
@@ -510,6 +572,7 @@ int Serve(const Args& args) {
   delivery_ctx.reset();  // destroys suspended delivery coroutines
   // Sessions still queued (past shutdown_timeout) die here, before `server`.
   server.ReleaseListeners();
+  http.ReleaseListeners();
   pool.Destroy();
   auto stats = d.spool->stats();
   spdlog::info("stopped: {} messages stored with {} syncs", stats.stores, stats.syncs);

@@ -202,6 +202,13 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
       }
       campaign = std::move(*campaign_field);
     }
+    // What the front end fixed (an API key's tenant, a request's campaign).
+    if (!session.tenant.empty()) {
+      tenant = session.tenant;
+    }
+    if (!session.campaign.empty()) {
+      campaign = session.campaign;
+    }
   }
 
   if (signer_ != nullptr && session.Trusted()) {

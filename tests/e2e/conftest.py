@@ -97,6 +97,8 @@ def default_config(tmp):
         "events": {"log": str(tmp / "events.jsonl")},
         "auth": {"users_file": str(tmp / "users")},
         "admin": {"socket": str(tmp / "admin.sock")},
+        "api": {"keys_file": str(tmp / "api-keys")},
+        "http": [{"name": "api", "address": "127.0.0.1", "port": 0, "tls": "none"}],
         "relay": {"networks": ["127.0.0.0/8"], "local_domains": ["local.test"]},
         # Reception scenarios keep accepted mail in the spool; delivery
         # scenarios (test_delivery_*) turn this on with their own DNS and MX.

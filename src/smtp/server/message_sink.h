@@ -29,6 +29,12 @@ struct SessionInfo {
   // user or a relay client; not mail merely addressed to a local domain.
   bool Trusted() const { return !auth_user.empty() || relay_client; }
   tls::SessionInfo tls;  // version empty if not under TLS
+  // Set by a front end other than SMTP (the HTTP API): the protocol for the
+  // Received field, and the tenant and campaign its credentials and request
+  // fix (then no X-Tenant / X-Campaign field or configured tenant applies).
+  std::string protocol;
+  std::string tenant;
+  std::string campaign;
   // RFC 3848 / RFC 6531 protocol keyword for the Received header: "ESMTPSA", ...
   std::string Protocol(bool smtputf8) const;
 };

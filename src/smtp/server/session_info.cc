@@ -6,6 +6,9 @@
 namespace sluice::smtp {
 
 std::string SessionInfo::Protocol(bool smtputf8) const {
+  if (!protocol.empty()) {
+    return protocol;
+  }
   if (!esmtp) {
     return "SMTP";
   }

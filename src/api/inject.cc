@@ -1,0 +1,429 @@
+#include "api/inject.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+
+#include "core/ascii.h"
+#include "core/base64.h"
+#include "core/utf8.h"
+#include "message/compose.h"
+#include "message/template.h"
+#include "queue/queue_name.h"
+
+namespace sluice::api {
+
+namespace json = boost::json;
+
+namespace {
+
+using Values = std::map<std::string, std::string>;
+
+InjectError Bad(std::string message) { return {"bad_request", std::move(message)}; }
+
+bool HasNon7Bit(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// A string that may go into a header field: UTF-8, no control characters.
+bool FitsHeader(std::string_view s) {
+  return s.size() <= 900 && IsValidUtf8(s) &&
+         std::none_of(s.begin(), s.end(), [](char c) {
+           return static_cast<unsigned char>(c) < 0x20 || c == 127;
+         });
+}
+
+const std::set<std::string>& ReservedFields() {
+  // Set from other fields, by ingest, or by Sluice's own machinery.
+  static const std::set<std::string> k{
+      "from",        "to",           "cc",       "bcc",      "reply-to",
+      "subject",     "date",         "message-id", "mime-version", "content-type",
+      "content-transfer-encoding", "content-disposition", "received", "return-path",
+      "dkim-signature", "x-tenant",  "x-campaign", "sender"};
+  return k;
+}
+
+// "address" or {"email": ..., "name": ...}.
+Result<message::Mailbox, std::string> MailboxOf(const json::value& v, const char* what) {
+  message::Mailbox m;
+  if (v.is_string()) {
+    m.address = std::string(v.get_string());
+  } else if (v.is_object()) {
+    for (const auto& [k, f] : v.get_object()) {
+      if ((k != "email" && k != "name") || !f.is_string()) {
+        return Fail(fmt::format("\"{}\" is an address or {{\"email\", \"name\"}}", what));
+      }
+      (k == "email" ? m.address : m.name) = std::string(f.get_string());
+    }
+  } else {
+    return Fail(fmt::format("\"{}\" is an address or {{\"email\", \"name\"}}", what));
+  }
+  if (!ParseMailbox(m.address)) {
+    return Fail(fmt::format("\"{}\": {} is not an address", what, m.address));
+  }
+  if (!FitsHeader(m.name)) {
+    return Fail(fmt::format("\"{}\": the name is not one line of UTF-8", what));
+  }
+  return m;
+}
+
+Result<Values, std::string> ValuesOf(const json::value& v, const std::string& where) {
+  Values out;
+  if (!v.is_object()) {
+    return Fail(where + " must be an object of strings");
+  }
+  for (const auto& [k, f] : v.get_object()) {
+    if (!f.is_string()) {
+      return Fail(fmt::format("{}: \"{}\" must be a string", where, std::string_view(k)));
+    }
+    out[std::string(k)] = std::string(f.get_string());
+  }
+  return out;
+}
+
+struct Parts {
+  message::Composition base;  // everything but To and the rendered texts
+  std::optional<message::Template> subject, text, html;
+  Values defaults;
+};
+
+Result<Parts, InjectError> ReadParts(const json::object& o) {
+  Parts p;
+  auto from = MailboxOf(o.at("from"), "from");
+  if (!from) {
+    return Fail(Bad(from.error()));
+  }
+  p.base.from = std::move(from).value();
+  if (auto* r = o.if_contains("reply_to")) {
+    auto m = MailboxOf(*r, "reply_to");
+    if (!m) {
+      return Fail(Bad(m.error()));
+    }
+    p.base.reply_to = std::move(m).value();
+  }
+  auto tmpl = [&o](const char* key, message::Template::Escape esc,
+                   std::optional<message::Template>& into) -> std::optional<InjectError> {
+    auto* f = o.if_contains(key);
+    if (f == nullptr) {
+      return std::nullopt;
+    }
+    if (!f->is_string() || !IsValidUtf8(std::string_view(f->get_string()))) {
+      return Bad(fmt::format("\"{}\" must be a UTF-8 string", key));
+    }
+    if (std::string_view(f->get_string()).find('\0') != std::string_view::npos) {
+      return Bad(fmt::format("\"{}\" holds a NUL character", key));
+    }
+    auto t = message::Template::Parse(std::string_view(f->get_string()), esc);
+    if (!t) {
+      return Bad(fmt::format("\"{}\" is not a valid template: {}", key, t.error()));
+    }
+    into = std::move(t).value();
+    return std::nullopt;
+  };
+  for (auto [key, esc, slot] :
+       {std::tuple{"subject", message::Template::Escape::kNone, &p.subject},
+        std::tuple{"text", message::Template::Escape::kNone, &p.text},
+        std::tuple{"html", message::Template::Escape::kHtml, &p.html}}) {
+    if (auto e = tmpl(key, esc, *slot)) {
+      return Fail(*e);
+    }
+  }
+  if (!p.text && !p.html) {
+    return Fail(Bad("a message needs \"text\", \"html\" or both (or \"content\")"));
+  }
+  if (auto* h = o.if_contains("headers")) {
+    auto values = ValuesOf(*h, "\"headers\"");
+    if (!values) {
+      return Fail(Bad(values.error()));
+    }
+    for (auto& [name, value] : *values) {
+      if (!message::ValidFieldName(name) || ReservedFields().count(AsciiLower(name)) != 0) {
+        return Fail(Bad(fmt::format("\"headers\": {} may not be set this way", name)));
+      }
+      if (!FitsHeader(value)) {
+        return Fail(Bad(fmt::format("\"headers\": {} is not one line of UTF-8", name)));
+      }
+      p.base.headers.emplace_back(name, value);
+    }
+  }
+  if (auto* a = o.if_contains("attachments")) {
+    if (!a->is_array()) {
+      return Fail(Bad("\"attachments\" must be an array"));
+    }
+    for (const auto& item : a->get_array()) {
+      message::Attachment att;
+      att.content_type = "application/octet-stream";
+      std::optional<std::string> data;
+      if (!item.is_object()) {
+        return Fail(Bad("an attachment is {\"filename\", \"content_type\", \"content\"}"));
+      }
+      for (const auto& [k, f] : item.get_object()) {
+        if (!f.is_string() || (k != "filename" && k != "content_type" && k != "content")) {
+          return Fail(Bad("an attachment is {\"filename\", \"content_type\", \"content\"}"));
+        }
+        std::string s(f.get_string());
+        if (k == "filename") {
+          att.filename = std::move(s);
+        } else if (k == "content_type") {
+          att.content_type = std::move(s);
+        } else {
+          std::erase_if(s, [](char c) { return c == '\r' || c == '\n'; });
+          data = Base64Decode(s);
+          if (!data) {
+            return Fail(Bad("an attachment's \"content\" is not base64 (RFC 4648 §4)"));
+          }
+        }
+      }
+      const auto slash = att.content_type.find('/');
+      const auto token = [](std::string_view t) {
+        return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::string_view("!#$&^_.+-").find(c) != std::string_view::npos;
+        });
+      };
+      if (slash == std::string::npos || !token(std::string_view(att.content_type).substr(0, slash)) ||
+          !token(std::string_view(att.content_type).substr(slash + 1))) {
+        return Fail(Bad("an attachment's \"content_type\" is type/subtype"));
+      }
+      if (!data || att.filename.empty() || !FitsHeader(att.filename)) {
+        return Fail(Bad("an attachment needs a one-line \"filename\" and its \"content\""));
+      }
+      att.data = std::move(*data);
+      p.base.attachments.push_back(std::move(att));
+    }
+  }
+  if (auto* s = o.if_contains("substitutions")) {
+    auto values = ValuesOf(*s, "\"substitutions\"");
+    if (!values) {
+      return Fail(Bad(values.error()));
+    }
+    p.defaults = std::move(values).value();
+  }
+  return p;
+}
+
+}  // namespace
+
+std::string ToCrlf(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 32);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < text.size() && text[i + 1] == '\n') {
+        ++i;
+      }
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::string_view unique) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) {
+    return Fail(Bad("the body is not JSON: " + ec.message()));
+  }
+  if (!v.is_object()) {
+    return Fail(Bad("the body must be a JSON object"));
+  }
+  const json::object& o = v.get_object();
+  static const std::set<std::string_view> kKnown{
+      "from", "recipients", "content", "campaign", "tenant", "reply_to", "subject",
+      "text", "html", "headers", "attachments", "substitutions"};
+  for (const auto& [k, _] : o) {
+    if (kKnown.count(std::string_view(k)) == 0) {
+      return Fail(Bad(fmt::format(
+          "unknown field \"{}\" (known: from, recipients, content or subject, text, html, "
+          "headers, attachments, substitutions, reply_to; campaign, tenant)",
+          std::string_view(k))));
+    }
+  }
+  const bool raw = o.contains("content");
+  for (const char* part : {"reply_to", "subject", "text", "html", "headers", "attachments",
+                           "substitutions"}) {
+    if (raw && o.contains(part)) {
+      return Fail(Bad(fmt::format("\"content\" is the whole message: \"{}\" cannot go with it",
+                                  part)));
+    }
+  }
+  InjectRequest out;
+  // The envelope sender: "from" (or its "email"); "" is the null sender.
+  const json::value* from = o.if_contains("from");
+  if (from == nullptr) {
+    return Fail(Bad("\"from\" (the sender) is required; \"\" is the null sender"));
+  }
+  Address sender;
+  {
+    std::string given;
+    if (from->is_string()) {
+      given = std::string(from->get_string());
+    } else if (!raw && from->is_object() && from->get_object().contains("email") &&
+               from->get_object().at("email").is_string()) {
+      given = std::string(from->get_object().at("email").get_string());
+    } else {
+      return Fail(Bad(raw ? "\"from\" must be a string" : "\"from\" is an address or {\"email\", \"name\"}"));
+    }
+    if (!given.empty() || !raw) {
+      auto a = ParseMailbox(given);
+      if (!a) {
+        return Fail(Bad(fmt::format("\"from\": {} is not an address: {}", given, ToString(a.error()))));
+      }
+      sender = std::move(a).value();
+    }
+  }
+  for (const char* key : {"campaign", "tenant"}) {
+    if (const json::value* f = o.if_contains(key)) {
+      if (!f->is_string() || !queue::ValidTag(std::string_view(f->get_string()))) {
+        return Fail(Bad(fmt::format("\"{}\" must be 1-64 of A-Z a-z 0-9 . _ -", key)));
+      }
+      (std::string_view(key) == "campaign" ? out.campaign : out.tenant) = std::string(f->get_string());
+    }
+  }
+  const json::value* rcpts = o.if_contains("recipients");
+  if (rcpts == nullptr || !rcpts->is_array() || rcpts->get_array().empty()) {
+    return Fail(Bad("\"recipients\" must be a non-empty array"));
+  }
+  if (rcpts->get_array().size() > kMaxRecipientsPerRequest) {
+    return Fail(InjectError{"too_many_recipients",
+                            fmt::format("at most {} recipients a request; this one has {}",
+                                        kMaxRecipientsPerRequest, rcpts->get_array().size())});
+  }
+
+  std::optional<Parts> parts;
+  OutgoingMessage whole;
+  if (raw) {
+    const json::value& content = o.at("content");
+    if (!content.is_string() || content.get_string().empty()) {
+      return Fail(Bad("\"content\" must be the whole message, header and body"));
+    }
+    const std::string_view c(content.get_string());
+    if (!IsValidUtf8(c)) {
+      return Fail(Bad("\"content\" is not valid UTF-8"));
+    }
+    if (c.find('\0') != std::string_view::npos) {
+      return Fail(Bad("\"content\" holds a NUL character (RFC 5322 §2.2 forbids it)"));
+    }
+    whole.content = ToCrlf(c);
+    if (whole.content.size() < 2 || whole.content.compare(whole.content.size() - 2, 2, "\r\n") != 0) {
+      whole.content += "\r\n";
+    }
+    whole.envelope.sender = sender;
+  } else {
+    auto p = ReadParts(o);
+    if (!p) {
+      return Fail(p.error());
+    }
+    parts = std::move(p).value();
+  }
+
+  std::size_t composed = 0;
+  std::size_t index = 0;
+  for (const json::value& r : rcpts->get_array()) {
+    ++index;
+    std::string given;
+    std::string name;
+    Values values;
+    bool shape_ok = r.is_string();
+    if (r.is_string()) {
+      given = std::string(r.get_string());
+    } else if (r.is_object()) {
+      shape_ok = true;
+      for (const auto& [k, f] : r.get_object()) {
+        if (k == "email" && f.is_string()) {
+          given = std::string(f.get_string());
+        } else if (!raw && k == "name" && f.is_string() && FitsHeader(std::string_view(f.get_string()))) {
+          name = std::string(f.get_string());
+        } else if (!raw && k == "substitutions" && ValuesOf(f, "")) {
+          values = *ValuesOf(f, "");
+        } else {
+          shape_ok = false;
+        }
+      }
+      shape_ok = shape_ok && r.get_object().contains("email");
+    }
+    if (!shape_ok) {
+      out.rejected.push_back(
+          {json::serialize(r).substr(0, 200),
+           raw ? "a recipient is \"address\" or {\"email\": \"address\"}"
+               : "a recipient is \"address\" or {\"email\", \"name\", \"substitutions\"}"});
+      continue;
+    }
+    auto a = ParseMailbox(given);
+    if (!a) {
+      out.rejected.push_back({given, std::string("not an address: ") + ToString(a.error())});
+      continue;
+    }
+    Recipient rc;
+    rc.address = std::move(a).value();
+    if (raw) {
+      whole.envelope.smtputf8 = whole.envelope.smtputf8 || rc.address.utf8;
+      whole.envelope.recipients.push_back(std::move(rc));
+      whole.recipients.push_back(std::move(given));
+      continue;
+    }
+    // One message for this recipient, its values over the request's.
+    Values all = parts->defaults;
+    for (auto& [k, val] : values) {
+      all[k] = std::move(val);
+    }
+    all["email"] = given;
+    all["name"] = name;
+    message::Composition c = parts->base;
+    c.to = {given, name};
+    const std::size_t room = kMaxComposedBytes - std::min(composed, kMaxComposedBytes);
+    for (auto [tmpl, into] : {std::pair{&parts->subject, &c.subject}, std::pair{&parts->text, &c.text},
+                              std::pair{&parts->html, &c.html}}) {
+      if (!*tmpl) {
+        continue;
+      }
+      auto rendered = (*tmpl)->Render(all, room);
+      if (!rendered) {
+        return Fail(InjectError{"too_large", "the messages of this request would be over " +
+                                                 std::to_string(kMaxComposedBytes >> 20) +
+                                                 " MiB: " + rendered.error()});
+      }
+      *into = std::move(rendered).value();
+    }
+    if (!FitsHeader(c.subject)) {
+      out.rejected.push_back({given, "the subject, filled in, is not one line of up to 900 bytes"});
+      continue;
+    }
+    OutgoingMessage m;
+    m.envelope.sender = sender;
+    m.envelope.smtputf8 = sender.utf8 || rc.address.utf8;
+    m.envelope.recipients.push_back(std::move(rc));
+    m.content = message::Compose(c, fmt::format("{}_{}", unique, index));
+    composed += m.content.size();
+    if (composed > kMaxComposedBytes) {
+      return Fail(InjectError{"too_large", "the messages of this request would be over " +
+                                               std::to_string(kMaxComposedBytes >> 20) + " MiB"});
+    }
+    if (HasNon7Bit(m.content)) {
+      m.envelope.body = BodyType::k8BitMime;
+    }
+    m.recipients.push_back(std::move(given));
+    out.messages.push_back(std::move(m));
+  }
+  if (raw && !whole.envelope.recipients.empty()) {
+    whole.envelope.smtputf8 = whole.envelope.smtputf8 || sender.utf8;
+    if (HasNon7Bit(whole.content)) {
+      whole.envelope.body = BodyType::k8BitMime;
+    }
+    out.messages.push_back(std::move(whole));
+  }
+  return out;
+}
+
+}  // namespace sluice::api

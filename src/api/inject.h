@@ -1,0 +1,68 @@
+#pragma once
+// Security: parses untrusted JSON from API clients; every field is checked,
+//           unknown ones are refused (a typo is an error, not a silent
+//           default); what templates may produce is bounded.
+// Standards: RFC 8259 (JSON), RFC 5321 §4.1.2 (addresses), RFC 5322 (content),
+//            RFC 4648 §4 (base64 attachments).
+//
+// The body of POST /api/v1/messages, read into the messages ingest takes.
+// Either a complete message for every recipient:
+//   {"from": "news@shop.example", "recipients": ["a@x.example", {"email": "b@y.example"}],
+//    "content": "From: ...\r\nSubject: ...\r\n\r\nbody\r\n"}
+// or parts from which one message per recipient is built (message/compose.h),
+// subject, text and html being Mustache templates filled with the request's
+// and the recipient's substitutions (and {{email}}, {{name}}):
+//   {"from": {"email": "news@shop.example", "name": "Shop"}, "reply_to": "help@shop.example",
+//    "subject": "Hello {{first}}", "text": "...", "html": "...",
+//    "headers": {"X-Mailer-Id": "42"},
+//    "attachments": [{"filename": "a.pdf", "content_type": "application/pdf", "content": BASE64}],
+//    "substitutions": {"shop": "Shop"},
+//    "recipients": [{"email": "a@x.example", "name": "Ann", "substitutions": {"first": "Ann"}}]}
+// Both take "campaign" and (operator keys only) "tenant". A malformed
+// recipient is reported by itself; the others are still sent.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/envelope.h"
+#include "core/result.h"
+
+namespace sluice::api {
+
+inline constexpr std::size_t kMaxRecipientsPerRequest = 1000;
+// What templates may render, all messages of a request together.
+inline constexpr std::size_t kMaxComposedBytes = 128u << 20;
+
+struct RejectedRecipient {
+  std::string recipient;  // as given
+  std::string message;    // why
+};
+
+struct OutgoingMessage {
+  Envelope envelope;
+  std::string content;                  // CRLF line ends
+  std::vector<std::string> recipients;  // as given, in order
+};
+
+struct InjectRequest {
+  std::vector<OutgoingMessage> messages;  // one (content), or one per recipient (parts)
+  std::string campaign;                   // "" if none
+  std::string tenant;                     // "" if none
+  std::vector<RejectedRecipient> rejected;
+};
+
+struct InjectError {
+  std::string code;  // "bad_request", "too_many_recipients", "too_large"
+  std::string message;
+};
+
+// The request, or what makes the whole of it unacceptable. `unique` goes
+// into the MIME boundaries of built messages (random, from the caller).
+Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::string_view unique);
+
+// Bare LF and bare CR line ends become CRLF (RFC 5322 §2.3: lines end in CRLF).
+std::string ToCrlf(std::string_view text);
+
+}  // namespace sluice::api

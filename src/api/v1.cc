@@ -1,0 +1,376 @@
+#include "api/v1.h"
+
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+
+#include "api/admin.h"
+#include "api/inject.h"
+#include "api/keys.h"
+
+namespace sluice::api {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+
+namespace {
+
+HttpResponse Json(unsigned status, const json::object& o) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json::serialize(o);
+  return r;
+}
+
+HttpResponse MethodNotAllowed(std::string_view allowed) {
+  HttpResponse r = ErrorResponse(405, "method_not_allowed", "use " + std::string(allowed));
+  r.headers.emplace_back("Allow", std::string(allowed));
+  return r;
+}
+
+HttpResponse NotFound() { return ErrorResponse(404, "not_found", "no such resource"); }
+
+// The secret of "Authorization: Bearer SECRET", or empty.
+std::string_view BearerOf(const HttpRequest& req) {
+  std::string_view h = req.Header("authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  if (h.size() <= kScheme.size()) {
+    return {};
+  }
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(h[i])) != kScheme[i]) {
+      return {};
+    }
+  }
+  h.remove_prefix(kScheme.size());
+  while (!h.empty() && h.front() == ' ') {
+    h.remove_prefix(1);
+  }
+  return h;
+}
+
+// A JSON object body (an empty body is an empty object), or the 400 to answer.
+Result<json::object, HttpResponse> ObjectBody(const HttpRequest& req) {
+  if (req.body.empty()) {
+    return json::object{};
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body, ec);
+  if (ec || !v.is_object()) {
+    return Fail(ErrorResponse(400, "bad_request", "the body must be a JSON object"));
+  }
+  return std::move(v.get_object());
+}
+
+// An ingest reply as HTTP: 2xx accepted, 4xx try again later, 5xx refused.
+unsigned StatusFor(const smtp::Reply& r) {
+  if (r.code / 100 == 2) {
+    return 202;
+  }
+  return r.code / 100 == 4 ? 503 : 422;
+}
+
+// Messages of one request, taken in concurrently.
+struct AcceptBatch {
+  AcceptBatch(asio::any_io_executor ex, std::size_t n)
+      : done(ex, asio::steady_timer::time_point::max()), replies(n), left(n) {}
+  asio::steady_timer done;  // cancelled when the last one is in
+  std::vector<smtp::Reply> replies;
+  std::size_t left;
+};
+
+awaitable<void> AcceptOne(smtp::MessageSink& sink, smtp::SessionInfo session, Envelope envelope,
+                          std::string content, std::shared_ptr<AcceptBatch> batch, std::size_t i) {
+  smtp::Reply reply;
+  try {
+    reply = co_await sink.Accept(std::move(session), std::move(envelope), std::move(content));
+  } catch (const std::exception& e) {
+    reply = smtp::Reply{451, "4.3.0", std::string("Local error: ") + e.what()};
+  }
+  batch->replies[i] = std::move(reply);
+  if (--batch->left == 0) {
+    batch->done.cancel();
+  }
+}
+
+// Runs on the admin context (the delivery thread).
+awaitable<std::string> ExecuteOn(AdminServer* admin, std::string line) {
+  co_return admin->Execute(line);
+}
+
+}  // namespace
+
+awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
+  const std::string_view path = req.Path();
+  if (path == "/healthz") {
+    co_return Json(200, json::object{{"status", "ok"}});
+  }
+  if (path == "/readyz") {
+    std::optional<std::string> why = parts_.not_ready ? parts_.not_ready() : std::nullopt;
+    if (why) {
+      co_return Json(503, json::object{{"ready", false}, {"reason", *why}});
+    }
+    co_return Json(200, json::object{{"ready", true}});
+  }
+  constexpr std::string_view kPrefix = "/api/v1/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) {
+    co_return NotFound();
+  }
+  const std::string_view secret = BearerOf(req);
+  std::optional<auth::ApiKey> key;
+  if (!secret.empty() && parts_.keys != nullptr) {
+    key = parts_.keys->Authenticate(secret);
+  }
+  if (!key) {
+    HttpResponse r = ErrorResponse(401, "unauthorized",
+                                   secret.empty() ? "an Authorization: Bearer KEY header is needed"
+                                                  : "the key is not valid");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\"");
+    co_return r;
+  }
+  const std::string_view rest = path.substr(kPrefix.size());
+  if (rest == "messages") {
+    if (req.method != "POST") {
+      co_return MethodNotAllowed("POST");
+    }
+    HttpResponse r = co_await Inject(req, *key);
+    co_return r;
+  }
+  const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
+                       rest.substr(0, 5) == "keys/";
+  if (!operate) {
+    co_return NotFound();
+  }
+  if (!key->operator_key()) {
+    co_return ErrorResponse(403, "forbidden", "this needs an operator key");
+  }
+  if (rest == "keys" || rest.substr(0, 5) == "keys/") {
+    co_return Keys(req, rest.substr(4));
+  }
+  // (A named local: GCC 12 mishandles a conditional in a co_await operand.)
+  std::string_view what;
+  if (rest != "queues") {
+    what = rest.substr(7);
+  }
+  HttpResponse r = co_await Operate(req, what);
+  co_return r;
+}
+
+awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey& key) {
+  std::random_device rd;
+  const std::string unique = fmt::format("{:08x}{:08x}{:08x}", rd(), rd(), rd());
+  auto parsed = ParseInject(req.body, unique);
+  if (!parsed) {
+    const unsigned status = parsed.error().code == "too_large" ? 413 : 400;
+    co_return ErrorResponse(status, parsed.error().code, parsed.error().message);
+  }
+  InjectRequest& in = *parsed;
+  if (!in.tenant.empty() && !key.operator_key() && in.tenant != key.tenant) {
+    co_return ErrorResponse(403, "forbidden", "a tenant key sends as its own tenant only");
+  }
+  json::array rejected;
+  for (const auto& r : in.rejected) {
+    rejected.push_back(json::object{{"recipient", r.recipient}, {"message", r.message}});
+  }
+  if (in.messages.empty()) {
+    co_return Json(400, json::object{{"error", json::object{{"code", "no_valid_recipient"},
+                                                            {"message", "no recipient is valid"}}},
+                                     {"rejected", std::move(rejected)}});
+  }
+  if (auto busy = parts_.ingest.CheckResources()) {
+    HttpResponse r = ErrorResponse(503, "unavailable", busy->text);
+    r.headers.emplace_back("Retry-After", "30");
+    co_return r;
+  }
+  smtp::SessionInfo session;
+  session.listener = req.listener;
+  session.kind = smtp::ListenerKind::kSubmission;  // completes Date and Message-ID
+  session.client_ip = req.client_ip;
+  session.esmtp = true;
+  session.auth_user = "api-key:" + key.id;
+  session.protocol = req.tls ? "HTTPS" : "HTTP";
+  session.tenant = key.operator_key() ? in.tenant : key.tenant;
+  session.campaign = in.campaign;
+  // Every message through ingest at once: their spool syncs are grouped.
+  auto ex = co_await asio::this_coro::executor;
+  auto batch = std::make_shared<AcceptBatch>(ex, in.messages.size());
+  for (std::size_t i = 0; i < in.messages.size(); ++i) {
+    auto& m = in.messages[i];
+    asio::co_spawn(ex,
+                   AcceptOne(parts_.ingest, session, std::move(m.envelope), std::move(m.content),
+                             batch, i),
+                   asio::detached);
+  }
+  while (batch->left > 0) {
+    co_await batch->done.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  // All taken: 202. Some not: the first refusal's status, with what was taken.
+  json::array messages;
+  json::array refused;
+  std::optional<smtp::Reply> first_refusal;
+  for (std::size_t i = 0; i < in.messages.size(); ++i) {
+    const smtp::Reply& reply = batch->replies[i];
+    json::array recipients;
+    for (auto& g : in.messages[i].recipients) {
+      recipients.push_back(json::value(g));
+    }
+    if (reply.code / 100 == 2) {
+      messages.push_back(json::object{{"id", reply.text.substr(reply.text.rfind(' ') + 1)},
+                                      {"recipients", std::move(recipients)}});
+    } else {
+      if (!first_refusal) {
+        first_refusal = reply;
+      }
+      refused.push_back(json::object{
+          {"recipients", std::move(recipients)},
+          {"message", fmt::format("{} {} {}", reply.code, reply.enhanced, reply.text)}});
+    }
+  }
+  if (!first_refusal) {
+    co_return Json(202, json::object{{"messages", std::move(messages)},
+                                     {"rejected", std::move(rejected)}});
+  }
+  const unsigned status = StatusFor(*first_refusal);
+  HttpResponse r = Json(status, json::object{
+      {"error", json::object{{"code", status == 503 ? "unavailable" : "rejected"},
+                             {"message", fmt::format("{} {} {}", first_refusal->code,
+                                                     first_refusal->enhanced, first_refusal->text)}}},
+      {"messages", std::move(messages)},
+      {"refused", std::move(refused)},
+      {"rejected", std::move(rejected)}});
+  if (status == 503) {
+    r.headers.emplace_back("Retry-After", "30");
+  }
+  co_return r;
+}
+
+awaitable<HttpResponse> ApiV1::RunAdmin(std::string line) {
+  if (parts_.admin == nullptr || parts_.admin_ctx == nullptr) {
+    co_return ErrorResponse(503, "unavailable", "delivery is not enabled on this node");
+  }
+  // A plain function, not a capturing lambda: GCC 12 destroys a coroutine
+  // lambda's captures twice.
+  std::string out = co_await asio::co_spawn(*parts_.admin_ctx, ExecuteOn(parts_.admin, line),
+                                            asio::use_awaitable);
+  boost::system::error_code ec;
+  json::value v = json::parse(out, ec);
+  if (!ec && v.is_object() && v.get_object().contains("error") &&
+      v.get_object().at("error").is_string()) {
+    co_return ErrorResponse(400, "bad_request", v.get_object().at("error").get_string());
+  }
+  HttpResponse r;
+  r.body = std::move(out);
+  co_return r;
+}
+
+awaitable<HttpResponse> ApiV1::Operate(const HttpRequest& req, std::string_view what) {
+  if (what.empty()) {
+    if (req.method != "GET") {
+      co_return MethodNotAllowed("GET");
+    }
+    HttpResponse r = co_await RunAdmin("queue summary");
+    co_return r;
+  }
+  if (what != "flush" && what != "suspend" && what != "resume" && what != "bounce") {
+    co_return NotFound();
+  }
+  if (req.method != "POST") {
+    co_return MethodNotAllowed("POST");
+  }
+  auto body = ObjectBody(req);
+  if (!body) {
+    co_return body.error();
+  }
+  std::string target;
+  std::string duration;
+  for (const auto& [k, v] : *body) {
+    if ((k != "target" && k != "duration") || !v.is_string()) {
+      co_return ErrorResponse(400, "bad_request",
+                              fmt::format("unknown or non-string field \"{}\" (known: target, "
+                                          "duration)",
+                                          std::string_view(k)));
+    }
+    (k == "target" ? target : duration) = std::string(v.get_string());
+  }
+  for (const std::string* s : {&target, &duration}) {
+    if (s->find_first_of(" \t\r\n") != std::string::npos) {
+      co_return ErrorResponse(400, "bad_request", "a target or duration has no spaces");
+    }
+  }
+  if (target.empty() && what != "flush") {
+    co_return ErrorResponse(400, "bad_request", "\"target\" is required");
+  }
+  if (!duration.empty() && what != "suspend") {
+    co_return ErrorResponse(400, "bad_request", "only suspend takes a duration");
+  }
+  std::string line = fmt::format("queue {} {}", what, target);
+  if (!duration.empty()) {
+    line += " " + duration;
+  }
+  HttpResponse r = co_await RunAdmin(std::move(line));
+  co_return r;
+}
+
+HttpResponse ApiV1::Keys(const HttpRequest& req, std::string_view rest) {
+  if (parts_.keys == nullptr) {
+    return ErrorResponse(503, "unavailable", "no keys file is configured");
+  }
+  auto answer = [](Result<std::string, KeyCommandError> r, unsigned ok_status) {
+    if (!r) {
+      return ErrorResponse(r.error().status, r.error().status == 404 ? "not_found" : "bad_request",
+                           r.error().message);
+    }
+    HttpResponse out;
+    out.status = ok_status;
+    out.body = std::move(r).value();
+    return out;
+  };
+  if (rest.empty()) {
+    if (req.method == "GET") {
+      HttpResponse out;
+      out.body = ListKeys(*parts_.keys);
+      return out;
+    }
+    if (req.method != "POST") {
+      return MethodNotAllowed("GET, POST");
+    }
+    auto body = ObjectBody(req);
+    if (!body) {
+      return body.error();
+    }
+    std::string tenant;
+    for (const auto& [k, v] : *body) {
+      if (k != "tenant" || !(v.is_string() || v.is_null())) {
+        return ErrorResponse(400, "bad_request",
+                             "a key has one field, \"tenant\" (a name, or null for an operator key)");
+      }
+      if (v.is_string()) {
+        tenant = std::string(v.get_string());
+        if (tenant.empty()) {
+          return ErrorResponse(400, "bad_request", "\"tenant\" names a tenant, or is null");
+        }
+      }
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         parts_.clock.Now().time_since_epoch())
+                         .count();
+    return answer(CreateKey(*parts_.keys, tenant, now), 201);
+  }
+  // "/ID"
+  if (req.method != "DELETE") {
+    return MethodNotAllowed("DELETE");
+  }
+  return answer(RevokeKey(*parts_.keys, std::string(rest.substr(1))), 200);
+}
+
+}  // namespace sluice::api

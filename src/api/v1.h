@@ -1,0 +1,57 @@
+#pragma once
+// Security: every /api/v1 request carries a bearer key (RFC 6750 §2.1); a
+//           tenant's key injects as its tenant and nothing else, an operator's
+//           key may do everything. /healthz and /readyz are open (no data).
+// Standards: RFC 9110 (methods, status codes), RFC 8259 (JSON).
+//
+// Routes:
+//   GET  /healthz, /readyz
+//   POST /api/v1/messages                     inject (api/inject.h)
+//   GET  /api/v1/queues                       queue summary          (operator)
+//   POST /api/v1/queues/flush|suspend|resume|bounce {"target", "duration"} (operator)
+//   GET  /api/v1/keys, POST /api/v1/keys {"tenant"}, DELETE /api/v1/keys/ID (operator)
+// Errors: {"error": {"code": "...", "message": "..."}}.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "api/http_server.h"
+#include "auth/api_keys.h"
+#include "core/clock.h"
+#include "smtp/server/message_sink.h"
+
+namespace sluice::api {
+
+class AdminServer;
+
+class ApiV1 final : public HttpHandler {
+ public:
+  struct Parts {
+    smtp::MessageSink& ingest;
+    const Clock& clock;
+    auth::ApiKeyStore* keys = nullptr;  // null: no keys, every /api/v1 request is 401
+    // The operator's commands (api/admin.h) and the context they run on;
+    // null when delivery is off (those endpoints answer 503).
+    AdminServer* admin = nullptr;
+    boost::asio::io_context* admin_ctx = nullptr;
+    // Why new mail would not be taken now, or nullopt (for /readyz).
+    std::function<std::optional<std::string>()> not_ready;
+  };
+  explicit ApiV1(Parts parts) : parts_(std::move(parts)) {}
+
+  boost::asio::awaitable<HttpResponse> Handle(HttpRequest request) override;
+
+ private:
+  boost::asio::awaitable<HttpResponse> Inject(const HttpRequest& req, const auth::ApiKey& key);
+  boost::asio::awaitable<HttpResponse> Operate(const HttpRequest& req, std::string_view what);
+  HttpResponse Keys(const HttpRequest& req, std::string_view rest);
+  // Runs an operator command line on the admin context; its JSON reply.
+  boost::asio::awaitable<HttpResponse> RunAdmin(std::string line);
+
+  Parts parts_;
+};
+
+}  // namespace sluice::api
