@@ -143,7 +143,39 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     if (req.method != "POST") {
       co_return MethodNotAllowed("POST");
     }
+    const std::string_view idem = req.Header("idempotency-key");
+    if (idem.empty()) {
+      HttpResponse r = co_await Inject(req, *key);
+      co_return r;
+    }
+    if (!ValidIdempotencyKey(idem)) {
+      co_return ErrorResponse(400, "bad_request",
+                              "an Idempotency-Key is 1-255 printable ASCII characters");
+    }
+    const auto seen = idempotency_.Begin(key->id, idem, req.body);
+    if (seen.state == IdempotencyCache::State::kReused) {
+      co_return ErrorResponse(422, "idempotency_key_reused",
+                              "this Idempotency-Key was used with another request body");
+    }
+    if (seen.state == IdempotencyCache::State::kRunning) {
+      HttpResponse r = ErrorResponse(409, "in_progress",
+                                     "the first request with this Idempotency-Key is still running");
+      r.headers.emplace_back("Retry-After", "1");
+      co_return r;
+    }
+    if (seen.state == IdempotencyCache::State::kDone) {
+      HttpResponse r;
+      r.status = seen.answer.status;
+      r.body = seen.answer.body;
+      r.headers.emplace_back("Idempotent-Replayed", "true");
+      co_return r;
+    }
     HttpResponse r = co_await Inject(req, *key);
+    if (r.status >= 500) {
+      idempotency_.Abandon(key->id, idem);  // a transient failure: the retry runs again
+    } else {
+      idempotency_.Finish(key->id, idem, {r.status, r.body});
+    }
     co_return r;
   }
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||

@@ -6,7 +6,8 @@
 //
 // Routes:
 //   GET  /healthz, /readyz
-//   POST /api/v1/messages                     inject (api/inject.h)
+//   POST /api/v1/messages                     inject (api/inject.h); Idempotency-Key
+//                                             answers a retry with the first answer
 //   GET  /api/v1/queues                       queue summary          (operator)
 //   POST /api/v1/queues/flush|suspend|resume|bounce {"target", "duration"} (operator)
 //   GET  /api/v1/keys, POST /api/v1/keys {"tenant"}, DELETE /api/v1/keys/ID (operator)
@@ -19,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "api/http_server.h"
+#include "api/idempotency.h"
 #include "auth/api_keys.h"
 #include "core/clock.h"
 #include "smtp/server/message_sink.h"
@@ -40,7 +42,7 @@ class ApiV1 final : public HttpHandler {
     // Why new mail would not be taken now, or nullopt (for /readyz).
     std::function<std::optional<std::string>()> not_ready;
   };
-  explicit ApiV1(Parts parts) : parts_(std::move(parts)) {}
+  explicit ApiV1(Parts parts) : parts_(std::move(parts)), idempotency_(parts_.clock) {}
 
   boost::asio::awaitable<HttpResponse> Handle(HttpRequest request) override;
 
@@ -52,6 +54,7 @@ class ApiV1 final : public HttpHandler {
   boost::asio::awaitable<HttpResponse> RunAdmin(std::string line);
 
   Parts parts_;
+  IdempotencyCache idempotency_;
 };
 
 }  // namespace sluice::api

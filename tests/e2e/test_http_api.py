@@ -319,3 +319,23 @@ def test_parts_become_one_mime_message_per_recipient(mx_lab, delivering_sluiced)
     assert "&lt;B2&gt;" in o_html.get_content()
     recs = {e["id"]: e for e in s.events() if e["type"] == "Reception"}
     assert set(recs) == set(ids) and all(r["tenant"] == "acme" for r in recs.values())
+
+
+def test_an_idempotent_retry_sends_once(sluiced):
+    key = make_key(sluiced, "acme")["key"]
+    other = make_key(sluiced, "beta")["key"]
+    req = {"from": "a@src.example", "recipients": ["b@d.example"], "content": RAW}
+    headers = {"Idempotency-Key": "order-4711"}
+    status, first, r1 = call(sluiced, "POST", "/api/v1/messages", req, key=key, headers=headers)
+    assert status == 202, first
+    status, again, r2 = call(sluiced, "POST", "/api/v1/messages", req, key=key, headers=headers)
+    assert (status, again) == (202, first)
+    assert r2.getheader("Idempotent-Replayed") == "true"
+    assert sluiced.spool_count() == 1  # sent once
+    # The same key with another body is a mistake, not a retry.
+    changed = dict(req, recipients=["c@d.example"])
+    status, body, _ = call(sluiced, "POST", "/api/v1/messages", changed, key=key, headers=headers)
+    assert (status, body["error"]["code"]) == (422, "idempotency_key_reused")
+    # Keys are per API key: another tenant's same key is its own request.
+    assert call(sluiced, "POST", "/api/v1/messages", req, key=other, headers=headers)[0] == 202
+    assert sluiced.spool_count() == 2

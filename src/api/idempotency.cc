@@ -1,0 +1,77 @@
+#include "api/idempotency.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+namespace sluice::api {
+
+namespace {
+
+std::string Slot(const std::string& scope, std::string_view key) {
+  return scope + '\n' + std::string(key);
+}
+
+// SHA-256: a retry with another body is told apart from a true retry.
+std::string Digest(std::string_view body) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(body.data(), body.size(), md, &n, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(md), n);
+}
+
+}  // namespace
+
+bool ValidIdempotencyKey(std::string_view key) {
+  return !key.empty() && key.size() <= 255 &&
+         std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+void IdempotencyCache::Expire(Clock::Steady::time_point now) {
+  while (!order_.empty() &&
+         (order_.front().first + keep_ <= now || entries_.size() > max_entries_)) {
+    auto it = entries_.find(order_.front().second);
+    if (it != entries_.end() && it->second.at == order_.front().first) {
+      entries_.erase(it);
+    }
+    order_.pop_front();
+  }
+}
+
+IdempotencyCache::Lookup IdempotencyCache::Begin(const std::string& scope, std::string_view key,
+                                                 std::string_view body) {
+  const auto now = clock_.SteadyNow();
+  std::lock_guard lock(mu_);
+  Expire(now);
+  const std::string slot = Slot(scope, key);
+  const std::string digest = Digest(body);
+  auto it = entries_.find(slot);
+  if (it == entries_.end()) {
+    entries_[slot] = Entry{digest, false, {}, now};
+    order_.emplace_back(now, slot);
+    return {};
+  }
+  if (it->second.body_hash != digest) {
+    return {State::kReused, {}};
+  }
+  if (!it->second.done) {
+    return {State::kRunning, {}};
+  }
+  return {State::kDone, it->second.answer};
+}
+
+void IdempotencyCache::Finish(const std::string& scope, std::string_view key, Answer answer) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(Slot(scope, key));
+  if (it != entries_.end()) {
+    it->second.done = true;
+    it->second.answer = std::move(answer);
+  }
+}
+
+void IdempotencyCache::Abandon(const std::string& scope, std::string_view key) {
+  std::lock_guard lock(mu_);
+  entries_.erase(Slot(scope, key));
+}
+
+}  // namespace sluice::api
