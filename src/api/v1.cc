@@ -72,12 +72,16 @@ Result<json::object, HttpResponse> ObjectBody(const HttpRequest& req) {
   return std::move(v.get_object());
 }
 
-// An ingest reply as HTTP: 2xx accepted, 4xx try again later, 5xx refused.
+// An ingest reply as HTTP: 2xx accepted, 4xx try again later, 5.7.x not
+// allowed (a tenant's domains), other 5xx refused.
 unsigned StatusFor(const smtp::Reply& r) {
   if (r.code / 100 == 2) {
     return 202;
   }
-  return r.code / 100 == 4 ? 503 : 422;
+  if (r.code / 100 == 4) {
+    return 503;
+  }
+  return r.enhanced.rfind("5.7.", 0) == 0 ? 403 : 422;
 }
 
 // Messages of one request, taken in concurrently.
@@ -274,7 +278,9 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
   }
   const unsigned status = StatusFor(*first_refusal);
   HttpResponse r = Json(status, json::object{
-      {"error", json::object{{"code", status == 503 ? "unavailable" : "rejected"},
+      {"error", json::object{{"code", status == 503   ? "unavailable"
+                                      : status == 403 ? "forbidden"
+                                                      : "rejected"},
                              {"message", fmt::format("{} {} {}", first_refusal->code,
                                                      first_refusal->enhanced, first_refusal->text)}}},
       {"messages", std::move(messages)},

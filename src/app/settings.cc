@@ -453,7 +453,15 @@ void BindTenants(const config::Section& tenants, Settings& st) {
       tenants.Report(name, "a tenant name is 1-64 of A-Z a-z 0-9 . _ -");
       continue;
     }
-    t.RejectUnknown({"users", "networks", "pool", "campaign"});
+    t.RejectUnknown({"users", "networks", "pool", "campaign", "domains"});
+    for (const auto& text : t.StringList("domains")) {
+      auto domain = NormalizeDomain(text);
+      if (!domain || domain->empty() || domain->front() == '[') {
+        t.Report("domains", "not a domain name: " + text);
+      } else {
+        st.ingest.tenant_domains[name].push_back(*domain);
+      }
+    }
     for (const auto& text : t.StringList("networks")) {
       if (auto net = Network::Parse(text)) {
         st.ingest.network_tenants.emplace_back(*net, name);

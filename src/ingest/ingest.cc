@@ -1,5 +1,6 @@
 #include "ingest/ingest.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include <boost/asio/associated_executor.hpp>
@@ -115,6 +116,41 @@ std::optional<smtp::Reply> Ingest::CheckResources() {
   return last_check_;
 }
 
+namespace {
+
+bool AtOrBelow(std::string_view domain, const std::vector<std::string>& domains) {
+  return std::any_of(domains.begin(), domains.end(), [domain](const std::string& d) {
+    return domain == d || (domain.size() > d.size() && domain.ends_with(d) &&
+                           domain[domain.size() - d.size() - 1] == '.');
+  });
+}
+
+}  // namespace
+
+std::optional<smtp::Reply> Ingest::CheckTenantDomains(const std::string& tenant,
+                                                      const Address& sender,
+                                                      const std::string& data) const {
+  auto it = opts_.tenant_domains.find(tenant);
+  if (tenant.empty() || it == opts_.tenant_domains.end() || it->second.empty()) {
+    return std::nullopt;
+  }
+  if (!sender.IsNull() && !AtOrBelow(sender.ascii_domain, it->second)) {
+    return smtp::Reply{550, "5.7.1",
+                       "Sender domain " + sender.ascii_domain + " is not one of tenant " + tenant +
+                           "'s sending domains"};
+  }
+  if (message::CountFields(data, "From") != 1) {
+    return smtp::Reply{550, "5.7.1", "A message needs exactly one From field (RFC 5322 §3.6)"};
+  }
+  const std::string from = dkim::FromDomain("", data);
+  if (!AtOrBelow(from, it->second)) {
+    return smtp::Reply{550, "5.7.1",
+                       "From domain " + (from.empty() ? std::string("(none)") : from) +
+                           " is not one of tenant " + tenant + "'s sending domains"};
+  }
+  return std::nullopt;
+}
+
 const std::string* Ingest::ConfiguredTenant(const smtp::SessionInfo& session) const {
   if (!session.auth_user.empty()) {
     auto it = opts_.user_tenants.find(session.auth_user);
@@ -208,6 +244,9 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     }
     if (!session.campaign.empty()) {
       campaign = session.campaign;
+    }
+    if (auto refusal = CheckTenantDomains(tenant, envelope.sender, data)) {
+      co_return *refusal;
     }
   }
 

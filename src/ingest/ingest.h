@@ -42,6 +42,10 @@ struct Options {
   // clients name theirs in an X-Tenant field; X-Campaign tags a campaign.
   std::map<std::string, std::string> user_tenants;
   std::vector<std::pair<Network, std::string>> network_tenants;
+  // A tenant's sending domains (lower-case A-labels): its mail must have an
+  // envelope sender (or <>) and one From field at one of them or below
+  // (550 5.7.1). A tenant without any may send as any domain.
+  std::map<std::string, std::vector<std::string>> tenant_domains;
   // Where mail for the bare <postmaster> is kept (when [server] postmaster
   // names no mailbox to send it on to).
   std::string postmaster_maildir = "var/postmaster";
@@ -64,6 +68,10 @@ class Ingest final : public smtp::MessageSink {
   // The tenant configuration fixes for the session (its user's, or its
   // network's), or null: then a relay client's X-Tenant names it.
   const std::string* ConfiguredTenant(const smtp::SessionInfo& session) const;
+  // 550 5.7.1 if the tenant has sending domains and the envelope sender or
+  // the From field is not at one of them.
+  std::optional<smtp::Reply> CheckTenantDomains(const std::string& tenant, const Address& sender,
+                                                const std::string& data) const;
   // Writes the message for the local postmaster into the Maildir (off the
   // reactor thread); an error reply if it could not be made durable.
   boost::asio::awaitable<std::optional<smtp::Reply>> DeliverLocally(

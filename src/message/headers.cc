@@ -36,9 +36,10 @@ std::string_view HeaderSection(std::string_view data) {
   return end == std::string_view::npos ? data : data.substr(0, end + 2);
 }
 
-bool HasField(std::string_view data, std::string_view name) {
+std::size_t CountFields(std::string_view data, std::string_view name) {
   std::string_view h = HeaderSection(data);
   std::size_t pos = 0;
+  std::size_t n = 0;
   while (pos < h.size()) {
     auto eol = h.find("\r\n", pos);
     std::string_view line = h.substr(pos, eol == std::string_view::npos ? h.npos : eol - pos);
@@ -49,7 +50,7 @@ bool HasField(std::string_view data, std::string_view name) {
         field.remove_suffix(1);
       }
       if (IEquals(field, name)) {
-        return true;
+        ++n;
       }
     }
     if (eol == std::string_view::npos) {
@@ -57,8 +58,10 @@ bool HasField(std::string_view data, std::string_view name) {
     }
     pos = eol + 2;
   }
-  return false;
+  return n;
 }
+
+bool HasField(std::string_view data, std::string_view name) { return CountFields(data, name) > 0; }
 
 std::optional<std::string> TakeField(std::string& data, std::string_view name) {
   if (!HasField(data, name)) {

@@ -15,6 +15,8 @@ std::string_view HeaderSection(std::string_view data);
 
 // True if the header section has a field named `name` (case-insensitive).
 bool HasField(std::string_view data, std::string_view name);
+// How many fields of that name the header section has.
+std::size_t CountFields(std::string_view data, std::string_view name);
 
 // Removes every field named `name` (with its continuation lines) from the
 // header section of `data`; returns the first one's value, unfolded and

@@ -339,3 +339,22 @@ def test_an_idempotent_retry_sends_once(sluiced):
     # Keys are per API key: another tenant's same key is its own request.
     assert call(sluiced, "POST", "/api/v1/messages", req, key=other, headers=headers)[0] == 202
     assert sluiced.spool_count() == 2
+
+
+def test_a_tenant_key_sends_from_its_tenants_domains_only(sluiced_factory):
+    s = sluiced_factory(config={"tenant": {"acme": {"domains": ["src.example"]}}})
+    key = make_key(s, "acme")["key"]
+    assert inject(s, key, ["a@dest.example"])[0] == 202  # RAW is from news@src.example
+    status, body, _ = call(s, "POST", "/api/v1/messages",
+                           {"from": "news@elsewhere.example", "recipients": ["a@dest.example"],
+                            "content": RAW}, key=key)
+    assert (status, body["error"]["code"]) == (403, "forbidden"), body
+    status, body, _ = call(s, "POST", "/api/v1/messages",
+                           {"from": "news@src.example", "recipients": ["a@dest.example"],
+                            "text": "hi", "subject": "s"}, key=key)
+    assert status == 202, body
+    status, body, _ = call(s, "POST", "/api/v1/messages",
+                           {"from": {"email": "n@other.example"}, "recipients": ["a@dest.example"],
+                            "text": "hi"}, key=key)
+    assert status == 403, body
+    assert s.spool_count() == 2

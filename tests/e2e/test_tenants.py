@@ -578,3 +578,40 @@ def test_explain_shows_the_pool_a_tenant_and_campaign_use(tmp_path, sluiced_fact
     assert "(domain ex.example source 127.0.0.83)" in out, out  # its only source's block
     out = s.cli("shaping", "explain", "ex.example").stdout
     assert "pool     shared ([egress] default_pool)" in out, out
+
+
+def test_a_tenant_sends_only_from_its_own_domains(sluiced_factory):
+    """[tenant.NAME] domains: an authenticated user's envelope sender and its
+    one From field must be at the tenant's domains or below (550 5.7.1)."""
+    s = sluiced_factory(
+        config={"tenant": {"acme": {"users": ["alice"], "domains": ["acme.example"]}}},
+        listener_opts={"submission": {"allow_plaintext_auth": True}},
+        users={"alice": PASSWORD})
+
+    def send(mail_from, content):
+        with connect(s.port("submission")) as c:
+            c.ehlo()
+            c.expect("AUTH PLAIN " + plain_response("alice", PASSWORD), 235)
+            c.expect(f"MAIL FROM:<{mail_from}>", 250)
+            c.expect("RCPT TO:<u@dest.example>", 250)
+            c.expect("DATA", 354)
+            c.send(content + ".\r\n")
+            reply = c.reply()
+            c.cmd("QUIT")
+            return reply
+
+    def msg(frm, extra=""):
+        return f"From: {frm}\r\n{extra}Subject: t\r\n\r\nHello.\r\n"
+
+    r = send("news@other.example", msg("<news@acme.example>"))
+    assert (r.code, r.text[:5]) == (550, "5.7.1"), r
+    r = send("news@acme.example", msg("Other <news@other.example>"))
+    assert (r.code, r.text[:5]) == (550, "5.7.1"), r
+    # Two From fields: which one a receiver shows is anyone's guess.
+    r = send("news@acme.example", msg("<news@acme.example>", "From: <x@other.example>\r\n"))
+    assert (r.code, r.text[:5]) == (550, "5.7.1"), r
+    assert s.spool_count() == 0
+    # Its own domain, and a subdomain of it, are fine.
+    assert send("news@acme.example", msg("Acme <news@acme.example>")).code == 250
+    assert send("bounces@mail.acme.example", msg("<news@ACME.example>")).code == 250
+    assert s.spool_count() == 2
