@@ -78,6 +78,9 @@ unsigned StatusFor(const smtp::Reply& r) {
   if (r.code / 100 == 2) {
     return 202;
   }
+  if (r.enhanced == "4.7.1") {
+    return 429;  // a tenant's quota (RFC 6585 §4)
+  }
   if (r.code / 100 == 4) {
     return 503;
   }
@@ -280,6 +283,7 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
   HttpResponse r = Json(status, json::object{
       {"error", json::object{{"code", status == 503   ? "unavailable"
                                       : status == 403 ? "forbidden"
+                                      : status == 429 ? "over_quota"
                                                       : "rejected"},
                              {"message", fmt::format("{} {} {}", first_refusal->code,
                                                      first_refusal->enhanced, first_refusal->text)}}},
@@ -288,6 +292,12 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
       {"rejected", std::move(rejected)}});
   if (status == 503) {
     r.headers.emplace_back("Retry-After", "30");
+  } else if (status == 429) {
+    // "...; try again in N s"
+    const auto& text = first_refusal->text;
+    const auto at = text.rfind("in ");
+    r.headers.emplace_back("Retry-After",
+                           at == std::string::npos ? "60" : text.substr(at + 3, text.rfind(' ') - at - 3));
   }
   co_return r;
 }

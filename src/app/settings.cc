@@ -453,7 +453,21 @@ void BindTenants(const config::Section& tenants, Settings& st) {
       tenants.Report(name, "a tenant name is 1-64 of A-Z a-z 0-9 . _ -");
       continue;
     }
-    t.RejectUnknown({"users", "networks", "pool", "campaign", "domains"});
+    t.RejectUnknown({"users", "networks", "pool", "campaign", "domains", "max_messages_per_hour",
+                     "max_messages_per_day", "intake_rate", "intake_burst"});
+    ingest::QuotaLimits quota;
+    quota.per_hour = static_cast<std::uint64_t>(t.Int("max_messages_per_hour", 0, 0, INT64_MAX));
+    quota.per_day = static_cast<std::uint64_t>(t.Int("max_messages_per_day", 0, 0, INT64_MAX));
+    if (t.Has("intake_rate")) {
+      quota.rate = shaping::ParseRate(t.String("intake_rate", ""));
+      if (!quota.rate) {
+        t.Report("intake_rate", "a rate such as \"50/s\", \"1000/min\" or \"20000/h\"");
+      }
+    }
+    quota.burst = static_cast<std::uint32_t>(t.Int("intake_burst", 1, 1, 1000000));
+    if (quota.per_hour != 0 || quota.per_day != 0 || quota.rate) {
+      st.ingest.tenant_quotas[name] = quota;
+    }
     for (const auto& text : t.StringList("domains")) {
       auto domain = NormalizeDomain(text);
       if (!domain || domain->empty() || domain->front() == '[') {

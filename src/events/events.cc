@@ -126,6 +126,20 @@ std::string ToJson(const Automation& e) {
   return ToValidUtf8(boost::json::serialize(o));
 }
 
+std::string ToJson(const QuotaExceeded& e) {
+  boost::json::object o;
+  o["type"] = "QuotaExceeded";
+  o["timestamp"] = Rfc3339Micros(e.timestamp);
+  o["tenant"] = e.tenant;
+  o["quota"] = e.quota;
+  o["limit"] = e.limit;
+  o["listener"] = e.listener;
+  o["client_ip"] = e.client_ip;
+  o["auth_user"] = OrNull(e.auth_user);
+  o["retry_after_s"] = e.retry_after.count();
+  return ToValidUtf8(boost::json::serialize(o));
+}
+
 Result<std::unique_ptr<JsonlFileSink>, std::string> JsonlFileSink::Open(std::string path) {
   std::unique_ptr<JsonlFileSink> s(new JsonlFileSink(std::move(path)));
   s->fd_ = s->OpenAndRepair();
@@ -283,6 +297,10 @@ void Bus::Publish(const Outcome& e) {
 }
 
 void Bus::Publish(const Automation& e) {
+  WriteLine(ToJson(e));
+}
+
+void Bus::Publish(const QuotaExceeded& e) {
   WriteLine(ToJson(e));
 }
 

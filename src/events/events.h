@@ -79,8 +79,22 @@ struct Automation {
   std::string text;
 };
 
+// A tenant's mail refused for its quota (at most one a minute per tenant
+// while it stays over).
+struct QuotaExceeded {
+  std::string tenant;
+  std::string quota;  // "hour", "day", "rate"
+  std::string limit;  // as configured
+  std::string listener;
+  std::string client_ip;
+  std::string auth_user;
+  std::chrono::seconds retry_after{0};
+  std::chrono::system_clock::time_point timestamp;
+};
+
 // One JSON object, without a trailing newline.
 std::string ToJson(const Reception& e);
+std::string ToJson(const QuotaExceeded& e);
 std::string ToJson(const Outcome& e);
 std::string ToJson(const Automation& e);
 
@@ -134,6 +148,7 @@ class Bus {
   void Publish(const Reception& e);
   void Publish(const Outcome& e);
   void Publish(const Automation& e);
+  void Publish(const QuotaExceeded& e);
   void Reopen();
   SinkStats stats() const;  // summed over the sinks
 

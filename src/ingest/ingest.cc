@@ -90,7 +90,8 @@ Ingest::Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_
       bus_(bus),
       on_stored_(std::move(on_stored)),
       signer_(signer != nullptr && !signer->empty() ? signer : nullptr),
-      blocking_(blocking) {}
+      blocking_(blocking),
+      quotas_(Clock::System(), opts_.tenant_quotas) {}
 
 std::optional<smtp::Reply> Ingest::CheckResources() {
   // The spool's own answer, every time (a statvfs): the disk can fill fast.
@@ -247,6 +248,17 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     }
     if (auto refusal = CheckTenantDomains(tenant, envelope.sender, data)) {
       co_return *refusal;
+    }
+    if (auto over = quotas_.Take(tenant)) {
+      if (over->report) {
+        bus_.Publish(events::QuotaExceeded{tenant, over->quota, over->limit, session.listener,
+                                           session.client_ip, session.auth_user,
+                                           over->retry_after, now});
+      }
+      co_return smtp::Reply{452, "4.7.1",
+                            "Tenant " + tenant + " is over its quota of " + over->limit +
+                                "; try again in " + std::to_string(over->retry_after.count()) +
+                                " s"};
     }
   }
 

@@ -28,6 +28,7 @@
 #include "dkim/key_store.h"
 #include "events/events.h"
 #include "ingest/maildir.h"
+#include "ingest/quota.h"
 #include "smtp/server/message_sink.h"
 #include "spool/spool.h"
 
@@ -46,6 +47,8 @@ struct Options {
   // envelope sender (or <>) and one From field at one of them or below
   // (550 5.7.1). A tenant without any may send as any domain.
   std::map<std::string, std::vector<std::string>> tenant_domains;
+  // Intake quotas by tenant: past one, 452 4.7.1 and a QuotaExceeded event.
+  std::map<std::string, QuotaLimits> tenant_quotas;
   // Where mail for the bare <postmaster> is kept (when [server] postmaster
   // names no mailbox to send it on to).
   std::string postmaster_maildir = "var/postmaster";
@@ -85,6 +88,7 @@ class Ingest final : public smtp::MessageSink {
   OnStored on_stored_;
   const dkim::KeyStore* signer_;
   boost::asio::thread_pool* blocking_;
+  TenantQuotas quotas_;
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_at_;
   std::optional<smtp::Reply> last_check_;

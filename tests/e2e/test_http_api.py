@@ -358,3 +358,38 @@ def test_a_tenant_key_sends_from_its_tenants_domains_only(sluiced_factory):
                             "text": "hi"}, key=key)
     assert status == 403, body
     assert s.spool_count() == 2
+
+
+def test_quotas_refuse_with_429_and_452_then_recover(sluiced_factory):
+    """[tenant.NAME] intake_rate with a burst: past it, HTTP 429 with
+    Retry-After (RFC 6585 §4) and SMTP 452 4.7.1, one QuotaExceeded event,
+    and mail is taken again once the rate allows."""
+    s = sluiced_factory(
+        config={"tenant": {"acme": {"users": ["alice"], "intake_rate": "12/min", "intake_burst": 2}}},
+        listener_opts={"submission": {"allow_plaintext_auth": True}},
+        users={"alice": "a long password"})
+    key = make_key(s, "acme")["key"]
+    assert inject(s, key, ["a@dest.example"])[0] == 202
+    assert inject(s, key, ["a@dest.example"])[0] == 202
+    status, body, r = inject(s, key, ["a@dest.example"])
+    assert (status, body["error"]["code"]) == (429, "over_quota"), body
+    assert 1 <= int(r.getheader("Retry-After")) <= 5  # one message every 5 s
+    # The same tenant over SMTP.
+    from smtp_client import connect, plain_response
+    with connect(s.port("submission")) as c:
+        c.ehlo()
+        c.expect("AUTH PLAIN " + plain_response("alice", "a long password"), 235)
+        c.expect("MAIL FROM:<news@src.example>", 250)
+        c.expect("RCPT TO:<a@dest.example>", 250)
+        c.expect("DATA", 354)
+        c.send("From: <news@src.example>\r\nSubject: q\r\n\r\nx\r\n.\r\n")
+        reply = c.reply()
+        assert (reply.code, reply.text[:5]) == (452, "4.7.1"), reply
+        c.cmd("QUIT")
+    events = [e for e in s.events() if e["type"] == "QuotaExceeded"]
+    assert len(events) == 1, events
+    assert events[0]["tenant"] == "acme" and events[0]["quota"] == "rate"
+    # It recovers by itself.
+    wait_until(lambda: inject(s, key, ["a@dest.example"])[0] == 202, 15, interval=0.5,
+               what="the rate allows mail again")
+    assert s.spool_count() == 3
