@@ -17,7 +17,7 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   python3 python3-pytest python3-aiosmtpd python3-dkim python3-nacl python3-dnspython dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
-  postfix git curl
+  postfix git curl python3-jsonschema
 )
 
 # The benchmarks (and their smoke test) drive Postfix's smtp-source and

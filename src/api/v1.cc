@@ -16,6 +16,7 @@
 #include "api/admin.h"
 #include "api/inject.h"
 #include "api/keys.h"
+#include "api/openapi.h"
 
 namespace sluice::api {
 
@@ -133,6 +134,11 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   if (path.substr(0, kPrefix.size()) != kPrefix) {
     co_return NotFound();
   }
+  if (path == "/api/v1/openapi.json") {  // documentation: no key needed
+    HttpResponse r;
+    r.body = kOpenApiJson;
+    co_return r;
+  }
   const std::string_view secret = BearerOf(req);
   std::optional<auth::ApiKey> key;
   if (!secret.empty() && parts_.keys != nullptr) {
@@ -186,7 +192,8 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     co_return r;
   }
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
-                       rest.substr(0, 5) == "keys/";
+                       rest.substr(0, 5) == "keys/" || rest == "warmup" ||
+                       rest == "shaping/reload";
   if (!operate) {
     co_return NotFound();
   }
@@ -195,6 +202,14 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   }
   if (rest == "keys" || rest.substr(0, 5) == "keys/") {
     co_return Keys(req, rest.substr(4));
+  }
+  if (rest == "warmup" || rest == "shaping/reload") {
+    const bool get = rest == "warmup";
+    if (req.method != (get ? "GET" : "POST")) {
+      co_return MethodNotAllowed(get ? "GET" : "POST");
+    }
+    HttpResponse r = co_await RunAdmin(get ? "warmup status" : "shaping reload");
+    co_return r;
   }
   // (A named local: GCC 12 mishandles a conditional in a co_await operand.)
   std::string_view what;

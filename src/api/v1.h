@@ -1,7 +1,8 @@
 #pragma once
-// Security: every /api/v1 request carries a bearer key (RFC 6750 §2.1); a
-//           tenant's key injects as its tenant and nothing else, an operator's
-//           key may do everything. /healthz and /readyz are open (no data).
+// Security: every /api/v1 request but the OpenAPI document carries a bearer
+//           key (RFC 6750 §2.1); a tenant's key injects as its tenant and
+//           nothing else, an operator's key may do everything. /healthz and
+//           /readyz are open (no data).
 // Standards: RFC 9110 (methods, status codes), RFC 8259 (JSON).
 //
 // Routes:
@@ -11,6 +12,8 @@
 //   GET  /api/v1/queues                       queue summary          (operator)
 //   POST /api/v1/queues/flush|suspend|resume|bounce {"target", "duration"} (operator)
 //   GET  /api/v1/keys, POST /api/v1/keys {"tenant"}, DELETE /api/v1/keys/ID (operator)
+//   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
+//   GET  /api/v1/openapi.json                                         (no key)
 // Errors: {"error": {"code": "...", "message": "..."}}.
 
 #include <functional>

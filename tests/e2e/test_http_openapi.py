@@ -1,0 +1,94 @@
+"""The OpenAPI description (src/api/openapi.json) against the real server:
+served as built in, and every operation it lists answers with a status it
+declares and a body its schema accepts, for requests its schemas accept."""
+
+import base64
+import json
+from pathlib import Path
+
+import jsonschema
+
+from test_http_api import RAW, call, make_key
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = json.loads((ROOT / "src" / "api" / "openapi.json").read_text())
+
+
+def validator(schema):
+    return jsonschema.Draft202012Validator(
+        schema, resolver=jsonschema.RefResolver.from_schema(SPEC))
+
+
+def resolve(node):
+    while "$ref" in node:
+        target = SPEC
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def check(path, method, status, body, request=None, valid=True):
+    op = SPEC["paths"][path][method]
+    if request is not None and valid:
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        validator(schema).validate(request)  # the example is what the spec allows
+    assert str(status) in op["responses"], f"{method.upper()} {path}: {status} undeclared: {body}"
+    response = resolve(op["responses"][str(status)])
+    schema = response["content"]["application/json"]["schema"]
+    validator(schema).validate(body)
+
+
+def test_the_description_is_served_as_built(sluiced):
+    status, body, r = call(sluiced, "GET", "/api/v1/openapi.json")
+    assert status == 200 and body == SPEC
+    assert body["openapi"].startswith("3.")
+    jsonschema.Draft202012Validator.check_schema(
+        SPEC["components"]["schemas"]["InjectParts"])
+
+
+def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
+    s = delivering_sluiced()
+    op = make_key(s)["key"]
+    tenant = make_key(s, "acme")["key"]
+    walked = set()
+
+    def run(path, method, url=None, request=None, key=op, expect=None, valid=True):
+        status, body, _ = call(s, method.upper(), url or path, request, key=key)
+        check(path, method, status, body, request, valid)
+        if expect is not None:
+            assert status == expect, (path, method, status, body)
+        walked.add((path, method))
+        return body
+
+    run("/healthz", "get", expect=200)
+    run("/readyz", "get", expect=200)
+    run("/api/v1/openapi.json", "get", key=None, expect=200)
+    raw = {"from": "news@src.example", "recipients": ["a@dest.example"], "content": RAW}
+    parts = {"from": {"email": "news@src.example", "name": "News"}, "subject": "Hi {{n}}",
+             "text": "t", "html": "<p>h</p>", "headers": {"X-Id": "1"},
+             "attachments": [{"filename": "a.txt", "content_type": "text/plain",
+                              "content": base64.b64encode(b"abc").decode()}],
+             "substitutions": {"n": "1"},
+             "recipients": [{"email": "b@dest.example", "name": "B", "substitutions": {"n": "2"}}]}
+    run("/api/v1/messages", "post", request=raw, key=tenant, expect=202)
+    run("/api/v1/messages", "post", request=parts, key=tenant, expect=202)
+    run("/api/v1/messages", "post", request={"from": "x"}, key=tenant, expect=400, valid=False)
+    run("/api/v1/messages", "post", request=raw, key=None, expect=401)
+    run("/api/v1/messages", "post", request=dict(raw, tenant="other"), key=tenant, expect=403)
+    run("/api/v1/queues", "get", expect=200)
+    run("/api/v1/queues", "get", key=tenant, expect=403)
+    for action in SPEC["paths"]["/api/v1/queues/{action}"]["post"]["parameters"][0]["schema"]["enum"]:
+        request = {"target": "dest.example"}
+        if action == "suspend":
+            request["duration"] = "1h"
+        run("/api/v1/queues/{action}", "post", f"/api/v1/queues/{action}", request, expect=200)
+    run("/api/v1/keys", "get", expect=200)
+    made = run("/api/v1/keys", "post", request={"tenant": "beta"}, expect=201)
+    run("/api/v1/keys/{id}", "delete", f"/api/v1/keys/{made['id']}", expect=200)
+    run("/api/v1/keys/{id}", "delete", f"/api/v1/keys/{made['id']}", expect=404)
+    run("/api/v1/warmup", "get", expect=200)
+    run("/api/v1/shaping/reload", "post", expect=400)  # no rules file in this configuration
+
+    listed = {(p, m) for p, ops in SPEC["paths"].items() for m in ops}
+    assert listed == walked, f"not walked: {listed - walked}"
