@@ -7,7 +7,8 @@ Prints a table and writes bench/results/<stamp>.json.
   bench/run.py                 everything (about 20-30 minutes on 2 cores)
   bench/run.py --quick         a small smoke run of every part
   bench/run.py --only relay    or: backlog (includes recovery), latency, dkim, sessions, large,
-                               domains (many destinations, beside Postfix)
+                               domains (many destinations, beside Postfix), http
+                               (HTTP injection beside SMTP)
 """
 
 import argparse
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dkim  # noqa: E402
 import lab  # noqa: E402
 import large_messages  # noqa: E402
+import http_inject  # noqa: E402
 import many_domains  # noqa: E402
 import latency  # noqa: E402
 import sessions  # noqa: E402
@@ -269,7 +271,7 @@ def main():
     ap.add_argument("--dkim-bench", default=str(ROOT / "build/bench/dkim_bench"))
     ap.add_argument("--dkim-seconds", type=float, default=5)
     ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim", "sessions", "large",
-                                       "domains"],
+                                       "domains", "http"],
                     action="append")
     ap.add_argument("--idle", type=int, default=2000, help="idle connections, sessions case")
     ap.add_argument("--large-sessions", type=int, nargs="+", default=[10, 100, 500],
@@ -281,6 +283,7 @@ def main():
     ap.add_argument("--n", type=int, default=20000, help="messages per case, 1 and 20 KB")
     ap.add_argument("--n-large", type=int, default=20000, help="messages per 100 KB case")
     ap.add_argument("--n-domains", type=int, default=20000, help="messages per many-domains case")
+    ap.add_argument("--n-http", type=int, default=20000, help="messages per HTTP/SMTP injection case")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000, 100000])
     ap.add_argument("--sessions", type=int, nargs="+", default=[10, 50])
     ap.add_argument("--case-timeout", type=float, default=300)
@@ -293,12 +296,14 @@ def main():
     if args.quick:
         args.n, args.n_large, args.backlog, args.backlog_time = 500, 200, 5000, 60
         args.n_domains = 2000
+        args.n_http = 1000
         args.repeat = 1
         args.latency_seconds = 3
         args.dkim_seconds = 1
         args.idle = 100
         args.large_sessions = [5, 20]
-    parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions", "large", "domains"]
+    parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions", "large", "domains",
+                          "http"]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -340,6 +345,10 @@ def main():
         if "postfix" not in args.skip:
             systems.append(("postfix", None))
         result["domains"] = many_domains.run(args, work, systems)
+
+    if "http" in parts:
+        print("HTTP injection beside SMTP injection:", flush=True)
+        result["http"] = http_inject.run(args, work)
 
     print()
     print(table(result))
@@ -429,6 +438,17 @@ def table(result):
                          f"{r['cpu_vs_1_domain']:.2f} | {r['receivers_cpu_s_per_1000']} | "
                          f"{r.get('p99_ms') or ''} | "
                          f"{r['delivered']}/{r['messages']} |")
+    hi = result.get("http")
+    if hi:
+        lines.append("")
+        lines.append("injection over HTTP (1 KB messages built from parts, N recipients a request) "
+                     "beside SMTP (smtp-source), same build, same sink:")
+        lines.append("")
+        lines.append("| via | clients | recipients a request | msg/s | CPU s/1000 msgs | delivered |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        for r in hi:
+            lines.append(f"| {r['via']} | {r['clients']} | {r['batch']} | {r['msgs_per_s']:.0f} | "
+                         f"{r['cpu_s_per_1000']} | {r['delivered']}/{r['messages']} |")
     return "\n".join(lines)
 
 

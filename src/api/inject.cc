@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -87,9 +88,32 @@ Result<Values, std::string> ValuesOf(const json::value& v, const std::string& wh
   return out;
 }
 
+// Requests of one campaign repeat their templates: each reactor thread keeps
+// the last few it parsed (a template is used by one request at a time there).
+Result<std::shared_ptr<message::Template>, std::string> CachedTemplate(
+    std::string_view text, message::Template::Escape escape) {
+  thread_local std::map<std::pair<std::string, int>, std::shared_ptr<message::Template>> cache;
+  auto key = std::pair{std::string(text), static_cast<int>(escape)};
+  if (auto it = cache.find(key); it != cache.end()) {
+    return it->second;
+  }
+  auto t = message::Template::Parse(text, escape);
+  if (!t) {
+    return Fail(t.error());
+  }
+  if (cache.size() >= 32 || text.size() > (256u << 10)) {
+    cache.clear();  // small and bounded; large templates are not kept
+  }
+  auto shared = std::make_shared<message::Template>(std::move(t).value());
+  if (text.size() <= (256u << 10)) {
+    cache.emplace(std::move(key), shared);
+  }
+  return shared;
+}
+
 struct Parts {
   message::Composition base;  // everything but To and the rendered texts
-  std::optional<message::Template> subject, text, html;
+  std::shared_ptr<message::Template> subject, text, html;
   Values defaults;
 };
 
@@ -108,7 +132,7 @@ Result<Parts, InjectError> ReadParts(const json::object& o) {
     p.base.reply_to = std::move(m).value();
   }
   auto tmpl = [&o](const char* key, message::Template::Escape esc,
-                   std::optional<message::Template>& into) -> std::optional<InjectError> {
+                   std::shared_ptr<message::Template>& into) -> std::optional<InjectError> {
     auto* f = o.if_contains(key);
     if (f == nullptr) {
       return std::nullopt;
@@ -119,7 +143,7 @@ Result<Parts, InjectError> ReadParts(const json::object& o) {
     if (std::string_view(f->get_string()).find('\0') != std::string_view::npos) {
       return Bad(fmt::format("\"{}\" holds a NUL character", key));
     }
-    auto t = message::Template::Parse(std::string_view(f->get_string()), esc);
+    auto t = CachedTemplate(std::string_view(f->get_string()), esc);
     if (!t) {
       return Bad(fmt::format("\"{}\" is not a valid template: {}", key, t.error()));
     }

@@ -221,8 +221,10 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
 }
 
 awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey& key) {
-  std::random_device rd;
-  const std::string unique = fmt::format("{:08x}{:08x}{:08x}", rd(), rd(), rd());
+  // MIME boundaries need only be unlikely in the content: a per-thread
+  // generator seeded once, not the kernel's randomness per request.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::string unique = fmt::format("{:016x}{:08x}", rng(), static_cast<std::uint32_t>(rng()));
   auto parsed = ParseInject(req.body, unique);
   if (!parsed) {
     const unsigned status = parsed.error().code == "too_large" ? 413 : 400;
