@@ -63,6 +63,13 @@ def test_bench_quick_run(tmp_path):
     for r in large:
         assert r["taken"] + r["refused"] == r["sessions"] and r["peak_rss_mib"] > 0, r
     assert "| max_message_memory |" in p.stdout
+    http = result["http"]
+    assert [(r["via"], r["clients"], r["batch"]) for r in http] == \
+        [("smtp", 10, 1), ("http", 10, 1), ("http", 10, 100),
+         ("smtp", 50, 1), ("http", 50, 1), ("http", 50, 100)], http
+    for r in http:
+        assert r["complete"] and r["delivered"] == r["messages"] == 1000, r
+    assert "| http | 10 | 100 |" in p.stdout
 
 
 def test_revision_is_unknown_outside_a_repository(tmp_path, monkeypatch):
