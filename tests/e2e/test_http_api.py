@@ -393,3 +393,27 @@ def test_quotas_refuse_with_429_and_452_then_recover(sluiced_factory):
     wait_until(lambda: inject(s, key, ["a@dest.example"])[0] == 202, 15, interval=0.5,
                what="the rate allows mail again")
     assert s.spool_count() == 3
+
+
+def test_an_https_listener_serves_the_same_api(sluiced_factory):
+    import ssl
+    s = sluiced_factory(config={"http": [{"name": "api", "address": "127.0.0.1", "port": 0,
+                                          "tls": "self-signed"}]})
+    key = make_key(s, "acme")["key"]
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection("127.0.0.1", s.ports["api"], timeout=10, context=ctx)
+    status, body, _ = call(s, "POST", "/api/v1/messages",
+                           {"from": "a@src.example", "recipients": ["b@d.example"],
+                            "content": RAW}, key=key, conn=c)
+    assert status == 202, body
+    assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+    c.close()
+    [rec] = [e for e in s.events() if e["type"] == "Reception"]
+    assert rec["protocol"] == "HTTPS"
+    # Plain HTTP on the TLS port gets nowhere.
+    raw = socket.create_connection(("127.0.0.1", s.ports["api"]), timeout=10)
+    raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert not raw.recv(4096).startswith(b"HTTP/1.1 200")
+    raw.close()
