@@ -385,5 +385,23 @@ class Postfix:
         return int((self.workdir / "queue" / "pid" / "master.pid").read_text().split()[0])
 
     def stop(self):
-        subprocess.run([POSTFIX, "-c", str(self.conf), "stop"], capture_output=True)
-        time.sleep(0.5)
+        """`postfix stop`; if the instance does not go within 30 s (a wedged
+        daemon), its master and the master's children are killed (all ours)."""
+        try:
+            master = self.pid
+        except (OSError, ValueError, IndexError):
+            master = None
+        try:
+            subprocess.run([POSTFIX, "-c", str(self.conf), "stop"], capture_output=True,
+                           timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        deadline = time.monotonic() + 10
+        while master and Path(f"/proc/{master}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling interval
+        if master and Path(f"/proc/{master}").exists():
+            for pid in [*descendants(master), master]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass

@@ -297,6 +297,7 @@ def main():
         args.n, args.n_large, args.backlog, args.backlog_time = 500, 200, 5000, 60
         args.n_domains = 2000
         args.n_http = 1000
+        args.case_timeout = min(args.case_timeout, 120)
         args.repeat = 1
         args.latency_seconds = 3
         args.dkim_seconds = 1

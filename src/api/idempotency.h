@@ -8,8 +8,8 @@
 //
 // Kept in memory for 24 hours (so not across a restart of sluiced). A key
 // reused with another body is refused; a key whose first request is still
-// running is answered 409. Transient failures (5xx) are not kept, so the
-// retry runs again.
+// running is answered 409. Transient failures (5xx, 429) are not kept, so
+// the retry runs again.
 
 #include <chrono>
 #include <cstdint>

@@ -183,9 +183,15 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
       r.headers.emplace_back("Idempotent-Replayed", "true");
       co_return r;
     }
-    HttpResponse r = co_await Inject(req, *key);
-    if (r.status >= 500) {
-      idempotency_.Abandon(key->id, idem);  // a transient failure: the retry runs again
+    HttpResponse r;
+    try {
+      r = co_await Inject(req, *key);
+    } catch (...) {
+      idempotency_.Abandon(key->id, idem);
+      throw;
+    }
+    if (r.status >= 500 || r.status == 429) {
+      idempotency_.Abandon(key->id, idem);  // transient: the retry runs again
     } else {
       idempotency_.Finish(key->id, idem, {r.status, r.body});
     }
