@@ -259,6 +259,27 @@ bool BudgetDescriptors(app::Settings& st) {
   return true;
 }
 
+// A listener's TLS context (left null for tls = "none"), kept for SIGHUP
+// reloads; false, having said why, if it cannot be made.
+bool ListenerTls(Daemon& d, const std::string& what, app::TlsMode mode,
+                 tls::ServerOptions files, std::shared_ptr<tls::ServerContextHolder>& out) {
+  if (mode == app::TlsMode::kNone) {
+    return true;
+  }
+  if (mode == app::TlsMode::kSelfSigned) {
+    files.cert_file.clear();
+    files.key_file.clear();
+  }
+  auto h = tls::ServerContextHolder::Create(files);
+  if (!h) {
+    spdlog::critical("{}: {}", what, h.error());
+    return false;
+  }
+  out = std::move(h).value();
+  d.tls_holders.push_back(out);
+  return true;
+}
+
 int Serve(const Args& args) {
   auto doc = LoadDocument(args.config);
   Daemon d;
@@ -465,19 +486,8 @@ int Serve(const Args& args) {
   smtp::Server server(pool, d.server_ctx);
   for (const auto& l : st.listeners) {
     std::shared_ptr<tls::ServerContextHolder> holder;
-    if (l.tls != app::TlsMode::kNone) {
-      auto opts = l.tls_files;
-      if (l.tls == app::TlsMode::kSelfSigned) {
-        opts.cert_file.clear();
-        opts.key_file.clear();
-      }
-      auto h = tls::ServerContextHolder::Create(opts);
-      if (!h) {
-        spdlog::critical("listener {}: {}", l.smtp.name, h.error());
-        return 1;
-      }
-      holder = std::move(h).value();
-      d.tls_holders.push_back(holder);
+    if (!ListenerTls(d, "listener " + l.smtp.name, l.tls, l.tls_files, holder)) {
+      return 1;
     }
     if (auto r = server.AddListener(l.smtp, holder); !r) {
       spdlog::critical("{}", r.error());
@@ -502,19 +512,8 @@ int Serve(const Args& args) {
   api::HttpServer http(pool, v1);
   for (const auto& l : st.http) {
     std::shared_ptr<tls::ServerContextHolder> holder;
-    if (l.tls != app::TlsMode::kNone) {
-      auto opts = l.tls_files;
-      if (l.tls == app::TlsMode::kSelfSigned) {
-        opts.cert_file.clear();
-        opts.key_file.clear();
-      }
-      auto h = tls::ServerContextHolder::Create(opts);
-      if (!h) {
-        spdlog::critical("http listener {}: {}", l.http.name, h.error());
-        return 1;
-      }
-      holder = std::move(h).value();
-      d.tls_holders.push_back(holder);
+    if (!ListenerTls(d, "http listener " + l.http.name, l.tls, l.tls_files, holder)) {
+      return 1;
     }
     if (auto r = http.AddListener(l.http, holder); !r) {
       spdlog::critical("{}", r.error());
