@@ -200,7 +200,7 @@ def case(system, binary, cli, domains, hosts, n, work, timeout):
             if sum(s.messages() for s in sinks) >= n:
                 done_at = time.monotonic()
                 break
-            time.sleep(0.02)
+            time.sleep(0.02)  # polling interval, under the deadline above
         for p in procs:
             p.join(timeout=30)
             if p.is_alive():

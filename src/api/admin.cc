@@ -44,8 +44,9 @@ std::string Timestamp(std::int64_t us) {
 
 }  // namespace
 
-Result<std::unique_ptr<AdminServer>, std::string> AdminServer::Create(
-    asio::io_context& ioc, std::string path, std::optional<Parts> parts) {
+Result<std::unique_ptr<AdminServer>, std::string> AdminServer::Create(asio::io_context& ioc,
+                                                                      std::string path,
+                                                                      std::optional<Parts> parts) {
   std::unique_ptr<AdminServer> s(new AdminServer(ioc, path, parts));
   std::error_code fsec;
   auto dir = std::filesystem::path(path).parent_path();

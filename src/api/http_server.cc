@@ -126,8 +126,8 @@ awaitable<void> Converse(Stream& stream, beast::flat_buffer& buf, HttpServer::Li
   const HttpLimits& lim = l.opts.limits;
   for (std::uint32_t n = 0; n < lim.max_requests_per_connection && !stopping; ++n) {
     http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.max_header_size,
-                                                                          UINT32_MAX)));
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(lim.max_header_size, UINT32_MAX)));
     parser.body_limit(lim.max_body_size);
     // Waiting for a request is idle time; once it has begun, the whole of it
     // (and the answer) must come within the request timeout.
@@ -166,13 +166,13 @@ awaitable<void> Converse(Stream& stream, beast::flat_buffer& buf, HttpServer::Li
     req.listener = l.opts.name;
     req.client_ip = client_ip;
     req.tls = l.tls != nullptr;
-    const bool keep_alive = msg.keep_alive() && !stopping && n + 1 < lim.max_requests_per_connection;
+    const bool keep_alive =
+        msg.keep_alive() && !stopping && n + 1 < lim.max_requests_per_connection;
     HttpResponse answer;
     try {
       answer = co_await handler.Handle(std::move(req));
     } catch (const std::exception& e) {
-      spdlog::error("http {}: {} {}: {}", l.opts.name, msg.method_string(), msg.target(),
-                    e.what());
+      spdlog::error("http {}: {} {}: {}", l.opts.name, msg.method_string(), msg.target(), e.what());
       answer = ErrorResponse(500, "internal_error", "the request failed; see the server log");
     }
     auto res = ToBeast(std::move(answer), msg.version(), keep_alive);
@@ -215,9 +215,9 @@ awaitable<void> Serve(tcp::socket socket, std::shared_ptr<HttpServer::Listener> 
 
 // Over the connection limit: a short answer, no session (RFC 9110 §15.6.4).
 awaitable<void> RefuseBusy(tcp::socket s) {
-  auto res = ToBeast(
-      ErrorResponse(503, "too_many_connections", "the listener is at its connection limit"), 11,
-      false);
+  auto res =
+      ToBeast(ErrorResponse(503, "too_many_connections", "the listener is at its connection limit"),
+              11, false);
   res.set(http::field::retry_after, "1");
   beast::tcp_stream stream(std::move(s));
   stream.expires_after(std::chrono::seconds(5));
@@ -298,8 +298,7 @@ std::map<std::string, std::uint16_t> HttpServer::BoundPorts() const {
 
 void HttpServer::Start() {
   for (const auto& l : listeners_) {
-    asio::co_spawn(l->acceptor.get_executor(),
-                   AcceptLoop(l, pool_, handler_, active_, stopping_),
+    asio::co_spawn(l->acceptor.get_executor(), AcceptLoop(l, pool_, handler_, active_, stopping_),
                    runtime::LogErrors{"http accept loop"});
   }
 }
@@ -314,6 +313,8 @@ void HttpServer::BeginShutdown() {
   }
 }
 
-void HttpServer::ReleaseListeners() { listeners_.clear(); }
+void HttpServer::ReleaseListeners() {
+  listeners_.clear();
+}
 
 }  // namespace sluice::api

@@ -44,8 +44,8 @@ struct HttpListenerOptions {
 };
 
 struct HttpRequest {
-  std::string method;  // as sent: "GET", "POST", ...
-  std::string target;  // origin-form: path and query
+  std::string method;                                        // as sent: "GET", "POST", ...
+  std::string target;                                        // origin-form: path and query
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
   std::string listener;

@@ -1,8 +1,8 @@
 #include "api/idempotency.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
+
+#include <openssl/evp.h>
 
 namespace sluice::api {
 

@@ -58,7 +58,7 @@ class IdempotencyCache {
   std::chrono::hours keep_;
   std::size_t max_entries_;
   std::mutex mu_;
-  std::map<std::string, Entry> entries_;  // scope + '\n' + key
+  std::map<std::string, Entry> entries_;                                 // scope + '\n' + key
   std::deque<std::pair<Clock::Steady::time_point, std::string>> order_;  // oldest first
 };
 

@@ -15,6 +15,7 @@
 #include "core/base64.h"
 #include "core/utf8.h"
 #include "message/compose.h"
+#include "message/downgrade.h"
 #include "message/template.h"
 #include "queue/queue_name.h"
 
@@ -26,27 +27,37 @@ namespace {
 
 using Values = std::map<std::string, std::string>;
 
-InjectError Bad(std::string message) { return {"bad_request", std::move(message)}; }
-
-bool HasNon7Bit(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+InjectError Bad(std::string message) {
+  return {"bad_request", std::move(message)};
 }
 
 // A string that may go into a header field: UTF-8, no control characters.
 bool FitsHeader(std::string_view s) {
-  return s.size() <= 900 && IsValidUtf8(s) &&
-         std::none_of(s.begin(), s.end(), [](char c) {
+  return s.size() <= 900 && IsValidUtf8(s) && std::none_of(s.begin(), s.end(), [](char c) {
            return static_cast<unsigned char>(c) < 0x20 || c == 127;
          });
 }
 
 const std::set<std::string>& ReservedFields() {
   // Set from other fields, by ingest, or by Sluice's own machinery.
-  static const std::set<std::string> k{
-      "from",        "to",           "cc",       "bcc",      "reply-to",
-      "subject",     "date",         "message-id", "mime-version", "content-type",
-      "content-transfer-encoding", "content-disposition", "received", "return-path",
-      "dkim-signature", "x-tenant",  "x-campaign", "sender"};
+  static const std::set<std::string> k{"from",
+                                       "to",
+                                       "cc",
+                                       "bcc",
+                                       "reply-to",
+                                       "subject",
+                                       "date",
+                                       "message-id",
+                                       "mime-version",
+                                       "content-type",
+                                       "content-transfer-encoding",
+                                       "content-disposition",
+                                       "received",
+                                       "return-path",
+                                       "dkim-signature",
+                                       "x-tenant",
+                                       "x-campaign",
+                                       "sender"};
   return k;
 }
 
@@ -150,10 +161,9 @@ Result<Parts, InjectError> ReadParts(const json::object& o) {
     into = std::move(t).value();
     return std::nullopt;
   };
-  for (auto [key, esc, slot] :
-       {std::tuple{"subject", message::Template::Escape::kNone, &p.subject},
-        std::tuple{"text", message::Template::Escape::kNone, &p.text},
-        std::tuple{"html", message::Template::Escape::kHtml, &p.html}}) {
+  for (auto [key, esc, slot] : {std::tuple{"subject", message::Template::Escape::kNone, &p.subject},
+                                std::tuple{"text", message::Template::Escape::kNone, &p.text},
+                                std::tuple{"html", message::Template::Escape::kHtml, &p.html}}) {
     if (auto e = tmpl(key, esc, *slot)) {
       return Fail(*e);
     }
@@ -211,7 +221,8 @@ Result<Parts, InjectError> ReadParts(const json::object& o) {
                  std::string_view("!#$&^_.+-").find(c) != std::string_view::npos;
         });
       };
-      if (slash == std::string::npos || !token(std::string_view(att.content_type).substr(0, slash)) ||
+      if (slash == std::string::npos ||
+          !token(std::string_view(att.content_type).substr(0, slash)) ||
           !token(std::string_view(att.content_type).substr(slash + 1))) {
         return Fail(Bad("an attachment's \"content_type\" is type/subtype"));
       }
@@ -234,25 +245,6 @@ Result<Parts, InjectError> ReadParts(const json::object& o) {
 
 }  // namespace
 
-std::string ToCrlf(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 32);
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < text.size() && text[i + 1] == '\n') {
-        ++i;
-      }
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::string_view unique) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
@@ -264,8 +256,8 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
   }
   const json::object& o = v.get_object();
   static const std::set<std::string_view> kKnown{
-      "from", "recipients", "content", "campaign", "tenant", "reply_to", "subject",
-      "text", "html", "headers", "attachments", "substitutions"};
+      "from",    "recipients", "content", "campaign", "tenant",      "reply_to",
+      "subject", "text",       "html",    "headers",  "attachments", "substitutions"};
   for (const auto& [k, _] : o) {
     if (kKnown.count(std::string_view(k)) == 0) {
       return Fail(Bad(fmt::format(
@@ -275,11 +267,11 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
     }
   }
   const bool raw = o.contains("content");
-  for (const char* part : {"reply_to", "subject", "text", "html", "headers", "attachments",
-                           "substitutions"}) {
+  for (const char* part :
+       {"reply_to", "subject", "text", "html", "headers", "attachments", "substitutions"}) {
     if (raw && o.contains(part)) {
-      return Fail(Bad(fmt::format("\"content\" is the whole message: \"{}\" cannot go with it",
-                                  part)));
+      return Fail(
+          Bad(fmt::format("\"content\" is the whole message: \"{}\" cannot go with it", part)));
     }
   }
   InjectRequest out;
@@ -297,12 +289,14 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
                from->get_object().at("email").is_string()) {
       given = std::string(from->get_object().at("email").get_string());
     } else {
-      return Fail(Bad(raw ? "\"from\" must be a string" : "\"from\" is an address or {\"email\", \"name\"}"));
+      return Fail(Bad(raw ? "\"from\" must be a string"
+                          : "\"from\" is an address or {\"email\", \"name\"}"));
     }
     if (!given.empty() || !raw) {
       auto a = ParseMailbox(given);
       if (!a) {
-        return Fail(Bad(fmt::format("\"from\": {} is not an address: {}", given, ToString(a.error()))));
+        return Fail(
+            Bad(fmt::format("\"from\": {} is not an address: {}", given, ToString(a.error()))));
       }
       sender = std::move(a).value();
     }
@@ -312,7 +306,8 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
       if (!f->is_string() || !queue::ValidTag(std::string_view(f->get_string()))) {
         return Fail(Bad(fmt::format("\"{}\" must be 1-64 of A-Z a-z 0-9 . _ -", key)));
       }
-      (std::string_view(key) == "campaign" ? out.campaign : out.tenant) = std::string(f->get_string());
+      (std::string_view(key) == "campaign" ? out.campaign : out.tenant) =
+          std::string(f->get_string());
     }
   }
   const json::value* rcpts = o.if_contains("recipients");
@@ -339,10 +334,7 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
     if (c.find('\0') != std::string_view::npos) {
       return Fail(Bad("\"content\" holds a NUL character (RFC 5322 §2.2 forbids it)"));
     }
-    whole.content = ToCrlf(c);
-    if (whole.content.size() < 2 || whole.content.compare(whole.content.size() - 2, 2, "\r\n") != 0) {
-      whole.content += "\r\n";
-    }
+    whole.content = message::ToCrlfLines(c);
     whole.envelope.sender = sender;
   } else {
     auto p = ReadParts(o);
@@ -367,10 +359,15 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
       for (const auto& [k, f] : r.get_object()) {
         if (k == "email" && f.is_string()) {
           given = std::string(f.get_string());
-        } else if (!raw && k == "name" && f.is_string() && FitsHeader(std::string_view(f.get_string()))) {
+        } else if (!raw && k == "name" && f.is_string() &&
+                   FitsHeader(std::string_view(f.get_string()))) {
           name = std::string(f.get_string());
-        } else if (!raw && k == "substitutions" && ValuesOf(f, "")) {
-          values = *ValuesOf(f, "");
+        } else if (!raw && k == "substitutions") {
+          auto subs = ValuesOf(f, "");
+          shape_ok = shape_ok && subs.ok();
+          if (subs) {
+            values = std::move(subs).value();
+          }
         } else {
           shape_ok = false;
         }
@@ -407,8 +404,8 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
     message::Composition c = parts->base;
     c.to = {given, name};
     const std::size_t room = kMaxComposedBytes - std::min(composed, kMaxComposedBytes);
-    for (auto [tmpl, into] : {std::pair{&parts->subject, &c.subject}, std::pair{&parts->text, &c.text},
-                              std::pair{&parts->html, &c.html}}) {
+    for (auto [tmpl, into] : {std::pair{&parts->subject, &c.subject},
+                              std::pair{&parts->text, &c.text}, std::pair{&parts->html, &c.html}}) {
       if (!*tmpl) {
         continue;
       }
@@ -434,7 +431,7 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
       return Fail(InjectError{"too_large", "the messages of this request would be over " +
                                                std::to_string(kMaxComposedBytes >> 20) + " MiB"});
     }
-    if (HasNon7Bit(m.content)) {
+    if (message::Has8Bit(m.content)) {
       m.envelope.body = BodyType::k8BitMime;
     }
     m.recipients.push_back(std::move(given));
@@ -442,7 +439,7 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
   }
   if (raw && !whole.envelope.recipients.empty()) {
     whole.envelope.smtputf8 = whole.envelope.smtputf8 || sender.utf8;
-    if (HasNon7Bit(whole.content)) {
+    if (message::Has8Bit(whole.content)) {
       whole.envelope.body = BodyType::k8BitMime;
     }
     out.messages.push_back(std::move(whole));

@@ -62,7 +62,4 @@ struct InjectError {
 // into the MIME boundaries of built messages (random, from the caller).
 Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::string_view unique);
 
-// Bare LF and bare CR line ends become CRLF (RFC 5322 §2.3: lines end in CRLF).
-std::string ToCrlf(std::string_view text);
-
 }  // namespace sluice::api

@@ -18,7 +18,8 @@ json::object Describe(const auth::ApiKey& k) {
   return json::object{
       {"id", k.id},
       {"tenant", k.operator_key() ? json::value(nullptr) : json::value(k.tenant)},
-      {"created", Rfc3339Micros(std::chrono::system_clock::time_point(std::chrono::seconds(k.created)))}};
+      {"created",
+       Rfc3339Micros(std::chrono::system_clock::time_point(std::chrono::seconds(k.created)))}};
 }
 
 }  // namespace

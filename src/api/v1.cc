@@ -39,7 +39,9 @@ HttpResponse MethodNotAllowed(std::string_view allowed) {
   return r;
 }
 
-HttpResponse NotFound() { return ErrorResponse(404, "not_found", "no such resource"); }
+HttpResponse NotFound() {
+  return ErrorResponse(404, "not_found", "no such resource");
+}
 
 // The secret of "Authorization: Bearer SECRET", or empty.
 std::string_view BearerOf(const HttpRequest& req) {
@@ -145,9 +147,9 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     key = parts_.keys->Authenticate(secret);
   }
   if (!key) {
-    HttpResponse r = ErrorResponse(401, "unauthorized",
-                                   secret.empty() ? "an Authorization: Bearer KEY header is needed"
-                                                  : "the key is not valid");
+    HttpResponse r = ErrorResponse(
+        401, "unauthorized",
+        secret.empty() ? "an Authorization: Bearer KEY header is needed" : "the key is not valid");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\"");
     co_return r;
   }
@@ -171,8 +173,8 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
                               "this Idempotency-Key was used with another request body");
     }
     if (seen.state == IdempotencyCache::State::kRunning) {
-      HttpResponse r = ErrorResponse(409, "in_progress",
-                                     "the first request with this Idempotency-Key is still running");
+      HttpResponse r = ErrorResponse(
+          409, "in_progress", "the first request with this Idempotency-Key is still running");
       r.headers.emplace_back("Retry-After", "1");
       co_return r;
     }
@@ -198,8 +200,7 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     co_return r;
   }
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
-                       rest.substr(0, 5) == "keys/" || rest == "warmup" ||
-                       rest == "shaping/reload";
+                       rest.substr(0, 5) == "keys/" || rest == "warmup" || rest == "shaping/reload";
   if (!operate) {
     co_return NotFound();
   }
@@ -268,10 +269,10 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
   auto batch = std::make_shared<AcceptBatch>(ex, in.messages.size());
   for (std::size_t i = 0; i < in.messages.size(); ++i) {
     auto& m = in.messages[i];
-    asio::co_spawn(ex,
-                   AcceptOne(parts_.ingest, session, std::move(m.envelope), std::move(m.content),
-                             batch, i),
-                   asio::detached);
+    asio::co_spawn(
+        ex,
+        AcceptOne(parts_.ingest, session, std::move(m.envelope), std::move(m.content), batch, i),
+        asio::detached);
   }
   while (batch->left > 0) {
     co_await batch->done.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -299,28 +300,31 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
     }
   }
   if (!first_refusal) {
-    co_return Json(202, json::object{{"messages", std::move(messages)},
-                                     {"rejected", std::move(rejected)}});
+    co_return Json(
+        202, json::object{{"messages", std::move(messages)}, {"rejected", std::move(rejected)}});
   }
   const unsigned status = StatusFor(*first_refusal);
-  HttpResponse r = Json(status, json::object{
-      {"error", json::object{{"code", status == 503   ? "unavailable"
-                                      : status == 403 ? "forbidden"
-                                      : status == 429 ? "over_quota"
-                                                      : "rejected"},
-                             {"message", fmt::format("{} {} {}", first_refusal->code,
-                                                     first_refusal->enhanced, first_refusal->text)}}},
-      {"messages", std::move(messages)},
-      {"refused", std::move(refused)},
-      {"rejected", std::move(rejected)}});
+  HttpResponse r = Json(
+      status,
+      json::object{{"error", json::object{{"code", status == 503   ? "unavailable"
+                                                   : status == 403 ? "forbidden"
+                                                   : status == 429 ? "over_quota"
+                                                                   : "rejected"},
+                                          {"message", fmt::format("{} {} {}", first_refusal->code,
+                                                                  first_refusal->enhanced,
+                                                                  first_refusal->text)}}},
+                   {"messages", std::move(messages)},
+                   {"refused", std::move(refused)},
+                   {"rejected", std::move(rejected)}});
   if (status == 503) {
     r.headers.emplace_back("Retry-After", "30");
   } else if (status == 429) {
     // "...; try again in N s"
     const auto& text = first_refusal->text;
     const auto at = text.rfind("in ");
-    r.headers.emplace_back("Retry-After",
-                           at == std::string::npos ? "60" : text.substr(at + 3, text.rfind(' ') - at - 3));
+    r.headers.emplace_back("Retry-After", at == std::string::npos
+                                              ? "60"
+                                              : text.substr(at + 3, text.rfind(' ') - at - 3));
   }
   co_return r;
 }
@@ -422,8 +426,9 @@ HttpResponse ApiV1::Keys(const HttpRequest& req, std::string_view rest) {
     std::string tenant;
     for (const auto& [k, v] : *body) {
       if (k != "tenant" || !(v.is_string() || v.is_null())) {
-        return ErrorResponse(400, "bad_request",
-                             "a key has one field, \"tenant\" (a name, or null for an operator key)");
+        return ErrorResponse(
+            400, "bad_request",
+            "a key has one field, \"tenant\" (a name, or null for an operator key)");
       }
       if (v.is_string()) {
         tenant = std::string(v.get_string());
@@ -432,9 +437,9 @@ HttpResponse ApiV1::Keys(const HttpRequest& req, std::string_view rest) {
         }
       }
     }
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         parts_.clock.Now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(parts_.clock.Now().time_since_epoch())
+            .count();
     return answer(CreateKey(*parts_.keys, tenant, now), 201);
   }
   // "/ID"

@@ -193,14 +193,15 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
         Text(Field(o, "recoveries")));
   } else if (verb == "key list") {
     const auto& keys = Array(o, "keys");
-    r.out = keys.empty() ? "No API keys.\n"
-                         : Table(keys, {{"ID", "id"}, {"TENANT", "tenant"}, {"CREATED", "created"}});
+    r.out = keys.empty()
+                ? "No API keys.\n"
+                : Table(keys, {{"ID", "id"}, {"TENANT", "tenant"}, {"CREATED", "created"}});
   } else if (verb == "key create") {
     const auto& tenant = Field(o, "tenant");
-    r.out = fmt::format(
-        "key {} ({}): {}\nThe key is shown this once; sluiced keeps only its hash.\n",
-        Text(Field(o, "id")), tenant.is_null() ? "operator" : "tenant " + Text(tenant),
-        Text(Field(o, "key")));
+    r.out =
+        fmt::format("key {} ({}): {}\nThe key is shown this once; sluiced keeps only its hash.\n",
+                    Text(Field(o, "id")), tenant.is_null() ? "operator" : "tenant " + Text(tenant),
+                    Text(Field(o, "key")));
   } else if (verb == "key revoke") {
     r.out = fmt::format("revoked key {}\n", Text(Field(o, "revoked")));
   } else if (verb == "shaping reload") {

@@ -8,8 +8,8 @@
 #include "app/run_sync.h"
 #include "core/address.h"
 #include "core/network.h"
-#include "doctor/doctor.h"
 #include "dns/unbound_resolver.h"
+#include "doctor/doctor.h"
 
 namespace sluice::app {
 namespace {

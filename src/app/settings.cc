@@ -308,7 +308,8 @@ void BindDkim(const config::Section& s, dkim::Options& o) {
 }
 
 bool HasPool(const delivery::Options& d, const std::string& name) {
-  return std::any_of(d.egress.pools.begin(), d.egress.pools.end(), [&](const auto& p) { return p.name == name; });
+  return std::any_of(d.egress.pools.begin(), d.egress.pools.end(),
+                     [&](const auto& p) { return p.name == name; });
 }
 
 // A warm-up ramp or plan from `s`, keys spelled with `prefix` ("warmup_" on a
@@ -399,17 +400,16 @@ void BindEgress(const config::Section& egress, Settings& st) {
     d.egress.sources.push_back(std::move(e));
     d.egress.weights.push_back(static_cast<std::uint32_t>(src.Int("weight", 1, 1, 1000)));
   }
-  st.queue.suspensions_file =
-      (std::filesystem::path(st.spool_path) / "suspensions.state").string();
+  st.queue.suspensions_file = (std::filesystem::path(st.spool_path) / "suspensions.state").string();
   d.shaping_state_file = (std::filesystem::path(st.spool_path) / "shaping.state").string();
   // Pools: named, weighted sets of sources ([[egress.pool]]).
   for (const auto& p : egress.Tables("pool")) {
     p.RejectUnknown({"name", "sources", "weights"});
     shaping::EgressPool pool;
     pool.name = p.String("name", "");
-    if (pool.name.empty() || std::any_of(d.egress.pools.begin(), d.egress.pools.end(), [&](const auto& other) {
-          return other.name == pool.name;
-        })) {
+    if (pool.name.empty() ||
+        std::any_of(d.egress.pools.begin(), d.egress.pools.end(),
+                    [&](const auto& other) { return other.name == pool.name; })) {
       p.Report("name",
                pool.name.empty() ? "every pool needs a name" : "a second pool " + pool.name);
     }

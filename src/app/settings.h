@@ -62,7 +62,7 @@ struct Settings {
   delivery::Options delivery;
   queue::ManagerOptions queue;  // [queue]
   dkim::Options dkim;
-  std::string shaping_file;  // [delivery] shaping: reloaded on SIGHUP
+  std::string shaping_file;                    // [delivery] shaping: reloaded on SIGHUP
   std::string api_keys_file = "var/api-keys";  // [api] keys_file ("" : no keys)
   std::vector<HttpListenerSettings> http;      // [[http]]
 };

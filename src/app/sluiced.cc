@@ -261,8 +261,8 @@ bool BudgetDescriptors(app::Settings& st) {
 
 // A listener's TLS context (left null for tls = "none"), kept for SIGHUP
 // reloads; false, having said why, if it cannot be made.
-bool ListenerTls(Daemon& d, const std::string& what, app::TlsMode mode,
-                 tls::ServerOptions files, std::shared_ptr<tls::ServerContextHolder>& out) {
+bool ListenerTls(Daemon& d, const std::string& what, app::TlsMode mode, tls::ServerOptions files,
+                 std::shared_ptr<tls::ServerContextHolder>& out) {
   if (mode == app::TlsMode::kNone) {
     return true;
   }
@@ -367,8 +367,7 @@ int Serve(const Args& args) {
     qo.seed = std::random_device{}();
     queue_manager = std::make_unique<queue::Manager>(clock, qo, *d.spool, d.bus);
     shaper = std::make_unique<shaping::Shaper>(
-        clock,
-        shaping::ShaperOptions{st.delivery.failure_backoff, st.delivery.max_failure_backoff},
+        clock, shaping::ShaperOptions{st.delivery.failure_backoff, st.delivery.max_failure_backoff},
         st.delivery.egress.warmup);
     connector = delivery::MakeSmtpConnector(delivery_ctx->get_executor());
     dispatcher = std::make_unique<delivery::Dispatcher>(

@@ -23,8 +23,8 @@
 namespace sluice::auth {
 
 struct ApiKey {
-  std::string id;      // 16 hex digits, not secret: names the key in lists and logs
-  std::string tenant;  // empty: an operator key (everything)
+  std::string id;            // 16 hex digits, not secret: names the key in lists and logs
+  std::string tenant;        // empty: an operator key (everything)
   std::int64_t created = 0;  // Unix seconds
   bool operator_key() const { return tenant.empty(); }
 };
@@ -54,7 +54,7 @@ class ApiKeyStore {
   };
   std::string path_;
   mutable std::mutex mu_;
-  std::vector<Entry> entries_;                      // file order
+  std::vector<Entry> entries_;                       // file order
   std::unordered_map<std::string, ApiKey> by_hash_;  // hash -> key
 };
 

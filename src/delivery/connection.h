@@ -23,7 +23,8 @@ class Connection {
   virtual ~Connection() = default;
   // One transaction for `rcpts` (indices into env.recipients).
   virtual boost::asio::awaitable<smtp::TransactionResult> Send(
-      const Envelope& env, const std::vector<std::size_t>& rcpts, const smtp::MessageBody& body) = 0;
+      const Envelope& env, const std::vector<std::size_t>& rcpts,
+      const smtp::MessageBody& body) = 0;
   virtual boost::asio::awaitable<void> Quit() = 0;
   virtual bool usable() const = 0;
   virtual const std::string& mx_host() const = 0;

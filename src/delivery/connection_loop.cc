@@ -119,8 +119,8 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
         // keeps its code (421 tells the shaping what happened).
         last = {f.reply->code / 100 == 4 ? f.reply->code : 451,
                 f.reply->enhanced.empty() ? "4.4.0" : "4" + f.reply->enhanced.substr(1),
-                fmt::format("{}[{}] {}: {} {}", mx.host, ip, smtp::ToString(f.stage),
-                            f.reply->code, f.reply->text)};
+                fmt::format("{}[{}] {}: {} {}", mx.host, ip, smtp::ToString(f.stage), f.reply->code,
+                            f.reply->text)};
       } else {
         last = {451, "4.4.1", fmt::format("{}[{}]: {}", mx.host, ip, f.detail)};
       }
@@ -359,7 +359,8 @@ awaitable<void> Dispatcher::Deliver(Connection& conn, ReadyQueue& q, queue::Work
     auto result = co_await conn.Send(m->meta.envelope, chunk, body);
     ++stats_.transactions;
     queue::AttemptInfo at = AttemptOf(&q, &conn);
-    at.took = std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock.SteadyNow() - began);
+    at.took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock.SteadyNow() - began);
     // The shaping sees each distinct reply of a transaction once (a failed
     // MAIL or DATA gives every recipient the same one), and one success.
     std::vector<std::pair<const Reply*, bool>> observed;  // reply, rule says bounce

@@ -67,7 +67,8 @@ Dispatcher::~Dispatcher() {
 }
 
 void Dispatcher::Submit(spool::Meta meta) {
-  asio::post(ioc_, [this, meta = std::move(meta)]() mutable { parts_.queue.Submit(std::move(meta)); });
+  asio::post(ioc_,
+             [this, meta = std::move(meta)]() mutable { parts_.queue.Submit(std::move(meta)); });
 }
 
 void Dispatcher::Start() {
@@ -188,7 +189,8 @@ awaitable<void> Dispatcher::Lookup(Dispatcher* self, std::uint32_t domain) {
     // A configured route: its own site, hosts in the configured order.
     site = "route:";
     for (const auto& h : configured->second) {
-      site += (hosts.empty() ? "" : ",") + h.host + (h.port != 0 ? ":" + std::to_string(h.port) : "");
+      site +=
+          (hosts.empty() ? "" : ",") + h.host + (h.port != 0 ? ":" + std::to_string(h.port) : "");
       hosts.push_back(h);
     }
   } else {
@@ -237,8 +239,8 @@ std::size_t Dispatcher::PoolFor(std::uint32_t queue) {
 
 ReadyQueue* Dispatcher::PathFor(const Route& route, const queue::WorkItem& w) {
   const auto& names = parts_.queue.names();
-  if (auto until =
-          parts_.shaper.GroupSuspended(names.Tenant(w.queue), names.Campaign(w.queue), route.site)) {
+  if (auto until = parts_.shaper.GroupSuspended(names.Tenant(w.queue), names.Campaign(w.queue),
+                                                route.site)) {
     parts_.queue.Reschedule(w, parts_.clock.ToWall(*until));  // its tenant or campaign waits
     return nullptr;
   }
@@ -350,9 +352,9 @@ std::vector<PathView> Dispatcher::Paths() const {
   std::vector<PathView> out;
   const auto now = parts_.clock.SteadyNow();
   ready_.ForEach([&](const ReadyQueue& q) {
-    out.push_back({q.name(), q.size(), q.active,
-                   q.path.Suspended(now) ? ToMicros(parts_.clock.ToWall(q.path.suspended_until()))
-                                         : 0});
+    out.push_back(
+        {q.name(), q.size(), q.active,
+         q.path.Suspended(now) ? ToMicros(parts_.clock.ToWall(q.path.suspended_until())) : 0});
   });
   return out;
 }

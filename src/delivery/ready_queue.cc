@@ -64,8 +64,7 @@ ReadyQueue* ReadyQueues::Find(const std::string& name) {
   return it == queues_.end() ? nullptr : it->second.get();
 }
 
-std::size_t ReadyQueues::DropIdle(Clock::Steady::time_point now,
-                                  Clock::Steady::time_point before) {
+std::size_t ReadyQueues::DropIdle(Clock::Steady::time_point now, Clock::Steady::time_point before) {
   return std::erase_if(queues_, [&](const auto& q) {
     return q.second->last_active < before && q.second->Idle(now);
   });

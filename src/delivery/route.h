@@ -67,7 +67,7 @@ class RouteTable {
                    std::vector<queue::WorkItem>& out);
 
  private:
-  std::unordered_map<std::uint32_t, Route> routes_;                     // by domain
+  std::unordered_map<std::uint32_t, Route> routes_;                          // by domain
   std::unordered_map<std::uint32_t, std::vector<queue::WorkItem>> waiting_;  // by domain
 };
 

@@ -252,8 +252,8 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     if (auto over = quotas_.Take(tenant)) {
       if (over->report) {
         bus_.Publish(events::QuotaExceeded{tenant, over->quota, over->limit, session.listener,
-                                           session.client_ip, session.auth_user,
-                                           over->retry_after, now});
+                                           session.client_ip, session.auth_user, over->retry_after,
+                                           now});
       }
       co_return smtp::Reply{452, "4.7.1",
                             "Tenant " + tenant + " is over its quota of " + over->limit +

@@ -10,9 +10,8 @@ std::optional<TenantQuotas::Refusal> TenantQuotas::Take(const std::string& tenan
     return std::nullopt;
   }
   const QuotaLimits& q = lim->second;
-  const auto wall = std::chrono::duration_cast<std::chrono::seconds>(
-                        clock_.Now().time_since_epoch())
-                        .count();
+  const auto wall =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
   const auto steady = clock_.SteadyNow();
   std::lock_guard lock(mu_);
   State& st = state_[tenant];

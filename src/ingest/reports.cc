@@ -81,10 +81,9 @@ void Reports::Report(const spool::Meta& original, bounce::ReportAction action,
   in.arrival = FromMicros(original.received_us);
   in.recipients = std::move(recipients);
   in.now = clock_.Now();
-  asio::co_spawn(ex_,
-                 Submit(ingest_, spool_, std::move(in), original.id, owner_,
-                        std::move(original_read)),
-                 runtime::LogErrors{"delivery report"});
+  asio::co_spawn(
+      ex_, Submit(ingest_, spool_, std::move(in), original.id, owner_, std::move(original_read)),
+      runtime::LogErrors{"delivery report"});
 }
 
 }  // namespace sluice::ingest

@@ -11,13 +11,16 @@ namespace sluice::message {
 namespace {
 
 constexpr std::size_t kFold = 78;
-constexpr std::size_t kWordBytes = 45;  // base64 of 45 octets: 60 characters; with "=?utf-8?B?" and "?=", 72
+constexpr std::size_t kWordBytes =
+    45;  // base64 of 45 octets: 60 characters; with "=?utf-8?B?" and "?=", 72
 
 bool IsAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return !Has8Bit(s);
 }
 
-std::string Crlf(std::string_view text) {
+}  // namespace
+
+std::string ToCrlfLines(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 32 + 2);
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -38,10 +41,12 @@ std::string Crlf(std::string_view text) {
   return out;
 }
 
+namespace {
+
 // 7bit if ASCII with lines of at most 998 octets (RFC 5322 §2.1.1), else
 // quoted-printable. Returns (encoding, encoded body).
 std::pair<const char*, std::string> EncodeText(std::string_view text) {
-  std::string body = Crlf(text);
+  std::string body = ToCrlfLines(text);
   bool seven = IsAscii(body);
   std::size_t line = 0;
   for (char c : body) {
@@ -103,8 +108,8 @@ std::string ExtendedParameter(std::string_view name, std::string_view value) {
   constexpr char kHex[] = "0123456789ABCDEF";
   for (char ch : value) {
     const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-        c == '.' || c == '-' || c == '_') {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+        c == '-' || c == '_') {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -133,8 +138,8 @@ std::string TextPart(std::string_view subtype, std::string_view text) {
 
 std::string Multipart(std::string_view subtype, const std::string& boundary,
                       const std::vector<std::string>& parts) {
-  std::string out = "Content-Type: multipart/" + std::string(subtype) + "; boundary=\"" + boundary +
-                    "\"\r\n\r\n";
+  std::string out =
+      "Content-Type: multipart/" + std::string(subtype) + "; boundary=\"" + boundary + "\"\r\n\r\n";
   // RFC 2046 §5.1.1: the CRLF before a delimiter belongs to it, so each part
   // (which ends in its own CRLF) is followed by one more.
   for (const auto& p : parts) {
@@ -147,8 +152,9 @@ std::string Multipart(std::string_view subtype, const std::string& boundary,
 }  // namespace
 
 bool ValidFieldName(std::string_view name) {
-  return !name.empty() && name.size() <= 76 &&
-         std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 127 && c != ':'; });
+  return !name.empty() && name.size() <= 76 && std::all_of(name.begin(), name.end(), [](char c) {
+    return c > ' ' && c < 127 && c != ':';
+  });
 }
 
 std::string EncodeUnstructured(std::string_view utf8, std::size_t name_length) {

@@ -54,6 +54,10 @@ std::string EncodeUnstructured(std::string_view utf8, std::size_t name_length);
 // "Name" <address>, the name quoted or encoded as it needs.
 std::string FormatMailbox(const Mailbox& m);
 
+// `text` with CRLF line ends (a bare LF or CR becomes CRLF, RFC 5322 §2.3),
+// ending in one.
+std::string ToCrlfLines(std::string_view text);
+
 // A field name may be used by a client: printable ASCII, no colon (RFC 5322 §3.6.8).
 bool ValidFieldName(std::string_view name);
 

@@ -61,7 +61,9 @@ std::size_t CountFields(std::string_view data, std::string_view name) {
   return n;
 }
 
-bool HasField(std::string_view data, std::string_view name) { return CountFields(data, name) > 0; }
+bool HasField(std::string_view data, std::string_view name) {
+  return CountFields(data, name) > 0;
+}
 
 std::optional<std::string> TakeField(std::string& data, std::string_view name) {
   if (!HasField(data, name)) {

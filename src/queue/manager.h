@@ -182,8 +182,7 @@ class Manager {
               const RetryPolicy& retry);
   // The same reply for every pending recipient of the item (connection or
   // DNS failure): 5xx bounces, 4xx retries.
-  void Fail(const WorkItem& w, const ReplyView& r, const AttemptInfo* at,
-            const RetryPolicy& retry);
+  void Fail(const WorkItem& w, const ReplyView& r, const AttemptInfo* at, const RetryPolicy& retry);
   // An item that may not go before `until` (warm-up caps): rescheduled then,
   // or expired now if its message is too old by then.
   void WaitOrExpire(const WorkItem& w, Clock::Wall::time_point until, const RetryPolicy& retry);
@@ -208,7 +207,8 @@ class Manager {
 
  private:
   bool Enqueue(const spool::Meta& meta);
-  MessageState* Adopt(const WorkItem& w, bool requeue, Result<spool::Meta, spool::SpoolError>* read);
+  MessageState* Adopt(const WorkItem& w, bool requeue,
+                      Result<spool::Meta, spool::SpoolError>* read);
   void Add(const WorkItem& w);
   void EndSuspensions();
   std::size_t ReleaseHeld();
@@ -235,8 +235,8 @@ class Manager {
   std::map<SpoolId, MessageState> messages_;
   // Operator suspensions: target -> end (time_point::max(): until resumed).
   std::map<std::uint32_t, Clock::Wall::time_point> suspended_;
-  std::map<std::uint32_t, std::vector<WorkItem>> held_;      // by queue: due, but suspended
-  std::map<std::uint32_t, std::deque<WorkItem>> parked_;     // by domain: waiting for room
+  std::map<std::uint32_t, std::vector<WorkItem>> held_;   // by queue: due, but suspended
+  std::map<std::uint32_t, std::deque<WorkItem>> parked_;  // by domain: waiting for room
   std::mt19937 rng_;
   struct Read {
     std::uint32_t count = 0;

@@ -262,9 +262,8 @@ void Manager::Persist(MessageState& m) {
   if (auto r = reads_.find(m.meta.id); r != reads_.end()) {
     r->second.stale = true;  // a read in flight may predate this write
   }
-  const bool all_done = std::all_of(m.meta.done.begin(), m.meta.done.end(), [](std::uint8_t d) {
-    return (d & spool::Meta::kFinal) != 0;
-  });
+  const bool all_done = std::all_of(m.meta.done.begin(), m.meta.done.end(),
+                                    [](std::uint8_t d) { return (d & spool::Meta::kFinal) != 0; });
   if (all_done) {
     SpoolId id = m.meta.id;
     m.removed = true;

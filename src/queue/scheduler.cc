@@ -92,8 +92,7 @@ void Scheduler::Reheap() {
   std::make_heap(deferred_.begin(), deferred_.end(), Later{});
 }
 
-std::size_t Scheduler::Flush(const std::function<bool(std::uint32_t)>& match,
-                             WallTime now) {
+std::size_t Scheduler::Flush(const std::function<bool(std::uint32_t)>& match, WallTime now) {
   std::size_t n = 0;
   for (auto& w : deferred_) {
     if (!match || match(w.queue)) {

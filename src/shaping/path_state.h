@@ -69,8 +69,8 @@ class PathState {
   std::string name_;
   std::string route_site_;
   std::size_t source_;
-  Effective settings_;                   // in force
-  Effective base_;                       // the same without a rule's temporary limit
+  Effective settings_;                  // in force
+  Effective base_;                      // the same without a rule's temporary limit
   std::shared_ptr<const Rules> rules_;  // keeps settings_.automation alive
   Clock::time_point suspended_until_{};
   Clock::time_point limited_until_{};

@@ -12,11 +12,10 @@ namespace {
 // The key of a tenant or campaign suspension on a site; none for mail without
 // a tenant (or campaign), which is no group: DSNs and untagged mail are held
 // only by path rules.
-std::optional<std::string> GroupKey(Scope scope, std::string_view tenant,
-                                    std::string_view campaign, std::string_view site) {
+std::optional<std::string> GroupKey(Scope scope, std::string_view tenant, std::string_view campaign,
+                                    std::string_view site) {
   if (scope == Scope::kTenant) {
-    return tenant.empty() ? std::nullopt
-                          : std::optional(fmt::format("tenant {}|{}", tenant, site));
+    return tenant.empty() ? std::nullopt : std::optional(fmt::format("tenant {}|{}", tenant, site));
   }
   return campaign.empty() ? std::nullopt
                           : std::optional(fmt::format("campaign {}:{}|{}", campaign, tenant, site));

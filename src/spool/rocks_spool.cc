@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include <rocksdb/db.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>

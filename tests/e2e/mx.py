@@ -68,7 +68,7 @@ def stays_true(predicate, seconds, why):
             raise AssertionError(f"stopped holding within {seconds} s ({why})")
         if time.monotonic() > deadline:
             return
-        time.sleep(0.02)
+        time.sleep(0.02)  # polling interval: the watch itself is what `seconds` bounds
 
 
 def outcomes(sluiced, mid=None, types=("Delivery", "TransientFailure", "Bounce", "Expiration")):

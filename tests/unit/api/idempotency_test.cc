@@ -1,7 +1,7 @@
 // Idempotency keys: a retry gets the first answer, for 24 hours.
-#include <gtest/gtest.h>
-
 #include "api/idempotency.h"
+
+#include <gtest/gtest.h>
 
 namespace sluice::api {
 namespace {

@@ -1,14 +1,17 @@
 // The inject body: what is taken, what is refused, and per-recipient reports.
+#include "api/inject.h"
+
 #include <gtest/gtest.h>
 
-#include "api/inject.h"
+#include "message/compose.h"
 
 namespace sluice::api {
 namespace {
 
 TEST(Inject, TakesRawContentWithItsEnvelope) {
   auto r = ParseInject(R"({"from": "a@src.example", "recipients": ["b@d.example",
-      {"email": "c@d.example"}], "content": "Subject: x\n\nbody", "campaign": "spring"})", "u");
+      {"email": "c@d.example"}], "content": "Subject: x\n\nbody", "campaign": "spring"})",
+                       "u");
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->messages.size(), 1u);  // one message for every recipient
   const auto& m = r->messages[0];
@@ -28,7 +31,8 @@ TEST(Inject, AnEmptyFromIsTheNullSender) {
 
 TEST(Inject, AMalformedRecipientIsReportedAndTheOthersKept) {
   auto r = ParseInject(
-      R"({"from": "a@src.example", "recipients": ["b@d.example", "nope", 7], "content": "x"})", "u");
+      R"({"from": "a@src.example", "recipients": ["b@d.example", "nope", 7], "content": "x"})",
+      "u");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->messages.at(0).envelope.recipients.size(), 1u);
   ASSERT_EQ(r->rejected.size(), 2u);
@@ -38,7 +42,10 @@ TEST(Inject, AMalformedRecipientIsReportedAndTheOthersKept) {
 
 TEST(Inject, RefusesWhatCannotBeSent) {
   for (const char* body : {
-           "", "[]", "{\"from\": 1}", R"({"from": "a@s.example", "content": "x"})",
+           "",
+           "[]",
+           "{\"from\": 1}",
+           R"({"from": "a@s.example", "content": "x"})",
            R"({"from": "a@s.example", "recipients": [], "content": "x"})",
            R"({"from": "a@s.example", "recipients": "b@d.example", "content": "x"})",
            R"({"from": "a@s.example", "recipients": ["b@d.example"]})",
@@ -65,13 +72,14 @@ TEST(Inject, AtMostAThousandRecipients) {
 
 // RFC 5322 §2.3: lines end in CRLF, whatever the client sent.
 TEST(Inject, LineEndsBecomeCrlf) {
-  EXPECT_EQ(ToCrlf("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd");
-  EXPECT_EQ(ToCrlf("\n\n"), "\r\n\r\n");
+  EXPECT_EQ(message::ToCrlfLines("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd\r\n");
+  EXPECT_EQ(message::ToCrlfLines("\n\n"), "\r\n\r\n");
 }
 
 TEST(Inject, EightBitContentIsMarked) {
   auto r = ParseInject(R"({"from": "a@s.example", "recipients": ["b@d.example"],
-      "content": "Subject: caf\u00e9\n\nx"})", "u");
+      "content": "Subject: caf\u00e9\n\nx"})",
+                       "u");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->messages.at(0).envelope.body, BodyType::k8BitMime);
 }
@@ -81,7 +89,8 @@ TEST(Inject, PartsBuildOneMessagePerRecipientWithItsSubstitutions) {
       "subject": "Hello {{first}}", "text": "Dear {{first}} ({{email}}), from {{shop}}.",
       "html": "<p>{{first}}</p>", "substitutions": {"shop": "Shop & Co", "first": "friend"},
       "recipients": [{"email": "a@x.example", "name": "Ann", "substitutions": {"first": "Ann"}},
-                     "b@y.example"]})", "u");
+                     "b@y.example"]})",
+                       "u");
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->messages.size(), 2u);
   const auto& a = r->messages[0].content;
@@ -99,7 +108,8 @@ TEST(Inject, PartsBuildOneMessagePerRecipientWithItsSubstitutions) {
 
 TEST(Inject, HtmlSubstitutionsAreEscapedAndTextOnesAreNot) {
   auto r = ParseInject(R"({"from": "n@s.example", "text": "{{v}}", "html": "{{v}}|{{{v}}}",
-      "recipients": [{"email": "a@x.example", "substitutions": {"v": "<b>&"}}]})", "u");
+      "recipients": [{"email": "a@x.example", "substitutions": {"v": "<b>&"}}]})",
+                       "u");
   ASSERT_TRUE(r) << r.error().message;
   const auto& c = r->messages.at(0).content;
   EXPECT_NE(c.find("\r\n\r\n<b>&\r\n"), std::string::npos) << c;
@@ -132,9 +142,9 @@ TEST(Inject, RenderedSizeIsBounded) {
   for (int i = 0; i < 200; ++i) {
     tmpl += "{{v}}";
   }
-  const std::string body = R"({"from": "n@s.example", "text": ")" + tmpl +
-                           R"(", "recipients": [{"email": "a@x.example", "substitutions": {"v": ")" +
-                           big + R"("}}]})";
+  const std::string body =
+      R"({"from": "n@s.example", "text": ")" + tmpl +
+      R"(", "recipients": [{"email": "a@x.example", "substitutions": {"v": ")" + big + R"("}}]})";
   auto r = ParseInject(body, "u");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "too_large");

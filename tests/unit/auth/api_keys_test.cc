@@ -1,10 +1,11 @@
 // API keys: made, found by their secret only, revoked, kept across a reload.
-#include <gtest/gtest.h>
+#include "auth/api_keys.h"
 
 #include <filesystem>
 #include <fstream>
 
-#include "auth/api_keys.h"
+#include <gtest/gtest.h>
+
 #include "core/durable_file.h"
 
 namespace sluice::auth {

@@ -1,7 +1,7 @@
 // The dispatcher with fake parts: connections that answer from a script, a
 // resolver from a table, a spool in memory, a manual clock. No sockets and
 // no sleeps: the io_context runs until a condition holds, with a deadline.
-#include <gtest/gtest.h>
+#include "delivery/dispatcher.h"
 
 #include <deque>
 #include <functional>
@@ -10,8 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
 
-#include "delivery/dispatcher.h"
 #include "support/event_log.h"
 #include "support/memory_spool.h"
 
@@ -58,9 +58,11 @@ class FakeConnection final : public Connection {
       s_.replies.pop_front();
     }
     smtp::TransactionResult r;
-    r.recipients.assign(rcpts.size(),
-                        smtp::Reply{code, code == 250 ? "2.0.0" : code >= 500 ? "5.0.0" : "4.0.0",
-                                    "scripted"});
+    r.recipients.assign(rcpts.size(), smtp::Reply{code,
+                                                  code == 250   ? "2.0.0"
+                                                  : code >= 500 ? "5.0.0"
+                                                                : "4.0.0",
+                                                  "scripted"});
     co_return r;
   }
   asio::awaitable<void> Quit() override { co_return; }
@@ -121,10 +123,12 @@ class TableResolver final : public dns::Resolver {
     }
     co_return std::vector<std::string>{it->second};
   }
-  asio::awaitable<Result<std::vector<std::string>, dns::DnsError>> ResolveTxt(std::string) override {
+  asio::awaitable<Result<std::vector<std::string>, dns::DnsError>> ResolveTxt(
+      std::string) override {
     co_return Fail(dns::DnsError::kNxDomain);
   }
-  asio::awaitable<Result<std::vector<std::string>, dns::DnsError>> ResolvePtr(std::string) override {
+  asio::awaitable<Result<std::vector<std::string>, dns::DnsError>> ResolvePtr(
+      std::string) override {
     co_return Fail(dns::DnsError::kNxDomain);
   }
 };
@@ -153,8 +157,7 @@ struct Lab {
     resolver.a["mx1.example.com"] = "192.0.2.1";
     resolver.a["mx2.example.com"] = "192.0.2.2";
     dispatcher = std::make_unique<Dispatcher>(
-        ioc, opts,
-        Parts{clock, *queue, *shaper, resolver, spool, bus, connector, nullptr});
+        ioc, opts, Parts{clock, *queue, *shaper, resolver, spool, bus, connector, nullptr});
     dispatcher->Start();
   }
   static Options Defaults() {

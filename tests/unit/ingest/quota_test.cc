@@ -1,7 +1,7 @@
 // Tenant quotas, with a clock moved by hand.
-#include <gtest/gtest.h>
-
 #include "ingest/quota.h"
+
+#include <gtest/gtest.h>
 
 namespace sluice::ingest {
 namespace {
@@ -29,7 +29,7 @@ TEST(Quota, AnHourlyQuotaRefusesUntilTheNextHour) {
   EXPECT_FALSE(q.Take("acme")->report);  // one event, not one per refusal
   EXPECT_FALSE(q.Take("other"));         // other tenants are not counted
   EXPECT_FALSE(q.Take(""));
-  clock.Advance(40min);                  // 11:00
+  clock.Advance(40min);  // 11:00
   EXPECT_FALSE(q.Take("acme"));
 }
 

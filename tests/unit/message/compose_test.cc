@@ -1,9 +1,10 @@
 // Messages built from parts: fields encoded so nothing can inject another,
 // MIME structure, line lengths.
+#include "message/compose.h"
+
 #include <gtest/gtest.h>
 
 #include "core/base64.h"
-#include "message/compose.h"
 
 namespace sluice::message {
 namespace {
@@ -62,15 +63,21 @@ TEST(Compose, TextAndHtmlAreAlternativesAndAttachmentsFollow) {
   c.subject = "Hi";
   c.text = "plain\n";
   c.html = "<p>caf\xc3\xa9</p>";
-  c.attachments.push_back({"r\xc3\xa9sum\xc3\xa9.pdf", "application/pdf", std::string("%PDF\0\xff", 6)});
+  c.attachments.push_back(
+      {"r\xc3\xa9sum\xc3\xa9.pdf", "application/pdf", std::string("%PDF\0\xff", 6)});
   const std::string m = Compose(c, "u1");
-  EXPECT_EQ(m.rfind("From: Shop <n@s.example>\r\nTo: <a@x.example>\r\nSubject: Hi\r\n", 0), 0u) << m;
-  EXPECT_NE(m.find("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"=_mix_u1\"\r\n\r\n"),
-            std::string::npos) << m;
-  EXPECT_NE(m.find("Content-Type: multipart/alternative; boundary=\"=_alt_u1\""), std::string::npos);
+  EXPECT_EQ(m.rfind("From: Shop <n@s.example>\r\nTo: <a@x.example>\r\nSubject: Hi\r\n", 0), 0u)
+      << m;
+  EXPECT_NE(
+      m.find("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"=_mix_u1\"\r\n\r\n"),
+      std::string::npos)
+      << m;
+  EXPECT_NE(m.find("Content-Type: multipart/alternative; boundary=\"=_alt_u1\""),
+            std::string::npos);
   EXPECT_LT(m.find("text/plain"), m.find("text/html"));  // RFC 2046 §5.1.4: best last
   EXPECT_NE(m.find("Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>caf=C3=A9</p>"),
-            std::string::npos) << m;
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("filename*=utf-8''r%C3%A9sum%C3%A9.pdf"), std::string::npos) << m;
   EXPECT_NE(m.find(Base64Encode(std::string("%PDF\0\xff", 6))), std::string::npos);
   EXPECT_NE(m.find("--=_mix_u1--\r\n"), std::string::npos);

@@ -1,12 +1,13 @@
 // The queue manager with a manual clock and a spool in memory: retries and
 // expiry, operator holds, the operator's actions, and the spool kept in step.
-#include <gtest/gtest.h>
+#include "queue/manager.h"
 
 #include <filesystem>
 
+#include <gtest/gtest.h>
+
 #include "bounce/dsn.h"
 #include "core/clock.h"
-#include "queue/manager.h"
 #include "support/event_log.h"
 #include "support/memory_spool.h"
 

@@ -1,9 +1,10 @@
 // The shaper with a manual clock: what replies, failed connections and
 // successes do to a path, step by step, and what is kept over a restart.
+#include "shaping/shaper.h"
+
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
-#include "shaping/shaper.h"
 
 namespace sluice::shaping {
 namespace {
@@ -66,8 +67,8 @@ TEST(Shaper, SlowStartRegrowsStepByStep) {
   EXPECT_EQ(f.path.ConnectionLimit(), 8u);
   // cap += 1/cap per success: about as many successes as connections per
   // step (4 from 4 to 5, 5 from 5 to 6, ...), then the configured limit.
-  EXPECT_EQ(limits, (std::vector<std::uint32_t>{4, 4, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6,
-                                                7, 7, 7, 7, 7, 7, 7, 8}));
+  EXPECT_EQ(limits, (std::vector<std::uint32_t>{4, 4, 4, 4, 5, 5, 5, 5, 5, 6, 6, 6,
+                                                6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 8}));
 }
 
 // RFC 5321 §5.1: a host that cannot be reached is tried again later. The
@@ -79,8 +80,8 @@ TEST(Shaper, DeadDestinationBackOffDoublesAndResets) {
   for (int i = 0; i < 7; ++i) {
     f.shaper.OnConnectFailed(f.path, f.said);
     ASSERT_TRUE(f.path.Suspended(f.clock.SteadyNow()));
-    backoffs.push_back(
-        std::chrono::duration_cast<std::chrono::seconds>(f.path.suspended_until() - f.clock.SteadyNow()));
+    backoffs.push_back(std::chrono::duration_cast<std::chrono::seconds>(f.path.suspended_until() -
+                                                                        f.clock.SteadyNow()));
     f.clock.Advance(f.path.suspended_until() - f.clock.SteadyNow());
     EXPECT_FALSE(f.path.Suspended(f.clock.SteadyNow()));  // lifts at its end
   }
@@ -245,9 +246,9 @@ TEST(Shaper, StateKeepsRuleSuspensionsAndWarmupCounts) {
   PathState again("ip1->mx.example.net", "mx.example.net", 0);
   restarted.Restore(again);
   ASSERT_TRUE(again.Suspended(later.SteadyNow()));
-  EXPECT_EQ(std::chrono::duration_cast<std::chrono::minutes>(again.suspended_until() -
-                                                             later.SteadyNow()),
-            50min);
+  EXPECT_EQ(
+      std::chrono::duration_cast<std::chrono::minutes>(again.suspended_until() - later.SteadyNow()),
+      50min);
   // Long past its end, nothing is restored.
   ManualClock much_later(f.clock.Now() + 2h);
   Shaper late(much_later, ShaperOptions{}, nullptr);
