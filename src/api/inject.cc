@@ -13,6 +13,7 @@
 
 #include "core/ascii.h"
 #include "core/base64.h"
+#include "core/time_format.h"
 #include "core/utf8.h"
 #include "message/compose.h"
 #include "message/downgrade.h"
@@ -243,6 +244,35 @@ Result<Parts, InjectError> ReadParts(const json::object& o) {
   return p;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>, std::string> ParseMetadata(
+    const json::value& v) {
+  if (!v.is_object()) {
+    return Fail(std::string("\"metadata\" must be an object of strings"));
+  }
+  const json::object& o = v.get_object();
+  if (o.size() > kMaxMetadataKeys) {
+    return Fail(fmt::format("\"metadata\" has {} keys; at most {}", o.size(), kMaxMetadataKeys));
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t bytes = 0;
+  for (const auto& [k, value] : o) {
+    if (!queue::ValidTag(std::string_view(k))) {
+      return Fail(fmt::format("\"metadata\" key \"{}\" must be 1-64 of A-Z a-z 0-9 . _ -",
+                              std::string_view(k)));
+    }
+    if (!value.is_string()) {
+      return Fail(
+          fmt::format("\"metadata\" value of \"{}\" must be a string", std::string_view(k)));
+    }
+    bytes += k.size() + value.get_string().size();
+    out.emplace_back(std::string(k), std::string(value.get_string()));
+  }
+  if (bytes > kMaxMetadataBytes) {
+    return Fail(fmt::format("\"metadata\" is {} bytes; at most {}", bytes, kMaxMetadataBytes));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::string_view unique) {
@@ -256,13 +286,13 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
   }
   const json::object& o = v.get_object();
   static const std::set<std::string_view> kKnown{
-      "from",    "recipients", "content", "campaign", "tenant",      "reply_to",
-      "subject", "text",       "html",    "headers",  "attachments", "substitutions"};
+      "from", "recipients", "content", "campaign",    "tenant",        "reply_to", "subject",
+      "text", "html",       "headers", "attachments", "substitutions", "metadata", "send_at"};
   for (const auto& [k, _] : o) {
     if (kKnown.count(std::string_view(k)) == 0) {
       return Fail(Bad(fmt::format(
           "unknown field \"{}\" (known: from, recipients, content or subject, text, html, "
-          "headers, attachments, substitutions, reply_to; campaign, tenant)",
+          "headers, attachments, substitutions, reply_to; campaign, tenant, metadata, send_at)",
           std::string_view(k))));
     }
   }
@@ -308,6 +338,19 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
       }
       (std::string_view(key) == "campaign" ? out.campaign : out.tenant) =
           std::string(f->get_string());
+    }
+  }
+  if (const json::value* m = o.if_contains("metadata")) {
+    auto metadata = ParseMetadata(*m);
+    if (!metadata) {
+      return Fail(Bad(std::move(metadata).error()));
+    }
+    out.metadata = std::move(metadata).value();
+  }
+  if (const json::value* at = o.if_contains("send_at")) {
+    out.send_at = at->is_string() ? ParseRfc3339(std::string_view(at->get_string())) : std::nullopt;
+    if (!out.send_at) {
+      return Fail(Bad("\"send_at\" must be an RFC 3339 date-time, as 2026-12-24T08:00:00Z"));
     }
   }
   const json::value* rcpts = o.if_contains("recipients");

@@ -18,12 +18,17 @@
 //    "attachments": [{"filename": "a.pdf", "content_type": "application/pdf", "content": BASE64}],
 //    "substitutions": {"shop": "Shop"},
 //    "recipients": [{"email": "a@x.example", "name": "Ann", "substitutions": {"first": "Ann"}}]}
-// Both take "campaign" and (operator keys only) "tenant". A malformed
-// recipient is reported by itself; the others are still sent.
+// Both take "campaign", (operator keys only) "tenant", "metadata" (a map of
+// strings carried into every event of the message) and "send_at" (RFC 3339:
+// no attempt before then). A malformed recipient is reported by itself; the
+// others are still sent.
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/envelope.h"
@@ -34,6 +39,9 @@ namespace sluice::api {
 inline constexpr std::size_t kMaxRecipientsPerRequest = 1000;
 // What templates may render, all messages of a request together.
 inline constexpr std::size_t kMaxComposedBytes = 128u << 20;
+// "metadata": keys of 1-64 of [A-Za-z0-9._-], at most this many, this much in all.
+inline constexpr std::size_t kMaxMetadataKeys = 32;
+inline constexpr std::size_t kMaxMetadataBytes = 4096;
 
 struct RejectedRecipient {
   std::string recipient;  // as given
@@ -50,6 +58,8 @@ struct InjectRequest {
   std::vector<OutgoingMessage> messages;  // one (content), or one per recipient (parts)
   std::string campaign;                   // "" if none
   std::string tenant;                     // "" if none
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::optional<std::chrono::system_clock::time_point> send_at;
   std::vector<RejectedRecipient> rejected;
 };
 

@@ -16,7 +16,10 @@
 #include "api/admin.h"
 #include "api/inject.h"
 #include "api/keys.h"
+#include "api/message_view.h"
 #include "api/openapi.h"
+#include "core/spool_id.h"
+#include "runtime/blocking.h"
 
 namespace sluice::api {
 
@@ -25,6 +28,9 @@ namespace json = boost::json;
 using asio::awaitable;
 
 namespace {
+
+// How far ahead "send_at" may be: a message waits in the spool until then.
+constexpr std::chrono::hours kMaxSendAhead{30 * 24};
 
 HttpResponse Json(unsigned status, const json::object& o) {
   HttpResponse r;
@@ -199,6 +205,13 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     }
     co_return r;
   }
+  if (rest.substr(0, 9) == "messages/") {
+    if (req.method != "GET") {
+      co_return MethodNotAllowed("GET");
+    }
+    HttpResponse r = co_await GetMessage(rest.substr(9), *key);
+    co_return r;
+  }
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
                        rest.substr(0, 5) == "keys/" || rest == "warmup" || rest == "shaping/reload";
   if (!operate) {
@@ -225,6 +238,38 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   }
   HttpResponse r = co_await Operate(req, what);
   co_return r;
+}
+
+awaitable<HttpResponse> ApiV1::GetMessage(std::string_view id_text, const auth::ApiKey& key) {
+  const auto id = SpoolId::FromHex(id_text);
+  if (!id || parts_.spool == nullptr || parts_.blocking == nullptr) {
+    co_return ErrorResponse(404, "not_found", "no such message");
+  }
+  // Both reads may wait on the disk: not on a reactor thread.
+  struct Found {
+    std::optional<spool::Meta> meta;
+    std::vector<std::string> events;
+  };
+  spool::Spool* spool = parts_.spool;
+  events::History* history = parts_.history;
+  const SpoolId sid = *id;
+  Found found;
+  found = co_await runtime::RunBlocking(*parts_.blocking, [spool, history, sid] {
+    Found f;
+    if (auto m = spool->ReadMeta(sid)) {
+      f.meta = std::move(m).value();
+    }
+    if (history != nullptr) {
+      f.events = history->Read(sid.Hex());
+    }
+    return f;
+  });
+  MessageView view = ViewMessage(id->Hex(), found.meta, found.events);
+  // Another tenant's message is as unknown as a missing one.
+  if (!view.found || (!key.operator_key() && view.tenant != key.tenant)) {
+    co_return ErrorResponse(404, "not_found", "no such message");
+  }
+  co_return Json(200, view.body);
 }
 
 awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey& key) {
@@ -264,6 +309,16 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
   session.protocol = req.tls ? "HTTPS" : "HTTP";
   session.tenant = key.operator_key() ? in.tenant : key.tenant;
   session.campaign = in.campaign;
+  session.metadata = std::move(in.metadata);
+  if (in.send_at) {
+    const auto now = parts_.clock.Now();
+    if (*in.send_at > now + kMaxSendAhead) {
+      co_return ErrorResponse(
+          400, "bad_request",
+          fmt::format("\"send_at\" may be at most {} days ahead", kMaxSendAhead.count() / 24));
+    }
+    session.send_at_us = *in.send_at > now ? ToMicros(*in.send_at) : 0;  // past: now
+  }
   // Every message through ingest at once: their spool syncs are grouped.
   auto ex = co_await asio::this_coro::executor;
   auto batch = std::make_shared<AcceptBatch>(ex, in.messages.size());

@@ -9,6 +9,8 @@
 //   GET  /healthz, /readyz
 //   POST /api/v1/messages                     inject (api/inject.h); Idempotency-Key
 //                                             answers a retry with the first answer
+//   GET  /api/v1/messages/ID                  one message (api/message_view.h); a
+//                                             tenant's key sees its tenant's only
 //   GET  /api/v1/queues                       queue summary          (operator)
 //   POST /api/v1/queues/flush|suspend|resume|bounce {"target", "duration"} (operator)
 //   GET  /api/v1/keys, POST /api/v1/keys {"tenant"}, DELETE /api/v1/keys/ID (operator)
@@ -21,12 +23,15 @@
 #include <string>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "api/http_server.h"
 #include "api/idempotency.h"
 #include "auth/api_keys.h"
 #include "core/clock.h"
+#include "events/events.h"
 #include "smtp/server/message_sink.h"
+#include "spool/spool.h"
 
 namespace sluice::api {
 
@@ -42,6 +47,11 @@ class ApiV1 final : public HttpHandler {
     // null when delivery is off (those endpoints answer 503).
     AdminServer* admin = nullptr;
     boost::asio::io_context* admin_ctx = nullptr;
+    // Where GET /api/v1/messages/ID looks (the history may be null: none
+    // kept), and the pool its reads run on.
+    spool::Spool* spool = nullptr;
+    events::History* history = nullptr;
+    boost::asio::thread_pool* blocking = nullptr;
     // Why new mail would not be taken now, or nullopt (for /readyz).
     std::function<std::optional<std::string>()> not_ready;
   };
@@ -52,6 +62,7 @@ class ApiV1 final : public HttpHandler {
  private:
   boost::asio::awaitable<HttpResponse> Inject(const HttpRequest& req, const auth::ApiKey& key);
   boost::asio::awaitable<HttpResponse> Operate(const HttpRequest& req, std::string_view what);
+  boost::asio::awaitable<HttpResponse> GetMessage(std::string_view id, const auth::ApiKey& key);
   HttpResponse Keys(const HttpRequest& req, std::string_view rest);
   // Runs an operator command line on the admin context; its JSON reply.
   boost::asio::awaitable<HttpResponse> RunAdmin(std::string line);

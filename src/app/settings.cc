@@ -31,6 +31,9 @@ min_free_memory = "64MiB"
 
 [events]
 log = "var/events.jsonl"
+# Each message's events, read back by GET /api/v1/messages/{id}; "0" keeps none.
+history_path = "var/history"
+history_retention = "7d"
 
 [auth]
 users_file = "var/users"
@@ -556,8 +559,14 @@ Settings Bind(const config::Document& doc) {
   st.ingest.min_free_memory = spool.Size("min_free_memory", st.ingest.min_free_memory);
 
   auto events = root.Table("events");
-  events.RejectUnknown({"log"});
+  events.RejectUnknown({"log", "history_path", "history_retention"});
   st.event_log = events.String("log", st.event_log);
+  st.history_path = events.String("history_path", st.history_path);
+  st.history_retention = std::chrono::duration_cast<std::chrono::hours>(
+      events.Duration("history_retention", st.history_retention));
+  if (st.history_retention.count() > 366 * 24) {
+    events.Report("history_retention", "must be at most 366d");
+  }
 
   auto auth = root.Table("auth");
   auth.RejectUnknown({"users_file", "max_failures", "failure_window", "lockout"});

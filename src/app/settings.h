@@ -42,8 +42,9 @@ struct Settings {
   std::size_t threads = 2;
   std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(10);
   std::string log_level = "info";
-  // Descriptors kept back from inbound sessions for the spool, event log, DNS
-  // and outbound connections; the rest of RLIMIT_NOFILE is the inbound budget.
+  // Descriptors kept back from inbound sessions for the spool (up to 256),
+  // the message history (up to 64), the event log, DNS and outbound
+  // connections; the rest of RLIMIT_NOFILE is the inbound budget.
   std::uint32_t reserved_descriptors = 512;
   smtp::ServerOptions server;
   std::vector<ListenerSettings> listeners;
@@ -54,6 +55,9 @@ struct Settings {
   std::uint64_t spool_memtable = 64ull << 20;  // RocksDB write buffer per column family
   ingest::Options ingest;
   std::string event_log = "var/events.jsonl";
+  // Each message's events, for GET /api/v1/messages/{id}; retention 0: none kept.
+  std::string history_path = "var/history";
+  std::chrono::hours history_retention{7 * 24};
   std::string users_file;
   auth::FailureLimiterOptions auth_limits;
   dns::UnboundOptions dns;

@@ -50,6 +50,7 @@
 #include "runtime/io_pool.h"
 #include "runtime/malloc_tuning.h"
 #include "smtp/server/server.h"
+#include "spool/history_store.h"
 #include "spool/rocks_spool.h"
 
 namespace asio = boost::asio;
@@ -131,6 +132,7 @@ bool WriteReadyFile(const std::string& path, const std::map<std::string, std::ui
 struct Daemon {
   app::Settings settings;
   std::unique_ptr<spool::RocksSpool> spool;
+  std::unique_ptr<spool::HistoryStore> history;  // outlives the bus that writes to it
   events::Bus bus;
   std::shared_ptr<auth::CredentialStore> credentials;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;
@@ -318,6 +320,16 @@ int Serve(const Args& args) {
     return 1;
   }
   d.bus.AddSink(std::move(sink).value());
+  if (st.history_retention.count() > 0) {
+    auto history =
+        spool::HistoryStore::Open({.path = st.history_path, .retention = st.history_retention});
+    if (!history) {
+      spdlog::critical("{}", history.error());
+      return 1;
+    }
+    d.history = std::move(history).value();
+    d.bus.SetHistory(d.history.get());
+  }
 
   if (!st.users_file.empty()) {
     if (!std::filesystem::exists(st.users_file)) {
@@ -499,6 +511,9 @@ int Serve(const Args& args) {
                  .keys = api_keys.get(),
                  .admin = dispatcher ? admin.get() : nullptr,
                  .admin_ctx = dispatcher ? delivery_ctx.get() : nullptr,
+                 .spool = d.spool.get(),
+                 .history = d.history.get(),
+                 .blocking = &blocking,
                  .not_ready = [&d]() -> std::optional<std::string> {
                    if (!d.spool->Admission(0).ok()) {
                      return "the spool takes no mail now (disk floor or write failures)";

@@ -52,6 +52,7 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;
   long offset = 0;
+  long micros = 0;
   if (text.size() > 10) {
     int h = 0;
     int mi = 0;
@@ -65,10 +66,16 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
     tm.tm_min = mi;
     tm.tm_sec = sec;
     std::string_view zone = text.substr(19);
-    if (!zone.empty() && zone.front() == '.') {  // fractions of a second are ignored
+    if (!zone.empty() && zone.front() == '.') {  // fractions, to the microsecond
       std::size_t n = 1;
+      long scale = 100000;
       while (n < zone.size() && zone[n] >= '0' && zone[n] <= '9') {
+        micros += (zone[n] - '0') * scale;
+        scale /= 10;
         ++n;
+      }
+      if (n == 1) {
+        return std::nullopt;  // a '.' with no digits
       }
       zone.remove_prefix(n);
     }
@@ -94,7 +101,7 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
   if (t == static_cast<std::time_t>(-1) || tm.tm_mday != want_day) {
     return std::nullopt;  // e.g. 2026-02-31, which timegm would make 3 March
   }
-  return std::chrono::system_clock::from_time_t(t - offset);
+  return std::chrono::system_clock::from_time_t(t - offset) + std::chrono::microseconds(micros);
 }
 
 }  // namespace sluice

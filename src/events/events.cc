@@ -23,6 +23,17 @@ boost::json::value OrNull(const std::string& s) {
   return s.empty() ? boost::json::value(nullptr) : boost::json::value(s);
 }
 
+void PutMetadata(boost::json::object& o, const Metadata& metadata) {
+  if (metadata.empty()) {
+    return;
+  }
+  boost::json::object m;
+  for (const auto& [k, v] : metadata) {
+    m[k] = v;
+  }
+  o["metadata"] = std::move(m);
+}
+
 }  // namespace
 
 std::string ToJson(const Reception& e) {
@@ -53,6 +64,10 @@ std::string ToJson(const Reception& e) {
     o["tls"] = boost::json::object{{"version", e.tls_version}, {"cipher", e.tls_cipher}};
   } else {
     o["tls"] = nullptr;
+  }
+  PutMetadata(o, e.metadata);
+  if (e.send_at.time_since_epoch().count() != 0) {
+    o["send_at"] = Rfc3339Micros(e.send_at);
   }
   return ToValidUtf8(boost::json::serialize(o));
 }
@@ -97,6 +112,7 @@ std::string ToJson(const Outcome& e) {
   }
   o["received"] = Rfc3339Micros(e.received);
   o["duration_ms"] = e.duration.count();
+  PutMetadata(o, e.metadata);
   return ToValidUtf8(boost::json::serialize(o));
 }
 
@@ -288,12 +304,19 @@ void Bus::WriteLine(const std::string& line) {
   }
 }
 
+void Bus::WriteLine(const std::string& line, std::string_view message_id) {
+  WriteLine(line);
+  if (history_ != nullptr) {
+    history_->Append(message_id, line);
+  }
+}
+
 void Bus::Publish(const Reception& e) {
-  WriteLine(ToJson(e));
+  WriteLine(ToJson(e), e.id);
 }
 
 void Bus::Publish(const Outcome& e) {
-  WriteLine(ToJson(e));
+  WriteLine(ToJson(e), e.id);
 }
 
 void Bus::Publish(const Automation& e) {

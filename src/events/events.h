@@ -10,11 +10,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
 
 namespace sluice::events {
+
+using Metadata = std::vector<std::pair<std::string, std::string>>;
 
 struct Reception {
   std::string id;
@@ -31,6 +35,8 @@ struct Reception {
   std::string campaign;  // empty: none
   std::string tls_version;
   std::string tls_cipher;
+  Metadata metadata;  // an API request's, carried into every event of the message
+  std::chrono::system_clock::time_point send_at{};  // epoch: at once
   std::chrono::system_clock::time_point timestamp;
 };
 
@@ -46,6 +52,7 @@ struct Outcome {
   std::string queue;  // scheduled queue: "campaign:tenant@domain" (tags optional)
   std::string tenant;
   std::string campaign;
+  Metadata metadata;
   std::string site;  // the MX host set, when known
   std::string mx_host;
   std::string mx_ip;
@@ -142,9 +149,21 @@ class JsonlFileSink final : public Sink {
   std::uint64_t unreported_ = 0;
 };
 
+// Each message's events, kept for a while to be read back by message id
+// (GET /api/v1/messages/{id}). Append is called from any thread.
+class History {
+ public:
+  virtual ~History() = default;
+  virtual void Append(std::string_view message_id, std::string_view line) = 0;
+  // The message's events in the order appended (JSON objects, one a line).
+  virtual std::vector<std::string> Read(std::string_view message_id) = 0;
+};
+
 class Bus {
  public:
   void AddSink(std::unique_ptr<Sink> sink) { sinks_.push_back(std::move(sink)); }
+  // Where events of a message also go; null: nowhere. Set before publishing.
+  void SetHistory(History* history) { history_ = history; }
   void Publish(const Reception& e);
   void Publish(const Outcome& e);
   void Publish(const Automation& e);
@@ -154,7 +173,9 @@ class Bus {
 
  private:
   void WriteLine(const std::string& line);
+  void WriteLine(const std::string& line, std::string_view message_id);
   std::vector<std::unique_ptr<Sink>> sinks_;
+  History* history_ = nullptr;
 };
 
 }  // namespace sluice::events

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/clock.h"
 #include "core/spool_id.h"
 #include "core/time_format.h"
 #include "message/downgrade.h"
@@ -303,6 +304,8 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   meta.campaign = campaign;
   meta.size = prefix.size() + data.size();
   meta.due_us = meta.received_us;
+  meta.metadata = session.metadata;
+  meta.send_at_us = session.send_at_us;
   meta.envelope = envelope;
 
   events::Reception ev;
@@ -318,6 +321,10 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   ev.auth_user = session.auth_user;
   ev.tenant = std::move(tenant);
   ev.campaign = std::move(campaign);
+  ev.metadata = std::move(session.metadata);
+  if (session.send_at_us > meta.received_us) {
+    ev.send_at = FromMicros(session.send_at_us);
+  }
   ev.tls_version = session.tls.version;
   ev.tls_cipher = session.tls.cipher;
   ev.timestamp = now;

@@ -61,8 +61,10 @@ bool Manager::Enqueue(const spool::Meta& meta) {
     spool_.Remove(meta.id, meta.size, [](Result<Ok, spool::SpoolError>) {});
     return false;
   }
+  // A message not tried yet goes now, or at the send_at its sender asked for.
   const bool deferred = meta.attempts > 0;
-  const auto due = deferred ? FromMicros(meta.due_us) : clock_.Now();
+  const auto due =
+      deferred ? FromMicros(meta.due_us) : std::max(clock_.Now(), FromMicros(meta.send_at_us));
   for (auto q : queues) {
     Add(WorkItem{meta.id, due, q, meta.attempts});
   }

@@ -92,6 +92,7 @@ void Manager::Record(events::OutcomeType type, MessageState& m, std::uint32_t rc
   o.queue = names_.Name(w.queue);
   o.tenant = m.meta.tenant;
   o.campaign = m.meta.campaign;
+  o.metadata = m.meta.metadata;
   if (at != nullptr) {
     o.site = at->site;
     o.mx_host = at->mx_host;
@@ -137,7 +138,7 @@ void Manager::Record(events::OutcomeType type, MessageState& m, std::uint32_t rc
           o.timestamp - o.received >= opts_.delay_warning &&
           bounce::WantsReport(env, recipient, ReportAction::kDelayed)) {
         flags |= spool::Meta::kDelayReported;
-        f.retry_until = o.received + retry.max_age;
+        f.retry_until = FromMicros(m.meta.StartUs()) + retry.max_age;
         m.delayed.push_back(std::move(f));
       }
       break;
@@ -198,7 +199,7 @@ void Manager::Finish(MessageState& m, WorkItem w, std::vector<std::uint32_t> pen
   ++w.attempts;
   m.meta.attempts = std::max(m.meta.attempts, w.attempts);
   const auto now = clock_.Now();
-  if (!pending.empty() && now - FromMicros(m.meta.received_us) >= retry.max_age) {
+  if (!pending.empty() && now - FromMicros(m.meta.StartUs()) >= retry.max_age) {
     const std::string text = fmt::format("message expired after {} attempts", w.attempts);
     for (auto rcpt : pending) {
       Record(events::OutcomeType::kExpiration, m, rcpt, tried, ReplyView{451, "4.4.7", text},
@@ -244,9 +245,9 @@ void Manager::WaitOrExpire(const WorkItem& w, Clock::Wall::time_point until,
     Reschedule(w, std::min(until, expires));
     return;
   }
-  // Measured as Finish() measures it, from the recorded reception.
+  // Measured as Finish() measures it, from the recorded reception (or send_at).
   if (MessageState* m = Acquire(w)) {
-    expires = FromMicros(m->meta.received_us) + retry.max_age;
+    expires = FromMicros(m->meta.StartUs()) + retry.max_age;
     if (expires <= now) {
       Finish(*m, w, PendingFor(*m, w.queue), retry);  // records the expiration
     } else {

@@ -4,12 +4,13 @@
 
 // Meta record layout: a version octet, then fields in a fixed order; integers
 // as LEB128 varints, strings as varint length + octets. Version 2 appends the
-// tenant and the campaign; version 1 records (without them) still decode.
+// tenant and the campaign, version 3 the metadata and send_at; older records
+// (without them) still decode.
 
 namespace sluice::spool {
 namespace {
 
-constexpr std::uint8_t kVersion = 2;
+constexpr std::uint8_t kVersion = 3;
 
 void PutVarint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -140,6 +141,12 @@ std::string EncodeMeta(const Meta& m) {
   PutString(out, std::string_view(reinterpret_cast<const char*>(m.done.data()), m.done.size()));
   PutString(out, m.tenant);
   PutString(out, m.campaign);
+  PutVarint(out, m.metadata.size());
+  for (const auto& [k, v] : m.metadata) {
+    PutString(out, k);
+    PutString(out, v);
+  }
+  PutVarint(out, ZigZag(m.send_at_us));
   return out;
 }
 
@@ -185,6 +192,18 @@ Result<Meta, SpoolError> DecodeMeta(std::string_view bytes) {
   if (version >= 2) {
     m.tenant = r.String();
     m.campaign = r.String();
+  }
+  if (version >= 3) {
+    auto count = r.Varint();
+    if (count > 10000) {
+      return Fail(SpoolError::kCorrupt);
+    }
+    for (std::uint64_t i = 0; i < count && r.ok(); ++i) {
+      std::string k = r.String();
+      std::string v = r.String();
+      m.metadata.emplace_back(std::move(k), std::move(v));
+    }
+    m.send_at_us = UnZigZag(r.Varint());
   }
   if (!r.ok()) {
     return Fail(SpoolError::kCorrupt);

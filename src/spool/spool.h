@@ -14,10 +14,13 @@
 // queue state, small, scanned at start-up) and its data (headers and body,
 // read only when a delivery needs it, a piece at a time).
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/envelope.h"
 #include "core/result.h"
@@ -45,6 +48,11 @@ struct Meta {
   std::string tenant;      // who sends (queue/queue_name.h); empty: none
   std::string campaign;    // the X-Campaign tag; empty: none
   std::uint64_t size = 0;  // octets of the stored data
+  // What an API request attached (carried into every event of the message),
+  // and when it asked the first attempt to be made (0: at once). Expiry
+  // counts from the later of reception and send_at.
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::int64_t send_at_us = 0;
   // Queue state, advanced by deliveries.
   std::uint32_t attempts = 0;
   std::int64_t due_us = 0;
@@ -54,6 +62,7 @@ struct Meta {
   static constexpr std::uint8_t kDelayReported = 2;
   std::vector<std::uint8_t> done;
   bool IsDone(std::size_t i) const { return i < done.size() && (done[i] & kFinal) != 0; }
+  std::int64_t StartUs() const { return std::max(received_us, send_at_us); }
 };
 
 // What the spool has done and whether it takes mail (`sluice spool status`).

@@ -94,7 +94,7 @@ def default_config(tmp):
             # Small memtables keep each test's space reserve (2.1 x this) small.
             "memtable_size": "4MiB",
         },
-        "events": {"log": str(tmp / "events.jsonl")},
+        "events": {"log": str(tmp / "events.jsonl"), "history_path": str(tmp / "history")},
         "auth": {"users_file": str(tmp / "users")},
         "admin": {"socket": str(tmp / "admin.sock")},
         "api": {"keys_file": str(tmp / "api-keys")},

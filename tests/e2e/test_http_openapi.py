@@ -71,7 +71,11 @@ def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
                               "content": base64.b64encode(b"abc").decode()}],
              "substitutions": {"n": "1"},
              "recipients": [{"email": "b@dest.example", "name": "B", "substitutions": {"n": "2"}}]}
-    run("/api/v1/messages", "post", request=raw, key=tenant, expect=202)
+    taken = run("/api/v1/messages", "post", request=dict(raw, metadata={"order": "7"}), key=tenant,
+                expect=202)
+    mid = taken["messages"][0]["id"]
+    run("/api/v1/messages/{id}", "get", f"/api/v1/messages/{mid}", key=tenant, expect=200)
+    run("/api/v1/messages/{id}", "get", f"/api/v1/messages/{'0' * 32}", key=tenant, expect=404)
     run("/api/v1/messages", "post", request=parts, key=tenant, expect=202)
     run("/api/v1/messages", "post", request={"from": "x"}, key=tenant, expect=400, valid=False)
     run("/api/v1/messages", "post", request=raw, key=None, expect=401)

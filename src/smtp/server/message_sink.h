@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -35,6 +37,10 @@ struct SessionInfo {
   std::string protocol;
   std::string tenant;
   std::string campaign;
+  // The request's metadata (carried into every event of the message) and
+  // when the first attempt is to be made (microseconds since the epoch; 0: now).
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::int64_t send_at_us = 0;
   // RFC 3848 / RFC 6531 protocol keyword for the Received header: "ESMTPSA", ...
   std::string Protocol(bool smtputf8) const;
 };

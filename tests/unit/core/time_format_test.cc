@@ -23,7 +23,11 @@ TEST(TimeFormat, ParseRfc3339) {
   EXPECT_EQ(Rfc3339Micros(*day), "2026-11-25T00:00:00.000000Z");
   EXPECT_EQ(Rfc3339Micros(*ParseRfc3339("2026-11-25T15:00:00Z")), "2026-11-25T15:00:00.000000Z");
   EXPECT_EQ(Rfc3339Micros(*ParseRfc3339("2026-11-25T15:00:00.5+01:30")),
-            "2026-11-25T13:30:00.000000Z");
+            "2026-11-25T13:30:00.500000Z");
+  // RFC 3339 §5.6 time-secfrac: kept to the microsecond, the rest dropped.
+  EXPECT_EQ(Rfc3339Micros(*ParseRfc3339("2026-11-25T15:00:00.1234567Z")),
+            "2026-11-25T15:00:00.123456Z");
+  EXPECT_FALSE(ParseRfc3339("2026-11-25T15:00:00.Z"));
   EXPECT_FALSE(ParseRfc3339("2026-13-01"));
   EXPECT_FALSE(ParseRfc3339("2026-02-31"));
   EXPECT_TRUE(ParseRfc3339("2028-02-29"));

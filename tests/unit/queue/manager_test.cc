@@ -130,6 +130,31 @@ TEST(QueueManager, RetriesWithBackOffThenExpiresWithA447Report) {
   EXPECT_EQ(f.queue->NextWake(), Clock::Wall::time_point::max());
 }
 
+// An API request's send_at: no attempt before it, and the maximum age counts
+// from it, not from the reception.
+TEST(QueueManager, SendAtHoldsTheFirstAttemptAndStartsTheMaximumAge) {
+  Fixture f;
+  spool::Meta m = f.Put({"a@example.com"});
+  m.send_at_us = ToMicros(f.clock.Now() + 2h);
+  f.spool.records[m.id].meta.send_at_us = m.send_at_us;
+  f.queue->Submit(m);
+  EXPECT_FALSE(f.queue->PopDue());
+  EXPECT_EQ(f.queue->NextWake(), f.clock.Now() + 2h);
+  f.clock.Advance(2h - 1s);
+  EXPECT_FALSE(f.queue->PopDue());
+  f.clock.Advance(1s);
+  auto w = f.queue->PopDue();
+  ASSERT_TRUE(w);
+  f.Attempt(*w, 451, "4.3.0", "try later");
+  // 3 h 30 min after reception, 1 h 30 min after send_at: not expired.
+  f.clock.Advance(90min);
+  w = f.queue->PopDue();
+  ASSERT_TRUE(w);
+  f.Attempt(*w, 451, "4.3.0", "try later");
+  EXPECT_EQ(f.log.Count("Expiration"), 0u);
+  EXPECT_EQ(f.log.Count("TransientFailure"), 2u);
+}
+
 TEST(QueueManager, APermanentReplyBouncesAtOnce) {
   Fixture f;
   f.queue->Submit(f.Put({"gone@example.com", "also@example.com"}));

@@ -27,6 +27,8 @@ Meta Sample() {
   m.attempts = 3;
   m.due_us = -5;
   m.done = {0, 1};
+  m.metadata = {{"order", "A-17"}, {"user", "ü 42"}};
+  m.send_at_us = 1795618900000000;
   return m;
 }
 
@@ -55,6 +57,9 @@ TEST(MetaCodec, RoundTrip) {
   EXPECT_EQ(d->due_us, -5);
   EXPECT_FALSE(d->IsDone(0));
   EXPECT_TRUE(d->IsDone(1));
+  EXPECT_EQ(d->metadata, m.metadata);
+  EXPECT_EQ(d->send_at_us, m.send_at_us);
+  EXPECT_EQ(d->StartUs(), m.send_at_us);
 }
 
 TEST(MetaCodec, TruncatedRecordsAreCorruptNotCrashes) {
@@ -70,14 +75,30 @@ TEST(MetaCodec, VersionOneRecordsDecodeWithoutTenant) {
   Meta m = Sample();
   m.tenant.clear();
   m.campaign.clear();
+  m.metadata.clear();
+  m.send_at_us = 0;
   std::string bytes = EncodeMeta(m);
-  bytes.resize(bytes.size() - 2);  // the two empty strings version 2 appends
+  bytes.resize(bytes.size() - 4);  // two empty strings (version 2), two zeros (version 3)
   bytes[0] = 1;
   auto d = DecodeMeta(bytes);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->auth_user, "alice");
   EXPECT_TRUE(d->tenant.empty());
   EXPECT_TRUE(d->IsDone(1));
+}
+
+TEST(MetaCodec, VersionTwoRecordsDecodeWithoutMetadata) {
+  Meta m = Sample();
+  m.metadata.clear();
+  m.send_at_us = 0;
+  std::string bytes = EncodeMeta(m);
+  bytes.resize(bytes.size() - 2);  // the metadata count and send_at version 3 appends
+  bytes[0] = 2;
+  auto d = DecodeMeta(bytes);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->campaign, "spring-sale");
+  EXPECT_TRUE(d->metadata.empty());
+  EXPECT_EQ(d->StartUs(), m.received_us);
 }
 
 TEST(MetaCodec, UnknownVersionIsCorrupt) {

@@ -1,0 +1,121 @@
+#include "spool/history_store.h"
+
+#include <filesystem>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <spdlog/spdlog.h>
+
+#include "core/clock.h"
+#include "core/spool_id.h"
+#include "spool/rocks_logger.h"
+
+namespace sluice::spool {
+namespace {
+
+constexpr std::size_t kIdBytes = 16;
+constexpr std::int64_t kExpireEveryUs = 3600LL * 1000 * 1000;
+
+void PutBigEndian(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+std::int64_t NowUs() {
+  return ToMicros(std::chrono::system_clock::now());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HistoryStore>, std::string> HistoryStore::Open(const Options& opts) {
+  std::error_code ec;
+  std::filesystem::create_directories(opts.path, ec);
+  if (ec) {
+    return Fail("cannot create history directory " + opts.path + ": " + ec.message());
+  }
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.info_log = MakeRocksLogger();
+  o.max_open_files = 64;
+  o.write_buffer_size = 16u << 20;
+  o.max_total_wal_size = 64u << 20;
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(o, opts.path, &raw);
+  if (!st.ok()) {
+    return Fail("cannot open history " + opts.path + ": " + st.ToString());
+  }
+  std::unique_ptr<HistoryStore> h(new HistoryStore(opts));
+  h->db_.reset(raw);
+  // Sequence numbers only order one message's events; starting from the
+  // clock keeps them rising across restarts.
+  h->seq_ = static_cast<std::uint64_t>(NowUs()) << 8;
+  h->Expire(std::chrono::system_clock::now());
+  return h;
+}
+
+HistoryStore::HistoryStore(Options opts) : opts_(std::move(opts)) {}
+
+HistoryStore::~HistoryStore() {
+  if (db_) {
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+void HistoryStore::Append(std::string_view message_id, std::string_view line) {
+  auto id = SpoolId::FromHex(message_id);
+  if (!id) {
+    return;
+  }
+  const auto now = NowUs();
+  if (now >= next_expiry_us_.load(std::memory_order_relaxed)) {
+    Expire(FromMicros(now));
+  }
+  auto k = id->Key();
+  std::string key(k.data(), k.size());
+  PutBigEndian(key, seq_.fetch_add(1, std::memory_order_relaxed));
+  auto st = db_->Put(rocksdb::WriteOptions(), key, rocksdb::Slice(line.data(), line.size()));
+  if (!st.ok() && failures_.fetch_add(1, std::memory_order_relaxed) % 10000 == 0) {
+    spdlog::warn("message history: cannot write: {} (counted, not retried)", st.ToString());
+  }
+}
+
+std::vector<std::string> HistoryStore::Read(std::string_view message_id) {
+  std::vector<std::string> out;
+  auto id = SpoolId::FromHex(message_id);
+  if (!id) {
+    return out;
+  }
+  auto k = id->Key();
+  const std::string prefix(k.data(), k.size());
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() == kIdBytes + 8) {
+      out.push_back(it->value().ToString());
+    }
+  }
+  return out;
+}
+
+void HistoryStore::Expire(std::chrono::system_clock::time_point now) {
+  std::unique_lock lock(expire_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    return;  // another thread is at it
+  }
+  next_expiry_us_.store(ToMicros(now) + kExpireEveryUs, std::memory_order_relaxed);
+  const auto cutoff = ToMicros(now - opts_.retention);
+  if (cutoff <= 0) {
+    return;
+  }
+  // Ids begin with their reception time: every key below the cutoff's id is older.
+  auto end = SpoolId(static_cast<std::uint64_t>(cutoff), 0).Key();
+  const std::string begin(kIdBytes, '\0');
+  auto st = db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(), begin,
+                             std::string(end.data(), end.size()));
+  if (!st.ok()) {
+    spdlog::warn("message history: cannot expire old records: {}", st.ToString());
+  }
+}
+
+}  // namespace sluice::spool

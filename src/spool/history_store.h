@@ -1,0 +1,56 @@
+#pragma once
+// Security: holds event records (addresses, client details, metadata), never bodies.
+// Durability: appends are written to RocksDB's log, not synced: they survive
+//             a crash of the process; a power loss may lose the last few.
+//             History is for looking back, not for deciding: nothing reads it
+//             to deliver or to count.
+//
+// Each message's events for `retention` after its reception, in a RocksDB
+// database of its own beside the spool (not in it: it writes and drops far
+// more, and no 250 waits on it). A key is the message id's 16-byte time-ordered form
+// (core/spool_id.h) and a sequence number, so one message's events are one
+// key range and expiring a day is one range deletion.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/result.h"
+#include "events/events.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace sluice::spool {
+
+class HistoryStore final : public events::History {
+ public:
+  struct Options {
+    std::string path;
+    std::chrono::hours retention{7 * 24};
+  };
+  static Result<std::unique_ptr<HistoryStore>, std::string> Open(const Options& opts);
+  ~HistoryStore() override;
+
+  void Append(std::string_view message_id, std::string_view line) override;
+  std::vector<std::string> Read(std::string_view message_id) override;
+  // Drops the events of messages received before now - retention. Append
+  // calls it once an hour; tests call it with their own time.
+  void Expire(std::chrono::system_clock::time_point now);
+  std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+
+ private:
+  explicit HistoryStore(Options opts);
+
+  Options opts_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::atomic<std::uint64_t> seq_{0};
+  std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::int64_t> next_expiry_us_{0};
+  std::mutex expire_mu_;
+};
+
+}  // namespace sluice::spool
