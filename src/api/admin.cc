@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <sstream>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,6 +24,7 @@
 #include "config/config.h"
 #include "core/spool_id.h"
 #include "core/time_format.h"
+#include "delivery/explain.h"
 #include "queue/queue_name.h"
 
 namespace sluice::api {
@@ -40,6 +42,39 @@ std::string Error(const std::string& what) {
 
 std::string Timestamp(std::int64_t us) {
   return Rfc3339Micros(std::chrono::system_clock::time_point(std::chrono::microseconds(us)));
+}
+
+std::string ExplanationJson(const delivery::Explanation& e) {
+  namespace json = boost::json;
+  json::array hosts;
+  for (const auto& h : e.hosts) {
+    hosts.emplace_back(h);
+  }
+  json::array sources;
+  for (const auto& m : e.sources) {
+    sources.push_back(json::object{{"name", m.name}, {"address", m.address}, {"weight", m.weight}});
+  }
+  json::object settings;
+  for (const auto& o : shaping::ExplainOptions(e.effective)) {
+    settings[o.name] = json::object{{"value", o.value}, {"origin", o.origin}};
+  }
+  json::array automation;
+  for (const auto& [name, effect] : shaping::ExplainAutomation(e.effective)) {
+    automation.push_back(json::object{{"rule", name}, {"effect", effect}});
+  }
+  auto or_null = [](const std::string& s) {
+    return s.empty() ? json::value(nullptr) : json::value(s);
+  };
+  return json::serialize(json::object{{"domain", e.domain},
+                                      {"hosts", std::move(hosts)},
+                                      {"via", e.via},
+                                      {"pool", or_null(e.pool)},
+                                      {"pool_why", e.pool_why},
+                                      {"sources", std::move(sources)},
+                                      {"source", or_null(e.source)},
+                                      {"provider", or_null(e.effective.provider)},
+                                      {"settings", std::move(settings)},
+                                      {"automation", std::move(automation)}});
 }
 
 }  // namespace
@@ -103,12 +138,53 @@ asio::awaitable<void> AdminServer::Serve(AdminServer* self, local::socket s) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
       line.pop_back();
     }
-    reply = self->Execute(line);
+    reply = co_await Run(self, std::move(line));
   }
   reply += '\n';
   co_await asio::async_write(s, asio::buffer(reply), kTuple);
   guard.cancel();
   s.close(ec);
+}
+
+asio::awaitable<std::string> AdminServer::Run(AdminServer* self, std::string line) {
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) {
+    words.push_back(std::move(w));
+  }
+  if (words.size() < 2 || words[0] != "shaping" || words[1] != "explain") {
+    co_return self->Execute(line);
+  }
+  constexpr std::string_view kUsage =
+      "usage: shaping explain DOMAIN [--source IP] [--tenant T] [--campaign C]";
+  if (!self->parts_) {
+    co_return Error("delivery is not enabled on this node ([delivery] enabled = false)");
+  }
+  if (words.size() < 3 || words.size() % 2 == 0) {
+    co_return Error(std::string(kUsage));
+  }
+  std::string source;
+  std::string tenant;
+  std::string campaign;
+  for (std::size_t i = 3; i + 1 < words.size(); i += 2) {
+    std::string* out = words[i] == "--source"     ? &source
+                       : words[i] == "--tenant"   ? &tenant
+                       : words[i] == "--campaign" ? &campaign
+                                                  : nullptr;
+    if (out == nullptr) {
+      co_return Error(std::string(kUsage));
+    }
+    *out = words[i + 1];
+  }
+  auto query = delivery::MakeExplainQuery(words[2], source, tenant, campaign);
+  if (!query) {
+    co_return Error(query.error());
+  }
+  delivery::Dispatcher& d = self->parts_->dispatcher;
+  delivery::Explanation e = co_await delivery::Explain(d.options(), d.options().shaping,
+                                                       d.resolver(), std::move(query).value());
+  std::string out = ExplanationJson(e);
+  co_return out;
 }
 
 std::string AdminServer::KeyCommand(const std::string& verb, const std::string& arg,

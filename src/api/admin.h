@@ -3,7 +3,9 @@
 // Standards: none; one command line in, one JSON object line out.
 //
 // Commands: "queue summary", "queue flush [DOMAIN]", "queue suspend DOMAIN",
-// "queue resume DOMAIN", "queue bounce DOMAIN|ID", "key list|create|revoke".
+// "queue resume DOMAIN", "queue bounce DOMAIN|ID", "key list|create|revoke",
+// "shaping explain DOMAIN [--source IP] [--tenant T] [--campaign C]" (the
+// running node's rules, routes and DNS).
 // `sluice queue ...` and `sluice key ...` speak it.
 
 #include <functional>
@@ -38,7 +40,9 @@ class AdminServer {
                                                                   std::optional<Parts> parts);
   ~AdminServer();
 
-  // Runs one command; the JSON reply (exposed for tests).
+  // Runs one command; the JSON reply (exposed for tests). Run() takes every
+  // command, Execute() those that need no waiting (all but shaping explain).
+  static boost::asio::awaitable<std::string> Run(AdminServer* self, std::string line);
   std::string Execute(const std::string& line);
   // "shaping reload": re-reads the rules file; returns "" or what is wrong.
   void OnShapingReload(std::function<std::string()> fn) { shaping_reload_ = std::move(fn); }

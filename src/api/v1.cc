@@ -1,5 +1,6 @@
 #include "api/v1.h"
 
+#include <map>
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,6 +20,7 @@
 #include "api/message_view.h"
 #include "api/openapi.h"
 #include "core/spool_id.h"
+#include "delivery/explain.h"
 #include "runtime/blocking.h"
 
 namespace sluice::api {
@@ -120,10 +122,6 @@ awaitable<void> AcceptOne(smtp::MessageSink& sink, smtp::SessionInfo session, En
 }
 
 // Runs on the admin context (the delivery thread).
-awaitable<std::string> ExecuteOn(AdminServer* admin, std::string line) {
-  co_return admin->Execute(line);
-}
-
 }  // namespace
 
 awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
@@ -213,7 +211,8 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     co_return r;
   }
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
-                       rest.substr(0, 5) == "keys/" || rest == "warmup" || rest == "shaping/reload";
+                       rest.substr(0, 5) == "keys/" || rest == "warmup" ||
+                       rest == "shaping/reload" || rest == "shaping/explain";
   if (!operate) {
     co_return NotFound();
   }
@@ -222,6 +221,10 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   }
   if (rest == "keys" || rest.substr(0, 5) == "keys/") {
     co_return Keys(req, rest.substr(4));
+  }
+  if (rest == "shaping/explain") {
+    HttpResponse r = co_await Explain(req);
+    co_return r;
   }
   if (rest == "warmup" || rest == "shaping/reload") {
     const bool get = rest == "warmup";
@@ -390,8 +393,8 @@ awaitable<HttpResponse> ApiV1::RunAdmin(std::string line) {
   }
   // A plain function, not a capturing lambda: GCC 12 destroys a coroutine
   // lambda's captures twice.
-  std::string out = co_await asio::co_spawn(*parts_.admin_ctx, ExecuteOn(parts_.admin, line),
-                                            asio::use_awaitable);
+  std::string out = co_await asio::co_spawn(
+      *parts_.admin_ctx, AdminServer::Run(parts_.admin, std::move(line)), asio::use_awaitable);
   boost::system::error_code ec;
   json::value v = json::parse(out, ec);
   if (!ec && v.is_object() && v.get_object().contains("error") &&
@@ -446,6 +449,46 @@ awaitable<HttpResponse> ApiV1::Operate(const HttpRequest& req, std::string_view 
   std::string line = fmt::format("queue {} {}", what, target);
   if (!duration.empty()) {
     line += " " + duration;
+  }
+  HttpResponse r = co_await RunAdmin(std::move(line));
+  co_return r;
+}
+
+awaitable<HttpResponse> ApiV1::Explain(const HttpRequest& req) {
+  if (req.method != "POST") {
+    co_return MethodNotAllowed("POST");
+  }
+  auto body = ObjectBody(req);
+  if (!body) {
+    co_return body.error();
+  }
+  std::map<std::string, std::string, std::less<>> fields{
+      {"domain", ""}, {"source", ""}, {"tenant", ""}, {"campaign", ""}};
+  for (const auto& [k, v] : *body) {
+    auto it = fields.find(std::string_view(k));
+    if (it == fields.end() || !v.is_string()) {
+      co_return ErrorResponse(400, "bad_request",
+                              fmt::format("unknown or non-string field \"{}\" (known: domain, "
+                                          "source, tenant, campaign)",
+                                          std::string_view(k)));
+    }
+    it->second = std::string(v.get_string());
+  }
+  // Checked here, so the command line built from it is the one meant.
+  auto q = delivery::MakeExplainQuery(fields["domain"], fields["source"], fields["tenant"],
+                                      fields["campaign"]);
+  if (!q) {
+    co_return ErrorResponse(400, "bad_request", q.error());
+  }
+  std::string line = "shaping explain " + q->domain;
+  if (q->source) {
+    line += " --source " + *q->source;
+  }
+  if (!q->tenant.empty()) {
+    line += " --tenant " + q->tenant;
+  }
+  if (!q->campaign.empty()) {
+    line += " --campaign " + q->campaign;
   }
   HttpResponse r = co_await RunAdmin(std::move(line));
   co_return r;

@@ -15,6 +15,7 @@
 //   POST /api/v1/queues/flush|suspend|resume|bounce {"target", "duration"} (operator)
 //   GET  /api/v1/keys, POST /api/v1/keys {"tenant"}, DELETE /api/v1/keys/ID (operator)
 //   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
+//   POST /api/v1/shaping/explain {"domain", "source", "tenant", "campaign"} (operator)
 //   GET  /api/v1/openapi.json                                         (no key)
 // Errors: {"error": {"code": "...", "message": "..."}}.
 
@@ -63,6 +64,7 @@ class ApiV1 final : public HttpHandler {
   boost::asio::awaitable<HttpResponse> Inject(const HttpRequest& req, const auth::ApiKey& key);
   boost::asio::awaitable<HttpResponse> Operate(const HttpRequest& req, std::string_view what);
   boost::asio::awaitable<HttpResponse> GetMessage(std::string_view id, const auth::ApiKey& key);
+  boost::asio::awaitable<HttpResponse> Explain(const HttpRequest& req);
   HttpResponse Keys(const HttpRequest& req, std::string_view rest);
   // Runs an operator command line on the admin context; its JSON reply.
   boost::asio::awaitable<HttpResponse> RunAdmin(std::string line);

@@ -111,6 +111,10 @@ class Dispatcher final : public queue::Downstream {
 
   // Admin interface; call on the dispatcher's io_context.
   std::vector<PathView> Paths() const;
+  // The settings in force (shaping rules as last set) and the resolver
+  // routes use: for explaining them (delivery/explain.h).
+  const Options& options() const { return opts_; }
+  dns::Resolver& resolver() { return parts_.resolver; }
   // Replaces the shaping rules; paths take them up at once.
   void SetShaping(std::shared_ptr<const shaping::Rules> rules);
   // Writes the shaping state if it changed; every second, and at shutdown.

@@ -185,33 +185,47 @@ Effective Resolve(const Rules& rules, const Effective& builtin, std::string_view
   return e;
 }
 
-std::string Explain(const Effective& e) {
-  auto line = [&](const char* name, const std::string& value) {
+std::vector<ExplainedOption> ExplainOptions(const Effective& e) {
+  std::vector<ExplainedOption> out;
+  auto add = [&](const char* name, std::string value) {
     auto it = e.origin.find(name);
-    return fmt::format("{:<31} {:<16} ({})\n", name, value,
-                       it == e.origin.end() ? "built-in" : it->second);
+    out.push_back({name, std::move(value), it == e.origin.end() ? "built-in" : it->second});
   };
-  std::string out;
-  out += line("connection_limit", std::to_string(e.connection_limit));
-  out += line("max_connection_rate",
-              e.max_connection_rate ? e.max_connection_rate->text : "unlimited");
-  out += line("max_message_rate", e.max_message_rate ? e.max_message_rate->text : "unlimited");
-  out += line("max_deliveries_per_connection", std::to_string(e.max_deliveries_per_connection));
-  out += line("max_recipients_per_transaction", std::to_string(e.max_recipients_per_transaction));
-  out += line("idle_timeout", fmt::format("{}ms", e.idle_timeout.count()));
-  out += line("tls", ToString(e.tls));
+  add("connection_limit", std::to_string(e.connection_limit));
+  add("max_connection_rate", e.max_connection_rate ? e.max_connection_rate->text : "unlimited");
+  add("max_message_rate", e.max_message_rate ? e.max_message_rate->text : "unlimited");
+  add("max_deliveries_per_connection", std::to_string(e.max_deliveries_per_connection));
+  add("max_recipients_per_transaction", std::to_string(e.max_recipients_per_transaction));
+  add("idle_timeout", fmt::format("{}ms", e.idle_timeout.count()));
+  add("tls", ToString(e.tls));
   auto ms = [](const std::optional<std::chrono::milliseconds>& d) {
     return d ? fmt::format("{}ms", d->count()) : std::string("[queue]");
   };
-  out += line("first_retry", ms(e.retry.first_retry));
-  out += line("max_retry_interval", ms(e.retry.max_retry_interval));
-  out += line("backoff_factor",
-              e.retry.backoff_factor ? fmt::format("{}", *e.retry.backoff_factor) : "[queue]");
-  out += line("max_age", ms(e.retry.max_age));
+  add("first_retry", ms(e.retry.first_retry));
+  add("max_retry_interval", ms(e.retry.max_retry_interval));
+  add("backoff_factor",
+      e.retry.backoff_factor ? fmt::format("{}", *e.retry.backoff_factor) : "[queue]");
+  add("max_age", ms(e.retry.max_age));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> ExplainAutomation(const Effective& e) {
+  std::vector<std::pair<std::string, std::string>> out;
   for (const auto* a : e.automation) {
     const bool scoped = a->action == Action::kSuspend && a->scope != Scope::kPath;
-    out += fmt::format("automation {:<20} {}{}{} for {}ms\n", a->name, ToString(a->action),
-                       scoped ? " " : "", scoped ? ToString(a->scope) : "", a->duration.count());
+    out.emplace_back(a->name, fmt::format("{}{}{} for {}ms", ToString(a->action), scoped ? " " : "",
+                                          scoped ? ToString(a->scope) : "", a->duration.count()));
+  }
+  return out;
+}
+
+std::string Explain(const Effective& e) {
+  std::string out;
+  for (const auto& o : ExplainOptions(e)) {
+    out += fmt::format("{:<31} {:<16} ({})\n", o.name, o.value, o.origin);
+  }
+  for (const auto& [name, effect] : ExplainAutomation(e)) {
+    out += fmt::format("automation {:<20} {}\n", name, effect);
   }
   return out;
 }

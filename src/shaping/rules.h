@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "shaping/gcra.h"
@@ -119,7 +120,16 @@ const Provider* MatchProvider(const Rules& rules, const std::vector<std::string>
 Effective Resolve(const Rules& rules, const Effective& builtin, std::string_view domain,
                   const std::vector<std::string>& mx_hosts, std::string_view source);
 
-// One line per option: "name = value   (origin)".
+// Each effective option as text, with the layer it came from.
+struct ExplainedOption {
+  std::string name;
+  std::string value;
+  std::string origin;  // "built-in", "default", "provider gmail", ...
+};
+std::vector<ExplainedOption> ExplainOptions(const Effective& e);
+// The reply rules in force: (name, "ACTION [SCOPE] for Nms").
+std::vector<std::pair<std::string, std::string>> ExplainAutomation(const Effective& e);
+// One line per option: "name = value   (origin)", then the reply rules.
 std::string Explain(const Effective& e);
 
 }  // namespace sluice::shaping

@@ -93,6 +93,11 @@ def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
     run("/api/v1/keys/{id}", "delete", f"/api/v1/keys/{made['id']}", expect=404)
     run("/api/v1/warmup", "get", expect=200)
     run("/api/v1/shaping/reload", "post", expect=400)  # no rules file in this configuration
+    run("/api/v1/shaping/explain", "post", request={"domain": "dest.example"}, expect=200)
+    run("/api/v1/shaping/explain", "post", request={"domain": "dest.example", "campaign": "c"},
+        expect=400)
+    run("/api/v1/shaping/explain", "post", request={"domain": "dest.example"}, key=tenant,
+        expect=403)
 
     listed = {(p, m) for p, ops in SPEC["paths"].items() for m in ops}
     assert listed == walked, f"not walked: {listed - walked}"

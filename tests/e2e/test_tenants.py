@@ -13,6 +13,7 @@ import time
 from conftest import PASSWORD, SLUICED, default_config, to_toml
 from mx import body, inject_pipelined, stays_true, wait_until
 from smtp_client import connect, plain_response
+from test_http_api import call, make_key
 
 
 def tagged(tag, tenant=None, campaign=None):
@@ -564,7 +565,7 @@ def test_explain_shows_the_pool_a_tenant_and_campaign_use(tmp_path, sluiced_fact
     rules.write_text('[domain."ex.example"]\nconnection_limit = 4\n'
                      '[domain."ex.example".source."127.0.0.83"]\nconnection_limit = 1\n')
     s = sluiced_factory(config={
-        "delivery": {"shaping": str(rules), "smarthost": "[127.0.0.20]"},
+        "delivery": {"enabled": True, "shaping": str(rules), "smarthost": "[127.0.0.20]"},
         "egress": POOLS,
         "tenant": {"acme": {"pool": "bulk", "campaign": {"spring": {"pool": "warm"}}}},
     })
@@ -578,6 +579,22 @@ def test_explain_shows_the_pool_a_tenant_and_campaign_use(tmp_path, sluiced_fact
     assert "(domain ex.example source 127.0.0.83)" in out, out  # its only source's block
     out = s.cli("shaping", "explain", "ex.example").stdout
     assert "pool     shared ([egress] default_pool)" in out, out
+
+    # The HTTP twin explains with the running node's rules and routes.
+    op = make_key(s)["key"]
+    status, e, _ = call(s, "POST", "/api/v1/shaping/explain",
+                        {"domain": "EX.example", "tenant": "acme", "campaign": "spring"}, key=op)
+    assert status == 200, e
+    assert e["domain"] == "ex.example" and e["hosts"] == ["[127.0.0.20]"] and e["via"] == "route"
+    assert e["pool"] == "warm" and e["source"] == "127.0.0.83"
+    assert e["settings"]["connection_limit"] == {
+        "value": "1", "origin": "domain ex.example source 127.0.0.83"}
+    for bad in ({"domain": "ex.example", "campaign": "spring"}, {"domain": "ex.example", "x": "1"},
+                {"domain": "ex.example", "source": "not-an-ip"}, {}):
+        status, err, _ = call(s, "POST", "/api/v1/shaping/explain", bad, key=op)
+        assert status == 400, (bad, err)
+    tenant = make_key(s, "acme")["key"]
+    assert call(s, "POST", "/api/v1/shaping/explain", {"domain": "ex.example"}, key=tenant)[0] == 403
 
 
 def test_a_tenant_sends_only_from_its_own_domains(sluiced_factory):
