@@ -2,7 +2,12 @@
 
 #include <algorithm>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <openssl/evp.h>
+
+#include "core/base64.h"
 
 namespace sluice::api {
 
@@ -61,12 +66,52 @@ IdempotencyCache::Lookup IdempotencyCache::Begin(const std::string& scope, std::
 }
 
 void IdempotencyCache::Finish(const std::string& scope, std::string_view key, Answer answer) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(Slot(scope, key));
-  if (it != entries_.end()) {
+  std::string record;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(Slot(scope, key));
+    if (it == entries_.end()) {
+      return;
+    }
     it->second.done = true;
     it->second.answer = std::move(answer);
+    if (journal_) {
+      record =
+          boost::json::serialize(boost::json::object{{"slot", it->first},
+                                                     {"digest", Base64Encode(it->second.body_hash)},
+                                                     {"status", it->second.answer.status},
+                                                     {"body", it->second.answer.body}});
+    }
   }
+  if (journal_) {
+    journal_(ToMicros(clock_.Now()), std::move(record));
+  }
+}
+
+void IdempotencyCache::Restore(std::int64_t at_us, std::string_view record) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(record, ec);
+  const boost::json::object* o = ec ? nullptr : v.if_object();
+  if (o == nullptr || !o->contains("slot") || !o->contains("digest") || !o->contains("status") ||
+      !o->contains("body") || !o->at("slot").is_string() || !o->at("digest").is_string() ||
+      !o->at("body").is_string() || !o->at("status").is_number()) {
+    return;  // not one of ours: skipped
+  }
+  auto digest = Base64Decode(std::string_view(o->at("digest").get_string()));
+  if (!digest) {
+    return;
+  }
+  // Its age on the wall clock, as a point on the steady clock the cache keeps.
+  const auto age = clock_.Now() - FromMicros(at_us);
+  const auto at = clock_.SteadyNow() - std::chrono::duration_cast<Clock::Steady::duration>(age);
+  std::lock_guard lock(mu_);
+  const std::string slot(o->at("slot").get_string());
+  Entry e{std::move(digest).value(), true,
+          Answer{o->at("status").to_number<unsigned>(), std::string(o->at("body").get_string())},
+          at};
+  entries_[slot] = std::move(e);
+  order_.emplace_back(at, slot);
+  Expire(clock_.SteadyNow());
 }
 
 void IdempotencyCache::Abandon(const std::string& scope, std::string_view key) {

@@ -124,6 +124,18 @@ awaitable<void> AcceptOne(smtp::MessageSink& sink, smtp::SessionInfo session, En
 // Runs on the admin context (the delivery thread).
 }  // namespace
 
+ApiV1::ApiV1(Parts parts) : parts_(std::move(parts)), idempotency_(parts_.clock) {
+  if (spool::HistoryStore* journal = parts_.journal) {
+    const auto since = ToMicros(parts_.clock.Now() - idempotency_.keep());
+    journal->ForEachRecord(since, [this](std::int64_t at_us, std::string_view record) {
+      idempotency_.Restore(at_us, record);
+    });
+    idempotency_.SetJournal([journal](std::int64_t at_us, std::string record) {
+      journal->AppendRecord(at_us, record);
+    });
+  }
+}
+
 awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   const std::string_view path = req.Path();
   if (path == "/healthz") {

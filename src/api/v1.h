@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "events/events.h"
 #include "smtp/server/message_sink.h"
+#include "spool/history_store.h"
 #include "spool/spool.h"
 
 namespace sluice::api {
@@ -52,11 +53,14 @@ class ApiV1 final : public HttpHandler {
     // kept), and the pool its reads run on.
     spool::Spool* spool = nullptr;
     events::History* history = nullptr;
+    // Where Idempotency-Key answers are kept over restarts (null: memory only).
+    spool::HistoryStore* journal = nullptr;
     boost::asio::thread_pool* blocking = nullptr;
     // Why new mail would not be taken now, or nullopt (for /readyz).
     std::function<std::optional<std::string>()> not_ready;
   };
-  explicit ApiV1(Parts parts) : parts_(std::move(parts)), idempotency_(parts_.clock) {}
+  // Reads the kept Idempotency-Key answers back from the journal.
+  explicit ApiV1(Parts parts);
 
   boost::asio::awaitable<HttpResponse> Handle(HttpRequest request) override;
 

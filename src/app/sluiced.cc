@@ -320,14 +320,15 @@ int Serve(const Args& args) {
     return 1;
   }
   d.bus.AddSink(std::move(sink).value());
+  // Message history (when kept) and the API's idempotent answers.
+  auto history =
+      spool::HistoryStore::Open({.path = st.history_path, .retention = st.history_retention});
+  if (!history) {
+    spdlog::critical("{}", history.error());
+    return 1;
+  }
+  d.history = std::move(history).value();
   if (st.history_retention.count() > 0) {
-    auto history =
-        spool::HistoryStore::Open({.path = st.history_path, .retention = st.history_retention});
-    if (!history) {
-      spdlog::critical("{}", history.error());
-      return 1;
-    }
-    d.history = std::move(history).value();
     d.bus.SetHistory(d.history.get());
   }
 
@@ -512,7 +513,8 @@ int Serve(const Args& args) {
                  .admin = dispatcher ? admin.get() : nullptr,
                  .admin_ctx = dispatcher ? delivery_ctx.get() : nullptr,
                  .spool = d.spool.get(),
-                 .history = d.history.get(),
+                 .history = st.history_retention.count() > 0 ? d.history.get() : nullptr,
+                 .journal = d.history.get(),
                  .blocking = &blocking,
                  .not_ready = [&d]() -> std::optional<std::string> {
                    if (!d.spool->Admission(0).ok()) {

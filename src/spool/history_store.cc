@@ -35,19 +35,25 @@ Result<std::unique_ptr<HistoryStore>, std::string> HistoryStore::Open(const Opti
   if (ec) {
     return Fail("cannot create history directory " + opts.path + ": " + ec.message());
   }
-  rocksdb::Options o;
+  rocksdb::DBOptions o;
   o.create_if_missing = true;
+  o.create_missing_column_families = true;
   o.info_log = MakeRocksLogger();
   o.max_open_files = 64;
-  o.write_buffer_size = 16u << 20;
   o.max_total_wal_size = 64u << 20;
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = 16u << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, cf},
+                                                      {"records", cf}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  auto st = rocksdb::DB::Open(o, opts.path, &raw);
+  auto st = rocksdb::DB::Open(o, opts.path, cfs, &handles, &raw);
   if (!st.ok()) {
     return Fail("cannot open history " + opts.path + ": " + st.ToString());
   }
   std::unique_ptr<HistoryStore> h(new HistoryStore(opts));
   h->db_.reset(raw);
+  h->handles_ = std::move(handles);
   // Sequence numbers only order one message's events; starting from the
   // clock keeps them rising across restarts.
   h->seq_ = static_cast<std::uint64_t>(NowUs()) << 8;
@@ -59,7 +65,39 @@ HistoryStore::HistoryStore(Options opts) : opts_(std::move(opts)) {}
 
 HistoryStore::~HistoryStore() {
   if (db_) {
+    for (auto* h : handles_) {
+      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
     db_->Close().PermitUncheckedError();
+  }
+}
+
+void HistoryStore::AppendRecord(std::int64_t at_us, std::string_view value) {
+  std::string key;
+  PutBigEndian(key, static_cast<std::uint64_t>(at_us));
+  PutBigEndian(key, seq_.fetch_add(1, std::memory_order_relaxed));
+  auto st = db_->Put(rocksdb::WriteOptions(), handles_[1], key,
+                     rocksdb::Slice(value.data(), value.size()));
+  if (!st.ok() && failures_.fetch_add(1, std::memory_order_relaxed) % 10000 == 0) {
+    spdlog::warn("API records: cannot write: {} (counted, not retried)", st.ToString());
+  }
+}
+
+void HistoryStore::ForEachRecord(std::int64_t since_us,
+                                 const std::function<void(std::int64_t, std::string_view)>& fn) {
+  std::string from;
+  PutBigEndian(from, static_cast<std::uint64_t>(std::max<std::int64_t>(since_us, 0)));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    const auto k = it->key();
+    if (k.size() != 16) {
+      continue;
+    }
+    std::uint64_t at = 0;
+    for (int i = 0; i < 8; ++i) {
+      at = (at << 8) | static_cast<unsigned char>(k[i]);
+    }
+    fn(static_cast<std::int64_t>(at), std::string_view(it->value().data(), it->value().size()));
   }
 }
 
@@ -75,7 +113,8 @@ void HistoryStore::Append(std::string_view message_id, std::string_view line) {
   auto k = id->Key();
   std::string key(k.data(), k.size());
   PutBigEndian(key, seq_.fetch_add(1, std::memory_order_relaxed));
-  auto st = db_->Put(rocksdb::WriteOptions(), key, rocksdb::Slice(line.data(), line.size()));
+  auto st =
+      db_->Put(rocksdb::WriteOptions(), handles_[0], key, rocksdb::Slice(line.data(), line.size()));
   if (!st.ok() && failures_.fetch_add(1, std::memory_order_relaxed) % 10000 == 0) {
     spdlog::warn("message history: cannot write: {} (counted, not retried)", st.ToString());
   }
@@ -89,7 +128,7 @@ std::vector<std::string> HistoryStore::Read(std::string_view message_id) {
   }
   auto k = id->Key();
   const std::string prefix(k.data(), k.size());
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() == kIdBytes + 8) {
       out.push_back(it->value().ToString());
@@ -104,17 +143,23 @@ void HistoryStore::Expire(std::chrono::system_clock::time_point now) {
     return;  // another thread is at it
   }
   next_expiry_us_.store(ToMicros(now) + kExpireEveryUs, std::memory_order_relaxed);
-  const auto cutoff = ToMicros(now - opts_.retention);
-  if (cutoff <= 0) {
-    return;
-  }
+  auto drop = [&](rocksdb::ColumnFamilyHandle* cf, const std::string& end) {
+    auto st = db_->DeleteRange(rocksdb::WriteOptions(), cf, std::string(kIdBytes, '\0'), end);
+    if (!st.ok()) {
+      spdlog::warn("message history: cannot expire old records: {}", st.ToString());
+    }
+  };
   // Ids begin with their reception time: every key below the cutoff's id is older.
-  auto end = SpoolId(static_cast<std::uint64_t>(cutoff), 0).Key();
-  const std::string begin(kIdBytes, '\0');
-  auto st = db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(), begin,
-                             std::string(end.data(), end.size()));
-  if (!st.ok()) {
-    spdlog::warn("message history: cannot expire old records: {}", st.ToString());
+  const auto cutoff = ToMicros(now - opts_.retention);
+  if (cutoff > 0) {
+    auto end = SpoolId(static_cast<std::uint64_t>(cutoff), 0).Key();
+    drop(handles_[0], std::string(end.data(), end.size()));
+  }
+  const auto records_cutoff = ToMicros(now - opts_.records_retention);
+  if (records_cutoff > 0) {
+    std::string end;
+    PutBigEndian(end, static_cast<std::uint64_t>(records_cutoff));
+    drop(handles_[1], end + std::string(8, '\0'));
   }
 }
 

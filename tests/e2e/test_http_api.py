@@ -339,6 +339,13 @@ def test_an_idempotent_retry_sends_once(sluiced):
     # Keys are per API key: another tenant's same key is its own request.
     assert call(sluiced, "POST", "/api/v1/messages", req, key=other, headers=headers)[0] == 202
     assert sluiced.spool_count() == 2
+    # Kept over a crash: the retry after kill -9 and restart still sends nothing.
+    sluiced.stop(sig=signal.SIGKILL)
+    sluiced.restart()
+    status, after, r3 = call(sluiced, "POST", "/api/v1/messages", req, key=key, headers=headers)
+    assert (status, after) == (202, first)
+    assert r3.getheader("Idempotent-Replayed") == "true"
+    assert sluiced.spool_count() == 2
 
 
 def test_a_tenant_key_sends_from_its_tenants_domains_only(sluiced_factory):

@@ -1,6 +1,9 @@
 // Idempotency keys: a retry gets the first answer, for 24 hours.
 #include "api/idempotency.h"
 
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace sluice::api {
@@ -25,6 +28,32 @@ TEST(Idempotency, ARetryGetsTheFirstAnswerUntilItExpires) {
   EXPECT_EQ(cache.Begin("key1", "k", "body").state, State::kDone);
   clock.Advance(1s);
   EXPECT_EQ(cache.Begin("key1", "k", "body").state, State::kNew);  // forgotten after 24 h
+}
+
+TEST(Idempotency, AnswersOutliveARestartThroughTheJournalForTheirRemainingTime) {
+  ManualClock clock{std::chrono::system_clock::now(), std::chrono::steady_clock::now()};
+  std::vector<std::pair<std::int64_t, std::string>> journal;
+  {
+    IdempotencyCache first(clock);
+    first.SetJournal([&](std::int64_t at, std::string r) { journal.emplace_back(at, r); });
+    first.Begin("key1", "k", "body");
+    first.Finish("key1", "k", {202, "{\"id\":1}"});
+    first.Begin("key1", "gone", "body");
+    first.Abandon("key1", "gone");  // not kept: nothing written
+  }
+  ASSERT_EQ(journal.size(), 1u);
+  clock.Advance(20h);
+  IdempotencyCache second(clock);
+  second.Restore(journal[0].first, journal[0].second);
+  second.Restore(0, "not a record");
+  auto again = second.Begin("key1", "k", "body");
+  EXPECT_EQ(again.state, State::kDone);
+  EXPECT_EQ(again.answer.status, 202u);
+  EXPECT_EQ(again.answer.body, "{\"id\":1}");
+  EXPECT_EQ(second.Begin("key1", "k", "other body").state, State::kReused);
+  // 24 h from the first answer, not from the restart.
+  clock.Advance(4h);
+  EXPECT_EQ(second.Begin("key1", "k", "body").state, State::kNew);
 }
 
 TEST(Idempotency, AnAbandonedRequestRunsAgain) {

@@ -78,5 +78,26 @@ TEST_F(HistoryStoreTest, ExpireDropsMessagesReceivedBeforeTheRetention) {
   EXPECT_TRUE(h->Read(recent.Hex()).empty());
 }
 
+TEST_F(HistoryStoreTest, RecordsComeBackInTimeOrderAndExpireAfterADay) {
+  const auto now = std::chrono::system_clock::now();
+  const auto us = [](auto t) { return ToMicros(t); };
+  {
+    auto h = Open();
+    h->AppendRecord(us(now - std::chrono::hours(30)), "old");
+    h->AppendRecord(us(now - std::chrono::hours(2)), "b");
+    h->AppendRecord(us(now - std::chrono::hours(3)), "a");
+  }
+  auto h = Open();  // reopening expires what is past its day
+  std::vector<std::string> seen;
+  h->ForEachRecord(0, [&](std::int64_t, std::string_view v) { seen.emplace_back(v); });
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
+  seen.clear();
+  h->ForEachRecord(us(now - std::chrono::hours(2)), [&](std::int64_t at, std::string_view v) {
+    EXPECT_EQ(at, us(now - std::chrono::hours(2)));
+    seen.emplace_back(v);
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"b"}));
+}
+
 }  // namespace
 }  // namespace sluice::spool
