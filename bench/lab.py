@@ -175,6 +175,7 @@ path = "{workdir}/spool"
 
 [events]
 log = "{workdir}/events.jsonl"
+{events_extra}
 
 [auth]
 users_file = "{workdir}/users"
@@ -231,13 +232,15 @@ class Sluiced:
     to the sink as its smarthost. Only what the bench needs is configured."""
 
     def __init__(self, binary, cli, workdir, host, port, sink_host, sink_port, fresh=True,
-                 sign=None, extra="", server_extra="", dns="127.0.0.1@1"):
+                 sign=None, extra="", server_extra="", dns="127.0.0.1@1", history=True):
         """sign: None, "ed25519" or "rsa2048" (a key made with `sluice dkim keygen`).
         server_extra: lines added to [server]; extra: text added at the end.
+        history False: no message history kept (events.history_retention = "0").
         sink_host None: no smarthost; mail goes to the domains' MX hosts (found
         through `dns`, "address@port") on port sink_port.
         The shipped shaping rules (etc/shaping.toml) are always loaded."""
-        self.binary, self.cli = binary, cli
+        # Absolute: sluiced runs in its work dir.
+        self.binary, self.cli = str(Path(binary).resolve()), cli
         self.workdir = Path(workdir)
         self.host, self.port = host, port
         if fresh and self.workdir.exists():
@@ -247,7 +250,8 @@ class Sluiced:
         route = (f'smarthost = "[{sink_host}]:{sink_port}"' if sink_host
                  else f"port = {sink_port}")
         text = SLUICE_CONFIG.format(workdir=self.workdir, host=host, port=port, route=route,
-                                    forwarder=dns, shaping=SHAPING, server_extra=server_extra)
+                                    forwarder=dns, shaping=SHAPING, server_extra=server_extra,
+                                    events_extra="" if history else 'history_retention = "0"')
         if sign:
             key = self.workdir / f"src.example.{sign}.pem"
             if not key.exists():
@@ -268,7 +272,8 @@ class Sluiced:
         self.t_exec = time.monotonic()
         self.proc = subprocess.Popen(
             [self.binary, "--config", str(self.config), "--ready-file", str(ready)],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=self.workdir)  # what is not configured (var/history) stays in the work dir
         deadline = time.monotonic() + 300
         while not ready.exists():
             if self.proc.poll() is not None:

@@ -40,6 +40,9 @@ RCPT = "user@dest.example"
 SIGNING = {"sluice": None, "sluice+ed25519": "ed25519", "sluice+rsa2048": "rsa2048"}
 # An earlier build of sluiced (--baseline-sluiced), unsigned: before/after in one run.
 BEFORE = "sluice@baseline"
+# Sluice keeping no message history (GET /api/v1/messages/ID): what the history
+# costs, 1 KB cases only.
+NO_HISTORY = "sluice-nohistory"
 
 
 def machine():
@@ -86,6 +89,10 @@ def relay_case(system, size, sessions, n, args, work):
         elif system == BEFORE:
             target = lab.Sluiced(args.baseline_sluiced, args.sluice, work / "sluice", *SLUICE,
                                  *SINK).start()
+            host, port = SLUICE
+        elif system == NO_HISTORY:
+            target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK,
+                                 history=False).start()
             host, port = SLUICE
         elif system.startswith("sluice"):
             target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK,
@@ -144,7 +151,8 @@ def relay(args, work):
             n = args.n if size <= 20_000 else args.n_large
             case = {}
             before = (BEFORE,) if args.baseline_sluiced else ()
-            for system in ("ceiling", *SIGNING, *before, "postfix"):
+            history = (NO_HISTORY,) if size <= 1000 else ()
+            for system in ("ceiling", *SIGNING, *history, *before, "postfix"):
                 if system in args.skip:
                     continue
                 # Short runs on a small machine are noisy: the ceiling and Sluice
@@ -161,7 +169,7 @@ def relay(args, work):
                 r["runs_msgs_per_s"] = [x["msgs_per_s"] for x in runs]
                 r["complete"] = all(x["complete"] for x in runs)
                 case[system] = r
-            for system in (*SIGNING, BEFORE):
+            for system in (*SIGNING, NO_HISTORY, BEFORE):
                 s = case.get(system)
                 if not s:
                     continue
@@ -277,8 +285,8 @@ def main():
     ap.add_argument("--large-sessions", type=int, nargs="+", default=[10, 100, 500],
                     help="sessions each sending 10 MB at once, large case")
     ap.add_argument("--skip", action="append", default=[],
-                    help="ceiling, sluice, sluice+ed25519, sluice+rsa2048, sluice@baseline "
-                         "or postfix")
+                    help="ceiling, sluice, sluice+ed25519, sluice+rsa2048, sluice-nohistory, "
+                         "sluice@baseline or postfix")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=20000, help="messages per case, 1 and 20 KB")
     ap.add_argument("--n-large", type=int, default=20000, help="messages per 100 KB case")

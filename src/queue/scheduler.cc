@@ -95,7 +95,9 @@ void Scheduler::Reheap() {
 std::size_t Scheduler::Flush(const std::function<bool(std::uint32_t)>& match, WallTime now) {
   std::size_t n = 0;
   for (auto& w : deferred_) {
-    if (!match || match(w.queue)) {
+    // Mail never tried that waits keeps its time: a sender's send_at, a
+    // warm-up cap's next day.
+    if (w.deferred() && (!match || match(w.queue))) {
       w.due = std::min(w.due, now);
       ++n;
     }

@@ -71,8 +71,9 @@ class Scheduler {
   std::optional<WorkItem> PopDue(WallTime now);
   // When the earliest item comes due (nullopt if empty).
   std::optional<WallTime> NextDue() const;
-  // Makes every deferred item of the queues `match` accepts (all, if it is
-  // empty) due now; returns how many.
+  // Makes every deferred item (tried before) of the queues `match` accepts
+  // (all, if it is empty) due now; returns how many. Mail never tried keeps
+  // its time (send_at, a warm-up cap).
   std::size_t Flush(const std::function<bool(std::uint32_t)>& match, WallTime now);
   // Takes the items for which `match` is true out of the schedule.
   std::vector<WorkItem> Extract(const std::function<bool(const WorkItem&)>& match);

@@ -2,13 +2,17 @@
 
 #include <filesystem>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
 #include "core/spool_id.h"
+#include "core/thread_name.h"
 #include "spool/rocks_logger.h"
 
 namespace sluice::spool {
@@ -16,6 +20,11 @@ namespace {
 
 constexpr std::size_t kIdBytes = 16;
 constexpr std::int64_t kExpireEveryUs = 3600LL * 1000 * 1000;
+// A batch is written once this many events wait, or this long after the first.
+constexpr std::size_t kBatchEvents = 1000;
+constexpr auto kBatchWait = std::chrono::milliseconds(20);
+// Past this many waiting (the disk stalls), new events are dropped and counted.
+constexpr std::size_t kMaxPending = 200000;
 
 void PutBigEndian(std::string& out, std::uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) {
@@ -40,9 +49,13 @@ Result<std::unique_ptr<HistoryStore>, std::string> HistoryStore::Open(const Opti
   o.create_missing_column_families = true;
   o.info_log = MakeRocksLogger();
   o.max_open_files = 64;
-  o.max_total_wal_size = 64u << 20;
+  o.max_total_wal_size = 16u << 20;
+  // Small: written in batches, read now and then; memory goes to mail.
   rocksdb::ColumnFamilyOptions cf;
-  cf.write_buffer_size = 16u << 20;
+  cf.write_buffer_size = 4u << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(1u << 20);
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, cf},
                                                       {"records", cf}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -58,12 +71,24 @@ Result<std::unique_ptr<HistoryStore>, std::string> HistoryStore::Open(const Opti
   // clock keeps them rising across restarts.
   h->seq_ = static_cast<std::uint64_t>(NowUs()) << 8;
   h->Expire(std::chrono::system_clock::now());
+  h->writer_ = std::thread([p = h.get()] {
+    NameThisThread("history");
+    p->WriterLoop();
+  });
   return h;
 }
 
 HistoryStore::HistoryStore(Options opts) : opts_(std::move(opts)) {}
 
 HistoryStore::~HistoryStore() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();  // writes what is left first
+  }
   if (db_) {
     for (auto* h : handles_) {
       db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -113,11 +138,66 @@ void HistoryStore::Append(std::string_view message_id, std::string_view line) {
   auto k = id->Key();
   std::string key(k.data(), k.size());
   PutBigEndian(key, seq_.fetch_add(1, std::memory_order_relaxed));
-  auto st =
-      db_->Put(rocksdb::WriteOptions(), handles_[0], key, rocksdb::Slice(line.data(), line.size()));
-  if (!st.ok() && failures_.fetch_add(1, std::memory_order_relaxed) % 10000 == 0) {
-    spdlog::warn("message history: cannot write: {} (counted, not retried)", st.ToString());
+  {
+    std::lock_guard lock(mu_);
+    if (pending_.size() >= kMaxPending) {
+      if (failures_.fetch_add(1, std::memory_order_relaxed) % 10000 == 0) {
+        spdlog::warn("message history: {} events wait to be written; dropping (counted)",
+                     pending_.size());
+      }
+      return;
+    }
+    pending_.emplace_back(std::move(key), std::string(line));
+    if (pending_.size() != 1 && pending_.size() != kBatchEvents) {
+      return;
+    }
   }
+  wake_.notify_one();  // the first of a batch starts its wait; a full batch ends it
+}
+
+void HistoryStore::WriterLoop() {
+  std::vector<std::pair<std::string, std::string>> batch;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || !pending_.empty(); });
+    if (!stop_) {
+      wake_.wait_for(lock, kBatchWait, [this] { return stop_ || pending_.size() >= kBatchEvents; });
+    }
+    if (pending_.empty()) {
+      if (stop_) {
+        return;
+      }
+      continue;
+    }
+    batch.swap(pending_);
+    ++batches_started_;
+    lock.unlock();
+    Write(batch);
+    batch.clear();
+    lock.lock();
+    ++batches_written_;
+    written_.notify_all();
+  }
+}
+
+void HistoryStore::Write(std::vector<std::pair<std::string, std::string>>& batch) {
+  rocksdb::WriteBatch wb;
+  for (const auto& [key, line] : batch) {
+    wb.Put(handles_[0], key, line).PermitUncheckedError();
+  }
+  auto st = db_->Write(rocksdb::WriteOptions(), &wb);
+  if (!st.ok() && failures_.fetch_add(batch.size(), std::memory_order_relaxed) < 10000) {
+    spdlog::warn("message history: cannot write {} events: {} (counted, not retried)", batch.size(),
+                 st.ToString());
+  }
+}
+
+void HistoryStore::Flush() {
+  std::unique_lock lock(mu_);
+  wake_.notify_one();
+  // Every batch taken so far, and the one holding what waits now.
+  const std::uint64_t target = batches_started_ + (pending_.empty() ? 0 : 1);
+  written_.wait(lock, [&] { return batches_written_ >= target; });
 }
 
 std::vector<std::string> HistoryStore::Read(std::string_view message_id) {
@@ -128,10 +208,20 @@ std::vector<std::string> HistoryStore::Read(std::string_view message_id) {
   }
   auto k = id->Key();
   const std::string prefix(k.data(), k.size());
+  // With no batch in flight and the lock held, the writer starts none: the
+  // database and what waits are, together, every event appended so far.
+  // (Appends wait meanwhile; a read is a few keys.)
+  std::unique_lock lock(mu_);
+  written_.wait(lock, [this] { return batches_written_ == batches_started_; });
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() == kIdBytes + 8) {
       out.push_back(it->value().ToString());
+    }
+  }
+  for (const auto& [key, line] : pending_) {
+    if (std::string_view(key).starts_with(prefix)) {
+      out.push_back(line);
     }
   }
   return out;

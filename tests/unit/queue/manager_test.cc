@@ -256,10 +256,15 @@ TEST(QueueManager, FlushMakesDeferredMailDueNow) {
     f.Attempt(*w, 451, "4.0.0", "later");
   }
   EXPECT_FALSE(f.queue->PopDue());
+  // Mail held for its send_at is not deferred mail: it keeps its time.
+  spool::Meta later = f.Put({"c@example.com"});
+  later.send_at_us = ToMicros(f.clock.Now() + 1h);
+  f.queue->Submit(later);
   EXPECT_EQ(f.queue->Flush("example.com"), 1u);
   auto w = f.queue->PopDue();
   ASSERT_TRUE(w);
   EXPECT_EQ(f.queue->names().Name(w->queue), "example.com");
+  EXPECT_EQ(w->attempts, 1u);
   EXPECT_FALSE(f.queue->PopDue());
 }
 

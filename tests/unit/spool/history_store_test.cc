@@ -50,6 +50,11 @@ TEST_F(HistoryStoreTest, AMessagesEventsComeBackInOrderAndOnlyItsOwn) {
   EXPECT_EQ(h->Read(b.Hex()).size(), 1u);
   EXPECT_TRUE(h->Read(IdAt(now, 3).Hex()).empty());
   EXPECT_TRUE(h->Read("not hex").empty());
+  // The same once written.
+  h->Flush();
+  EXPECT_EQ(h->Read(a.Hex()).size(), 3u);
+  h->Append(a.Hex(), R"({"type":"Bounce"})");
+  EXPECT_EQ(h->Read(a.Hex()).back(), R"({"type":"Bounce"})");
 }
 
 TEST_F(HistoryStoreTest, EventsOutliveARestartAndAreAppendedAfterTheOldOnes) {
@@ -70,6 +75,7 @@ TEST_F(HistoryStoreTest, ExpireDropsMessagesReceivedBeforeTheRetention) {
   const SpoolId recent = IdAt(now - std::chrono::hours(20), 1);
   h->Append(old_id.Hex(), "old");
   h->Append(recent.Hex(), "recent");
+  h->Flush();  // expiry drops what is written
   h->Expire(now);
   EXPECT_TRUE(h->Read(old_id.Hex()).empty());
   EXPECT_EQ(h->Read(recent.Hex()).size(), 1u);
