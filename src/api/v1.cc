@@ -335,14 +335,21 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
     session.send_at_us = *in.send_at > now ? ToMicros(*in.send_at) : 0;  // past: now
   }
   // Every message through ingest at once: their spool syncs are grouped.
+  // One message is taken in this coroutine (no spawn, no timer).
   auto ex = co_await asio::this_coro::executor;
   auto batch = std::make_shared<AcceptBatch>(ex, in.messages.size());
-  for (std::size_t i = 0; i < in.messages.size(); ++i) {
-    auto& m = in.messages[i];
-    asio::co_spawn(
-        ex,
-        AcceptOne(parts_.ingest, session, std::move(m.envelope), std::move(m.content), batch, i),
-        asio::detached);
+  if (in.messages.size() == 1) {
+    auto& m = in.messages[0];
+    co_await AcceptOne(parts_.ingest, std::move(session), std::move(m.envelope),
+                       std::move(m.content), batch, 0);
+  } else {
+    for (std::size_t i = 0; i < in.messages.size(); ++i) {
+      auto& m = in.messages[i];
+      asio::co_spawn(
+          ex,
+          AcceptOne(parts_.ingest, session, std::move(m.envelope), std::move(m.content), batch, i),
+          asio::detached);
+    }
   }
   while (batch->left > 0) {
     co_await batch->done.async_wait(asio::as_tuple(asio::use_awaitable));
