@@ -38,7 +38,8 @@ def test_bench_quick_run(tmp_path):
 
     assert result["machine"]["cores"] >= 1 and result["machine"]["revision"]
     relay = {r["system"]: r for r in result["relay"]}
-    assert set(relay) == {"ceiling", "sluice", "sluice+ed25519", "sluice+rsa2048", "postfix"}
+    assert set(relay) == {"ceiling", "sluice", "sluice+ed25519", "sluice+rsa2048",
+                          "sluice-nohistory", "postfix"}
     for system, r in relay.items():
         assert r["complete"] and r["delivered"] == r["messages"] == 500, (system, r)
     for system in ("sluice", "sluice+ed25519", "sluice+rsa2048"):
