@@ -11,6 +11,8 @@ build_pkgs=(
   # Mustache templates for the HTTP API (header-only; libmstch-dev would pull
   # in Boost 1.74, which cannot sit beside libboost1.81-dev)
   libkainjow-mustache-dev
+  # RE2: the bounce classifier's patterns, matched as one set in linear time
+  libre2-dev
   # libunbound's pkg-config file requires nettle and hogweed (nettle-dev brings both)
   nettle-dev
 )

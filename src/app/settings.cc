@@ -525,7 +525,8 @@ Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
   root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
-                      "queue", "route", "admin", "dkim", "egress", "tenant", "api", "http"});
+                      "queue", "route", "admin", "dkim", "egress", "tenant", "api", "http",
+                      "bounce"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -567,6 +568,10 @@ Settings Bind(const config::Document& doc) {
   if (st.history_retention.count() > 366 * 24) {
     events.Report("history_retention", "must be at most 366d");
   }
+
+  auto bounce = root.Table("bounce");
+  bounce.RejectUnknown({"rules"});
+  st.bounce_rules = bounce.String("rules", st.bounce_rules);
 
   auto auth = root.Table("auth");
   auth.RejectUnknown({"users_file", "max_failures", "failure_window", "lockout"});

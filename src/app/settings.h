@@ -58,6 +58,8 @@ struct Settings {
   // Each message's events, for GET /api/v1/messages/{id}; retention 0: none kept.
   std::string history_path = "var/history";
   std::chrono::hours history_retention{7 * 24};
+  // Bounce classification rules (etc/bounce.toml's form); "": the built-in ones.
+  std::string bounce_rules;
   std::string users_file;
   auth::FailureLimiterOptions auth_limits;
   dns::UnboundOptions dns;

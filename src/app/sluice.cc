@@ -11,6 +11,7 @@
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
+//   sluice [--config FILE] bounce classify "REPLY" | check FILE
 //   sluice [--config FILE] warmup status | events status | spool status
 //                                                            (via the admin socket)
 //   sluice [--config FILE] key list | create [TENANT] | revoke ID
@@ -42,6 +43,7 @@
 #include "app/dkim_cmd.h"
 #include "app/doctor_cmd.h"
 #include "app/settings.h"
+#include "app/bounce_cmd.h"
 #include "app/shaping_cmd.h"
 #include "auth/credentials.h"
 #include "core/time_format.h"
@@ -66,6 +68,7 @@ int Usage() {
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
       "       sluice [--config FILE] warmup status | events status | spool status\n"
+      "       sluice [--config FILE] bounce classify \"REPLY\" | bounce check FILE\n"
       "       sluice [--config FILE] key list|create [TENANT]|revoke ID   (HTTP API keys)\n"
       "       (queue, warmup status and shaping reload print tables; --json prints JSON)\n",
       stderr);
@@ -318,6 +321,9 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "shaping") {
     return app::ShapingCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (!args.empty() && args[0] == "bounce") {
+    return app::BounceCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (!args.empty() && args[0] == "doctor") {
     return app::DoctorCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
