@@ -105,6 +105,10 @@ std::string ToJson(const Outcome& e) {
   o["attempt"] = e.attempt;
   o["response"] =
       boost::json::object{{"code", e.code}, {"enhanced", OrNull(e.enhanced)}, {"text", e.text}};
+  if (!e.bounce_class.empty()) {
+    o["bounce"] =
+        boost::json::object{{"class", e.bounce_class}, {"hard", e.hard}, {"rule", OrNull(e.rule)}};
+  }
   if (!e.tls_version.empty()) {
     o["tls"] = boost::json::object{{"version", e.tls_version}, {"cipher", e.tls_cipher}};
   } else {

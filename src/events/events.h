@@ -61,6 +61,11 @@ struct Outcome {
   int code = 0;
   std::string enhanced;
   std::string text;
+  // For a failure: its class (bounce/classify.h), whether the address is
+  // bad (hard), and the rule that said so; bounce_class "" unclassified.
+  std::string bounce_class;
+  bool hard = false;
+  std::string rule;
   std::string tls_version;
   std::string tls_cipher;
   std::chrono::system_clock::time_point timestamp;

@@ -27,12 +27,14 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bounce/classify.h"
 #include "bounce/dsn.h"
 #include "core/clock.h"
 #include "events/events.h"
@@ -129,6 +131,8 @@ class Manager {
   const QueueNames& names() const { return names_; }
   void SetDownstream(Downstream* d) { downstream_ = d; }
   void SetReportSink(ReportSink* r) { reports_ = r; }
+  // Classifies the replies of failed attempts for their events (null: none).
+  void SetClassifier(std::shared_ptr<const bounce::Classifier> c) { classifier_ = std::move(c); }
   // Called when an item may come due earlier than the last NextWake() said.
   void SetWake(std::function<void()> wake) { wake_ = std::move(wake); }
 
@@ -229,6 +233,7 @@ class Manager {
   events::Bus& bus_;
   Downstream* downstream_ = nullptr;
   ReportSink* reports_ = nullptr;
+  std::shared_ptr<const bounce::Classifier> classifier_;
   std::function<void()> wake_;
   QueueNames names_;
   Scheduler scheduler_;

@@ -108,6 +108,12 @@ void Manager::Record(events::OutcomeType type, MessageState& m, std::uint32_t rc
   o.text = r.text;
   o.timestamp = clock_.Now();
   o.received = FromMicros(m.meta.received_us);
+  if (classifier_ && type != events::OutcomeType::kDelivery) {
+    const bounce::Verdict v = classifier_->Classify(r.code, r.enhanced, r.text);
+    o.bounce_class = v.klass;
+    o.hard = v.hard;
+    o.rule = v.rule;
+  }
   bus_.Publish(o);
 
   const Recipient& recipient = m.meta.envelope.recipients[rcpt];

@@ -25,6 +25,9 @@ def test_451_then_accept_on_retry(mx_lab, delivering_sluiced):
     assert tf["response"]["code"] == 451
     assert tf["response"]["enhanced"] == "4.3.0"
     assert "try again later" in tf["response"]["text"]
+    # 4.3.0 "Temporary failure, try again later" says nothing more: soft, other.
+    assert tf["bounce"] == {"class": "other", "hard": False, "rule": None}, tf
+    assert "bounce" not in dl, dl
     assert (tf["mx_host"], tf["mx_ip"]) == ("mx1.dest.example", sink.address)
     assert dl["response"]["code"] == 250
     # The retry waited for first_retry (1 s, no jitter) after the failure.

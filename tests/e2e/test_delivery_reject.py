@@ -33,6 +33,8 @@ def test_550_at_rcpt_bounces(mx_lab, delivering_sluiced):
     assert ev["response"]["enhanced"] == "5.1.1"
     assert "<nobody@dest.example>: Recipient address rejected: User unknown" \
         in ev["response"]["text"], ev
+    # Classified by the built-in rules (etc/bounce.toml): the address is bad.
+    assert ev["bounce"] == {"class": "bad-mailbox", "hard": True, "rule": "bad-mailbox-wording"}, ev
     assert (ev["mx_host"], ev["mx_ip"], ev["site"]) == \
         ("mx1.dest.example", sink.address, "mx1.dest.example")
     # It leaves the spool and is never tried again.
