@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "app/bounce_rules.h"
 #include "app/shaping_file.h"
 #include "auth/credentials.h"
 #include "core/address.h"
@@ -572,6 +573,16 @@ Settings Bind(const config::Document& doc) {
   auto bounce = root.Table("bounce");
   bounce.RejectUnknown({"rules"});
   st.bounce_rules = bounce.String("rules", st.bounce_rules);
+  if (auto classifier = LoadBounceRules(st.bounce_rules)) {
+    st.bounce_classifier = std::move(classifier).value();
+  } else {
+    std::string why = classifier.error();  // one line: its errors joined
+    while (!why.empty() && why.back() == '\n') {
+      why.pop_back();
+    }
+    std::replace(why.begin(), why.end(), '\n', ';');
+    bounce.Report("rules", why);
+  }
 
   auto auth = root.Table("auth");
   auth.RejectUnknown({"users_file", "max_failures", "failure_window", "lockout"});

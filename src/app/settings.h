@@ -14,6 +14,7 @@
 
 #include "api/http_server.h"
 #include "auth/failure_limiter.h"
+#include "bounce/classify.h"
 #include "config/config.h"
 #include "delivery/dispatcher.h"
 #include "dkim/key_store.h"
@@ -60,6 +61,7 @@ struct Settings {
   std::chrono::hours history_retention{7 * 24};
   // Bounce classification rules (etc/bounce.toml's form); "": the built-in ones.
   std::string bounce_rules;
+  std::shared_ptr<const bounce::Classifier> bounce_classifier;  // loaded from them
   std::string users_file;
   auth::FailureLimiterOptions auth_limits;
   dns::UnboundOptions dns;

@@ -36,7 +36,6 @@
 #include "api/admin.h"
 #include "api/http_server.h"
 #include "api/v1.h"
-#include "app/bounce_rules.h"
 #include "app/dkim_publication.h"
 #include "app/settings.h"
 #include "app/shaping_file.h"
@@ -380,12 +379,7 @@ int Serve(const Args& args) {
     queue::ManagerOptions qo = st.queue;
     qo.seed = std::random_device{}();
     queue_manager = std::make_unique<queue::Manager>(clock, qo, *d.spool, d.bus);
-    auto classifier = app::LoadBounceRules(st.bounce_rules);
-    if (!classifier) {
-      spdlog::critical("{}", classifier.error());
-      return 1;
-    }
-    queue_manager->SetClassifier(std::move(classifier).value());
+    queue_manager->SetClassifier(st.bounce_classifier);
     shaper = std::make_unique<shaping::Shaper>(
         clock, shaping::ShaperOptions{st.delivery.failure_backoff, st.delivery.max_failure_backoff},
         st.delivery.egress.warmup);

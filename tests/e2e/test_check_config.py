@@ -107,3 +107,17 @@ def test_embedded_default_config_is_ok(tmp_path):
     p = check(path)
     assert p.returncode == 0, p.stderr
     assert p.stdout == f"{path}: ok\n"
+
+
+def test_a_bad_bounce_rules_file_is_named_with_its_line(tmp_path):
+    rules = tmp_path / "bounce.toml"
+    rules.write_text('[[rule]]\nname = "x"\nclass = "bad-mood"\n')
+    cfg = default_config(tmp_path)
+    cfg["bounce"] = {"rules": str(rules)}
+    path = tmp_path / "cfg.toml"
+    path.write_text(to_toml(cfg))
+    p = check(path)
+    assert p.returncode == 1, p.stderr
+    [line] = p.stderr.splitlines()
+    assert line.startswith(f"{path}:"), line
+    assert f": bounce.rules: {rules}:3: rule[0].class: must be one of" in line, line
