@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "app/cli_resolver.h"
 #include "app/run_sync.h"
 #include "core/address.h"
 #include "core/network.h"
@@ -72,12 +73,10 @@ int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
     }
   }
   asio::io_context ioc;
-  auto r = dns::UnboundResolver::Create(ioc, st.dns);
-  if (!r) {
-    std::fprintf(stderr, "sluice: %s\n", r.error().c_str());
+  auto resolver = CliResolver(ioc, st);
+  if (!resolver) {
     return 1;
   }
-  auto resolver = std::move(r).value();
   auto checks = RunSync(ioc, doctor::Run(*resolver, std::move(o)));
   if (!checks) {
     std::fputs("sluice: the checks stopped with an internal error\n", stderr);

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 
+#include "app/cli_resolver.h"
 #include "app/run_sync.h"
 #include "app/shaping_file.h"
 #include "delivery/explain.h"
@@ -60,12 +61,10 @@ int Explain(const Settings& st, const std::vector<std::string>& args) {
     return 2;
   }
   asio::io_context ioc;
-  auto r = dns::UnboundResolver::Create(ioc, st.dns);
-  if (!r) {
-    std::fprintf(stderr, "sluice: %s\n", r.error().c_str());
+  auto resolver = CliResolver(ioc, st);
+  if (!resolver) {
     return 1;
   }
-  auto resolver = std::move(r).value();
   auto explained = RunSync(ioc, delivery::Explain(st.delivery, st.delivery.shaping, *resolver,
                                                   std::move(query).value()));
   if (!explained) {
