@@ -36,6 +36,7 @@
 #include "api/admin.h"
 #include "api/http_server.h"
 #include "api/v1.h"
+#include "app/bounce_rules.h"
 #include "app/dkim_publication.h"
 #include "app/settings.h"
 #include "app/shaping_file.h"
@@ -140,6 +141,7 @@ struct Daemon {
   std::unique_ptr<ingest::Ingest> ingest;
   smtp::ServerContext server_ctx;
   delivery::Dispatcher* dispatcher = nullptr;
+  queue::Manager* queue = nullptr;
   asio::io_context* delivery_ctx = nullptr;
 };
 
@@ -160,6 +162,20 @@ std::string ReloadShaping(Daemon& d) {
   return "";
 }
 
+// Re-reads [bounce] rules and hands them to the queue manager (on the
+// delivery thread); on an error the old rules stay.
+void ReloadBounceRules(Daemon& d) {
+  auto loaded = app::LoadBounceRules(d.settings.bounce_rules);
+  if (!loaded) {
+    spdlog::error("bounce rules not reloaded, keeping the old ones: {}", loaded.error());
+    return;
+  }
+  asio::post(*d.delivery_ctx, [q = d.queue, c = std::move(loaded).value()]() mutable {
+    q->SetClassifier(std::move(c));
+  });
+  spdlog::info("bounce rules reloaded from {}", d.settings.bounce_rules);
+}
+
 void Reload(Daemon& d) {
   spdlog::info("SIGHUP: reloading TLS certificates and credentials");
   for (auto& h : d.tls_holders) {
@@ -177,6 +193,9 @@ void Reload(Daemon& d) {
   d.bus.Reopen();
   if (!d.settings.shaping_file.empty()) {
     ReloadShaping(d);
+  }
+  if (!d.settings.bounce_rules.empty() && d.queue != nullptr) {
+    ReloadBounceRules(d);
   }
 }
 
@@ -455,6 +474,7 @@ int Serve(const Args& args) {
     queue_manager->SetReportSink(reports.get());
   }
   d.dispatcher = dispatcher.get();
+  d.queue = queue_manager.get();
   d.delivery_ctx = delivery_ctx.get();
   if (dispatcher) {
     dispatcher->Start();
