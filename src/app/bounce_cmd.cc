@@ -1,8 +1,14 @@
 #include "app/bounce_cmd.h"
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include "app/bounce_rules.h"
+#include "bounce/report.h"
 
 namespace sluice::app {
 namespace {
@@ -10,7 +16,8 @@ namespace {
 int Usage() {
   std::fputs(
       "usage: sluice [--config FILE] bounce classify \"550 5.1.1 reply text\"\n"
-      "       sluice bounce check FILE\n",
+      "       sluice bounce check FILE\n"
+      "       sluice bounce parse FILE...   (what each message reports; a JSON line each)\n",
       stderr);
   return 2;
 }
@@ -36,6 +43,27 @@ std::string ExampleMisfits(const bounce::Classifier& c) {
   return out;
 }
 
+std::string ReportJson(const std::string& file, const bounce::ParsedReport& r) {
+  namespace json = boost::json;
+  json::array rcpts;
+  for (const auto& s : r.recipients) {
+    rcpts.push_back(json::object{{"final_recipient", s.final_recipient},
+                                 {"original_recipient", s.original_recipient},
+                                 {"action", s.action},
+                                 {"status", s.status},
+                                 {"diagnostic", s.diagnostic},
+                                 {"remote_mta", s.remote_mta}});
+  }
+  return json::serialize(json::object{{"file", file},
+                                      {"kind", bounce::ToString(r.kind)},
+                                      {"reporting_mta", r.reporting_mta},
+                                      {"recipients", std::move(rcpts)},
+                                      {"original_message_id", r.original_message_id},
+                                      {"feedback_type", r.feedback_type},
+                                      {"original_rcpt_to", r.original_rcpt_to},
+                                      {"original_mail_from", r.original_mail_from}});
+}
+
 }  // namespace
 
 int BounceCommand(const Settings& st, const std::vector<std::string>& args) {
@@ -53,6 +81,21 @@ int BounceCommand(const Settings& st, const std::vector<std::string>& args) {
     }
     std::printf("%s: ok (%zu rules)\n", args[1].c_str(), (*c)->rules().size());
     return 0;
+  }
+  if (args.size() >= 2 && args[0] == "parse") {
+    int rc = 0;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      std::ifstream in(args[i], std::ios::binary);
+      if (!in) {
+        std::fprintf(stderr, "sluice: cannot read %s\n", args[i].c_str());
+        rc = 1;
+        continue;
+      }
+      std::stringstream text;
+      text << in.rdbuf();
+      std::printf("%s\n", ReportJson(args[i], bounce::ParseReport(text.str())).c_str());
+    }
+    return rc;
   }
   if (args.size() == 2 && args[0] == "classify") {
     auto c = LoadBounceRules(st.bounce_rules);
