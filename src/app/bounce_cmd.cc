@@ -9,6 +9,7 @@
 
 #include "app/bounce_rules.h"
 #include "bounce/report.h"
+#include "core/utf8.h"
 
 namespace sluice::app {
 namespace {
@@ -54,14 +55,15 @@ std::string ReportJson(const std::string& file, const bounce::ParsedReport& r) {
                                  {"diagnostic", s.diagnostic},
                                  {"remote_mta", s.remote_mta}});
   }
-  return json::serialize(json::object{{"file", file},
-                                      {"kind", bounce::ToString(r.kind)},
-                                      {"reporting_mta", r.reporting_mta},
-                                      {"recipients", std::move(rcpts)},
-                                      {"original_message_id", r.original_message_id},
-                                      {"feedback_type", r.feedback_type},
-                                      {"original_rcpt_to", r.original_rcpt_to},
-                                      {"original_mail_from", r.original_mail_from}});
+  return ToValidUtf8(json::serialize(json::object{{"file", file},
+                                                  {"kind", bounce::ToString(r.kind)},
+                                                  {"from_text", r.from_text},
+                                                  {"reporting_mta", r.reporting_mta},
+                                                  {"recipients", std::move(rcpts)},
+                                                  {"original_message_id", r.original_message_id},
+                                                  {"feedback_type", r.feedback_type},
+                                                  {"original_rcpt_to", r.original_rcpt_to},
+                                                  {"original_mail_from", r.original_mail_from}}));
 }
 
 }  // namespace

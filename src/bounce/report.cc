@@ -384,6 +384,131 @@ bool LooksAutoReplied(const Fields& top) {
   return false;
 }
 
+// Whether the message presents itself as a failure notice.
+bool LooksLikeBounce(const Fields& top) {
+  const std::string from = Lower(Field(top, "from"));
+  const std::string subject = Lower(Field(top, "subject"));
+  for (std::string_view who : {"mailer-daemon", "postmaster", "mail delivery", "mail administrator",
+                               "mailmaster", "system administrator"}) {
+    if (from.find(who) != std::string::npos) {
+      return true;
+    }
+  }
+  for (std::string_view what :
+       {"undeliver", "delivery fail", "failure notice", "returned mail", "delivery status",
+        "not delivered", "could not be delivered", "delivery problem", "mail delivery failed",
+        "nondeliverable", "rejected", "undelivered"}) {
+    if (subject.find(what) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool AddressChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+         c == '+' || c == '=' || c == '\'' || c == '%' || c == '/' || c == '!' || c == '#' ||
+         c == '$' || c == '&' || c == '*' || c == '?' || c == '^' || c == '`' || c == '{' ||
+         c == '|' || c == '}' || c == '~';
+}
+
+// The addresses in a line, in order: "user@domain" with a dot in the domain.
+std::vector<std::string> AddressesIn(std::string_view line) {
+  std::vector<std::string> out;
+  for (std::size_t at = line.find('@'); at != std::string_view::npos; at = line.find('@', at + 1)) {
+    std::size_t b = at;
+    while (b > 0 && AddressChar(line[b - 1])) {
+      --b;
+    }
+    while (b < at && (line[b] == '\'' || line[b] == '`')) {
+      ++b;  // quoting around the address, not part of it
+    }
+    std::size_t e = at + 1;
+    while (e < line.size() && (std::isalnum(static_cast<unsigned char>(line[e])) ||
+                               line[e] == '.' || line[e] == '-')) {
+      ++e;
+    }
+    while (e > at + 1 && line[e - 1] == '.') {
+      --e;
+    }
+    std::string_view local = line.substr(b, at - b);
+    std::string_view domain = line.substr(at + 1, e - at - 1);
+    if (!local.empty() && domain.find('.') != std::string_view::npos) {
+      out.emplace_back(line.substr(b, e - b));
+    }
+  }
+  return out;
+}
+
+// A failure notice in words (qmail, Exim, Postfix without DSN, Exchange,
+// webmail providers): the failed addresses are those its text names before
+// the returned message that are not the notice's own parties.
+void ReadFreeText(std::string_view message, ParsedReport& out) {
+  auto [header, body] = SplitEntity(message);
+  const Fields top = ParseFields(header);
+  if (!LooksLikeBounce(top)) {
+    return;
+  }
+  std::vector<std::string> own;
+  for (const char* name : {"from", "to", "reply-to", "return-path", "sender"}) {
+    for (auto& a : AddressesIn(Field(top, name))) {
+      own.push_back(Lower(a));
+    }
+  }
+  // Where the returned message begins: the notice's text ends there.
+  std::size_t pos = 0;
+  std::string diagnostic;
+  while (pos < body.size() && out.recipients.size() < 100) {
+    auto eol = body.find('\n', pos);
+    std::string_view line =
+        body.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    pos = eol == std::string_view::npos ? body.size() : eol + 1;
+    const std::string lower = Lower(line);
+    if (lower.rfind("received: ", 0) == 0 || lower.rfind("return-path:", 0) == 0 ||
+        lower.find("original message") != std::string::npos ||
+        lower.find("copy of the message") != std::string::npos ||
+        lower.find("message headers follow") != std::string::npos ||
+        lower.rfind("content-type: message/rfc822", 0) == 0) {
+      break;
+    }
+    for (auto& a : AddressesIn(line)) {
+      std::string la = Lower(a);
+      if (std::find(own.begin(), own.end(), la) != own.end() ||
+          la.rfind("mailer-daemon@", 0) == 0 || la.rfind("postmaster@", 0) == 0) {
+        continue;
+      }
+      bool seen = false;
+      for (const auto& r : out.recipients) {
+        seen = seen || Lower(r.final_recipient) == la;
+      }
+      if (!seen) {
+        ReportedStatus st;
+        st.final_recipient = a;
+        st.action = "failed";
+        out.recipients.push_back(std::move(st));
+      }
+    }
+    if (diagnostic.empty() && line.size() >= 3 &&
+        (lower.find(" 5") != std::string::npos || lower.find(" 4") != std::string::npos ||
+         lower.rfind("5", 0) == 0)) {
+      const std::string code = EnhancedIn(line);
+      if (!code.empty()) {
+        diagnostic = std::string(Trim(line));
+      }
+    }
+  }
+  if (out.recipients.empty()) {
+    return;
+  }
+  const std::string status = EnhancedIn(diagnostic);
+  for (auto& r : out.recipients) {
+    r.status = status.empty() ? "5.0.0" : status;
+    r.diagnostic = diagnostic;
+  }
+  out.kind = ReportKind::kDsn;
+  out.from_text = true;
+}
+
 }  // namespace
 
 const char* ToString(ReportKind k) {
@@ -410,6 +535,9 @@ ParsedReport ParseReport(std::string_view message) {
     if (!out.recipients.empty()) {
       out.kind = ReportKind::kDsn;
     }
+  }
+  if (out.kind == ReportKind::kUnknown) {
+    ReadFreeText(message, out);
   }
   if (out.kind == ReportKind::kUnknown &&
       LooksAutoReplied(ParseFields(SplitEntity(message).first))) {

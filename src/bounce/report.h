@@ -32,6 +32,8 @@ struct ReportedStatus {
 
 struct ParsedReport {
   ReportKind kind = ReportKind::kUnknown;
+  // A DSN read from free text (a non-standard bounce), not delivery-status fields.
+  bool from_text = false;
   std::string reporting_mta;
   std::string envelope_id;  // Original-Envelope-Id
   std::vector<ReportedStatus> recipients;

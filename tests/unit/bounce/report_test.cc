@@ -60,6 +60,27 @@ TEST(Report, AReportThatLostItsMimeStructureStillCounts) {
   EXPECT_EQ(r.recipients[0].final_recipient, "b@dest.example");
 }
 
+// No delivery-status part: a qmail-style notice in words still names the
+// failed address and the reply; its own parties are not taken for it.
+TEST(Report, AFreeTextNoticeNamesItsFailedAddress) {
+  auto r = ParseReport(
+      "From: MAILER-DAEMON@mx.example\nTo: sender@src.example\nSubject: failure notice\n\n"
+      "Hi. This is the qmail-send program at mx.example.\n"
+      "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+      "<'gone@dest.example'>:\n192.0.2.9 does not like recipient.\n"
+      "Remote host said: 550 5.1.1 <gone@dest.example>... User unknown\n\n"
+      "--- Below this line is a copy of the message.\n\n"
+      "Return-Path: <sender@src.example>\nTo: other@dest.example\n");
+  EXPECT_EQ(r.kind, ReportKind::kDsn);
+  EXPECT_TRUE(r.from_text);
+  ASSERT_EQ(r.recipients.size(), 1u);
+  EXPECT_EQ(r.recipients[0].final_recipient, "gone@dest.example");
+  EXPECT_EQ(r.recipients[0].status, "5.1.1");
+  // The same words from someone who is no mail system are no bounce.
+  EXPECT_EQ(ParseReport("From: friend@src.example\nSubject: hi\n\nwrite to x@dest.example\n").kind,
+            ReportKind::kUnknown);
+}
+
 // RFC 5965 §3.1.
 TEST(Report, AFeedbackReportGivesItsTypeAndTheOriginal) {
   auto r = ParseReport(
