@@ -403,7 +403,7 @@ class Postfix:
             pass
         deadline = time.monotonic() + 10
         while master and Path(f"/proc/{master}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)  # polling interval
+            time.sleep(0.1)  # polling interval; the loop is bounded by `deadline`
         if master and Path(f"/proc/{master}").exists():
             for pid in [*descendants(master), master]:
                 try:

@@ -100,9 +100,8 @@ int BounceCommand(const Settings& st, const std::vector<std::string>& args) {
     return rc;
   }
   if (args.size() == 2 && args[0] == "classify") {
-    auto c = LoadBounceRules(st.bounce_rules);
+    const auto& c = st.bounce_classifier;  // loaded (and checked) with the settings
     if (!c) {
-      std::fprintf(stderr, "%s\n", c.error().c_str());
       return 1;
     }
     auto parts = bounce::SplitReply(args[1]);
@@ -110,7 +109,7 @@ int BounceCommand(const Settings& st, const std::vector<std::string>& args) {
       std::fputs("sluice: a reply starts with its three-digit code: \"550 5.1.1 ...\"\n", stderr);
       return 2;
     }
-    auto v = (*c)->Classify(parts->code, parts->enhanced, parts->text);
+    auto v = c->Classify(parts->code, parts->enhanced, parts->text);
     std::printf("class    %s\nbounce   %s\nrule     %s\nprovider %s\n", v.klass.c_str(),
                 v.hard ? "hard" : "soft", v.rule.empty() ? "(none)" : v.rule.c_str(),
                 v.provider.empty() ? "-" : v.provider.c_str());

@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 
 namespace sluice::bounce {
@@ -13,14 +14,6 @@ namespace {
 constexpr int kMaxDepth = 8;
 
 using Fields = std::vector<std::pair<std::string, std::string>>;  // lower-case name, value
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
@@ -73,7 +66,8 @@ Fields ParseFields(std::string_view header) {
     if (colon == std::string_view::npos || colon == 0) {
       continue;
     }
-    out.emplace_back(Lower(Trim(line.substr(0, colon))), std::string(Trim(line.substr(colon + 1))));
+    out.emplace_back(AsciiLower(Trim(line.substr(0, colon))),
+                     std::string(Trim(line.substr(colon + 1))));
   }
   return out;
 }
@@ -96,7 +90,7 @@ struct ContentType {
 ContentType ParseContentType(std::string_view value) {
   ContentType ct;
   auto semi = value.find(';');
-  std::string type = Lower(Trim(value.substr(0, semi)));
+  std::string type = AsciiLower(Trim(value.substr(0, semi)));
   if (!type.empty()) {
     ct.type = std::move(type);
   }
@@ -106,7 +100,7 @@ ContentType ParseContentType(std::string_view value) {
     if (eq == std::string_view::npos) {
       break;
     }
-    std::string name = Lower(Trim(value.substr(0, eq)));
+    std::string name = AsciiLower(Trim(value.substr(0, eq)));
     value.remove_prefix(eq + 1);
     value = Trim(value);
     std::string param;
@@ -122,7 +116,7 @@ ContentType ParseContentType(std::string_view value) {
     if (name == "boundary") {
       ct.boundary = std::move(param);
     } else if (name == "report-type") {
-      ct.report_type = Lower(param);
+      ct.report_type = AsciiLower(param);
     }
   }
   return ct;
@@ -158,7 +152,7 @@ std::string DecodeQuotedPrintable(std::string_view in) {
 }
 
 std::string Decoded(const Fields& f, std::string_view body) {
-  const std::string cte = Lower(Field(f, "content-transfer-encoding"));
+  const std::string cte = AsciiLower(Field(f, "content-transfer-encoding"));
   if (cte == "base64") {
     std::string compact;
     for (char c : body) {
@@ -302,7 +296,7 @@ void ReadDeliveryStatus(std::string_view body, ParsedReport& out) {
     ReportedStatus s;
     s.final_recipient = Address(final_rcpt.empty() ? original : final_rcpt);
     s.original_recipient = original.empty() ? std::string() : Address(original);
-    s.action = Lower(Trim(Field(f, "action")));
+    s.action = AsciiLower(Trim(Field(f, "action")));
     std::string status(Trim(Field(f, "status")));
     s.status = status.substr(0, status.find_first_of(" \t("));
     s.diagnostic = Field(f, "diagnostic-code");
@@ -349,7 +343,7 @@ void Walk(std::string_view entity, int depth, ParsedReport& out) {
   } else if (ct.type == "message/feedback-report") {
     const Fields f = ParseFields(Decoded(fields, body));
     out.kind = ReportKind::kFeedback;
-    out.feedback_type = Lower(Field(f, "feedback-type"));
+    out.feedback_type = AsciiLower(Field(f, "feedback-type"));
     out.user_agent = Field(f, "user-agent");
     out.original_rcpt_to = Address(Field(f, "original-rcpt-to"));
     out.original_mail_from = Address(Field(f, "original-mail-from"));
@@ -363,18 +357,18 @@ void Walk(std::string_view entity, int depth, ParsedReport& out) {
 bool LooksAutoReplied(const Fields& top) {
   // RFC 3834 §5: Auto-Submitted other than "no"; and the common markers of
   // vacation programs that predate it.
-  const std::string auto_submitted = Lower(Field(top, "auto-submitted"));
+  const std::string auto_submitted = AsciiLower(Field(top, "auto-submitted"));
   if (!auto_submitted.empty() && auto_submitted.rfind("no", 0) != 0) {
     return true;
   }
   if (!Field(top, "x-autoreply").empty() || !Field(top, "x-autorespond").empty()) {
     return true;
   }
-  const std::string precedence = Lower(Field(top, "precedence"));
+  const std::string precedence = AsciiLower(Field(top, "precedence"));
   if (precedence == "auto_reply") {
     return true;
   }
-  const std::string subject = Lower(Field(top, "subject"));
+  const std::string subject = AsciiLower(Field(top, "subject"));
   for (std::string_view marker : {"out of office", "out of the office", "auto-reply", "autoreply",
                                   "automatic reply", "vacation"}) {
     if (subject.find(marker) != std::string::npos) {
@@ -386,8 +380,8 @@ bool LooksAutoReplied(const Fields& top) {
 
 // Whether the message presents itself as a failure notice.
 bool LooksLikeBounce(const Fields& top) {
-  const std::string from = Lower(Field(top, "from"));
-  const std::string subject = Lower(Field(top, "subject"));
+  const std::string from = AsciiLower(Field(top, "from"));
+  const std::string subject = AsciiLower(Field(top, "subject"));
   for (std::string_view who : {"mailer-daemon", "postmaster", "mail delivery", "mail administrator",
                                "mailmaster", "system administrator"}) {
     if (from.find(who) != std::string::npos) {
@@ -443,16 +437,14 @@ std::vector<std::string> AddressesIn(std::string_view line) {
 // A failure notice in words (qmail, Exim, Postfix without DSN, Exchange,
 // webmail providers): the failed addresses are those its text names before
 // the returned message that are not the notice's own parties.
-void ReadFreeText(std::string_view message, ParsedReport& out) {
-  auto [header, body] = SplitEntity(message);
-  const Fields top = ParseFields(header);
+void ReadFreeText(std::string_view body, const Fields& top, ParsedReport& out) {
   if (!LooksLikeBounce(top)) {
     return;
   }
   std::vector<std::string> own;
   for (const char* name : {"from", "to", "reply-to", "return-path", "sender"}) {
     for (auto& a : AddressesIn(Field(top, name))) {
-      own.push_back(Lower(a));
+      own.push_back(AsciiLower(a));
     }
   }
   // Where the returned message begins: the notice's text ends there.
@@ -463,7 +455,7 @@ void ReadFreeText(std::string_view message, ParsedReport& out) {
     std::string_view line =
         body.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     pos = eol == std::string_view::npos ? body.size() : eol + 1;
-    const std::string lower = Lower(line);
+    const std::string lower = AsciiLower(line);
     if (lower.rfind("received: ", 0) == 0 || lower.rfind("return-path:", 0) == 0 ||
         lower.find("original message") != std::string::npos ||
         lower.find("copy of the message") != std::string::npos ||
@@ -472,14 +464,14 @@ void ReadFreeText(std::string_view message, ParsedReport& out) {
       break;
     }
     for (auto& a : AddressesIn(line)) {
-      std::string la = Lower(a);
+      std::string la = AsciiLower(a);
       if (std::find(own.begin(), own.end(), la) != own.end() ||
           la.rfind("mailer-daemon@", 0) == 0 || la.rfind("postmaster@", 0) == 0) {
         continue;
       }
       bool seen = false;
       for (const auto& r : out.recipients) {
-        seen = seen || Lower(r.final_recipient) == la;
+        seen = seen || AsciiLower(r.final_recipient) == la;
       }
       if (!seen) {
         ReportedStatus st;
@@ -488,13 +480,8 @@ void ReadFreeText(std::string_view message, ParsedReport& out) {
         out.recipients.push_back(std::move(st));
       }
     }
-    if (diagnostic.empty() && line.size() >= 3 &&
-        (lower.find(" 5") != std::string::npos || lower.find(" 4") != std::string::npos ||
-         lower.rfind("5", 0) == 0)) {
-      const std::string code = EnhancedIn(line);
-      if (!code.empty()) {
-        diagnostic = std::string(Trim(line));
-      }
+    if (diagnostic.empty() && !EnhancedIn(line).empty()) {
+      diagnostic = std::string(Trim(line));  // the first line with a reply's code
     }
   }
   if (out.recipients.empty()) {
@@ -527,29 +514,24 @@ const char* ToString(ReportKind k) {
 
 ParsedReport ParseReport(std::string_view message) {
   ParsedReport out;
+  const auto entity = SplitEntity(message);
+  const Fields top = ParseFields(entity.first);
   Walk(message, 0, out);
   if (out.kind == ReportKind::kUnknown) {
     // A report whose MIME structure was lost on the way (flattened, or never
     // there) still has its delivery-status fields, a group a recipient.
-    ReadDeliveryStatus(SplitEntity(message).second, out);
+    ReadDeliveryStatus(entity.second, out);
     if (!out.recipients.empty()) {
       out.kind = ReportKind::kDsn;
     }
   }
   if (out.kind == ReportKind::kUnknown) {
-    ReadFreeText(message, out);
+    ReadFreeText(entity.second, top, out);
   }
-  if (out.kind == ReportKind::kUnknown &&
-      LooksAutoReplied(ParseFields(SplitEntity(message).first))) {
-    // A DSN says Auto-Submitted too (RFC 3834 §5.1): only what is no report.
-    const std::string subject = Lower(Field(ParseFields(SplitEntity(message).first), "subject"));
-    const bool failure_words = subject.find("undeliver") != std::string::npos ||
-                               subject.find("failure") != std::string::npos ||
-                               subject.find("returned") != std::string::npos ||
-                               subject.find("delivery status") != std::string::npos;
-    if (!failure_words) {
-      out.kind = ReportKind::kAutoReply;
-    }
+  // A failure notice says Auto-Submitted too (RFC 3834 §5.1): an auto-reply
+  // is what is marked so and does not present itself as a notice.
+  if (out.kind == ReportKind::kUnknown && LooksAutoReplied(top) && !LooksLikeBounce(top)) {
+    out.kind = ReportKind::kAutoReply;
   }
   return out;
 }
