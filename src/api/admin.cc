@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "api/keys.h"
+#include "api/suppressions.h"
 #include "config/config.h"
 #include "core/spool_id.h"
 #include "core/time_format.h"
@@ -35,6 +36,15 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxCommand = 1024;
 
 namespace {
+
+std::vector<std::string> Words(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) {
+    words.push_back(std::move(w));
+  }
+  return words;
+}
 
 std::string Error(const std::string& what) {
   return boost::json::serialize(boost::json::object{{"error", what}});
@@ -138,6 +148,19 @@ asio::awaitable<void> AdminServer::Serve(AdminServer* self, local::socket s) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
       line.pop_back();
     }
+    auto words = Words(line);
+    if (self->suppressions_ != nullptr && words.size() >= 2 && words[0] == "suppression" &&
+        SuppressionApi::Streams({words.begin() + 1, words.end()})) {
+      // An import or export: it reads and writes the socket itself, for as
+      // long as it needs (with its own idle timeout).
+      guard.cancel();
+      buf.consume(n);
+      std::string pending(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
+      co_await SuppressionApi::Stream(self->suppressions_, {words.begin() + 1, words.end()}, s,
+                                      std::move(pending));
+      s.close(ec);
+      co_return;
+    }
     reply = co_await Run(self, std::move(line));
   }
   reply += '\n';
@@ -147,11 +170,7 @@ asio::awaitable<void> AdminServer::Serve(AdminServer* self, local::socket s) {
 }
 
 asio::awaitable<std::string> AdminServer::Run(AdminServer* self, std::string line) {
-  std::istringstream in(line);
-  std::vector<std::string> words;
-  for (std::string w; in >> w;) {
-    words.push_back(std::move(w));
-  }
+  std::vector<std::string> words = Words(line);
   if (words.size() < 2 || words[0] != "shaping" || words[1] != "explain") {
     co_return self->Execute(line);
   }
@@ -212,6 +231,14 @@ std::string AdminServer::KeyCommand(const std::string& verb, const std::string& 
 }
 
 std::string AdminServer::Execute(const std::string& line) {
+  if (line.rfind("suppression", 0) == 0) {
+    if (suppressions_ == nullptr) {
+      return Error("the suppression lists are not open on this node");
+    }
+    auto words = Words(line);
+    words.erase(words.begin());
+    return suppressions_->Command(words);
+  }
   std::istringstream in(line);
   std::string group;
   std::string verb;

@@ -5,7 +5,8 @@
 // Commands: "queue summary", "queue flush [DOMAIN]", "queue suspend DOMAIN",
 // "queue resume DOMAIN", "queue bounce DOMAIN|ID", "key list|create|revoke",
 // "shaping explain DOMAIN [--source IP] [--tenant T] [--campaign C]" (the
-// running node's rules, routes and DNS).
+// running node's rules, routes and DNS), "suppression ..." (api/suppressions.h:
+// import reads CSV lines to the end of the stream, export writes them).
 // `sluice queue ...` and `sluice key ...` speak it.
 
 #include <functional>
@@ -24,6 +25,8 @@
 #include "spool/spool.h"
 
 namespace sluice::api {
+
+class SuppressionApi;
 
 class AdminServer {
  public:
@@ -58,6 +61,8 @@ class AdminServer {
   void OnSpoolStatus(std::function<SpoolStatus()> fn) { spool_status_ = std::move(fn); }
   // "key list", "key create [TENANT]", "key revoke ID": the HTTP API's keys.
   void SetApiKeys(auth::ApiKeyStore* keys) { keys_ = keys; }
+  // "suppression add|remove|check|import|export ..." (api/suppressions.h).
+  void SetSuppressions(SuppressionApi* s) { suppressions_ = s; }
 
  private:
   AdminServer(boost::asio::io_context& ioc, std::string path, std::optional<Parts> parts)
@@ -74,6 +79,7 @@ class AdminServer {
   std::function<events::SinkStats()> events_status_;
   std::function<SpoolStatus()> spool_status_;
   auth::ApiKeyStore* keys_ = nullptr;
+  SuppressionApi* suppressions_ = nullptr;
 };
 
 }  // namespace sluice::api

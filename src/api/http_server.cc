@@ -43,6 +43,52 @@ std::string_view HttpRequest::Path() const {
   return t.substr(0, t.find('?'));
 }
 
+std::optional<std::string> PercentDecode(std::string_view s, bool plus) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    c = static_cast<char>(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      const int hi = i + 2 < s.size() ? hex(s[i + 1]) : -1;
+      const int lo = hi >= 0 ? hex(s[i + 2]) : -1;
+      if (lo < 0) {
+        return std::nullopt;
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(plus && s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> HttpRequest::Query(std::string_view name) const {
+  std::string_view t = target;
+  const auto q = t.find('?');
+  if (q == std::string_view::npos) {
+    return std::nullopt;
+  }
+  t.remove_prefix(q + 1);
+  while (!t.empty()) {
+    const auto amp = t.find('&');
+    std::string_view pair = t.substr(0, amp);
+    t = amp == std::string_view::npos ? std::string_view() : t.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
+                           true);
+    }
+  }
+  return std::nullopt;
+}
+
 HttpResponse ErrorResponse(unsigned status, std::string_view code, std::string_view message) {
   boost::json::object inner;
   inner["code"] = code;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,7 +55,13 @@ struct HttpRequest {
   // The first value of a header (name in lower case), or empty.
   std::string_view Header(std::string_view name) const;
   std::string_view Path() const;  // target without the query
+  // The first value of a query parameter, percent-decoded ('+' is a space),
+  // or nullopt if it is absent or its encoding is broken.
+  std::optional<std::string> Query(std::string_view name) const;
 };
+
+// "%40" to "@" (and '+' to a space if `plus`); nullopt for a bad escape.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus);
 
 struct HttpResponse {
   unsigned status = 200;

@@ -19,6 +19,7 @@
 #include "api/keys.h"
 #include "api/message_view.h"
 #include "api/openapi.h"
+#include "api/suppressions.h"
 #include "core/spool_id.h"
 #include "delivery/explain.h"
 #include "runtime/blocking.h"
@@ -222,6 +223,13 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     HttpResponse r = co_await GetMessage(rest.substr(9), *key);
     co_return r;
   }
+  if (rest == "suppressions" || rest.substr(0, 13) == "suppressions/") {
+    if (parts_.suppressions == nullptr) {
+      co_return NotFound();
+    }
+    HttpResponse r = co_await parts_.suppressions->Handle(req, rest.substr(12), *key);
+    co_return r;
+  }
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
                        rest.substr(0, 5) == "keys/" || rest == "warmup" ||
                        rest == "shaping/reload" || rest == "shaping/explain";
@@ -305,6 +313,32 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
   for (const auto& r : in.rejected) {
     rejected.push_back(json::object{{"recipient", r.recipient}, {"message", r.message}});
   }
+  smtp::SessionInfo session;
+  session.listener = req.listener;
+  session.kind = smtp::ListenerKind::kSubmission;  // completes Date and Message-ID
+  session.client_ip = req.client_ip;
+  session.esmtp = true;
+  session.auth_user = "api-key:" + key.id;
+  session.protocol = req.tls ? "HTTPS" : "HTTP";
+  session.tenant = key.operator_key() ? in.tenant : key.tenant;
+  session.campaign = in.campaign;
+  // Suppressed recipients are left out, each reported (and a Suppressed event).
+  for (auto it = in.messages.begin(); it != in.messages.end();) {
+    auto& rcpts = it->envelope.recipients;
+    for (std::size_t i = 0; i < rcpts.size();) {
+      if (auto refusal =
+              parts_.ingest.CheckRecipient(session, it->envelope.sender, rcpts[i].address)) {
+        rejected.push_back(json::object{
+            {"recipient", it->recipients[i]},
+            {"message", fmt::format("{} {} {}", refusal->code, refusal->enhanced, refusal->text)}});
+        rcpts.erase(rcpts.begin() + static_cast<std::ptrdiff_t>(i));
+        it->recipients.erase(it->recipients.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+    it = rcpts.empty() ? in.messages.erase(it) : it + 1;
+  }
   if (in.messages.empty()) {
     co_return Json(400, json::object{{"error", json::object{{"code", "no_valid_recipient"},
                                                             {"message", "no recipient is valid"}}},
@@ -315,15 +349,6 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
     r.headers.emplace_back("Retry-After", "30");
     co_return r;
   }
-  smtp::SessionInfo session;
-  session.listener = req.listener;
-  session.kind = smtp::ListenerKind::kSubmission;  // completes Date and Message-ID
-  session.client_ip = req.client_ip;
-  session.esmtp = true;
-  session.auth_user = "api-key:" + key.id;
-  session.protocol = req.tls ? "HTTPS" : "HTTP";
-  session.tenant = key.operator_key() ? in.tenant : key.tenant;
-  session.campaign = in.campaign;
   session.metadata = std::move(in.metadata);
   if (in.send_at) {
     const auto now = parts_.clock.Now();

@@ -16,6 +16,7 @@
 //   GET  /api/v1/keys, POST /api/v1/keys {"tenant"}, DELETE /api/v1/keys/ID (operator)
 //   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
 //   POST /api/v1/shaping/explain {"domain", "source", "tenant", "campaign"} (operator)
+//   /api/v1/suppressions...                   the suppression lists (api/suppressions.h)
 //   GET  /api/v1/openapi.json                                         (no key)
 // Errors: {"error": {"code": "...", "message": "..."}}.
 
@@ -38,6 +39,7 @@
 namespace sluice::api {
 
 class AdminServer;
+class SuppressionApi;
 
 class ApiV1 final : public HttpHandler {
  public:
@@ -58,6 +60,8 @@ class ApiV1 final : public HttpHandler {
     boost::asio::thread_pool* blocking = nullptr;
     // Why new mail would not be taken now, or nullopt (for /readyz).
     std::function<std::optional<std::string>()> not_ready;
+    // The suppression lists' endpoints; null: 404.
+    SuppressionApi* suppressions = nullptr;
   };
   // Reads the kept Idempotency-Key answers back from the journal.
   explicit ApiV1(Parts parts);

@@ -204,6 +204,28 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
                     Text(Field(o, "key")));
   } else if (verb == "key revoke") {
     r.out = fmt::format("revoked key {}\n", Text(Field(o, "revoked")));
+  } else if (verb == "suppression add") {
+    const auto& e = Field(o, "added");
+    r.out = fmt::format("added {}\n", Text(Field(e.as_object(), "address")));
+  } else if (verb == "suppression remove") {
+    r.out = fmt::format("removed {}\n", Text(Field(o, "removed")));
+  } else if (verb == "suppression check") {
+    const auto& e = Field(o, "entry");
+    if (e.is_null()) {
+      r.out = fmt::format("{}: not suppressed\n", Text(Field(o, "address")));
+    } else {
+      const auto& eo = e.as_object();
+      const auto& tenant = Field(eo, "tenant");
+      const auto& campaign = Field(eo, "campaign");
+      const auto& expires = Field(eo, "expires");
+      r.out = fmt::format("{}: suppressed by {} on the {} list ({}, since {}{})\n",
+                          Text(Field(o, "address")), Text(Field(eo, "address")),
+                          tenant.is_null()     ? std::string("global")
+                          : campaign.is_null() ? "tenant " + Text(tenant)
+                                               : "campaign " + Text(tenant) + "/" + Text(campaign),
+                          Text(Field(eo, "reason")), Text(Field(eo, "created")),
+                          expires.is_null() ? std::string() : ", until " + Text(expires));
+    }
   } else if (verb == "shaping reload") {
     r.out = "shaping rules reloaded\n";
   } else if (verb == "warmup status") {

@@ -6,7 +6,6 @@
 #include <set>
 #include <thread>
 
-#include "app/bounce_rules.h"
 #include "app/shaping_file.h"
 #include "auth/credentials.h"
 #include "core/address.h"
@@ -527,7 +526,7 @@ Settings Bind(const config::Document& doc) {
   auto root = doc.Root();
   root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
                       "queue", "route", "admin", "dkim", "egress", "tenant", "api", "http",
-                      "bounce"});
+                      "bounce", "suppression"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -570,19 +569,7 @@ Settings Bind(const config::Document& doc) {
     events.Report("history_retention", "must be at most 366d");
   }
 
-  auto bounce = root.Table("bounce");
-  bounce.RejectUnknown({"rules"});
-  st.bounce_rules = bounce.String("rules", st.bounce_rules);
-  if (auto classifier = LoadBounceRules(st.bounce_rules)) {
-    st.bounce_classifier = std::move(classifier).value();
-  } else {
-    std::string why = classifier.error();  // one line: its errors joined
-    while (!why.empty() && why.back() == '\n') {
-      why.pop_back();
-    }
-    std::replace(why.begin(), why.end(), '\n', ';');
-    bounce.Report("rules", why);
-  }
+  BindFeedback(root, st);
 
   auto auth = root.Table("auth");
   auth.RejectUnknown({"users_file", "max_failures", "failure_window", "lockout"});

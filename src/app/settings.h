@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/http_server.h"
+#include "app/suppression_policy.h"
 #include "auth/failure_limiter.h"
 #include "bounce/classify.h"
 #include "config/config.h"
@@ -21,6 +22,7 @@
 #include "dns/unbound_resolver.h"
 #include "ingest/ingest.h"
 #include "smtp/server/options.h"
+#include "suppression/rocks_store.h"
 #include "tls/tls.h"
 
 namespace sluice::app {
@@ -62,6 +64,10 @@ struct Settings {
   // Bounce classification rules (etc/bounce.toml's form); "": the built-in ones.
   std::string bounce_rules;
   std::shared_ptr<const bounce::Classifier> bounce_classifier;  // loaded from them
+  // [suppression]: where the lists are kept and which events add to them
+  // (the refuse-or-drop choice is ingest.refuse_suppressed).
+  suppression::RocksOptions suppression_store;
+  SuppressionPolicy suppression_policy;
   std::string users_file;
   auth::FailureLimiterOptions auth_limits;
   dns::UnboundOptions dns;
@@ -86,5 +92,7 @@ void BindTlsMode(const config::Section& s, const std::string& hostname, TlsMode&
                  tls::ServerOptions& files);
 // [api] and [[http]] (settings_http.cc).
 void BindHttp(const config::Section& root, Settings& st);
+// [bounce] and [suppression] (settings_feedback.cc).
+void BindFeedback(const config::Section& root, Settings& st);
 
 }  // namespace sluice::app

@@ -39,12 +39,14 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "app/admin_client.h"
 #include "app/admin_output.h"
+#include "app/bounce_cmd.h"
 #include "app/dkim_cmd.h"
 #include "app/doctor_cmd.h"
 #include "app/settings.h"
-#include "app/bounce_cmd.h"
 #include "app/shaping_cmd.h"
+#include "app/suppression_cmd.h"
 #include "auth/credentials.h"
 #include "core/time_format.h"
 #include "spool/check.h"
@@ -70,6 +72,10 @@ int Usage() {
       "       sluice [--config FILE] warmup status | events status | spool status\n"
       "       sluice [--config FILE] bounce classify \"REPLY\" | bounce check FILE\n"
       "       sluice [--config FILE] key list|create [TENANT]|revoke ID   (HTTP API keys)\n"
+      "       sluice [--config FILE] suppression add|remove|check ADDRESS|@DOMAIN [--tenant T]\n"
+      "                [--campaign C] [--reason R] [--expires TIME|DURATION] [--detail TEXT]\n"
+      "       sluice [--config FILE] suppression import [FILE] [--tenant T] [--campaign C]\n"
+      "                [--reason R] | export [--tenant T] [--campaign C] [--all]   (CSV)\n"
       "       (queue, warmup status and shaping reload print tables; --json prints JSON)\n",
       stderr);
   return 2;
@@ -227,22 +233,12 @@ int QueueCmd(const app::Settings& st, const std::vector<std::string>& args, bool
   if (line.find('\n') != std::string::npos || line.size() > 1000) {
     return Usage();
   }
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (fd < 0 || st.admin_socket.size() >= sizeof addr.sun_path) {
-    std::fputs("sluice: bad admin socket path\n", stderr);
-    return 1;
-  }
-  std::memcpy(addr.sun_path, st.admin_socket.c_str(), st.admin_socket.size() + 1);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    std::fprintf(stderr, "sluice: cannot reach sluiced at %s: %s\n", st.admin_socket.c_str(),
-                 std::strerror(errno));
-    close(fd);
+  const int fd = app::ConnectAdmin(st.admin_socket);
+  if (fd < 0) {
     return 1;
   }
   line += '\n';
-  if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  if (!app::WriteAll(fd, line)) {
     close(fd);
     return 1;
   }
@@ -334,7 +330,11 @@ int main(int argc, char** argv) {
   if (args.size() == 3 && args[0] == "user" && args[1] == "add") {
     return UserAdd(settings, args[2]);
   }
-  if (args.size() >= 2 && (args[0] == "queue" || args[0] == "key")) {
+  if (args.size() >= 2 && args[0] == "suppression" &&
+      (args[1] == "import" || args[1] == "export")) {
+    return app::SuppressionStream(settings, std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args.size() >= 2 && (args[0] == "queue" || args[0] == "key" || args[0] == "suppression")) {
     return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (args.size() == 2 && args[0] == "spool" && args[1] == "check") {

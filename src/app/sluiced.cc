@@ -35,6 +35,7 @@
 
 #include "api/admin.h"
 #include "api/http_server.h"
+#include "api/suppressions.h"
 #include "api/v1.h"
 #include "app/bounce_rules.h"
 #include "app/dkim_publication.h"
@@ -134,6 +135,9 @@ struct Daemon {
   app::Settings settings;
   std::unique_ptr<spool::RocksSpool> spool;
   std::unique_ptr<spool::HistoryStore> history;  // outlives the bus that writes to it
+  // The suppression lists and what adds to them, before the bus that tells it.
+  std::unique_ptr<suppression::RocksStore> suppressions;
+  std::unique_ptr<app::SuppressionRecorder> suppression_recorder;
   events::Bus bus;
   std::shared_ptr<auth::CredentialStore> credentials;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;
@@ -350,6 +354,15 @@ int Serve(const Args& args) {
   if (st.history_retention.count() > 0) {
     d.bus.SetHistory(d.history.get());
   }
+  auto suppressions = suppression::RocksStore::Open(st.suppression_store);
+  if (!suppressions) {
+    spdlog::critical("{}", suppressions.error());
+    return 1;
+  }
+  d.suppressions = std::move(suppressions).value();
+  d.suppression_recorder =
+      std::make_unique<app::SuppressionRecorder>(st.suppression_policy, *d.suppressions);
+  d.bus.AddObserver(d.suppression_recorder.get());
 
   if (!st.users_file.empty()) {
     if (!std::filesystem::exists(st.users_file)) {
@@ -466,6 +479,11 @@ int Serve(const Args& args) {
   dkim::KeyStore signer(st.dkim);
   d.ingest =
       std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored, &signer, &blocking);
+  d.ingest->SetSuppression(d.suppressions.get());
+  api::SuppressionApi suppression_api(*d.suppressions, blocking);
+  if (admin) {
+    admin->SetSuppressions(&suppression_api);
+  }
   std::unique_ptr<ingest::Reports> reports;
   if (queue_manager) {
     reports = std::make_unique<ingest::Reports>(*d.ingest, *d.spool, blocking.get_executor(),
@@ -545,7 +563,8 @@ int Serve(const Args& args) {
                      return busy->text;
                    }
                    return std::nullopt;
-                 }});
+                 },
+                 .suppressions = &suppression_api});
   api::HttpServer http(pool, v1);
   for (const auto& l : st.http) {
     std::shared_ptr<tls::ServerContextHolder> holder;

@@ -321,6 +321,28 @@ void Bus::Publish(const Reception& e) {
 
 void Bus::Publish(const Outcome& e) {
   WriteLine(ToJson(e), e.id);
+  for (Observer* o : observers_) {
+    o->OnOutcome(e);
+  }
+}
+
+void Bus::Publish(const Suppressed& e) {
+  if (e.id.empty()) {
+    WriteLine(ToJson(e));
+  } else {
+    WriteLine(ToJson(e), e.id);
+  }
+}
+
+void Bus::Publish(const Feedback& e) {
+  if (e.id.empty()) {
+    WriteLine(ToJson(e));
+  } else {
+    WriteLine(ToJson(e), e.id);
+  }
+  for (Observer* o : observers_) {
+    o->OnFeedback(e);
+  }
 }
 
 void Bus::Publish(const Automation& e) {

@@ -104,7 +104,59 @@ struct QuotaExceeded {
   std::chrono::system_clock::time_point timestamp;
 };
 
+// Mail kept from a suppressed recipient: refused at RCPT (id empty), or
+// taken and dropped for that recipient (id set), or left out of an API request.
+struct Suppressed {
+  std::string id;
+  std::string sender;
+  std::string recipient;
+  std::string tenant;
+  std::string campaign;
+  std::string listener;
+  std::string client_ip;
+  bool refused = false;  // the client was told (550 5.7.1 or the API's answer)
+  // The entry that matched (suppression/store.h).
+  std::string entry;   // its address: "a@b.example" or "@b.example"
+  std::string scope;   // "global", "tenant T", "campaign T/C"
+  std::string reason;  // "hard-bounce", "complaint", ...
+  std::chrono::system_clock::time_point timestamp;
+};
+
+// What came back from outside about mail sent: an asynchronous bounce (a
+// delivery-status report to a VERP address), a complaint (an ARF report from
+// a feedback loop), an unsubscribe (List-Unsubscribe by POST or mail).
+enum class FeedbackType { kAsyncBounce, kComplaint, kUnsubscribe };
+const char* ToString(FeedbackType t);
+
+struct Feedback {
+  FeedbackType type = FeedbackType::kAsyncBounce;
+  std::string via;  // "dsn", "free-text", "arf", "one-click", "mailto"
+  // The message it is about (from the VERP address or the token) and what
+  // its history says of it; empty where unknown.
+  std::string id;
+  std::string recipient;
+  std::string sender;
+  std::string tenant;
+  std::string campaign;
+  // An async bounce: the report's status and the class the classifier gives it.
+  std::string status;  // "5.1.1"
+  std::string diagnostic;
+  std::string remote_mta;
+  std::string reporting_mta;
+  std::string bounce_class;
+  bool hard = false;
+  std::string rule;
+  // A complaint: RFC 5965 §3.1 Feedback-Type, User-Agent, the original's Message-ID.
+  std::string feedback_type;
+  std::string user_agent;
+  std::string original_message_id;
+  std::string client_ip;  // who sent the report or made the request
+  std::chrono::system_clock::time_point timestamp;
+};
+
 // One JSON object, without a trailing newline.
+std::string ToJson(const Suppressed& e);
+std::string ToJson(const Feedback& e);
 std::string ToJson(const Reception& e);
 std::string ToJson(const QuotaExceeded& e);
 std::string ToJson(const Outcome& e);
@@ -164,15 +216,28 @@ class History {
   virtual std::vector<std::string> Read(std::string_view message_id) = 0;
 };
 
+// Told of events as typed records, on the publishing thread (which must not
+// wait long): the suppression policy, the reputation guards.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void OnOutcome(const Outcome& /*e*/) {}
+  virtual void OnFeedback(const Feedback& /*e*/) {}
+};
+
 class Bus {
  public:
   void AddSink(std::unique_ptr<Sink> sink) { sinks_.push_back(std::move(sink)); }
+  // Added before publishing starts; not owned.
+  void AddObserver(Observer* o) { observers_.push_back(o); }
   // Where events of a message also go; null: nowhere. Set before publishing.
   void SetHistory(History* history) { history_ = history; }
   void Publish(const Reception& e);
   void Publish(const Outcome& e);
   void Publish(const Automation& e);
   void Publish(const QuotaExceeded& e);
+  void Publish(const Suppressed& e);
+  void Publish(const Feedback& e);
   void Reopen();
   SinkStats stats() const;  // summed over the sinks
 
@@ -180,6 +245,7 @@ class Bus {
   void WriteLine(const std::string& line);
   void WriteLine(const std::string& line, std::string_view message_id);
   std::vector<std::unique_ptr<Sink>> sinks_;
+  std::vector<Observer*> observers_;
   History* history_ = nullptr;
 };
 

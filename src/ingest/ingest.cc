@@ -190,7 +190,7 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   }
   trace.when = now;
   std::string prefix = message::BuildReceived(trace);
-  const std::vector<std::string> all_recipients = RecipientStrings(envelope);
+  std::vector<std::string> all_recipients = RecipientStrings(envelope);
   // The bare <postmaster> is ours to keep (the session routed postmaster
   // mail here when no mailbox is configured to send it on to).
   std::vector<Recipient> local;
@@ -249,6 +249,15 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     }
     if (auto refusal = CheckTenantDomains(tenant, envelope.sender, data)) {
       co_return *refusal;
+    }
+    DropSuppressed(session, id_hex, tenant, campaign, envelope, all_recipients);
+    if (envelope.recipients.empty() && local.empty()) {
+      // Every recipient is on a list: nothing to keep. Refused when the
+      // lists refuse; else taken (and dropped), as configured.
+      if (opts_.refuse_suppressed) {
+        co_return smtp::Reply{550, "5.7.1", "All recipients are suppressed"};
+      }
+      co_return smtp::Reply{250, "2.0.0", "Ok: every recipient is suppressed, nothing queued"};
     }
     if (auto over = quotas_.Take(tenant)) {
       if (over->report) {

@@ -31,6 +31,7 @@
 #include "ingest/quota.h"
 #include "smtp/server/message_sink.h"
 #include "spool/spool.h"
+#include "suppression/store.h"
 
 namespace sluice::ingest {
 
@@ -52,6 +53,11 @@ struct Options {
   // Where mail for the bare <postmaster> is kept (when [server] postmaster
   // names no mailbox to send it on to).
   std::string postmaster_maildir = "var/postmaster";
+  // A suppressed recipient of mail we originate: refused at RCPT with
+  // 550 5.7.1 (true), or taken and dropped for that recipient (false). Either
+  // way a Suppressed event says so; lists a campaign field selects are
+  // applied at the end of data (dropped).
+  bool refuse_suppressed = true;
 };
 
 class Ingest final : public smtp::MessageSink {
@@ -63,7 +69,12 @@ class Ingest final : public smtp::MessageSink {
   Ingest(Options opts, spool::Spool& spool, events::Bus& bus, OnStored on_stored = {},
          const dkim::KeyStore* signer = nullptr, boost::asio::thread_pool* blocking = nullptr);
 
+  // Where suppressed recipients are looked up; null: none are.
+  void SetSuppression(suppression::SuppressionStore* store) { suppression_ = store; }
+
   std::optional<smtp::Reply> CheckResources() override;
+  std::optional<smtp::Reply> CheckRecipient(const smtp::SessionInfo& session, const Address& sender,
+                                            const Address& rcpt) override;
   boost::asio::awaitable<smtp::Reply> Accept(smtp::SessionInfo session, Envelope envelope,
                                              std::string data) override;
 
@@ -75,6 +86,11 @@ class Ingest final : public smtp::MessageSink {
   // the From field is not at one of them.
   std::optional<smtp::Reply> CheckTenantDomains(const std::string& tenant, const Address& sender,
                                                 const std::string& data) const;
+  // Takes the recipients suppressed for tenant/campaign out of `envelope`
+  // (and their strings out of `listed`), each with a Suppressed event.
+  void DropSuppressed(const smtp::SessionInfo& session, const std::string& id_hex,
+                      const std::string& tenant, const std::string& campaign, Envelope& envelope,
+                      std::vector<std::string>& listed);
   // Writes the message for the local postmaster into the Maildir (off the
   // reactor thread); an error reply if it could not be made durable.
   boost::asio::awaitable<std::optional<smtp::Reply>> DeliverLocally(
@@ -89,6 +105,7 @@ class Ingest final : public smtp::MessageSink {
   const dkim::KeyStore* signer_;
   boost::asio::thread_pool* blocking_;
   TenantQuotas quotas_;
+  suppression::SuppressionStore* suppression_ = nullptr;
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_at_;
   std::optional<smtp::Reply> last_check_;

@@ -180,6 +180,9 @@ Result<std::optional<Entry>, std::string> CsvReader::Line(std::string_view line)
   if (!e.scope.campaign.empty() && e.scope.tenant.empty()) {
     return Fail(std::string("a campaign list belongs to a tenant: the tenant is missing"));
   }
+  if (held_tenant_ && e.scope.tenant != *held_tenant_) {
+    return Fail("this import may name tenant " + *held_tenant_ + " only");
+  }
   if (!Valid(e.scope)) {
     return Fail("not a tenant or campaign name: \"" + e.scope.tenant.substr(0, 70) + "\" / \"" +
                 e.scope.campaign.substr(0, 70) + "\"");

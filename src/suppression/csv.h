@@ -33,6 +33,8 @@ class CsvReader {
       : defaults_(std::move(defaults)), now_(now) {}
   // nullopt for a header, blank or comment ("#") line; an error names what is wrong.
   Result<std::optional<Entry>, std::string> Line(std::string_view line);
+  // Lines that name another tenant (or none) are errors: a tenant's import.
+  void HoldToTenant(std::string tenant) { held_tenant_ = std::move(tenant); }
 
  private:
   enum class Column {
@@ -49,6 +51,7 @@ class CsvReader {
   Entry defaults_;
   std::chrono::system_clock::time_point now_;
   std::vector<Column> columns_;  // from the header; empty: the default order
+  std::optional<std::string> held_tenant_;
   bool first_ = true;
 };
 

@@ -1,5 +1,6 @@
 #include "suppression/rocks_store.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <filesystem>
@@ -239,16 +240,22 @@ std::optional<Entry> RocksStore::Find(std::string_view key, std::string_view ten
   return std::nullopt;
 }
 
-void RocksStore::ForEach(const Scope* scope, Clock::time_point now,
+void RocksStore::ForEach(const Scope* scope, const Entry* after, Clock::time_point now,
                          const std::function<bool(const Entry&)>& fn) {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // a full export must not push out the filters
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
   const std::string prefix = scope != nullptr ? ScopePrefix(*scope) : std::string();
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  const std::string from = after != nullptr
+                               ? MakeKey(after->scope.tenant, after->scope.campaign, after->address)
+                               : prefix;
+  for (it->Seek(std::max(from, prefix)); it->Valid(); it->Next()) {
     const auto k = it->key().ToStringView();
     if (k.substr(0, prefix.size()) != prefix) {
       break;
+    }
+    if (after != nullptr && k == from) {
+      continue;
     }
     Entry e;
     if (!Decode(k, it->value().ToStringView(), e) || e.Expired(now)) {

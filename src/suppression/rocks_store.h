@@ -40,7 +40,7 @@ class RocksStore final : public SuppressionStore {
   std::optional<Entry> Find(std::string_view key, std::string_view tenant,
                             std::string_view campaign,
                             std::chrono::system_clock::time_point now) override;
-  void ForEach(const Scope* scope, std::chrono::system_clock::time_point now,
+  void ForEach(const Scope* scope, const Entry* after, std::chrono::system_clock::time_point now,
                const std::function<bool(const Entry&)>& fn) override;
 
   // Bytes RocksDB holds in memory now (memtables, block cache, readers).

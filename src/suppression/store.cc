@@ -74,7 +74,11 @@ std::optional<std::string> Key(std::string_view text) {
   if (!a) {
     return std::nullopt;
   }
-  return AsciiLower(a->local) + "@" + a->ascii_domain;
+  return Key(*a);
+}
+
+std::string Key(const Address& a) {
+  return AsciiLower(a.local) + "@" + a.ascii_domain;
 }
 
 }  // namespace sluice::suppression

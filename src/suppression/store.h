@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/address.h"
 #include "core/result.h"
 
 namespace sluice::suppression {
@@ -60,6 +61,8 @@ struct Entry {
 // "@domain" stands for every address at the domain. nullopt if `text` is
 // neither a mailbox nor "@" and a domain name.
 std::optional<std::string> Key(std::string_view text);
+// The same for a parsed mailbox.
+std::string Key(const Address& a);
 
 class SuppressionStore {
  public:
@@ -75,9 +78,11 @@ class SuppressionStore {
   virtual std::optional<Entry> Find(std::string_view key, std::string_view tenant,
                                     std::string_view campaign,
                                     std::chrono::system_clock::time_point now) = 0;
-  // Every entry of `scope` (all scopes if null) in address order, while `fn`
-  // returns true. Expired entries are skipped.
-  virtual void ForEach(const Scope* scope, std::chrono::system_clock::time_point now,
+  // Every entry of `scope` (all scopes if null) in order (scope, then
+  // address), from the one after `after` (its scope and address; null: from
+  // the first), while `fn` returns true. Expired entries are skipped.
+  virtual void ForEach(const Scope* scope, const Entry* after,
+                       std::chrono::system_clock::time_point now,
                        const std::function<bool(const Entry&)>& fn) = 0;
 };
 

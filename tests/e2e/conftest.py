@@ -95,6 +95,7 @@ def default_config(tmp):
             "memtable_size": "4MiB",
         },
         "events": {"log": str(tmp / "events.jsonl"), "history_path": str(tmp / "history")},
+        "suppression": {"path": str(tmp / "suppression"), "cache_size": "4MiB"},
         "auth": {"users_file": str(tmp / "users")},
         "admin": {"socket": str(tmp / "admin.sock")},
         "api": {"keys_file": str(tmp / "api-keys")},

@@ -50,6 +50,13 @@ class MessageSink {
   virtual ~MessageSink() = default;
   // Asked at MAIL: nullopt if a new message can be taken, else the reply (452 4.3.1).
   virtual std::optional<Reply> CheckResources() = 0;
+  // Asked at RCPT (and by the HTTP API for each recipient) once the server's
+  // own policy took it: nullopt to go on, else the refusal (a suppressed
+  // address: 550 5.7.1).
+  virtual std::optional<Reply> CheckRecipient(const SessionInfo& /*session*/,
+                                              const Address& /*sender*/, const Address& /*rcpt*/) {
+    return std::nullopt;
+  }
   // Makes the message durable and answers: "250 2.0.0 Ok: queued as <id>" only
   // once it is on stable storage; 451/452/421 otherwise. `data` is the unstuffed
   // message content as received.

@@ -453,6 +453,14 @@ bool Session::DoRcpt(Command& c) {
   if (!d.accept) {
     return QueueError(d.refusal);
   }
+  if (!d.postmaster) {
+    if (auto refusal = ctx_.sink->CheckRecipient(info_, envelope_.sender, d.accept->address)) {
+      // The client did nothing wrong: no count toward max_errors (a list
+      // with many suppressed addresses must not cost the connection).
+      Queue(*refusal);
+      return true;
+    }
+  }
   // Postmaster named twice (bare and at a local domain) is delivered to once.
   const std::string added = d.accept->address.ToString();
   bool seen = d.postmaster &&

@@ -114,7 +114,7 @@ TEST_F(StoreTest, SoftEntriesExpire) {
   EXPECT_TRUE(store_->Find("full@example.com", "acme", "", kNow + 71h));
   EXPECT_FALSE(store_->Find("full@example.com", "acme", "", kNow + 72h));
   int seen = 0;
-  store_->ForEach(nullptr, kNow + 73h, [&](const Entry&) { return ++seen > 0; });
+  store_->ForEach(nullptr, nullptr, kNow + 73h, [&](const Entry&) { return ++seen > 0; });
   EXPECT_EQ(seen, 0);
 }
 
@@ -127,7 +127,7 @@ TEST_F(StoreTest, CompactionDropsExpiredEntries) {
   store_->Compact();
   int seen = 0;
   // Read as of an earlier time: only what compaction left is there to see.
-  store_->ForEach(nullptr, Clock::now() - 24h, [&](const Entry& e) {
+  store_->ForEach(nullptr, nullptr, Clock::now() - 24h, [&](const Entry& e) {
     EXPECT_EQ(e.address, "kept@example.com");
     return ++seen > 0;
   });
@@ -168,14 +168,40 @@ TEST_F(StoreTest, ForEachKeepsToItsScope) {
           .ok());
   std::vector<std::string> got;
   Scope acme{"acme", ""};
-  store_->ForEach(&acme, kNow, [&](const Entry& e) {
+  store_->ForEach(&acme, nullptr, kNow, [&](const Entry& e) {
     got.push_back(e.address);
     return true;
   });
   EXPECT_EQ(got, (std::vector<std::string>{"b@example.com", "d@example.com"}));
   int all = 0;
-  store_->ForEach(nullptr, kNow, [&](const Entry&) { return ++all > 0; });
+  store_->ForEach(nullptr, nullptr, kNow, [&](const Entry&) { return ++all > 0; });
   EXPECT_EQ(all, 4);
+}
+
+TEST_F(StoreTest, ForEachResumesAfterAnEntry) {
+  ASSERT_TRUE(store_
+                  ->Add({Make("a@example.com", {"acme", ""}), Make("b@example.com", {"acme", ""}),
+                         Make("c@example.com", {"acme", ""}), Make("a@example.com", {})})
+                  .ok());
+  Scope acme{"acme", ""};
+  Entry after;
+  after.scope = acme;
+  after.address = "a@example.com";
+  std::vector<std::string> got;
+  store_->ForEach(&acme, &after, kNow, [&](const Entry& e) {
+    got.push_back(e.address);
+    return true;
+  });
+  EXPECT_EQ(got, (std::vector<std::string>{"b@example.com", "c@example.com"}));
+  // Across scopes: the global list comes first, then the tenants'.
+  after.scope = {};
+  got.clear();
+  store_->ForEach(nullptr, &after, kNow, [&](const Entry& e) {
+    got.push_back(e.scope.tenant + ":" + e.address);
+    return true;
+  });
+  EXPECT_EQ(got, (std::vector<std::string>{"acme:a@example.com", "acme:b@example.com",
+                                           "acme:c@example.com"}));
 }
 
 }  // namespace

@@ -1,0 +1,67 @@
+// [bounce] and [suppression]: how replies are classified and what the
+// feedback they carry does to the suppression lists (docs/config.md).
+#include <algorithm>
+
+#include "app/bounce_rules.h"
+#include "app/settings.h"
+
+namespace sluice::app {
+
+namespace {
+
+void BindTarget(const config::Section& s, std::string_view key, SuppressionPolicy::Target& out) {
+  if (!s.Has(key)) {
+    return;
+  }
+  if (!ParseTarget(s.String(key, ""), out)) {
+    s.Report(key, "must be \"none\", \"global\", \"tenant\" or \"campaign\"");
+  }
+}
+
+}  // namespace
+
+void BindFeedback(const config::Section& root, Settings& st) {
+  auto bounce = root.Table("bounce");
+  bounce.RejectUnknown({"rules"});
+  st.bounce_rules = bounce.String("rules", st.bounce_rules);
+  if (auto classifier = LoadBounceRules(st.bounce_rules)) {
+    st.bounce_classifier = std::move(classifier).value();
+  } else {
+    std::string why = classifier.error();  // one line: its errors joined
+    while (!why.empty() && why.back() == '\n') {
+      why.pop_back();
+    }
+    std::replace(why.begin(), why.end(), '\n', ';');
+    bounce.Report("rules", why);
+  }
+
+  auto sup = root.Table("suppression");
+  sup.RejectUnknown({"path", "cache_size", "refuse", "hard_bounce", "complaint", "unsubscribe",
+                     "soft_classes", "soft_expiry"});
+  auto& store = st.suppression_store;
+  store.path = sup.String("path", store.path);
+  store.cache_bytes = sup.Size("cache_size", store.cache_bytes);
+  if (store.cache_bytes < (1u << 20) || store.cache_bytes > (16ull << 30)) {
+    sup.Report("cache_size", "must be between 1MiB and 16GiB");
+  }
+  st.ingest.refuse_suppressed = sup.Bool("refuse", st.ingest.refuse_suppressed);
+  auto& p = st.suppression_policy;
+  BindTarget(sup, "hard_bounce", p.hard_bounce);
+  BindTarget(sup, "complaint", p.complaint);
+  BindTarget(sup, "unsubscribe", p.unsubscribe);
+  if (sup.Has("soft_classes")) {
+    p.soft_classes = sup.StringList("soft_classes");
+    for (const auto& c : p.soft_classes) {
+      if (!bounce::ValidClass(c)) {
+        sup.Report("soft_classes", "not a bounce class: " + c);
+      }
+    }
+  }
+  p.soft_expiry =
+      std::chrono::duration_cast<std::chrono::seconds>(sup.Duration("soft_expiry", p.soft_expiry));
+  if (p.soft_expiry < std::chrono::minutes(1) || p.soft_expiry > std::chrono::hours(24 * 366)) {
+    sup.Report("soft_expiry", "must be between 1m and 366d");
+  }
+}
+
+}  // namespace sluice::app
