@@ -3,6 +3,7 @@ served as built in, and every operation it lists answers with a status it
 declares and a body its schema accepts, for requests its schemas accept."""
 
 import base64
+import http.client
 import json
 from pathlib import Path
 
@@ -98,6 +99,41 @@ def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
         expect=400)
     run("/api/v1/shaping/explain", "post", request={"domain": "dest.example"}, key=tenant,
         expect=403)
+    entry = {"entries": [{"address": "gone@dest.example", "reason": "complaint",
+                          "expires": "30d", "detail": "x"}]}
+    run("/api/v1/suppressions", "post", request=entry, key=tenant, expect=201)
+    run("/api/v1/suppressions", "post", "/api/v1/suppressions?tenant=other", entry, key=tenant,
+        expect=403)
+    run("/api/v1/suppressions", "post", request={"entries": []}, expect=400, valid=False)
+    run("/api/v1/suppressions/{address}", "get", "/api/v1/suppressions/gone@dest.example",
+        key=tenant, expect=200)
+    run("/api/v1/suppressions/{address}", "get", "/api/v1/suppressions/gone@dest.example",
+        expect=404)  # not on the global list
+    run("/api/v1/suppressions/{address}", "delete",
+        "/api/v1/suppressions/gone@dest.example?tenant=acme", expect=200)
+    run("/api/v1/suppressions/{address}", "delete",
+        "/api/v1/suppressions/gone@dest.example?tenant=acme", expect=404)
+    # CSV in or out: the status and content type the description gives.
+    for path, method, url, data, expect in (
+            ("/api/v1/suppressions/import", "post", "/api/v1/suppressions/import?tenant=acme",
+             "address\na@dest.example\nnot-one\n", 200),
+            ("/api/v1/suppressions/export", "get", "/api/v1/suppressions/export?tenant=acme",
+             None, 200),
+            ("/api/v1/suppressions/export", "get", "/api/v1/suppressions/export?limit=0",
+             None, 400)):
+        c = http.client.HTTPConnection("127.0.0.1", s.ports["api"], timeout=10)
+        c.request(method.upper(), url, body=data,
+                  headers={"Authorization": "Bearer " + op, "Content-Type": "text/csv"})
+        r = c.getresponse()
+        raw = r.read()
+        c.close()
+        assert r.status == expect, (url, r.status, raw)
+        declared = resolve(SPEC["paths"][path][method]["responses"][str(r.status)])
+        ctype = r.getheader("Content-Type").split(";")[0]
+        assert ctype in declared["content"], (url, ctype)
+        if ctype == "application/json":
+            validator(declared["content"][ctype]["schema"]).validate(json.loads(raw))
+        walked.add((path, method))
 
     listed = {(p, m) for p, ops in SPEC["paths"].items() for m in ops}
     assert listed == walked, f"not walked: {listed - walked}"
