@@ -457,7 +457,16 @@ void BindTenants(const config::Section& tenants, Settings& st) {
       continue;
     }
     t.RejectUnknown({"users", "networks", "pool", "campaign", "domains", "max_messages_per_hour",
-                     "max_messages_per_day", "intake_rate", "intake_burst"});
+                     "max_messages_per_day", "intake_rate", "intake_burst", "bounce_domain"});
+    if (t.Has("bounce_domain")) {
+      const std::string text = t.String("bounce_domain", "");
+      auto domain = NormalizeDomain(text);
+      if (!domain || domain->empty() || domain->front() == '[') {
+        t.Report("bounce_domain", "not a domain name: " + text);
+      } else {
+        d.verp.tenant_domains[name] = *domain;
+      }
+    }
     ingest::QuotaLimits quota;
     quota.per_hour = static_cast<std::uint64_t>(t.Int("max_messages_per_hour", 0, 0, INT64_MAX));
     quota.per_day = static_cast<std::uint64_t>(t.Int("max_messages_per_day", 0, 0, INT64_MAX));
@@ -734,6 +743,7 @@ Settings Bind(const config::Document& doc) {
     root.Report("listener", "at least one [[listener]] is needed");
   }
   BindHttp(root, st);
+  CollectFeedbackDomains(root, st);
   return st;
 }
 

@@ -66,6 +66,11 @@ struct Settings {
   std::shared_ptr<const bounce::Classifier> bounce_classifier;  // loaded from them
   // [suppression]: where the lists are kept and which events add to them
   // (the refuse-or-drop choice is ingest.refuse_suppressed).
+  // [bounce] verp_secret_file: the key of VERP addresses and unsubscribe
+  // links, made on first start (the bounce domains are delivery.verp's).
+  std::string verp_secret_file = "var/verp.key";
+  // [bounce] unparsed_maildir: feedback that could not be read, kept.
+  std::string feedback_unparsed_maildir = "var/feedback-unparsed";
   suppression::RocksOptions suppression_store;
   SuppressionPolicy suppression_policy;
   std::string users_file;
@@ -94,5 +99,8 @@ void BindTlsMode(const config::Section& s, const std::string& hostname, TlsMode&
 void BindHttp(const config::Section& root, Settings& st);
 // [bounce] and [suppression] (settings_feedback.cc).
 void BindFeedback(const config::Section& root, Settings& st);
+// The domains feedback comes to ([bounce] domain and the tenants'
+// bounce_domain) into server.feedback_domains, once both are bound.
+void CollectFeedbackDomains(const config::Section& root, Settings& st);
 
 }  // namespace sluice::app

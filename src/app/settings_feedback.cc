@@ -4,6 +4,7 @@
 
 #include "app/bounce_rules.h"
 #include "app/settings.h"
+#include "core/address.h"
 
 namespace sluice::app {
 
@@ -22,7 +23,18 @@ void BindTarget(const config::Section& s, std::string_view key, SuppressionPolic
 
 void BindFeedback(const config::Section& root, Settings& st) {
   auto bounce = root.Table("bounce");
-  bounce.RejectUnknown({"rules"});
+  bounce.RejectUnknown({"rules", "domain", "verp_secret_file", "unparsed_maildir"});
+  st.feedback_unparsed_maildir = bounce.String("unparsed_maildir", st.feedback_unparsed_maildir);
+  if (bounce.Has("domain")) {
+    const std::string text = bounce.String("domain", "");
+    auto domain = NormalizeDomain(text);
+    if (!domain || domain->empty() || domain->front() == '[') {
+      bounce.Report("domain", "not a domain name: " + text);
+    } else {
+      st.delivery.verp.default_domain = *domain;
+    }
+  }
+  st.verp_secret_file = bounce.String("verp_secret_file", st.verp_secret_file);
   st.bounce_rules = bounce.String("rules", st.bounce_rules);
   if (auto classifier = LoadBounceRules(st.bounce_rules)) {
     st.bounce_classifier = std::move(classifier).value();
@@ -61,6 +73,27 @@ void BindFeedback(const config::Section& root, Settings& st) {
       std::chrono::duration_cast<std::chrono::seconds>(sup.Duration("soft_expiry", p.soft_expiry));
   if (p.soft_expiry < std::chrono::minutes(1) || p.soft_expiry > std::chrono::hours(24 * 366)) {
     sup.Report("soft_expiry", "must be between 1m and 366d");
+  }
+}
+
+void CollectFeedbackDomains(const config::Section& root, Settings& st) {
+  auto& domains = st.server.feedback_domains;
+  const auto& verp = st.delivery.verp;
+  if (!verp.default_domain.empty()) {
+    domains.push_back(verp.default_domain);
+  }
+  for (const auto& [tenant, domain] : verp.tenant_domains) {
+    if (std::find(domains.begin(), domains.end(), domain) == domains.end()) {
+      domains.push_back(domain);
+    }
+  }
+  st.ingest.feedback_domains = domains;
+  for (const auto& d : domains) {
+    const auto& local = st.server.local_domains;
+    if (std::find(local.begin(), local.end(), d) != local.end()) {
+      root.Table("bounce").Report("domain", d + " is also in relay.local_domains: a bounce "
+                                                "domain is its own");
+    }
   }
 }
 

@@ -39,6 +39,7 @@
 #include "api/v1.h"
 #include "app/bounce_rules.h"
 #include "app/dkim_publication.h"
+#include "app/secret_file.h"
 #include "app/settings.h"
 #include "app/shaping_file.h"
 #include "auth/credentials.h"
@@ -142,6 +143,7 @@ struct Daemon {
   std::shared_ptr<auth::CredentialStore> credentials;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;
   std::unique_ptr<auth::FailureLimiter> limiter;
+  std::unique_ptr<ingest::FeedbackIntake> feedback;
   std::unique_ptr<ingest::Ingest> ingest;
   smtp::ServerContext server_ctx;
   delivery::Dispatcher* dispatcher = nullptr;
@@ -174,9 +176,11 @@ void ReloadBounceRules(Daemon& d) {
     spdlog::error("bounce rules not reloaded, keeping the old ones: {}", loaded.error());
     return;
   }
-  asio::post(*d.delivery_ctx, [q = d.queue, c = std::move(loaded).value()]() mutable {
-    q->SetClassifier(std::move(c));
-  });
+  std::shared_ptr<const bounce::Classifier> c = std::move(loaded).value();
+  if (d.feedback) {
+    d.feedback->SetClassifier(c);
+  }
+  asio::post(*d.delivery_ctx, [q = d.queue, c]() mutable { q->SetClassifier(std::move(c)); });
   spdlog::info("bounce rules reloaded from {}", d.settings.bounce_rules);
 }
 
@@ -322,6 +326,13 @@ int Serve(const Args& args) {
   if (!runtime::KeepLargeBuffersMapped()) {
     spdlog::warn("malloc: cannot fix the mmap threshold; freed message buffers may stay resident");
   }
+  // The key of VERP addresses (and unsubscribe links): made on first start.
+  auto secret = app::LoadOrCreateSecret(d.settings.verp_secret_file);
+  if (!secret) {
+    spdlog::critical("{}", secret.error());
+    return 1;
+  }
+  d.settings.delivery.verp.secret = std::move(secret).value();
   const auto& st = d.settings;
 
   auto spool = spool::RocksSpool::Open({.path = st.spool_path,
@@ -480,6 +491,11 @@ int Serve(const Args& args) {
   d.ingest =
       std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored, &signer, &blocking);
   d.ingest->SetSuppression(d.suppressions.get());
+  d.feedback = std::make_unique<ingest::FeedbackIntake>(
+      ingest::FeedbackOptions{.secret = st.delivery.verp.secret,
+                              .unparsed_maildir = st.feedback_unparsed_maildir},
+      d.bus, st.history_retention.count() > 0 ? d.history.get() : nullptr, st.bounce_classifier);
+  d.ingest->SetFeedback(d.feedback.get());
   api::SuppressionApi suppression_api(*d.suppressions, blocking);
   if (admin) {
     admin->SetSuppressions(&suppression_api);

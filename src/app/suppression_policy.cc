@@ -45,6 +45,11 @@ void SuppressionRecorder::OnOutcome(const events::Outcome& e) {
 
 void SuppressionRecorder::OnFeedback(const events::Feedback& e) {
   using F = events::FeedbackType;
+  // Only feedback tied to a message of ours (a VERP tag or a signed token
+  // checked out) changes a list: anyone can send a report naming anyone.
+  if (e.id.empty()) {
+    return;
+  }
   const std::string& source = e.id.empty() ? e.via : e.id;
   switch (e.type) {
     case F::kAsyncBounce:

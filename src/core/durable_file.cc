@@ -22,9 +22,10 @@ bool Fail(std::string* error, const std::string& what) {
 
 }  // namespace
 
-bool ReplaceFileDurably(const std::string& path, const std::string& text, std::string* error) {
+bool ReplaceFileDurably(const std::string& path, const std::string& text, std::string* error,
+                        unsigned mode) {
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) {
     return Fail(error, "open " + tmp);
   }

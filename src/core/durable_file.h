@@ -8,7 +8,9 @@
 namespace sluice {
 
 // False with `error` set if any step failed (the old file is then untouched).
-bool ReplaceFileDurably(const std::string& path, const std::string& text, std::string* error);
+// The file gets `mode` (0600 for secrets).
+bool ReplaceFileDurably(const std::string& path, const std::string& text, std::string* error,
+                        unsigned mode = 0644);
 
 // The whole file; false if it cannot be read (a missing file is empty and true).
 bool ReadWholeFile(const std::string& path, std::string* text);

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "bounce/verp.h"
 #include "delivery/dispatcher.h"
 #include "runtime/blocking.h"
 #include "runtime/log_errors.h"
@@ -349,14 +350,27 @@ awaitable<void> Dispatcher::Deliver(Connection& conn, ReadyQueue& q, queue::Work
   const shaping::Group group{names.Tenant(w.queue), names.Campaign(w.queue)};
   std::vector<std::uint32_t> pending;
   bool accepted = false;  // by the receiver, for any recipient (what warm-up counts)
+  // With VERP each recipient has its own return path: one a transaction.
+  const std::string& verp_domain = opts_.verp.DomainFor(std::string(group.tenant));
+  const bool verp =
+      !verp_domain.empty() && !opts_.verp.secret.empty() && !m->meta.envelope.sender.IsNull();
   const std::size_t per_txn =
-      std::max<std::uint32_t>(1, q.path.settings().max_recipients_per_transaction);
+      verp ? 1 : std::max<std::uint32_t>(1, q.path.settings().max_recipients_per_transaction);
   for (std::size_t start = 0; start < todo.size(); start += per_txn) {
     std::vector<std::size_t> chunk(
         todo.begin() + static_cast<std::ptrdiff_t>(start),
         todo.begin() + static_cast<std::ptrdiff_t>(std::min(todo.size(), start + per_txn)));
     const auto began = parts_.clock.SteadyNow();
-    auto result = co_await conn.Send(m->meta.envelope, chunk, body);
+    Envelope verp_envelope;
+    if (verp) {
+      verp_envelope = m->meta.envelope;
+      Address& from = verp_envelope.sender;
+      from.local =
+          bounce::EncodeVerp({w.id, static_cast<std::uint32_t>(chunk.front())}, opts_.verp.secret);
+      from.domain = from.ascii_domain = verp_domain;
+      from.utf8 = false;
+    }
+    auto result = co_await conn.Send(verp ? verp_envelope : m->meta.envelope, chunk, body);
     ++stats_.transactions;
     queue::AttemptInfo at = AttemptOf(&q, &conn);
     at.took =

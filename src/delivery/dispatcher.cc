@@ -38,6 +38,11 @@ queue::ReplyView View(const Reply& r) {
 
 }  // namespace
 
+const std::string& Options::Verp::DomainFor(const std::string& tenant) const {
+  auto it = tenant_domains.find(tenant);
+  return it != tenant_domains.end() ? it->second : default_domain;
+}
+
 shaping::Effective BuiltinShaping(const Options& opts) {
   shaping::Effective e;
   e.connection_limit = opts.connection_limit;

@@ -66,6 +66,17 @@ struct Options {
   std::size_t ready_capacity = 1024;
   // Paths and routes unused this long are forgotten.
   std::chrono::milliseconds forget_after = std::chrono::minutes(10);
+  // VERP return paths (bounce/verp.h): mail of a tenant with a bounce domain
+  // (or, with a default domain, all mail) goes one recipient a transaction,
+  // its envelope sender b-...@domain naming the message and recipient. Mail
+  // with the null sender keeps it. An empty secret: off.
+  struct Verp {
+    std::string secret;
+    std::string default_domain;
+    std::map<std::string, std::string> tenant_domains;
+    // The bounce domain for a tenant's mail, or "" (none: the sender stays).
+    const std::string& DomainFor(const std::string& tenant) const;
+  } verp;
 };
 
 // The [delivery] settings as the base layer of shaping (shaping::Resolve).

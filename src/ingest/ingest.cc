@@ -201,6 +201,45 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     local.push_back(std::move(r));
     return true;
   });
+  // Feedback (bounces, complaints) is ours to read, never relayed or queued.
+  std::vector<Address> feedback;
+  std::erase_if(envelope.recipients, [this, &feedback](Recipient& r) {
+    const auto& domains = opts_.feedback_domains;
+    if (r.address.domain.empty() ||
+        std::find(domains.begin(), domains.end(), r.address.ascii_domain) == domains.end()) {
+      return false;
+    }
+    feedback.push_back(std::move(r.address));
+    return true;
+  });
+  if (!feedback.empty()) {
+    if (feedback_ == nullptr) {
+      co_return smtp::Reply{451, "4.3.0", "Feedback is not being read now, try again later"};
+    }
+    FeedbackIntake* intake = feedback_;
+    const std::string& client = session.client_ip;
+    Result<Ok, std::string> taken = Fail(std::string());
+    if (blocking_ != nullptr) {
+      taken = co_await runtime::RunBlocking(*blocking_, [intake, &client, &feedback, &data] {
+        return intake->Take(client, feedback, data);
+      });
+    } else {
+      taken = intake->Take(client, feedback, data);
+    }
+    if (!taken) {
+      spdlog::error("{}", taken.error());
+      co_return smtp::Reply{451, "4.3.0", "Local error in processing, try again later"};
+    }
+    if (envelope.recipients.empty() && local.empty()) {
+      co_return smtp::Reply{250, "2.0.0", "Ok: report taken"};
+    }
+    for (const auto& a : feedback) {
+      if (auto it = std::find(all_recipients.begin(), all_recipients.end(), a.ToString());
+          it != all_recipients.end()) {
+        all_recipients.erase(it);
+      }
+    }
+  }
   if (!session.Trusted()) {
     // No delivery report to an address an unknown client supplied, from us or
     // (DSN extension) from the next hop.

@@ -27,6 +27,7 @@
 #include "core/network.h"
 #include "dkim/key_store.h"
 #include "events/events.h"
+#include "ingest/feedback.h"
 #include "ingest/maildir.h"
 #include "ingest/quota.h"
 #include "smtp/server/message_sink.h"
@@ -58,6 +59,9 @@ struct Options {
   // way a Suppressed event says so; lists a campaign field selects are
   // applied at the end of data (dropped).
   bool refuse_suppressed = true;
+  // Mail to these domains (as the server's feedback_domains) is read by the
+  // FeedbackIntake, not queued.
+  std::vector<std::string> feedback_domains;
 };
 
 class Ingest final : public smtp::MessageSink {
@@ -71,6 +75,8 @@ class Ingest final : public smtp::MessageSink {
 
   // Where suppressed recipients are looked up; null: none are.
   void SetSuppression(suppression::SuppressionStore* store) { suppression_ = store; }
+  // What reads mail to the feedback domains; null: such mail is refused (451).
+  void SetFeedback(FeedbackIntake* feedback) { feedback_ = feedback; }
 
   std::optional<smtp::Reply> CheckResources() override;
   std::optional<smtp::Reply> CheckRecipient(const smtp::SessionInfo& session, const Address& sender,
@@ -106,6 +112,7 @@ class Ingest final : public smtp::MessageSink {
   boost::asio::thread_pool* blocking_;
   TenantQuotas quotas_;
   suppression::SuppressionStore* suppression_ = nullptr;
+  FeedbackIntake* feedback_ = nullptr;
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_at_;
   std::optional<smtp::Reply> last_check_;

@@ -58,6 +58,10 @@ struct ServerOptions {
   // no mailboxes: only postmaster there is accepted (RFC 5321 §4.5.1), every
   // other recipient gets 550 5.1.1.
   std::vector<std::string> local_domains;
+  // Domains whose mail is feedback to us (bounce domains: asynchronous
+  // bounces to VERP addresses, complaint reports, mailto unsubscribes):
+  // every local part there is accepted from anyone and never relayed.
+  std::vector<std::string> feedback_domains;
   // Where postmaster mail (bare, or at a local domain) goes: a mailbox,
   // delivered like other mail. Null: the recipient stays the bare
   // <postmaster>, which ingest keeps in its local Maildir.

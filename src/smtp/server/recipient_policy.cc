@@ -51,6 +51,13 @@ RecipientDecision DecideRecipient(const ServerOptions& server, bool may_relay, A
                  "<" + rcpt.ToString() + ">: Recipient address rejected: no such mailbox here"};
     return d;
   }
+  const auto& feedback = server.feedback_domains;
+  if (!rcpt.domain.empty() &&
+      std::find(feedback.begin(), feedback.end(), rcpt.ascii_domain) != feedback.end()) {
+    d.accept = Recipient{std::move(rcpt), notify, std::move(orcpt)};
+    d.feedback = true;
+    return d;
+  }
   if (!may_relay) {
     d.refusal = {554, "5.7.1", "<" + rcpt.ToString() + ">: Relay access denied"};
     return d;

@@ -17,6 +17,7 @@ struct RecipientDecision {
   // The recipient to add to the envelope, or, if null, `refusal`.
   std::optional<Recipient> accept;
   bool postmaster = false;  // `accept` is the postmaster's mailbox
+  bool feedback = false;    // `accept` is at a feedback domain (ours to read)
   Reply refusal;
 };
 
@@ -25,6 +26,7 @@ struct RecipientDecision {
 //   accepted from anyone, as `[server] postmaster` or the bare <postmaster>
 //   (kept in the local Maildir), with the address asked for as ORCPT;
 // - any other recipient at a local domain: 550 5.1.1 (no mailboxes here);
+// - any recipient at a feedback domain: accepted from anyone (ingest reads it);
 // - anything else: relayed for relay clients and authenticated users, 554 5.7.1
 //   for others.
 RecipientDecision DecideRecipient(const ServerOptions& server, bool may_relay, Address rcpt,

@@ -453,7 +453,7 @@ bool Session::DoRcpt(Command& c) {
   if (!d.accept) {
     return QueueError(d.refusal);
   }
-  if (!d.postmaster) {
+  if (!d.postmaster && !d.feedback) {
     if (auto refusal = ctx_.sink->CheckRecipient(info_, envelope_.sender, d.accept->address)) {
       // The client did nothing wrong: no count toward max_errors (a list
       // with many suppressed addresses must not cost the connection).

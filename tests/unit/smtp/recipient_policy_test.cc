@@ -70,6 +70,21 @@ TEST(RecipientPolicy, OtherLocalRecipientsAreRefused) {
   EXPECT_EQ(d.refusal.code, 554);
 }
 
+// Bounces, complaint reports and unsubscribes come from anyone, to any local
+// part of a feedback domain; they are ours to read, never relayed.
+TEST(RecipientPolicy, FeedbackDomainsTakeMailFromAnyone) {
+  ServerOptions o = Server();
+  o.feedback_domains = {"bounces.example.net"};
+  for (bool may_relay : {false, true}) {
+    auto d = DecideRecipient(o, may_relay, Mailbox("b-anything@Bounces.Example.NET"), 0, "");
+    ASSERT_TRUE(d.accept);
+    EXPECT_TRUE(d.feedback);
+    EXPECT_FALSE(d.postmaster);
+  }
+  auto d = DecideRecipient(o, false, Mailbox("x@sub.bounces.example.net"), 0, "");
+  EXPECT_FALSE(d.accept);
+}
+
 // RFC 5321 §3.6.2, §7.1: relaying only for relay clients and authenticated users.
 TEST(RecipientPolicy, Rfc5321Section7_1RelayOnlyForTrustedClients) {
   auto denied = DecideRecipient(Server(), false, Mailbox("friend@foreign.example"), 0, "");
