@@ -8,7 +8,8 @@ Prints a table and writes bench/results/<stamp>.json.
   bench/run.py --quick         a small smoke run of every part
   bench/run.py --only relay    or: backlog (includes recovery), latency, dkim, sessions, large,
                                domains (many destinations, beside Postfix), http
-                               (HTTP injection beside SMTP)
+                               (HTTP injection beside SMTP), suppression (10M-entry
+                               lookups beside an in-memory set)
 """
 
 import argparse
@@ -278,8 +279,10 @@ def main():
                     help="an earlier sluiced binary, measured as sluice@baseline in the relay part")
     ap.add_argument("--dkim-bench", default=str(ROOT / "build/bench/dkim_bench"))
     ap.add_argument("--dkim-seconds", type=float, default=5)
+    ap.add_argument("--suppression-bench", default=str(ROOT / "build/bench/suppression_bench"))
+    ap.add_argument("--suppression-entries", type=int, default=10_000_000)
     ap.add_argument("--only", choices=["relay", "backlog", "latency", "dkim", "sessions", "large",
-                                       "domains", "http"],
+                                       "domains", "http", "suppression"],
                     action="append")
     ap.add_argument("--idle", type=int, default=2000, help="idle connections, sessions case")
     ap.add_argument("--large-sessions", type=int, nargs="+", default=[10, 100, 500],
@@ -311,8 +314,9 @@ def main():
         args.dkim_seconds = 1
         args.idle = 100
         args.large_sessions = [5, 20]
+        args.suppression_entries = 200_000
     parts = args.only or ["relay", "backlog", "latency", "dkim", "sessions", "large", "domains",
-                          "http"]
+                          "http", "suppression"]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -362,6 +366,15 @@ def main():
         print("HTTP injection beside SMTP injection:", flush=True)
         result["http"] = http_inject.run(args, work)
 
+    if "suppression" in parts:
+        print("suppression lookups:", flush=True)
+        out = subprocess.run([args.suppression_bench, str(work / "suppression"),
+                              str(args.suppression_entries), "500000"],
+                             capture_output=True, text=True, check=True, timeout=1800).stdout
+        # RocksDB's warnings may come first (the log goes to stdout): the last line is ours.
+        result["suppression"] = json.loads(
+            [line for line in out.splitlines() if line.startswith("{")][-1])
+
     print()
     print(table(result))
     out = Path(args.out) / (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -394,6 +407,21 @@ def table(result):
                      f"{b['rss_bytes_per_message']} B RSS and {b['spool_bytes_per_message']} B spool "
                      f"per message; restart: ready in {b['recovery_ready_seconds']} s, first "
                      f"delivery attempt after {b['recovery_first_delivery_seconds']} s")
+    sp = result.get("suppression")
+    if sp:
+        lines.append("")
+        lines.append(f"suppression lists, {sp['entries']:,} entries over three lists "
+                     "(Find with tenant and campaign: six keys); baseline: the same entries in "
+                     "a std::unordered_set:")
+        lines.append("")
+        lines.append("| store | lookup, not listed | lookup, listed | memory |")
+        lines.append("|---|---:|---:|---:|")
+        lines.append(f"| RocksStore (32 MiB cache) | {sp['find_miss_us']:.1f} us | "
+                     f"{sp['find_hit_us']:.1f} us | {sp['store_memory_bytes'] / 2**20:.0f} MiB "
+                     f"(RSS {sp['rss_store_bytes'] / 2**20:.0f} MiB; disk "
+                     f"{sp['disk_bytes'] / 2**20:.0f} MiB) |")
+        lines.append(f"| unordered_set (baseline) | {sp['set_lookup_us']:.1f} us (both) | | "
+                     f"{sp['set_rss_bytes'] / 2**20:.0f} MiB |")
     lt = result.get("latency")
     if lt:
         lines.append(f"latency (end of DATA -> 250) at {lt['achieved_per_s']:.0f} msg/s: "
