@@ -286,13 +286,15 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
   }
   const json::object& o = v.get_object();
   static const std::set<std::string_view> kKnown{
-      "from", "recipients", "content", "campaign",    "tenant",        "reply_to", "subject",
-      "text", "html",       "headers", "attachments", "substitutions", "metadata", "send_at"};
+      "from",        "recipients",    "content",  "campaign", "tenant",
+      "reply_to",    "subject",       "text",     "html",     "headers",
+      "attachments", "substitutions", "metadata", "send_at",  "unsubscribe"};
   for (const auto& [k, _] : o) {
     if (kKnown.count(std::string_view(k)) == 0) {
       return Fail(Bad(fmt::format(
           "unknown field \"{}\" (known: from, recipients, content or subject, text, html, "
-          "headers, attachments, substitutions, reply_to; campaign, tenant, metadata, send_at)",
+          "headers, attachments, substitutions, reply_to; campaign, tenant, metadata, send_at, "
+          "unsubscribe)",
           std::string_view(k))));
     }
   }
@@ -339,6 +341,12 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
       (std::string_view(key) == "campaign" ? out.campaign : out.tenant) =
           std::string(f->get_string());
     }
+  }
+  if (const json::value* u = o.if_contains("unsubscribe")) {
+    if (!u->is_bool()) {
+      return Fail(Bad("\"unsubscribe\" is true or false"));
+    }
+    out.unsubscribe = u->get_bool();
   }
   if (const json::value* m = o.if_contains("metadata")) {
     auto metadata = ParseMetadata(*m);

@@ -19,8 +19,9 @@
 //    "substitutions": {"shop": "Shop"},
 //    "recipients": [{"email": "a@x.example", "name": "Ann", "substitutions": {"first": "Ann"}}]}
 // Both take "campaign", (operator keys only) "tenant", "metadata" (a map of
-// strings carried into every event of the message) and "send_at" (RFC 3339:
-// no attempt before then). A malformed recipient is reported by itself; the
+// strings carried into every event of the message), "send_at" (RFC 3339:
+// no attempt before then) and "unsubscribe" (true: RFC 8058 List-Unsubscribe
+// fields, for messages with one recipient). A malformed recipient is reported by itself; the
 // others are still sent.
 
 #include <chrono>
@@ -60,6 +61,7 @@ struct InjectRequest {
   std::string tenant;                     // "" if none
   std::vector<std::pair<std::string, std::string>> metadata;
   std::optional<std::chrono::system_clock::time_point> send_at;
+  bool unsubscribe = false;  // List-Unsubscribe fields on each message (one recipient each)
   std::vector<RejectedRecipient> rejected;
 };
 

@@ -20,6 +20,7 @@
 #include "api/message_view.h"
 #include "api/openapi.h"
 #include "api/suppressions.h"
+#include "api/unsubscribe.h"
 #include "core/spool_id.h"
 #include "delivery/explain.h"
 #include "runtime/blocking.h"
@@ -148,6 +149,10 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
       co_return Json(503, json::object{{"ready", false}, {"reason", *why}});
     }
     co_return Json(200, json::object{{"ready", true}});
+  }
+  if (path.substr(0, 3) == "/u/" && parts_.unsubscribe != nullptr) {
+    HttpResponse r = co_await parts_.unsubscribe->Handle(req, path.substr(3));
+    co_return r;
   }
   constexpr std::string_view kPrefix = "/api/v1/";
   if (path.substr(0, kPrefix.size()) != kPrefix) {
@@ -322,6 +327,7 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
   session.protocol = req.tls ? "HTTPS" : "HTTP";
   session.tenant = key.operator_key() ? in.tenant : key.tenant;
   session.campaign = in.campaign;
+  session.unsubscribe = in.unsubscribe;
   // Suppressed recipients are left out, each reported (and a Suppressed event).
   for (auto it = in.messages.begin(); it != in.messages.end();) {
     auto& rcpts = it->envelope.recipients;

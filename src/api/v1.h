@@ -17,6 +17,7 @@
 //   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
 //   POST /api/v1/shaping/explain {"domain", "source", "tenant", "campaign"} (operator)
 //   /api/v1/suppressions...                   the suppression lists (api/suppressions.h)
+//   GET, POST /u/TOKEN                        one-click unsubscribe (api/unsubscribe.h; no key)
 //   GET  /api/v1/openapi.json                                         (no key)
 // Errors: {"error": {"code": "...", "message": "..."}}.
 
@@ -40,6 +41,7 @@ namespace sluice::api {
 
 class AdminServer;
 class SuppressionApi;
+class UnsubscribeEndpoint;
 
 class ApiV1 final : public HttpHandler {
  public:
@@ -62,6 +64,8 @@ class ApiV1 final : public HttpHandler {
     std::function<std::optional<std::string>()> not_ready;
     // The suppression lists' endpoints; null: 404.
     SuppressionApi* suppressions = nullptr;
+    // /u/TOKEN, the one-click unsubscribe links (no key); null: 404.
+    UnsubscribeEndpoint* unsubscribe = nullptr;
   };
   // Reads the kept Idempotency-Key answers back from the journal.
   explicit ApiV1(Parts parts);

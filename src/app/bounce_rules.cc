@@ -20,9 +20,10 @@ Result<std::shared_ptr<const bounce::Classifier>, std::string> Bind(const config
     r.provider = s.String("provider", "");
     r.klass = s.String("class", "");
     if (!bounce::ValidClass(r.klass)) {
-      s.Report("class", "must be one of bad-mailbox, bad-domain, inactive-mailbox, quota, "
-                        "policy, spam-block, spam-content, virus, authentication, routing, "
-                        "protocol, message-expired, no-answer, relaying-denied, reputation, other");
+      s.Report("class",
+               "must be one of bad-mailbox, bad-domain, inactive-mailbox, quota, "
+               "policy, spam-block, spam-content, virus, authentication, routing, "
+               "protocol, message-expired, no-answer, relaying-denied, reputation, other");
     }
     if (s.Has("hard")) {
       r.hard = s.Bool("hard", false);

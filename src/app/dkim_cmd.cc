@@ -24,7 +24,8 @@ namespace {
 
 int Usage() {
   std::fputs(
-      "usage: sluice dkim keygen --domain D --selector S --algorithm rsa2048|rsa3072|rsa4096|ed25519"
+      "usage: sluice dkim keygen --domain D --selector S --algorithm "
+      "rsa2048|rsa3072|rsa4096|ed25519"
       " [--out FILE]\n"
       "       sluice dkim sign --key FILE --domain D --selector S [--canonicalization C]"
       " [--expire DURATION]  < message\n"
@@ -115,9 +116,8 @@ int Keygen(const std::multimap<std::string, std::string>& f) {
       "Then add the key to the configuration:\n\n"
       "[[dkim.domain]]\ndomain = \"%s\"\n\n[[dkim.domain.key]]\nselector = \"%s\"\n"
       "key_file = \"%s\"\n",
-      alg.c_str(), out.c_str(), selector.c_str(), domain.c_str(),
-      ZoneTxt(key->DnsRecord()).c_str(), domain.c_str(), selector.c_str(),
-      (ec ? out : abs.string()).c_str());
+      alg.c_str(), out.c_str(), selector.c_str(), domain.c_str(), ZoneTxt(key->DnsRecord()).c_str(),
+      domain.c_str(), selector.c_str(), (ec ? out : abs.string()).c_str());
   return 0;
 }
 

@@ -31,9 +31,10 @@ asio::awaitable<void> DkimPublication::CheckAll(DkimPublication* self) {
         if (now == dkim::Published::kYes) {
           spdlog::info("dkim: {} is published; it may sign", name);
         } else {
-          spdlog::warn("dkim: {} is not published ({}); it will not sign until it is. Publish: "
-                       "{} TXT \"{}\"",
-                       name, why, name, k.key.DnsRecord());
+          spdlog::warn(
+              "dkim: {} is not published ({}); it will not sign until it is. Publish: "
+              "{} TXT \"{}\"",
+              name, why, name, k.key.DnsRecord());
         }
       }
       self->store_.SetPublished(d.signing_domain, k.selector, now);

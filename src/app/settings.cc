@@ -457,7 +457,11 @@ void BindTenants(const config::Section& tenants, Settings& st) {
       continue;
     }
     t.RejectUnknown({"users", "networks", "pool", "campaign", "domains", "max_messages_per_hour",
-                     "max_messages_per_day", "intake_rate", "intake_burst", "bounce_domain"});
+                     "max_messages_per_day", "intake_rate", "intake_burst", "bounce_domain",
+                     "unsubscribe"});
+    if (t.Bool("unsubscribe", false)) {
+      st.ingest.unsubscribe.enabled.insert(name);
+    }
     if (t.Has("bounce_domain")) {
       const std::string text = t.String("bounce_domain", "");
       auto domain = NormalizeDomain(text);
@@ -516,11 +520,18 @@ void BindTenants(const config::Section& tenants, Settings& st) {
         campaigns.Report(campaign, "a campaign name is 1-64 of A-Z a-z 0-9 . _ -");
         continue;
       }
-      c.RejectUnknown({"pool"});
-      std::string pool = c.String("pool", "");
+      c.RejectUnknown({"pool", "unsubscribe"});
+      if (c.Bool("unsubscribe", false)) {
+        st.ingest.unsubscribe.enabled.insert(name + ":" + campaign);
+      }
       if (!c.Has("pool")) {
-        c.Report("pool", "a campaign block names the pool its mail goes from");
-      } else if (!HasPool(d, pool)) {
+        if (!c.Has("unsubscribe")) {
+          c.Report("pool", "a campaign block names the pool its mail goes from (or unsubscribe)");
+        }
+        continue;
+      }
+      std::string pool = c.String("pool", "");
+      if (!HasPool(d, pool)) {
         c.Report("pool", "no [[egress.pool]] named " + pool);
       }
       d.egress.campaign_pools[campaign + ":" + name] = pool;
@@ -535,7 +546,7 @@ Settings Bind(const config::Document& doc) {
   auto root = doc.Root();
   root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
                       "queue", "route", "admin", "dkim", "egress", "tenant", "api", "http",
-                      "bounce", "suppression"});
+                      "bounce", "suppression", "unsubscribe"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",

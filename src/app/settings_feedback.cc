@@ -47,6 +47,15 @@ void BindFeedback(const config::Section& root, Settings& st) {
     bounce.Report("rules", why);
   }
 
+  auto unsub = root.Table("unsubscribe");
+  unsub.RejectUnknown({"url"});
+  st.ingest.unsubscribe.url = unsub.String("url", "");
+  const std::string& url = st.ingest.unsubscribe.url;
+  if (!url.empty() && (url.rfind("https://", 0) != 0 || url.size() <= 8 ||
+                       url.find_first_of(" <>\"\r\n,") != std::string::npos)) {
+    unsub.Report("url", "an https:// URL the token is appended to (RFC 8058 §3.1)");
+  }
+
   auto sup = root.Table("suppression");
   sup.RejectUnknown({"path", "cache_size", "refuse", "hard_bounce", "complaint", "unsubscribe",
                      "soft_classes", "soft_expiry"});
@@ -88,6 +97,10 @@ void CollectFeedbackDomains(const config::Section& root, Settings& st) {
     }
   }
   st.ingest.feedback_domains = domains;
+  st.ingest.unsubscribe.mailto_domains = verp.tenant_domains;
+  if (!verp.default_domain.empty()) {
+    st.ingest.unsubscribe.mailto_domains[""] = verp.default_domain;
+  }
   for (const auto& d : domains) {
     const auto& local = st.server.local_domains;
     if (std::find(local.begin(), local.end(), d) != local.end()) {

@@ -36,6 +36,7 @@
 #include "api/admin.h"
 #include "api/http_server.h"
 #include "api/suppressions.h"
+#include "api/unsubscribe.h"
 #include "api/v1.h"
 #include "app/bounce_rules.h"
 #include "app/dkim_publication.h"
@@ -333,6 +334,7 @@ int Serve(const Args& args) {
     return 1;
   }
   d.settings.delivery.verp.secret = std::move(secret).value();
+  d.settings.ingest.unsubscribe.secret = d.settings.delivery.verp.secret;
   const auto& st = d.settings;
 
   auto spool = spool::RocksSpool::Open({.path = st.spool_path,
@@ -497,6 +499,7 @@ int Serve(const Args& args) {
       d.bus, st.history_retention.count() > 0 ? d.history.get() : nullptr, st.bounce_classifier);
   d.ingest->SetFeedback(d.feedback.get());
   api::SuppressionApi suppression_api(*d.suppressions, blocking);
+  api::UnsubscribeEndpoint unsubscribe(st.delivery.verp.secret, *d.suppressions, d.bus, blocking);
   if (admin) {
     admin->SetSuppressions(&suppression_api);
   }
@@ -580,7 +583,8 @@ int Serve(const Args& args) {
                    }
                    return std::nullopt;
                  },
-                 .suppressions = &suppression_api});
+                 .suppressions = &suppression_api,
+                 .unsubscribe = &unsubscribe});
   api::HttpServer http(pool, v1);
   for (const auto& l : st.http) {
     std::shared_ptr<tls::ServerContextHolder> holder;

@@ -10,15 +10,22 @@
 namespace sluice::bounce {
 namespace {
 
-constexpr std::string_view kPrefix = "b-";
+constexpr std::string_view kBounce = "b-";
+constexpr std::string_view kUnsubscribe = "u-";
+// Mixed into an unsubscribe token's tag, so that a bounce address (which a
+// recipient sees as the Return-Path) is never also an unsubscribe token.
+constexpr std::string_view kUnsubscribeDomain{"unsubscribe\0", 12};
 constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz234567";
 constexpr std::size_t kTagBytes = 8;
 
-std::array<unsigned char, kTagBytes> Tag(std::string_view payload, std::string_view secret) {
+std::array<unsigned char, kTagBytes> Tag(std::string_view payload, std::string_view secret,
+                                         std::string_view domain) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
+  std::string input(domain);
+  input += payload;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), md, &n);
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), md, &n);
   std::array<unsigned char, kTagBytes> out{};
   std::copy(md, md + kTagBytes, out.begin());
   return out;
@@ -65,9 +72,8 @@ std::optional<std::string> FromBase32(std::string_view in) {
   return out;
 }
 
-}  // namespace
-
-std::string EncodeVerp(const VerpTag& tag, std::string_view secret) {
+std::string Encode(const VerpTag& tag, std::string_view secret, std::string_view prefix,
+                   std::string_view domain) {
   const auto key = tag.id.Key();
   std::string payload(key.data(), key.size());
   for (std::uint32_t v = tag.recipient;; v >>= 7) {
@@ -77,26 +83,27 @@ std::string EncodeVerp(const VerpTag& tag, std::string_view secret) {
     }
     payload += static_cast<char>((v & 0x7f) | 0x80);
   }
-  const auto t = Tag(payload, secret);
+  const auto t = Tag(payload, secret, domain);
   payload.append(reinterpret_cast<const char*>(t.data()), t.size());
-  return std::string(kPrefix) + Base32(payload);
+  return std::string(prefix) + Base32(payload);
 }
 
-std::optional<VerpTag> DecodeVerp(std::string_view local_part, std::string_view secret) {
-  if (local_part.size() < kPrefix.size() || local_part.size() > 64) {
+std::optional<VerpTag> Decode(std::string_view local_part, std::string_view secret,
+                              std::string_view prefix, std::string_view domain) {
+  if (local_part.size() < prefix.size() || local_part.size() > 64) {
     return std::nullopt;
   }
-  for (std::size_t i = 0; i < kPrefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(local_part[i])) != kPrefix[i]) {
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(local_part[i])) != prefix[i]) {
       return std::nullopt;
     }
   }
-  auto raw = FromBase32(local_part.substr(kPrefix.size()));
+  auto raw = FromBase32(local_part.substr(prefix.size()));
   if (!raw || raw->size() < 16 + 1 + kTagBytes || raw->size() > 16 + 5 + kTagBytes) {
     return std::nullopt;
   }
   const std::string_view payload(raw->data(), raw->size() - kTagBytes);
-  const auto want = Tag(payload, secret);
+  const auto want = Tag(payload, secret, domain);
   if (CRYPTO_memcmp(want.data(), raw->data() + payload.size(), kTagBytes) != 0) {
     return std::nullopt;
   }
@@ -118,6 +125,107 @@ std::optional<VerpTag> DecodeVerp(std::string_view local_part, std::string_view 
     return std::nullopt;
   }
   return VerpTag{*id, static_cast<std::uint32_t>(index)};
+}
+
+}  // namespace
+
+std::string EncodeVerp(const VerpTag& tag, std::string_view secret) {
+  return Encode(tag, secret, kBounce, {});
+}
+
+std::optional<VerpTag> DecodeVerp(std::string_view local_part, std::string_view secret) {
+  return Decode(local_part, secret, kBounce, {});
+}
+
+std::string EncodeUnsubscribe(const VerpTag& tag, std::string_view secret) {
+  return Encode(tag, secret, kUnsubscribe, kUnsubscribeDomain);
+}
+
+std::optional<VerpTag> DecodeUnsubscribe(std::string_view token, std::string_view secret) {
+  return Decode(token, secret, kUnsubscribe, kUnsubscribeDomain);
+}
+
+namespace {
+
+constexpr std::string_view kLinkPrefix = "l";
+constexpr std::string_view kLinkDomain{"unsubscribe-link\0", 17};
+constexpr std::size_t kLinkTagBytes = 16;
+
+std::array<unsigned char, kLinkTagBytes> LinkTag(std::string_view payload,
+                                                 std::string_view secret) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  std::string input(kLinkDomain);
+  input += payload;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), md, &n);
+  std::array<unsigned char, kLinkTagBytes> out{};
+  std::copy(md, md + kLinkTagBytes, out.begin());
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> EncodeUnsubscribeLink(const UnsubscribeLink& link,
+                                                 std::string_view secret) {
+  const auto key = link.tag.id.Key();
+  std::string payload(key.data(), key.size());
+  for (int i = 0; i < 4; ++i) {
+    payload += static_cast<char>((link.tag.recipient >> (8 * i)) & 0xff);
+  }
+  for (const std::string* part : {&link.recipient, &link.tenant, &link.campaign}) {
+    if (part->size() > 255) {
+      return std::nullopt;
+    }
+    payload += static_cast<char>(part->size());
+    payload += *part;
+  }
+  const auto t = LinkTag(payload, secret);
+  payload.append(reinterpret_cast<const char*>(t.data()), t.size());
+  return std::string(kLinkPrefix) + Base32(payload);
+}
+
+std::optional<UnsubscribeLink> DecodeUnsubscribeLink(std::string_view token,
+                                                     std::string_view secret) {
+  if (token.size() < kLinkPrefix.size() + 1 || token.size() > 2000 ||
+      std::tolower(static_cast<unsigned char>(token[0])) != kLinkPrefix[0]) {
+    return std::nullopt;
+  }
+  auto raw = FromBase32(token.substr(kLinkPrefix.size()));
+  if (!raw || raw->size() < 16 + 4 + 3 + kLinkTagBytes) {
+    return std::nullopt;
+  }
+  std::string_view payload(raw->data(), raw->size() - kLinkTagBytes);
+  const auto want = LinkTag(payload, secret);
+  if (CRYPTO_memcmp(want.data(), raw->data() + payload.size(), kLinkTagBytes) != 0) {
+    return std::nullopt;
+  }
+  auto id = SpoolId::FromKey(payload.substr(0, 16));
+  if (!id) {
+    return std::nullopt;
+  }
+  UnsubscribeLink link;
+  link.tag.id = *id;
+  for (int i = 0; i < 4; ++i) {
+    link.tag.recipient |= static_cast<std::uint32_t>(static_cast<unsigned char>(payload[16 + i]))
+                          << (8 * i);
+  }
+  payload.remove_prefix(20);
+  for (std::string* part : {&link.recipient, &link.tenant, &link.campaign}) {
+    if (payload.empty()) {
+      return std::nullopt;
+    }
+    const std::size_t n = static_cast<unsigned char>(payload[0]);
+    if (payload.size() < 1 + n) {
+      return std::nullopt;
+    }
+    part->assign(payload.substr(1, n));
+    payload.remove_prefix(1 + n);
+  }
+  if (!payload.empty()) {
+    return std::nullopt;
+  }
+  return link;
 }
 
 }  // namespace sluice::bounce

@@ -33,4 +33,26 @@ std::string EncodeVerp(const VerpTag& tag, std::string_view secret);
 // The tag a local part carries, if it is ours and untampered.
 std::optional<VerpTag> DecodeVerp(std::string_view local_part, std::string_view secret);
 
+// The same for unsubscribe tokens (RFC 8058 links and RFC 2369 mailto local
+// parts): "u-" and a tag under another use of the secret, so neither kind
+// of address ever passes for the other.
+std::string EncodeUnsubscribe(const VerpTag& tag, std::string_view secret);
+std::optional<VerpTag> DecodeUnsubscribe(std::string_view token, std::string_view secret);
+
+// A one-click link's token (RFC 8058): it carries the recipient, tenant and
+// campaign as well, so it works however long after the message the link is
+// followed; "l" and base32, a 128-bit tag. nullopt if a part is over 255
+// octets (encode) or the token is not ours or was changed (decode).
+struct UnsubscribeLink {
+  VerpTag tag;
+  std::string recipient;
+  std::string tenant;
+  std::string campaign;
+  friend bool operator==(const UnsubscribeLink&, const UnsubscribeLink&) = default;
+};
+std::optional<std::string> EncodeUnsubscribeLink(const UnsubscribeLink& link,
+                                                 std::string_view secret);
+std::optional<UnsubscribeLink> DecodeUnsubscribeLink(std::string_view token,
+                                                     std::string_view secret);
+
 }  // namespace sluice::bounce

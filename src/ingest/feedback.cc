@@ -46,13 +46,6 @@ bounce::ReplyParts ReplyOf(const bounce::ReportedStatus& r) {
 
 }  // namespace
 
-struct FeedbackIntake::Original {
-  std::string recipient;
-  std::string sender;
-  std::string tenant;
-  std::string campaign;
-};
-
 std::vector<bounce::VerpTag> FindVerpTags(std::string_view text, std::string_view secret) {
   std::vector<bounce::VerpTag> out;
   for (std::size_t at = 0; (at = text.find("-", at)) != std::string_view::npos; ++at) {
@@ -80,6 +73,32 @@ std::vector<bounce::VerpTag> FindVerpTags(std::string_view text, std::string_vie
   return out;
 }
 
+std::optional<SentTo> FindSent(events::History* history, const bounce::VerpTag& tag) {
+  if (history == nullptr) {
+    return std::nullopt;
+  }
+  for (const auto& line : history->Read(tag.id.Hex())) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (ec || !v.is_object() || StringField(v.get_object(), "type") != "Reception") {
+      continue;
+    }
+    const auto& o = v.get_object();
+    const auto* rcpts = o.if_contains("recipients");
+    if (rcpts == nullptr || !rcpts->is_array() || tag.recipient >= rcpts->get_array().size() ||
+        !rcpts->get_array()[tag.recipient].is_string()) {
+      return std::nullopt;
+    }
+    SentTo orig;
+    orig.recipient = std::string(rcpts->get_array()[tag.recipient].get_string());
+    orig.sender = StringField(o, "sender");
+    orig.tenant = StringField(o, "tenant");
+    orig.campaign = StringField(o, "campaign");
+    return orig;
+  }
+  return std::nullopt;
+}
+
 FeedbackIntake::FeedbackIntake(FeedbackOptions opts, events::Bus& bus, events::History* history,
                                std::shared_ptr<const bounce::Classifier> classifier)
     : opts_(std::move(opts)),
@@ -93,41 +112,46 @@ void FeedbackIntake::SetClassifier(std::shared_ptr<const bounce::Classifier> c) 
   classifier_ = std::move(c);
 }
 
+bool FeedbackIntake::TakeUnsubscribe(const std::string& client_ip,
+                                     const std::vector<Address>& rcpts) {
+  bool any = false;
+  for (const auto& r : rcpts) {
+    auto tag = bounce::DecodeUnsubscribe(r.local, opts_.secret);
+    if (!tag) {
+      continue;
+    }
+    any = true;
+    events::Feedback e;
+    e.type = events::FeedbackType::kUnsubscribe;
+    e.via = "mailto";
+    e.id = tag->id.Hex();
+    e.client_ip = client_ip;
+    e.timestamp = std::chrono::system_clock::now();
+    if (auto sent = FindSent(history_, *tag)) {
+      e.recipient = sent->recipient;
+      e.sender = sent->sender;
+      e.tenant = sent->tenant;
+      e.campaign = sent->campaign;
+    }
+    bus_.Publish(e);
+    std::lock_guard lock(mu_);
+    ++stats_.unsubscribes;
+  }
+  return any;
+}
+
 FeedbackStats FeedbackIntake::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
-}
-
-std::optional<FeedbackIntake::Original> FeedbackIntake::Lookup(const bounce::VerpTag& tag) {
-  if (history_ == nullptr) {
-    return std::nullopt;
-  }
-  for (const auto& line : history_->Read(tag.id.Hex())) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(line, ec);
-    if (ec || !v.is_object() || StringField(v.get_object(), "type") != "Reception") {
-      continue;
-    }
-    const auto& o = v.get_object();
-    const auto* rcpts = o.if_contains("recipients");
-    if (rcpts == nullptr || !rcpts->is_array() || tag.recipient >= rcpts->get_array().size() ||
-        !rcpts->get_array()[tag.recipient].is_string()) {
-      return std::nullopt;
-    }
-    Original orig;
-    orig.recipient = std::string(rcpts->get_array()[tag.recipient].get_string());
-    orig.sender = StringField(o, "sender");
-    orig.tenant = StringField(o, "tenant");
-    orig.campaign = StringField(o, "campaign");
-    return orig;
-  }
-  return std::nullopt;
 }
 
 Result<Ok, std::string> FeedbackIntake::Take(const std::string& client_ip,
                                              const std::vector<Address>& rcpts,
                                              std::string_view data) {
   const auto now = std::chrono::system_clock::now();
+  if (TakeUnsubscribe(client_ip, rcpts)) {
+    return Ok{};
+  }
   // Which message of ours: the address it came to, else one the report names.
   std::vector<bounce::VerpTag> tags;
   for (const auto& r : rcpts) {
@@ -139,10 +163,10 @@ Result<Ok, std::string> FeedbackIntake::Take(const std::string& client_ip,
     tags = FindVerpTags(data, opts_.secret);
   }
   std::optional<bounce::VerpTag> tag;
-  std::optional<Original> orig;
+  std::optional<SentTo> orig;
   if (tags.size() == 1) {  // several: the report's own recipients decide
     tag = tags.front();
-    orig = Lookup(*tag);
+    orig = FindSent(history_, *tag);
   }
   const bounce::ParsedReport report = bounce::ParseReport(data);
 

@@ -8,7 +8,8 @@
 //            recognised and dropped).
 //
 // What comes back to a bounce domain becomes events: AsyncBounce (with its
-// class), Complaint (with the feedback type), and the suppression policy
+// class), Complaint (with the feedback type), Unsubscribe (mail to a
+// List-Unsubscribe mailto address, u-TOKEN@), and the suppression policy
 // (an events::Observer) turns them into entries.
 
 #include <atomic>
@@ -28,6 +29,18 @@
 
 namespace sluice::ingest {
 
+// One recipient of a message we sent, as its history tells it.
+struct SentTo {
+  std::string recipient;
+  std::string sender;
+  std::string tenant;
+  std::string campaign;
+};
+// The recipient a tag names (its index among the Reception record's
+// recipients) or nullopt (no history, or the message is not in it).
+// Blocking (a history read).
+std::optional<SentTo> FindSent(events::History* history, const bounce::VerpTag& tag);
+
 struct FeedbackOptions {
   std::string secret;  // the VERP key (as delivery's)
   // Reports that are not understood are kept here (a Maildir).
@@ -37,6 +50,7 @@ struct FeedbackOptions {
 struct FeedbackStats {
   std::uint64_t bounces = 0;       // AsyncBounce events
   std::uint64_t complaints = 0;    // Complaint events
+  std::uint64_t unsubscribes = 0;  // Unsubscribe events (mailto)
   std::uint64_t auto_replies = 0;  // recognised and dropped
   std::uint64_t ignored = 0;       // reports of no failure (delays, successes)
   std::uint64_t unparsed = 0;      // kept in the Maildir
@@ -58,8 +72,8 @@ class FeedbackIntake {
   FeedbackStats stats() const;
 
  private:
-  struct Original;  // what the history says of a tagged message
-  std::optional<Original> Lookup(const bounce::VerpTag& tag);
+  // A mail to an unsubscribe address (RFC 2369 mailto): true if it was one.
+  bool TakeUnsubscribe(const std::string& client_ip, const std::vector<Address>& rcpts);
 
   FeedbackOptions opts_;
   events::Bus& bus_;

@@ -190,7 +190,6 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   }
   trace.when = now;
   std::string prefix = message::BuildReceived(trace);
-  std::vector<std::string> all_recipients = RecipientStrings(envelope);
   // The bare <postmaster> is ours to keep (the session routed postmaster
   // mail here when no mailbox is configured to send it on to).
   std::vector<Recipient> local;
@@ -201,6 +200,12 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     local.push_back(std::move(r));
     return true;
   });
+  // The Reception record lists the envelope's recipients first, in order (a
+  // VERP tag or an unsubscribe token names one by its index), then local ones.
+  std::vector<std::string> all_recipients = RecipientStrings(envelope);
+  for (const auto& r : local) {
+    all_recipients.push_back(r.address.ToString());
+  }
   // Feedback (bounces, complaints) is ours to read, never relayed or queued.
   std::vector<Address> feedback;
   std::erase_if(envelope.recipients, [this, &feedback](Recipient& r) {
@@ -309,6 +314,10 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
                                 "; try again in " + std::to_string(over->retry_after.count()) +
                                 " s"};
     }
+  }
+
+  if (session.Trusted()) {
+    prefix += ListUnsubscribeFields(session, id, tenant, campaign, envelope, data);
   }
 
   if (signer_ != nullptr && session.Trusted()) {

@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +63,17 @@ struct Options {
   // Mail to these domains (as the server's feedback_domains) is read by the
   // FeedbackIntake, not queued.
   std::vector<std::string> feedback_domains;
+  // RFC 8058 one-click and RFC 2369 mailto List-Unsubscribe fields, added
+  // (and so signed) for the mail of tenants and campaigns that enable it
+  // and API messages that ask, when the message has one recipient (the link
+  // names it) and carries no List-Unsubscribe of its own.
+  struct Unsubscribe {
+    std::string url;                // the one-click endpoint, the token appended ("": no link)
+    std::string secret;             // the VERP key (tokens are tagged under it)
+    std::set<std::string> enabled;  // "tenant", "tenant:campaign"
+    // The mailto address's domain: a tenant's bounce domain, "" the default.
+    std::map<std::string, std::string> mailto_domains;
+  } unsubscribe;
 };
 
 class Ingest final : public smtp::MessageSink {
@@ -97,6 +109,10 @@ class Ingest final : public smtp::MessageSink {
   void DropSuppressed(const smtp::SessionInfo& session, const std::string& id_hex,
                       const std::string& tenant, const std::string& campaign, Envelope& envelope,
                       std::vector<std::string>& listed);
+  // The List-Unsubscribe fields for this message, or "" (see Options).
+  std::string ListUnsubscribeFields(const smtp::SessionInfo& session, const SpoolId& id,
+                                    const std::string& tenant, const std::string& campaign,
+                                    const Envelope& envelope, const std::string& data) const;
   // Writes the message for the local postmaster into the Maildir (off the
   // reactor thread); an error reply if it could not be made durable.
   boost::asio::awaitable<std::optional<smtp::Reply>> DeliverLocally(

@@ -1,9 +1,13 @@
 // Ingest's side of the suppression lists: refusing at RCPT, dropping at the
-// end of data. Security: only mail we originate is checked (relay clients,
-// authenticated users, the HTTP API); mail to us is not.
+// end of data, and the List-Unsubscribe fields that let recipients join them.
+// Security: only mail we originate is checked (relay clients, authenticated
+// users, the HTTP API); mail to us is not.
+// Standards: RFC 2369 §3.2 (List-Unsubscribe), RFC 8058 §3 (one-click).
 #include <spdlog/spdlog.h>
 
+#include "bounce/verp.h"
 #include "ingest/ingest.h"
+#include "message/headers.h"
 
 namespace sluice::ingest {
 
@@ -77,6 +81,47 @@ void Ingest::DropSuppressed(const smtp::SessionInfo& session, const std::string&
     }
     return true;
   });
+}
+
+std::string Ingest::ListUnsubscribeFields(const smtp::SessionInfo& session, const SpoolId& id,
+                                          const std::string& tenant, const std::string& campaign,
+                                          const Envelope& envelope, const std::string& data) const {
+  const auto& u = opts_.unsubscribe;
+  const bool wanted = session.unsubscribe || u.enabled.contains(tenant) ||
+                      (!campaign.empty() && u.enabled.contains(tenant + ":" + campaign));
+  if (!wanted || u.secret.empty() || envelope.recipients.size() != 1 ||
+      message::HasField(data, "List-Unsubscribe")) {
+    return "";
+  }
+  // The link carries whom it unsubscribes; the mailto local part (64 octets
+  // at most) only the message, looked up in its history when mail comes.
+  const std::string token = bounce::EncodeUnsubscribe({id, 0}, u.secret);
+  const auto link = bounce::EncodeUnsubscribeLink(
+      {{id, 0}, envelope.recipients.front().address.ToString(), tenant, campaign}, u.secret);
+  std::vector<std::string> uris;
+  if (!u.url.empty() && link) {
+    uris.push_back("<" + u.url + *link + ">");
+  }
+  auto domain = u.mailto_domains.find(tenant);
+  if (domain == u.mailto_domains.end()) {
+    domain = u.mailto_domains.find("");
+  }
+  if (domain != u.mailto_domains.end()) {
+    uris.push_back("<mailto:" + token + "@" + domain->second + "?subject=unsubscribe>");
+  }
+  if (uris.empty()) {
+    return "";
+  }
+  // RFC 2369 §2: a comma-separated list of bracketed URIs, folded if long.
+  std::string fields = "List-Unsubscribe: " + uris[0];
+  for (std::size_t i = 1; i < uris.size(); ++i) {
+    fields += ",\r\n " + uris[i];
+  }
+  fields += "\r\n";
+  if (uris.front().rfind("<https:", 0) == 0) {
+    fields += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";  // RFC 8058 §3.1
+  }
+  return fields;
 }
 
 }  // namespace sluice::ingest

@@ -41,6 +41,8 @@ struct SessionInfo {
   // when the first attempt is to be made (microseconds since the epoch; 0: now).
   std::vector<std::pair<std::string, std::string>> metadata;
   std::int64_t send_at_us = 0;
+  // The request asks for List-Unsubscribe fields (ingest::Options::Unsubscribe).
+  bool unsubscribe = false;
   // RFC 3848 / RFC 6531 protocol keyword for the Received header: "ESMTPSA", ...
   std::string Protocol(bool smtputf8) const;
 };
