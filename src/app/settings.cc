@@ -544,9 +544,10 @@ void BindTenants(const config::Section& tenants, Settings& st) {
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
-  root.RejectUnknown({"server", "spool", "events", "auth", "relay", "listener", "dns", "delivery",
-                      "queue", "route", "admin", "dkim", "egress", "tenant", "api", "http",
-                      "bounce", "suppression", "unsubscribe"});
+  root.RejectUnknown({"server",   "spool",  "events",      "auth",        "relay",
+                      "listener", "dns",    "delivery",    "queue",       "route",
+                      "admin",    "dkim",   "egress",      "tenant",      "api",
+                      "http",     "bounce", "suppression", "unsubscribe", "reputation"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",

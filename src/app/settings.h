@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/http_server.h"
+#include "app/reputation_guard.h"
 #include "app/suppression_policy.h"
 #include "auth/failure_limiter.h"
 #include "bounce/classify.h"
@@ -73,6 +74,7 @@ struct Settings {
   std::string feedback_unparsed_maildir = "var/feedback-unparsed";
   suppression::RocksOptions suppression_store;
   SuppressionPolicy suppression_policy;
+  ReputationSettings reputation;  // [reputation]
   std::string users_file;
   auth::FailureLimiterOptions auth_limits;
   dns::UnboundOptions dns;

@@ -56,6 +56,27 @@ void BindFeedback(const config::Section& root, Settings& st) {
     unsub.Report("url", "an https:// URL the token is appended to (RFC 8058 §3.1)");
   }
 
+  auto rep = root.Table("reputation");
+  rep.RejectUnknown({"window", "min_deliveries", "complaint_rate", "bounce_rate",
+                     "suspend_campaigns", "suspend_tenants", "suspend_for"});
+  auto& r = st.reputation;
+  r.rates.window =
+      std::chrono::duration_cast<std::chrono::seconds>(rep.Duration("window", r.rates.window));
+  if (r.rates.window < std::chrono::minutes(1) || r.rates.window > std::chrono::hours(24 * 30)) {
+    rep.Report("window", "must be between 1m and 30d");
+  }
+  r.rates.min_deliveries = static_cast<std::uint64_t>(
+      rep.Int("min_deliveries", static_cast<std::int64_t>(r.rates.min_deliveries), 1, INT64_MAX));
+  r.rates.complaint_rate = rep.Double("complaint_rate", r.rates.complaint_rate, 0.0, 1.0);
+  r.rates.bounce_rate = rep.Double("bounce_rate", r.rates.bounce_rate, 0.0, 1.0);
+  r.suspend_campaigns = rep.Bool("suspend_campaigns", r.suspend_campaigns);
+  r.suspend_tenants = rep.Bool("suspend_tenants", r.suspend_tenants);
+  r.suspend_for =
+      std::chrono::duration_cast<std::chrono::seconds>(rep.Duration("suspend_for", r.suspend_for));
+  if (r.suspend_for < std::chrono::minutes(1) || r.suspend_for > std::chrono::hours(24 * 366)) {
+    rep.Report("suspend_for", "must be between 1m and 366d");
+  }
+
   auto sup = root.Table("suppression");
   sup.RejectUnknown({"path", "cache_size", "refuse", "hard_bounce", "complaint", "unsubscribe",
                      "soft_classes", "soft_expiry"});

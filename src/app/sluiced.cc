@@ -140,6 +140,7 @@ struct Daemon {
   // The suppression lists and what adds to them, before the bus that tells it.
   std::unique_ptr<suppression::RocksStore> suppressions;
   std::unique_ptr<app::SuppressionRecorder> suppression_recorder;
+  std::unique_ptr<app::ReputationGuard> reputation;
   events::Bus bus;
   std::shared_ptr<auth::CredentialStore> credentials;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;
@@ -513,6 +514,17 @@ int Serve(const Args& args) {
   d.dispatcher = dispatcher.get();
   d.queue = queue_manager.get();
   d.delivery_ctx = delivery_ctx.get();
+  // Rates over a window; a crossing suspends on the delivery thread.
+  app::ReputationGuard::SuspendFn suspend;
+  if (d.queue != nullptr) {
+    suspend = [&d](const std::string& target, std::chrono::seconds how_long) {
+      asio::post(*d.delivery_ctx, [q = d.queue, target, how_long] {
+        q->Suspend(target, std::chrono::duration_cast<std::chrono::milliseconds>(how_long));
+      });
+    };
+  }
+  d.reputation = std::make_unique<app::ReputationGuard>(st.reputation, d.bus, std::move(suspend));
+  d.bus.AddObserver(d.reputation.get());
   if (dispatcher) {
     dispatcher->Start();
   }

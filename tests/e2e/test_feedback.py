@@ -13,7 +13,7 @@ dropped; what is not understood is kept (no backscatter: never bounced).
 import json
 import os
 
-from mx import wait_until
+from mx import stays_true, wait_until
 from test_http_api import call, make_key
 
 BOUNCE_DOMAIN = "bounces.src.example"
@@ -186,3 +186,48 @@ def test_forged_verp_address_ties_to_nothing(mx_lab, delivering_sluiced):
                            "--json").stdout)
     # And no list at all: an unverified report suppresses nothing.
     assert got["entry"] is None, got
+
+
+def test_complaint_rate_over_threshold_suspends_the_campaign(mx_lab, delivering_sluiced):
+    sink = _lab(mx_lab)
+    s = delivering_sluiced(config={
+        "bounce": {"domain": BOUNCE_DOMAIN},
+        "relay": {"networks": ["127.0.0.9/32"], "local_domains": ["local.test"]},
+        "reputation": {"min_deliveries": 2, "complaint_rate": 0.5, "suspend_campaigns": True,
+                       "suspend_for": "1h"},
+    })
+    key = make_key(s, "acme")["key"]
+    _send(s, key, ["a@dest.example"], campaign="spring")
+    _send(s, key, ["b@dest.example"], campaign="spring")
+    msgs = sink.wait_messages(2, timeout=20)
+    wait_until(lambda: len(_events(s, "Delivery")) == 2, 10, what="two Delivery events")
+    verp = msgs[0].mail_from
+    arf = ("From: feedback@fbl.dest.example\nTo: fbl@" + BOUNCE_DOMAIN + "\nSubject: Complaint\n"
+           "MIME-Version: 1.0\n"
+           "Content-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\n"
+           "\n--F\nContent-Type: text/plain\n\nAbuse report.\n"
+           "\n--F\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nVersion: 1\n"
+           f"\n--F\nContent-Type: text/rfc822-headers\n\nReturn-Path: <{verp}>\n"
+           "From: news@src.example\nSubject: Hi\n\n--F--\n")
+    assert _smtp(s, "feedback@fbl.dest.example", "fbl@" + BOUNCE_DOMAIN, arf).code == 250
+
+    # 1 complaint in 2 deliveries: the campaign's rate is at the threshold.
+    wait_until(lambda: [a for a in _events(s, "Automation") if a["action"] == "suspend campaign"],
+               10, what="a suspend campaign Automation event")
+    [a] = [a for a in _events(s, "Automation") if a["action"] == "suspend campaign"]
+    assert (a["tenant"], a["campaign"]) == ("acme", "spring"), a
+    assert "complaint rate 50.00% >= 50.00%" in a["rule"], a
+    # The tenant's rate crossed too: an alert, no suspension (not configured).
+    assert [x["action"] for x in _events(s, "Automation") if x["campaign"] is None] == ["alert"]
+
+    def held():
+        summary = json.loads(s.cli("queue", "summary", "--json").stdout)
+        return [h["target"] for h in summary["operator_suspensions"]]
+    wait_until(lambda: held() == ["spring:acme@*"], 10, what="the campaign held")
+    # The campaign's next message waits; another campaign's goes.
+    _send(s, key, ["c@dest.example"], campaign="spring")
+    _send(s, key, ["d@dest.example"], campaign="autumn")
+    later = sink.wait_messages(3, timeout=20)
+    assert later[2].rcpt_tos == ["d@dest.example"]
+    stays_true(lambda: sink.snapshot()["messages"] == 3, 2,
+               "a held campaign's message would go within a second")
