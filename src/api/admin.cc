@@ -278,6 +278,18 @@ std::string AdminServer::Execute(const std::string& line) {
     return boost::json::serialize(
         boost::json::object{{"written", st.written}, {"failed", st.failed}});
   }
+  if (group == "feedback" && verb == "status" && arg.empty()) {
+    if (!feedback_status_) {
+      return Error("no bounce domain is configured ([bounce] domain)");
+    }
+    auto st = feedback_status_();
+    return boost::json::serialize(boost::json::object{{"bounces", st.bounces},
+                                                      {"complaints", st.complaints},
+                                                      {"unsubscribes", st.unsubscribes},
+                                                      {"auto_replies", st.auto_replies},
+                                                      {"ignored", st.ignored},
+                                                      {"unparsed", st.unparsed}});
+  }
   if (group == "spool" && verb == "status" && arg.empty() && spool_status_) {
     auto st = spool_status_();
     return boost::json::serialize(boost::json::object{

@@ -22,6 +22,7 @@
 #include "core/result.h"
 #include "delivery/dispatcher.h"
 #include "events/events.h"
+#include "ingest/feedback.h"
 #include "spool/spool.h"
 
 namespace sluice::api {
@@ -51,6 +52,10 @@ class AdminServer {
   void OnShapingReload(std::function<std::string()> fn) { shaping_reload_ = std::move(fn); }
   // "events status": the event log's counts of records written and failed.
   void OnEventsStatus(std::function<events::SinkStats()> fn) { events_status_ = std::move(fn); }
+  // "feedback status": what came to the bounce domains since start.
+  void OnFeedbackStatus(std::function<ingest::FeedbackStats()> fn) {
+    feedback_status_ = std::move(fn);
+  }
   // "spool status": whether the spool takes mail, its counts, and free space.
   struct SpoolStatus {
     spool::SpoolStats stats;
@@ -77,6 +82,7 @@ class AdminServer {
   std::optional<Parts> parts_;
   std::function<std::string()> shaping_reload_;
   std::function<events::SinkStats()> events_status_;
+  std::function<ingest::FeedbackStats()> feedback_status_;
   std::function<SpoolStatus()> spool_status_;
   auth::ApiKeyStore* keys_ = nullptr;
   SuppressionApi* suppressions_ = nullptr;

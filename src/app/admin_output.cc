@@ -176,6 +176,12 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
   } else if (verb == "events status") {
     r.out = fmt::format("event log: {} records written, {} not written (disk full or I/O error)\n",
                         Text(Field(o, "written")), Text(Field(o, "failed")));
+  } else if (verb == "feedback status") {
+    r.out = fmt::format(
+        "feedback since start: {} bounces, {} complaints, {} unsubscribes (by mail), {} "
+        "auto-replies dropped, {} reports of no failure, {} not understood (kept)\n",
+        Text(Field(o, "bounces")), Text(Field(o, "complaints")), Text(Field(o, "unsubscribes")),
+        Text(Field(o, "auto_replies")), Text(Field(o, "ignored")), Text(Field(o, "unparsed")));
   } else if (verb == "spool status") {
     auto is = [&o](std::string_view key) {
       const auto& field = Field(o, key);

@@ -69,7 +69,8 @@ int Usage() {
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
-      "       sluice [--config FILE] warmup status | events status | spool status\n"
+      "       sluice [--config FILE] warmup status | events status | spool status |\n"
+      "                feedback status\n"
       "       sluice [--config FILE] bounce classify \"REPLY\" | bounce check FILE\n"
       "       sluice [--config FILE] key list|create [TENANT]|revoke ID   (HTTP API keys)\n"
       "       sluice [--config FILE] suppression add|remove|check ADDRESS|@DOMAIN [--tenant T]\n"
@@ -312,7 +313,8 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && args[0] == "shaping" && args[1] == "reload") {
     return QueueCmd(settings, args, json);  // over the admin socket
   }
-  if (args.size() == 2 && (args[0] == "events" || args[0] == "spool") && args[1] == "status") {
+  if (args.size() == 2 && (args[0] == "events" || args[0] == "spool" || args[0] == "feedback") &&
+      args[1] == "status") {
     return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (!args.empty() && args[0] == "shaping") {

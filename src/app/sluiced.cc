@@ -499,6 +499,9 @@ int Serve(const Args& args) {
                               .unparsed_maildir = st.feedback_unparsed_maildir},
       d.bus, st.history_retention.count() > 0 ? d.history.get() : nullptr, st.bounce_classifier);
   d.ingest->SetFeedback(d.feedback.get());
+  if (admin && !st.server.feedback_domains.empty()) {
+    admin->OnFeedbackStatus([&d] { return d.feedback->stats(); });
+  }
   api::SuppressionApi suppression_api(*d.suppressions, blocking);
   api::UnsubscribeEndpoint unsubscribe(st.delivery.verp.secret, *d.suppressions, d.bus, blocking);
   if (admin) {
