@@ -18,17 +18,25 @@ constexpr std::string_view kUnsubscribeDomain{"unsubscribe\0", 12};
 constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz234567";
 constexpr std::size_t kTagBytes = 8;
 
-std::array<unsigned char, kTagBytes> Tag(std::string_view payload, std::string_view secret,
-                                         std::string_view domain) {
+// The first N octets of HMAC-SHA256(secret, domain | payload).
+template <std::size_t N>
+std::array<unsigned char, N> Mac(std::string_view payload, std::string_view secret,
+                                 std::string_view domain) {
+  static_assert(N <= 32);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   std::string input(domain);
   input += payload;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(input.data()), input.size(), md, &n);
-  std::array<unsigned char, kTagBytes> out{};
-  std::copy(md, md + kTagBytes, out.begin());
+  std::array<unsigned char, N> out{};
+  std::copy(md, md + N, out.begin());
   return out;
+}
+
+std::array<unsigned char, kTagBytes> Tag(std::string_view payload, std::string_view secret,
+                                         std::string_view domain) {
+  return Mac<kTagBytes>(payload, secret, domain);
 }
 
 std::string Base32(std::string_view in) {
@@ -153,15 +161,7 @@ constexpr std::size_t kLinkTagBytes = 16;
 
 std::array<unsigned char, kLinkTagBytes> LinkTag(std::string_view payload,
                                                  std::string_view secret) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  std::string input(kLinkDomain);
-  input += payload;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), md, &n);
-  std::array<unsigned char, kLinkTagBytes> out{};
-  std::copy(md, md + kLinkTagBytes, out.begin());
-  return out;
+  return Mac<kLinkTagBytes>(payload, secret, kLinkDomain);
 }
 
 }  // namespace

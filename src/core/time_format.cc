@@ -48,6 +48,11 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
       !num(8, 2, d) || mo < 1 || mo > 12 || d < 1 || d > 31) {
     return std::nullopt;
   }
+  // system_clock counts nanoseconds in 64 bits: about 1678 to 2262. Times
+  // outside 1970-2200 are refused rather than wrapped.
+  if (y < 1970 || y > 2200) {
+    return std::nullopt;
+  }
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;

@@ -13,7 +13,8 @@ namespace sluice {
 std::string Rfc5322Date(std::chrono::system_clock::time_point t);
 // "2026-11-25T21:11:19.123456Z"
 std::string Rfc3339Micros(std::chrono::system_clock::time_point t);
-// "2026-11-25" (midnight UTC) or "2026-11-25T21:11:19Z" / "...+01:00"; nullopt if malformed.
+// "2026-11-25" (midnight UTC) or "2026-11-25T21:11:19Z" / "...+01:00"; nullopt if malformed
+// or outside the years 1970-2200.
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 
 }  // namespace sluice

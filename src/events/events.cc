@@ -15,13 +15,12 @@
 
 #include "core/time_format.h"
 #include "core/utf8.h"
+#include "events/json_fields.h"
 
 namespace sluice::events {
 namespace {
 
-boost::json::value OrNull(const std::string& s) {
-  return s.empty() ? boost::json::value(nullptr) : boost::json::value(s);
-}
+using detail::OrNull;
 
 void PutMetadata(boost::json::object& o, const Metadata& metadata) {
   if (metadata.empty()) {

@@ -5,15 +5,10 @@
 #include "core/time_format.h"
 #include "core/utf8.h"
 #include "events/events.h"
+#include "events/json_fields.h"
 
 namespace sluice::events {
-namespace {
-
-boost::json::value OrNull(const std::string& s) {
-  return s.empty() ? boost::json::value(nullptr) : boost::json::value(s);
-}
-
-}  // namespace
+using detail::OrNull;
 
 const char* ToString(FeedbackType t) {
   switch (t) {
