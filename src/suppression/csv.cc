@@ -13,7 +13,11 @@ constexpr std::string_view kNames[] = {"address", "reason",  "tenant", "campaign
                                        "created", "expires", "source", "detail"};
 
 void AppendField(std::string& out, std::string_view f) {
-  if (f.find_first_of(",\"\r\n") == std::string_view::npos) {
+  // Quoted too: a leading '#' (a comment line to a reader) and spaces at
+  // either end (which a reader trims).
+  const bool plain = f.find_first_of(",\"\r\n") == std::string_view::npos &&
+                     (f.empty() || (f.front() != '#' && f.front() != ' ' && f.back() != ' '));
+  if (plain) {
     out.append(f);
     return;
   }
@@ -51,40 +55,51 @@ std::string ToCsv(const Entry& e) {
 }
 
 Result<std::vector<std::string>, std::string> SplitCsv(std::string_view line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  bool was_quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c != '"') {
-        fields.back().push_back(c);
-      } else if (i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back().push_back('"');
-        ++i;
-      } else {
-        quoted = false;
+  std::vector<std::string> fields;
+  const std::size_t n = line.size();
+  std::size_t i = 0;
+  while (true) {
+    while (i < n && (line[i] == ' ' || line[i] == '\t')) {
+      ++i;  // spaces before a field are not part of it
+    }
+    std::string f;
+    if (i < n && line[i] == '"') {
+      // Quoted: as written, "" for a quote; up to the next comma after it.
+      bool closed = false;
+      for (++i; i < n; ++i) {
+        if (line[i] != '"') {
+          f.push_back(line[i]);
+        } else if (i + 1 < n && line[i + 1] == '"') {
+          f.push_back('"');
+          ++i;
+        } else {
+          closed = true;
+          ++i;
+          break;
+        }
       }
-    } else if (c == ',') {
-      fields.emplace_back();
-      was_quoted = false;
-    } else if (c == '"' && fields.back().empty() && !was_quoted) {
-      quoted = was_quoted = true;
+      if (!closed) {
+        return Fail(std::string("a quoted field is not closed"));
+      }
+      while (i < n && line[i] != ',') {
+        ++i;
+      }
     } else {
-      fields.back().push_back(c);
+      const std::size_t start = i;
+      while (i < n && line[i] != ',') {
+        ++i;
+      }
+      f.assign(line.substr(start, i - start));
+      while (!f.empty() && (f.back() == ' ' || f.back() == '\t')) {
+        f.pop_back();
+      }
     }
-  }
-  if (quoted) {
-    return Fail(std::string("a quoted field is not closed"));
-  }
-  for (auto& f : fields) {
-    while (!f.empty() && (f.back() == ' ' || f.back() == '\t')) {
-      f.pop_back();
+    fields.push_back(std::move(f));
+    if (i >= n) {
+      return fields;
     }
-    const auto start = f.find_first_not_of(" \t");
-    f.erase(0, start == std::string::npos ? f.size() : start);
+    ++i;  // the comma
   }
-  return fields;
 }
 
 Result<std::optional<Entry>, std::string> CsvReader::Line(std::string_view line) {

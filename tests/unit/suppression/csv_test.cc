@@ -42,6 +42,20 @@ TEST(SuppressionCsv, ExportLineReadsBackTheSame) {
   EXPECT_EQ(g.detail, e.detail);
 }
 
+// Found by fuzzing: "#a@b" is an address, and a line that starts with it is
+// not a comment when it comes back.
+TEST(SuppressionCsv, AnAddressThatLooksLikeACommentReadsBack) {
+  Entry e;
+  e.address = "#mpa@x.example";
+  const std::string line = ToCsv(e);
+  EXPECT_EQ(line.front(), '"');
+  CsvReader r(Defaults(), kNow);
+  auto got = r.Line(line);
+  ASSERT_TRUE(got.ok()) << got.error();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->address, "#mpa@x.example");
+}
+
 TEST(SuppressionCsv, BareAddressesTakeTheDefaults) {
   Entry d = Defaults();
   d.scope = {"acme", ""};
