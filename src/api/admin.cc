@@ -278,6 +278,9 @@ std::string AdminServer::Execute(const std::string& line) {
     return boost::json::serialize(
         boost::json::object{{"written", st.written}, {"failed", st.failed}});
   }
+  if (group == "bounce" && verb == "status" && arg.empty() && bounce_status_) {
+    return bounce_status_();
+  }
   if (group == "feedback" && verb == "status" && arg.empty()) {
     if (!feedback_status_) {
       return Error("no bounce domain is configured ([bounce] domain)");

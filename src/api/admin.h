@@ -52,6 +52,8 @@ class AdminServer {
   void OnShapingReload(std::function<std::string()> fn) { shaping_reload_ = std::move(fn); }
   // "events status": the event log's counts of records written and failed.
   void OnEventsStatus(std::function<events::SinkStats()> fn) { events_status_ = std::move(fn); }
+  // "bounce status": failures by record type and bounce class since start (JSON).
+  void OnBounceStatus(std::function<std::string()> fn) { bounce_status_ = std::move(fn); }
   // "feedback status": what came to the bounce domains since start.
   void OnFeedbackStatus(std::function<ingest::FeedbackStats()> fn) {
     feedback_status_ = std::move(fn);
@@ -83,6 +85,7 @@ class AdminServer {
   std::function<std::string()> shaping_reload_;
   std::function<events::SinkStats()> events_status_;
   std::function<ingest::FeedbackStats()> feedback_status_;
+  std::function<std::string()> bounce_status_;
   std::function<SpoolStatus()> spool_status_;
   auth::ApiKeyStore* keys_ = nullptr;
   SuppressionApi* suppressions_ = nullptr;

@@ -176,6 +176,14 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
   } else if (verb == "events status") {
     r.out = fmt::format("event log: {} records written, {} not written (disk full or I/O error)\n",
                         Text(Field(o, "written")), Text(Field(o, "failed")));
+  } else if (verb == "bounce status") {
+    r.out = o.empty() ? "No failures since start.\n" : "";
+    for (const auto& [type, by_class] : o) {
+      for (const auto& [klass, n] : by_class.as_object()) {
+        r.out += fmt::format("{:<17} {:<17} {}\n", std::string_view(type), std::string_view(klass),
+                             Text(n));
+      }
+    }
   } else if (verb == "feedback status") {
     r.out = fmt::format(
         "feedback since start: {} bounces, {} complaints, {} unsubscribes (by mail), {} "

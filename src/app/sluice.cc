@@ -71,7 +71,8 @@ int Usage() {
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
       "       sluice [--config FILE] warmup status | events status | spool status |\n"
       "                feedback status\n"
-      "       sluice [--config FILE] bounce classify \"REPLY\" | bounce check FILE\n"
+      "       sluice [--config FILE] bounce classify \"REPLY\" | bounce check FILE | bounce "
+      "status\n"
       "       sluice [--config FILE] key list|create [TENANT]|revoke ID   (HTTP API keys)\n"
       "       sluice [--config FILE] suppression add|remove|check ADDRESS|@DOMAIN [--tenant T]\n"
       "                [--campaign C] [--reason R] [--expires TIME|DURATION] [--detail TEXT]\n"
@@ -319,6 +320,9 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "shaping") {
     return app::ShapingCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args.size() == 2 && args[0] == "bounce" && args[1] == "status") {
+    return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (!args.empty() && args[0] == "bounce") {
     return app::BounceCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));

@@ -38,6 +38,7 @@
 #include "api/suppressions.h"
 #include "api/unsubscribe.h"
 #include "api/v1.h"
+#include "app/bounce_counts.h"
 #include "app/bounce_rules.h"
 #include "app/dkim_publication.h"
 #include "app/secret_file.h"
@@ -141,6 +142,7 @@ struct Daemon {
   std::unique_ptr<suppression::RocksStore> suppressions;
   std::unique_ptr<app::SuppressionRecorder> suppression_recorder;
   std::unique_ptr<app::ReputationGuard> reputation;
+  app::BounceCounts bounce_counts;
   events::Bus bus;
   std::shared_ptr<auth::CredentialStore> credentials;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;
@@ -377,6 +379,7 @@ int Serve(const Args& args) {
   d.suppression_recorder =
       std::make_unique<app::SuppressionRecorder>(st.suppression_policy, *d.suppressions);
   d.bus.AddObserver(d.suppression_recorder.get());
+  d.bus.AddObserver(&d.bounce_counts);
 
   if (!st.users_file.empty()) {
     if (!std::filesystem::exists(st.users_file)) {
@@ -468,6 +471,7 @@ int Serve(const Args& args) {
       admin->OnShapingReload([&d] { return ReloadShaping(d); });
     }
     admin->OnEventsStatus([&d] { return d.bus.stats(); });
+    admin->OnBounceStatus([&d] { return d.bounce_counts.Json(); });
     admin->OnSpoolStatus([&d, &st] {
       return api::AdminServer::SpoolStatus{d.spool->stats(), d.spool->Admission(0).ok(),
                                            FreeDiskBytes(st.spool_path), st.spool_min_free_disk};

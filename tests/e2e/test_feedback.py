@@ -92,6 +92,9 @@ def test_verp_dsn_makes_an_async_bounce_and_suppresses(mx_lab, delivering_sluice
     assert (ev["id"], ev["recipient"], ev["tenant"], ev["via"], ev["status"]) == \
         (m["id"], "gone@dest.example", "acme", "dsn", "5.1.1"), ev
     assert ev["bounce"]["class"] == "bad-mailbox" and ev["bounce"]["hard"], ev
+    # Counted by class, beside the synchronous failures.
+    counts = json.loads(s.cli("bounce", "status", "--json").stdout)
+    assert counts == {"AsyncBounce": {"bad-mailbox": 1}}, counts
     entry = json.loads(s.cli("suppression", "check", "gone@dest.example", "--tenant", "acme",
                              "--json").stdout)["entry"]
     assert (entry["reason"], entry["tenant"], entry["source"]) == ("hard-bounce", "acme", m["id"])

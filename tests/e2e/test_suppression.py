@@ -40,6 +40,9 @@ def test_hard_bounce_suppresses_the_address_for_the_next_message(mx_lab, deliver
     qid = inject(s, "sender@src.example", ["nobody@dest.example"], body("sup-1"))
     wait_outcomes(s, lambda evs: any(e["type"] == "Bounce" for e in evs), 15, mid=qid)
 
+    counts = json.loads(s.cli("bounce", "status", "--json").stdout)
+    assert counts == {"Bounce": {"bad-mailbox": 1}}, counts
+    assert "Bounce            bad-mailbox       1" in s.cli("bounce", "status").stdout
     # Mail without a tenant is the operator's: its entries go on the global list.
     got = _check(s, "Nobody@DEST.example")
     assert got["suppressed"], got
