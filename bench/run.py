@@ -369,7 +369,8 @@ def main():
     if "suppression" in parts:
         print("suppression lookups:", flush=True)
         out = subprocess.run([args.suppression_bench, str(work / "suppression"),
-                              str(args.suppression_entries), "500000"],
+                              str(args.suppression_entries),
+                              str(min(500_000, args.suppression_entries // 4))],
                              capture_output=True, text=True, check=True, timeout=1800).stdout
         # RocksDB's warnings may come first (the log goes to stdout): the last line is ours.
         result["suppression"] = json.loads(

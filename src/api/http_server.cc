@@ -360,6 +360,13 @@ void HttpServer::BeginShutdown() {
 }
 
 void HttpServer::ReleaseListeners() {
+  // The close BeginShutdown posted may never have run. A connection's frame,
+  // destroyed with another context, may hold the last reference: an open
+  // acceptor's destructor would then reach into a reactor already gone.
+  for (const auto& l : listeners_) {
+    boost::system::error_code ec;
+    l->acceptor.close(ec);
+  }
   listeners_.clear();
 }
 

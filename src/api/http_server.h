@@ -93,7 +93,8 @@ class HttpServer {
   // Stops accepting; each connection closes after the response in progress.
   void BeginShutdown();
   std::size_t active_connections() const { return active_.load(); }
-  // After the io threads have stopped: lets go of the listeners.
+  // After the io threads have stopped, before their contexts are destroyed:
+  // closes the listeners' sockets and lets go of them.
   void ReleaseListeners();
 
   struct Listener;

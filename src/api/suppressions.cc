@@ -79,12 +79,24 @@ struct Flags {
   std::string error;
 };
 
+// Whether `flag` is one of the space-separated words of `allowed`.
+bool Allowed(std::string_view allowed, std::string_view flag) {
+  while (!allowed.empty()) {
+    const auto sp = allowed.find(' ');
+    if (allowed.substr(0, sp) == flag) {
+      return true;
+    }
+    allowed = sp == std::string_view::npos ? std::string_view() : allowed.substr(sp + 1);
+  }
+  return false;
+}
+
 Flags ParseFlags(const std::vector<std::string>& w, std::size_t i, std::string_view allowed,
                  Clock::time_point now) {
   Flags f;
   for (; i < w.size(); ++i) {
     const std::string& flag = w[i];
-    if (allowed.find(flag + " ") == std::string_view::npos) {
+    if (!Allowed(allowed, flag)) {
       f.error = "unknown option " + flag;
       return f;
     }

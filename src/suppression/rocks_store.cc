@@ -170,19 +170,64 @@ Result<std::unique_ptr<RocksStore>, std::string> RocksStore::Open(const RocksOpt
     return Fail("cannot open suppression store " + opts.path + ": " + st.ToString());
   }
   s->db_.reset(raw);
+  s->LoadDomainKeys();
   return s;
+}
+
+void RocksStore::LoadDomainKeys() {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  std::unordered_set<std::string> keys;
+  // A list's domain entries are together (its prefix, then "@"); the next
+  // list starts at the prefix with its last NUL made 0x01.
+  it->Seek("");
+  while (it->Valid()) {
+    const auto k = it->key().ToStringView();
+    const auto a = k.find('\0');
+    const auto b = a == std::string_view::npos ? a : k.find('\0', a + 1);
+    if (b == std::string_view::npos) {
+      it->Next();
+      continue;
+    }
+    const std::string prefix(k.substr(0, b + 1));
+    for (it->Seek(prefix + "@"); it->Valid(); it->Next()) {
+      const auto d = it->key().ToStringView();
+      if (d.size() <= prefix.size() || d.substr(0, prefix.size()) != prefix ||
+          d[prefix.size()] != '@') {
+        break;
+      }
+      keys.emplace(d);
+    }
+    std::string next = prefix;
+    next.back() = '\x01';
+    it->Seek(next);
+  }
+  std::unique_lock lock(domains_mu_);
+  domain_keys_ = std::move(keys);
 }
 
 RocksStore::~RocksStore() = default;
 
 Result<Ok, std::string> RocksStore::Add(const std::vector<Entry>& entries) {
   rocksdb::WriteBatch wb;
+  std::vector<std::string> domains;
   for (const auto& e : entries) {
-    wb.Put(MakeKey(e.scope.tenant, e.scope.campaign, e.address), EncodeValue(e));
+    std::string key = MakeKey(e.scope.tenant, e.scope.campaign, e.address);
+    wb.Put(key, EncodeValue(e));
+    if (!e.address.empty() && e.address.front() == '@') {
+      domains.push_back(std::move(key));
+    }
   }
   auto st = db_->Write(rocksdb::WriteOptions(), &wb);
   if (!st.ok()) {
     return Fail("suppression store: " + st.ToString());
+  }
+  if (!domains.empty()) {
+    std::unique_lock lock(domains_mu_);
+    for (auto& k : domains) {
+      domain_keys_.insert(std::move(k));
+    }
   }
   return Ok{};
 }
@@ -200,6 +245,10 @@ Result<bool, std::string> RocksStore::Remove(const std::string& address, const S
   if (!st.ok()) {
     return Fail("suppression store: " + st.ToString());
   }
+  if (!address.empty() && address.front() == '@') {
+    std::unique_lock lock(domains_mu_);
+    domain_keys_.erase(key);
+  }
   return true;
 }
 
@@ -212,10 +261,14 @@ std::optional<Entry> RocksStore::Find(std::string_view key, std::string_view ten
   const std::string_view domain = key.substr(at);  // "@domain"
   std::array<std::string, 6> keys;
   std::size_t n = 0;
+  std::shared_lock lock(domains_mu_);
   auto scope = [&](std::string_view t, std::string_view c) {
     keys[n++] = MakeKey(t, c, key);
-    if (at != 0) {
-      keys[n++] = MakeKey(t, c, domain);
+    if (at != 0 && !domain_keys_.empty()) {
+      std::string d = MakeKey(t, c, domain);
+      if (domain_keys_.contains(d)) {
+        keys[n++] = std::move(d);
+      }
     }
   };
   if (!tenant.empty() && !campaign.empty()) {
@@ -225,6 +278,7 @@ std::optional<Entry> RocksStore::Find(std::string_view key, std::string_view ten
     scope(tenant, "");
   }
   scope("", "");
+  lock.unlock();
   std::array<rocksdb::Slice, 6> slices;
   for (std::size_t i = 0; i < n; ++i) {
     slices[i] = keys[i];

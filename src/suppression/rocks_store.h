@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <shared_mutex>
 #include <string>
+#include <unordered_set>
 
 #include "core/result.h"
 #include "suppression/store.h"
@@ -51,9 +53,17 @@ class RocksStore final : public SuppressionStore {
 
  private:
   RocksStore() = default;
+  // Reads the keys of every domain entry (one seek per list and two).
+  void LoadDomainKeys();
+
   std::unique_ptr<ExpiryFilter> filter_;   // outlives db_ (declared first)
   std::shared_ptr<rocksdb::Cache> cache_;  // kept for MemoryBytes()
   std::unique_ptr<rocksdb::DB> db_;
+  // The keys of the domain entries ("@domain"), which are few: a lookup asks
+  // the database for an address's domain only when its list has an entry
+  // for it, which halves the keys a lookup reads.
+  mutable std::shared_mutex domains_mu_;
+  std::unordered_set<std::string> domain_keys_;
 };
 
 }  // namespace sluice::suppression

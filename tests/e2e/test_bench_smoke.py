@@ -28,6 +28,8 @@ def test_bench_quick_run(tmp_path):
              "--sizes", "1000", "--sessions", "10",
              "--sluiced", os.environ["SLUICED"], "--sluice", os.environ["SLUICE_CLI"],
              "--dkim-bench", str(Path(os.environ["SLUICED"]).parents[2] / "bench" / "dkim_bench"),
+             "--suppression-bench",
+             str(Path(os.environ["SLUICED"]).parents[2] / "bench" / "suppression_bench"),
              "--work", str(work), "--out", str(out)],
             capture_output=True, text=True, timeout=600)
     finally:
@@ -71,6 +73,10 @@ def test_bench_quick_run(tmp_path):
     for r in http:
         assert r["complete"] and r["delivered"] == r["messages"] == 1000, r
     assert "| http | 10 | 100 |" in p.stdout
+    sup = result["suppression"]
+    assert sup["entries"] == 200_000 and sup["hits"] == sup["lookups"] == 50_000, sup
+    assert sup["false_hits"] == 0 and sup["find_miss_us"] > 0 and sup["set_lookup_us"] > 0, sup
+    assert "| RocksStore (32 MiB cache) |" in p.stdout
 
 
 def test_revision_is_unknown_outside_a_repository(tmp_path, monkeypatch):

@@ -176,6 +176,8 @@ def test_cli_add_check_remove_and_errors(sluiced):
     assert p.returncode != 0 and "not an address" in p.stderr, p.stderr
     p = s.cli("suppression", "add", "a@b.example", "--reason", "spam", check=False)
     assert p.returncode != 0 and "--reason" in p.stderr, p.stderr
+    p = s.cli("suppression", "add", "a@b.example", "-tenant", "acme", check=False)
+    assert p.returncode != 0 and "unknown option -tenant" in p.stderr, p.stderr
     p = s.cli("suppression", "add", "a@b.example", "--campaign", "c", check=False)
     assert p.returncode != 0 and "--tenant" in p.stderr, p.stderr
     assert s.cli("suppression", "remove", "x@dest.example", "--tenant", "acme").stdout == \

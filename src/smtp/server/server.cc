@@ -136,6 +136,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
       self->acceptor_.close(ec);
     });
   }
+  // Once the reactor threads have stopped (a posted Close may never have
+  // run): a session frame destroyed with another context may hold the last
+  // reference, and an open acceptor's destructor would reach into the
+  // reactor of a context already gone.
+  void CloseNow() {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  }
 
  private:
   class Slot final : public ConnectionSlot {
@@ -294,6 +302,13 @@ Result<Ok, std::string> Server::AddListener(ListenerOptions opts,
   }
   listeners_.push_back(std::move(l));
   return Ok{};
+}
+
+void Server::ReleaseListeners() {
+  for (const auto& l : listeners_) {
+    l->CloseNow();
+  }
+  listeners_.clear();
 }
 
 std::map<std::string, std::uint16_t> Server::BoundPorts() const {

@@ -61,8 +61,9 @@ class Server {
   void BeginShutdown();
   std::size_t active_sessions() const;
   // After the reactor threads have stopped, before their contexts are destroyed:
-  // lets go of the listeners (their sockets belong to those contexts).
-  void ReleaseListeners() { listeners_.clear(); }
+  // closes the listeners' sockets (they belong to those contexts) and lets go
+  // of them.
+  void ReleaseListeners();
 
   // Session bookkeeping (used by sessions).
   void Register(std::uint64_t id, const std::shared_ptr<Session>& s);

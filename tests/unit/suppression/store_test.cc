@@ -107,6 +107,25 @@ TEST_F(StoreTest, DomainEntryCoversEveryAddressAtIt) {
   EXPECT_FALSE(store_->Find("anyone@dead.example", "other", "", kNow));
 }
 
+TEST_F(StoreTest, DomainEntriesOfEveryListAreFoundAfterReopen) {
+  ASSERT_TRUE(store_
+                  ->Add({Make("@a.example", {}), Make("x@a.example", {"acme", ""}),
+                         Make("0@b.example", {"acme", ""}), Make("@b.example", {"acme", ""}),
+                         Make("zz@b.example", {"acme", ""}), Make("@c.example", {"acme", "spring"}),
+                         Make("@d.example", {"shop", ""})})
+                  .ok());
+  Reopen();
+  EXPECT_EQ(store_->Find("u@a.example", "other", "", kNow)->address, "@a.example");
+  EXPECT_EQ(store_->Find("u@b.example", "acme", "", kNow)->address, "@b.example");
+  EXPECT_EQ(store_->Find("u@c.example", "acme", "spring", kNow)->address, "@c.example");
+  EXPECT_EQ(store_->Find("u@d.example", "shop", "x", kNow)->address, "@d.example");
+  EXPECT_FALSE(store_->Find("u@d.example", "acme", "", kNow));
+  // Removed, it no longer counts; an address entry at the domain still does.
+  EXPECT_TRUE(*store_->Remove("@b.example", {"acme", ""}));
+  EXPECT_FALSE(store_->Find("u@b.example", "acme", "", kNow));
+  EXPECT_TRUE(store_->Find("zz@b.example", "acme", "", kNow));
+}
+
 TEST_F(StoreTest, SoftEntriesExpire) {
   Entry e = Make("full@example.com", {"acme", ""}, Reason::kSoftBounce);
   e.expires = kNow + 72h;
