@@ -30,6 +30,7 @@ import http_inject  # noqa: E402
 import many_domains  # noqa: E402
 import latency  # noqa: E402
 import sessions  # noqa: E402
+import webhook_receiver  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SINK = ("127.0.0.80", 2600)
@@ -44,6 +45,13 @@ BEFORE = "sluice@baseline"
 # Sluice keeping no message history (GET /api/v1/messages/ID): what the history
 # costs, 1 KB cases only.
 NO_HISTORY = "sluice-nohistory"
+# Sluice with [metrics] enabled = false: what recording the metrics costs
+# (the other Sluice systems run with them, the default), 1 KB cases only.
+NO_METRICS = "sluice-nometrics"
+# Sluice with a webhook taking every record (a local receiver that answers at
+# once): what the outbox and the sender cost, and whether the receiver keeps up.
+WEBHOOK = "sluice+webhook"
+RECEIVER = ("127.0.0.83", 2603)
 
 
 def machine():
@@ -84,6 +92,7 @@ def relay_case(system, size, sessions, n, args, work):
     """One measurement: smtp-source -> system -> smtp-sink. Returns a result dict."""
     sink = lab.Sink(work, *SINK)
     target = None
+    receiver = None
     try:
         if system == "ceiling":
             host, port = SINK
@@ -94,6 +103,15 @@ def relay_case(system, size, sessions, n, args, work):
         elif system == NO_HISTORY:
             target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK,
                                  history=False).start()
+            host, port = SLUICE
+        elif system == NO_METRICS:
+            target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK,
+                                 extra="\n[metrics]\nenabled = false\n").start()
+            host, port = SLUICE
+        elif system == WEBHOOK:
+            receiver = webhook_receiver.Receiver(*RECEIVER).start()
+            target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK,
+                                 extra=receiver.config()).start()
             host, port = SLUICE
         elif system.startswith("sluice"):
             target = lab.Sluiced(args.sluiced, args.sluice, work / "sluice", *SLUICE, *SINK,
@@ -133,7 +151,20 @@ def relay_case(system, size, sessions, n, args, work):
         elif system == "postfix":
             cpu = lab.tree_cpu_seconds(pid) - cpu0
         wall = (done_at or time.monotonic()) - t0
-        return {"system": system, "size": size, "sessions": sessions, "messages": n,
+        hook = {}
+        if receiver:
+            # Each message makes a Reception and a Delivery record: all of them
+            # should reach the receiver soon after the mail reached the sink.
+            want = 2 * got
+            hook_deadline = time.monotonic() + 120
+            while receiver.count()[0] < want and time.monotonic() < hook_deadline:
+                time.sleep(0.05)  # polling the receiver's count, bounded by hook_deadline
+            events, posts, last_at = receiver.count()
+            span = (last_at or time.monotonic()) - t0
+            hook = {"webhook_events": events, "webhook_expected": want, "webhook_posts": posts,
+                    "webhook_lag_s": round(max(0.0, (last_at or t0) - (done_at or t0)), 3),
+                    "webhook_events_per_min": round(events / max(span, 0.001) * 60)}
+        return {**hook, "system": system, "size": size, "sessions": sessions, "messages": n,
                 "delivered": got, "complete": done_at is not None and got == n,
                 "source_exit": src_rc, "seconds": round(wall, 3),
                 "msgs_per_s": round(got / wall, 1),
@@ -142,6 +173,8 @@ def relay_case(system, size, sessions, n, args, work):
     finally:
         if target:
             target.stop()
+        if receiver:
+            receiver.stop()
         sink.stop()
 
 
@@ -152,7 +185,7 @@ def relay(args, work):
             n = args.n if size <= 20_000 else args.n_large
             case = {}
             before = (BEFORE,) if args.baseline_sluiced else ()
-            history = (NO_HISTORY,) if size <= 1000 else ()
+            history = (NO_HISTORY, NO_METRICS, WEBHOOK) if size <= 1000 else ()
             for system in ("ceiling", *SIGNING, *history, *before, "postfix"):
                 if system in args.skip:
                     continue
@@ -170,7 +203,7 @@ def relay(args, work):
                 r["runs_msgs_per_s"] = [x["msgs_per_s"] for x in runs]
                 r["complete"] = all(x["complete"] for x in runs)
                 case[system] = r
-            for system in (*SIGNING, NO_HISTORY, BEFORE):
+            for system in (*SIGNING, NO_HISTORY, NO_METRICS, WEBHOOK, BEFORE):
                 s = case.get(system)
                 if not s:
                     continue
@@ -178,6 +211,14 @@ def relay(args, work):
                     s["of_ceiling"] = round(s["msgs_per_s"] / case["ceiling"]["msgs_per_s"], 3)
                 if "postfix" in case:
                     s["vs_postfix"] = round(s["msgs_per_s"] / max(case["postfix"]["msgs_per_s"], 0.1), 2)
+            if NO_METRICS in case and "sluice" in case:
+                # Throughput with metrics recorded, as a share of that without.
+                case["sluice"]["with_metrics_of_without"] = round(
+                    case["sluice"]["msgs_per_s"] / max(case[NO_METRICS]["msgs_per_s"], 0.1), 3)
+            if NO_METRICS in case and WEBHOOK in case:
+                # Metrics and a webhook on, as a share of neither.
+                case[WEBHOOK]["with_webhook_of_without"] = round(
+                    case[WEBHOOK]["msgs_per_s"] / max(case[NO_METRICS]["msgs_per_s"], 0.1), 3)
             rows.extend(case.values())
     return rows
 
@@ -289,7 +330,7 @@ def main():
                     help="sessions each sending 10 MB at once, large case")
     ap.add_argument("--skip", action="append", default=[],
                     help="ceiling, sluice, sluice+ed25519, sluice+rsa2048, sluice-nohistory, "
-                         "sluice@baseline or postfix")
+                         "sluice-nometrics, sluice+webhook, sluice@baseline or postfix")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=20000, help="messages per case, 1 and 20 KB")
     ap.add_argument("--n-large", type=int, default=20000, help="messages per 100 KB case")
@@ -401,6 +442,18 @@ def table(result):
                 f"{'' if r['cpu_s_per_1000'] is None else r['cpu_s_per_1000']} | "
                 f"{'' if r['peak_rss_mib'] is None else r['peak_rss_mib']} | "
                 f"{r['delivered']}/{r['messages']} |")
+        for r in result["relay"]:
+            if "with_metrics_of_without" in r:
+                lines.append(f"metrics recorded, {r['size'] // 1000} KB x{r['sessions']}: "
+                             f"{r['with_metrics_of_without']:.1%} of the throughput without "
+                             f"({NO_METRICS}, same run)")
+            if "with_webhook_of_without" in r:
+                lines.append(f"metrics and a webhook taking every record, {r['size'] // 1000} KB "
+                             f"x{r['sessions']}: {r['with_webhook_of_without']:.1%} of the "
+                             f"throughput with neither; the receiver got "
+                             f"{r['webhook_events']}/{r['webhook_expected']} records "
+                             f"({r['webhook_events_per_min']:,} a minute, {r['webhook_posts']} "
+                             f"POSTs), the last {r['webhook_lag_s']} s after the last message")
     b = result.get("backlog")
     if b:
         lines.append("")

@@ -15,11 +15,13 @@ build_pkgs=(
   libre2-dev
   # libunbound's pkg-config file requires nettle and hogweed (nettle-dev brings both)
   nettle-dev
+  # zstd for the event log's rotated files
+  libzstd-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   python3 python3-pytest python3-aiosmtpd python3-dkim python3-nacl python3-dnspython dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
-  postfix git curl python3-jsonschema
+  postfix git curl python3-jsonschema python3-prometheus-client zstd
 )
 
 # The benchmarks (and their smoke test) drive Postfix's smtp-source and

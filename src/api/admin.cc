@@ -22,6 +22,7 @@
 
 #include "api/keys.h"
 #include "api/suppressions.h"
+#include "api/webhooks_admin.h"
 #include "config/config.h"
 #include "core/spool_id.h"
 #include "core/time_format.h"
@@ -171,6 +172,10 @@ asio::awaitable<void> AdminServer::Serve(AdminServer* self, local::socket s) {
 
 asio::awaitable<std::string> AdminServer::Run(AdminServer* self, std::string line) {
   std::vector<std::string> words = Words(line);
+  if (!words.empty() && words[0] == "webhook") {
+    std::string out = co_await WebhookCommand(self->webhooks_, self->event_log_, std::move(words));
+    co_return out;
+  }
   if (words.size() < 2 || words[0] != "shaping" || words[1] != "explain") {
     co_return self->Execute(line);
   }

@@ -5,7 +5,8 @@
 // Commands: "queue summary", "queue flush [DOMAIN]", "queue suspend DOMAIN",
 // "queue resume DOMAIN", "queue bounce DOMAIN|ID", "key list|create|revoke",
 // "shaping explain DOMAIN [--source IP] [--tenant T] [--campaign C]" (the
-// running node's rules, routes and DNS), "suppression ..." (api/suppressions.h:
+// running node's rules, routes and DNS), "webhook ..." (api/webhooks_admin.h),
+// "suppression ..." (api/suppressions.h:
 // import reads CSV lines to the end of the stream, export writes them).
 // `sluice queue ...` and `sluice key ...` speak it.
 
@@ -24,6 +25,10 @@
 #include "events/events.h"
 #include "ingest/feedback.h"
 #include "spool/spool.h"
+
+namespace sluice::webhook {
+class Webhooks;
+}
 
 namespace sluice::api {
 
@@ -70,6 +75,11 @@ class AdminServer {
   void SetApiKeys(auth::ApiKeyStore* keys) { keys_ = keys; }
   // "suppression add|remove|check|import|export ..." (api/suppressions.h).
   void SetSuppressions(SuppressionApi* s) { suppressions_ = s; }
+  // "webhook list|test|replay ..." (api/webhooks_admin.h); replay reads `event_log`.
+  void SetWebhooks(webhook::Webhooks* w, std::string event_log) {
+    webhooks_ = w;
+    event_log_ = std::move(event_log);
+  }
 
  private:
   AdminServer(boost::asio::io_context& ioc, std::string path, std::optional<Parts> parts)
@@ -89,6 +99,8 @@ class AdminServer {
   std::function<SpoolStatus()> spool_status_;
   auth::ApiKeyStore* keys_ = nullptr;
   SuppressionApi* suppressions_ = nullptr;
+  webhook::Webhooks* webhooks_ = nullptr;
+  std::string event_log_;
 };
 
 }  // namespace sluice::api

@@ -18,6 +18,7 @@
 #include "api/inject.h"
 #include "api/keys.h"
 #include "api/message_view.h"
+#include "api/metrics_endpoint.h"
 #include "api/openapi.h"
 #include "api/suppressions.h"
 #include "api/unsubscribe.h"
@@ -154,13 +155,18 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     HttpResponse r = co_await parts_.unsubscribe->Handle(req, path.substr(3));
     co_return r;
   }
+  const bool metrics = path == "/metrics" && parts_.metrics != nullptr;
   constexpr std::string_view kPrefix = "/api/v1/";
-  if (path.substr(0, kPrefix.size()) != kPrefix) {
+  if (path.substr(0, kPrefix.size()) != kPrefix && !metrics) {
     co_return NotFound();
   }
   if (path == "/api/v1/openapi.json") {  // documentation: no key needed
     HttpResponse r;
     r.body = kOpenApiJson;
+    co_return r;
+  }
+  if (metrics && !parts_.metrics->require_key()) {
+    HttpResponse r = co_await parts_.metrics->Handle(req);
     co_return r;
   }
   const std::string_view secret = BearerOf(req);
@@ -173,6 +179,13 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
         401, "unauthorized",
         secret.empty() ? "an Authorization: Bearer KEY header is needed" : "the key is not valid");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\"");
+    co_return r;
+  }
+  if (metrics) {
+    if (!key->operator_key()) {
+      co_return ErrorResponse(403, "forbidden", "this needs an operator key");
+    }
+    HttpResponse r = co_await parts_.metrics->Handle(req);
     co_return r;
   }
   const std::string_view rest = path.substr(kPrefix.size());
@@ -237,7 +250,8 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   }
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
                        rest.substr(0, 5) == "keys/" || rest == "warmup" ||
-                       rest == "shaping/reload" || rest == "shaping/explain";
+                       rest == "shaping/reload" || rest == "shaping/explain" ||
+                       rest == "webhooks" || rest.substr(0, 9) == "webhooks/";
   if (!operate) {
     co_return NotFound();
   }
@@ -249,6 +263,10 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   }
   if (rest == "shaping/explain") {
     HttpResponse r = co_await Explain(req);
+    co_return r;
+  }
+  if (rest == "webhooks" || rest.substr(0, 9) == "webhooks/") {
+    HttpResponse r = co_await Webhooks(req, rest.substr(8));
     co_return r;
   }
   if (rest == "warmup" || rest == "shaping/reload") {
@@ -265,6 +283,40 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     what = rest.substr(7);
   }
   HttpResponse r = co_await Operate(req, what);
+  co_return r;
+}
+
+awaitable<HttpResponse> ApiV1::Webhooks(const HttpRequest& req, std::string_view tail) {
+  // "" (GET: the list), "/NAME/test", "/NAME/replay" {"since": RFC 3339}.
+  if (tail.empty()) {
+    if (req.method != "GET") {
+      co_return MethodNotAllowed("GET");
+    }
+    HttpResponse r = co_await RunAdmin("webhook list");
+    co_return r;
+  }
+  const auto slash = tail.find('/', 1);
+  const std::string_view name = tail.substr(1, slash == std::string_view::npos ? 0 : slash - 1);
+  const std::string_view verb = slash == std::string_view::npos ? "" : tail.substr(slash + 1);
+  if (name.empty() || name.find(' ') != std::string_view::npos ||
+      (verb != "test" && verb != "replay")) {
+    co_return NotFound();
+  }
+  if (req.method != "POST") {
+    co_return MethodNotAllowed("POST");
+  }
+  std::string line = "webhook " + std::string(verb) + " " + std::string(name);
+  if (verb == "replay") {
+    boost::system::error_code ec;
+    json::value v = json::parse(req.body, ec);
+    const json::value* since = !ec && v.is_object() ? v.get_object().if_contains("since") : nullptr;
+    if (since == nullptr || !since->is_string() || since->get_string().empty() ||
+        std::string_view(since->get_string()).find(' ') != std::string_view::npos) {
+      co_return ErrorResponse(400, "bad_request", "the body is {\"since\": \"RFC 3339 time\"}");
+    }
+    line += " " + std::string(since->get_string());
+  }
+  HttpResponse r = co_await RunAdmin(std::move(line));
   co_return r;
 }
 

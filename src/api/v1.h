@@ -17,8 +17,12 @@
 //   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
 //   POST /api/v1/shaping/explain {"domain", "source", "tenant", "campaign"} (operator)
 //   /api/v1/suppressions...                   the suppression lists (api/suppressions.h)
+//   GET  /api/v1/webhooks, POST /api/v1/webhooks/NAME/test|replay {"since"} (operator;
+//                                             api/webhooks_admin.h)
 //   GET, POST /u/TOKEN                        one-click unsubscribe (api/unsubscribe.h; no key)
 //   GET  /api/v1/openapi.json                                         (no key)
+//   GET  /metrics                             Prometheus metrics (api/metrics_endpoint.h;
+//                                             no key, or an operator's if configured)
 // Errors: {"error": {"code": "...", "message": "..."}}.
 
 #include <functional>
@@ -40,6 +44,7 @@
 namespace sluice::api {
 
 class AdminServer;
+class MetricsEndpoint;
 class SuppressionApi;
 class UnsubscribeEndpoint;
 
@@ -66,6 +71,8 @@ class ApiV1 final : public HttpHandler {
     SuppressionApi* suppressions = nullptr;
     // /u/TOKEN, the one-click unsubscribe links (no key); null: 404.
     UnsubscribeEndpoint* unsubscribe = nullptr;
+    // GET /metrics; null: 404.
+    MetricsEndpoint* metrics = nullptr;
   };
   // Reads the kept Idempotency-Key answers back from the journal.
   explicit ApiV1(Parts parts);
@@ -77,6 +84,7 @@ class ApiV1 final : public HttpHandler {
   boost::asio::awaitable<HttpResponse> Operate(const HttpRequest& req, std::string_view what);
   boost::asio::awaitable<HttpResponse> GetMessage(std::string_view id, const auth::ApiKey& key);
   boost::asio::awaitable<HttpResponse> Explain(const HttpRequest& req);
+  boost::asio::awaitable<HttpResponse> Webhooks(const HttpRequest& req, std::string_view tail);
   HttpResponse Keys(const HttpRequest& req, std::string_view rest);
   // Runs an operator command line on the admin context; its JSON reply.
   boost::asio::awaitable<HttpResponse> RunAdmin(std::string line);

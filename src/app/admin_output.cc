@@ -242,6 +242,23 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
     }
   } else if (verb == "shaping reload") {
     r.out = "shaping rules reloaded\n";
+  } else if (verb == "webhook list") {
+    const auto& hooks = Array(o, "webhooks");
+    r.out = hooks.empty() ? "No webhooks.\n"
+                          : Table(hooks, {{"NAME", "name"},
+                                          {"PENDING", "pending"},
+                                          {"SENT", "events_sent"},
+                                          {"DROPPED", "events_dropped"},
+                                          {"LAST", "last_status"},
+                                          {"LAST SUCCESS", "last_success"},
+                                          {"URL", "url"}});
+  } else if (verb == "webhook test") {
+    const auto& status = Field(o, "status");
+    r.out = fmt::format("{}: {}\n",
+                        Field(o, "ok").is_bool() && Field(o, "ok").as_bool() ? "ok" : "failed",
+                        Text(status) == "0" ? Text(Field(o, "reason")) : "HTTP " + Text(status));
+  } else if (verb == "webhook replay") {
+    r.out = fmt::format("{} records queued again\n", Text(Field(o, "queued")));
   } else if (verb == "warmup status") {
     const auto& sources = Array(o, "sources");
     if (sources.empty()) {

@@ -31,6 +31,13 @@ min_free_memory = "64MiB"
 
 [events]
 log = "var/events.jsonl"
+# Rotated at 1GiB or daily, whichever comes first; 30 closed files kept, zstd.
+log_max_size = "1GiB"
+log_max_age = "1d"
+log_keep = 30
+log_compress = true
+# Below this free space the log drops (and counts) records: the spool's room.
+log_min_free_disk = "64MiB"
 # Each message's events, read back by GET /api/v1/messages/{id}; "0" keeps none.
 history_path = "var/history"
 history_retention = "7d"
@@ -544,10 +551,10 @@ void BindTenants(const config::Section& tenants, Settings& st) {
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
-  root.RejectUnknown({"server",   "spool",  "events",      "auth",        "relay",
-                      "listener", "dns",    "delivery",    "queue",       "route",
-                      "admin",    "dkim",   "egress",      "tenant",      "api",
-                      "http",     "bounce", "suppression", "unsubscribe", "reputation"});
+  root.RejectUnknown({"server",      "spool",       "events",     "auth",   "relay",   "listener",
+                      "dns",         "delivery",    "queue",      "route",  "admin",   "dkim",
+                      "egress",      "tenant",      "api",        "http",   "webhook", "bounce",
+                      "suppression", "unsubscribe", "reputation", "metrics"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -581,7 +588,21 @@ Settings Bind(const config::Document& doc) {
   st.ingest.min_free_memory = spool.Size("min_free_memory", st.ingest.min_free_memory);
 
   auto events = root.Table("events");
-  events.RejectUnknown({"log", "history_path", "history_retention"});
+  events.RejectUnknown({"log", "history_path", "history_retention", "webhook_outbox",
+                        "log_max_size", "log_max_age", "log_keep", "log_compress",
+                        "log_min_free_disk"});
+  auto& lo = st.event_log_options;
+  lo.max_bytes = events.Size("log_max_size", lo.max_bytes);
+  if (lo.max_bytes != 0 && lo.max_bytes < 4096) {
+    events.Report("log_max_size", "must be 0 (no rotation by size) or at least 4KiB");
+  }
+  lo.max_age =
+      std::chrono::duration_cast<std::chrono::seconds>(events.Duration("log_max_age", lo.max_age));
+  lo.keep = static_cast<std::size_t>(
+      events.Int("log_keep", static_cast<std::int64_t>(lo.keep), 0, 100000));
+  lo.compress = events.Bool("log_compress", lo.compress);
+  lo.min_free_disk = events.Size("log_min_free_disk", lo.min_free_disk);
+  st.webhooks.outbox_path = events.String("webhook_outbox", st.webhooks.outbox_path);
   st.event_log = events.String("log", st.event_log);
   st.history_path = events.String("history_path", st.history_path);
   st.history_retention = std::chrono::duration_cast<std::chrono::hours>(
@@ -591,6 +612,7 @@ Settings Bind(const config::Document& doc) {
   }
 
   BindFeedback(root, st);
+  BindWebhooks(root, st);
 
   auto auth = root.Table("auth");
   auth.RejectUnknown({"users_file", "max_failures", "failure_window", "lockout"});

@@ -25,6 +25,7 @@
 #include "smtp/server/options.h"
 #include "suppression/rocks_store.h"
 #include "tls/tls.h"
+#include "webhook/webhooks.h"
 
 namespace sluice::app {
 
@@ -59,6 +60,12 @@ struct Settings {
   std::uint64_t spool_memtable = 64ull << 20;  // RocksDB write buffer per column family
   ingest::Options ingest;
   std::string event_log = "var/events.jsonl";
+  // [events] log_*: rotation by size or age, kept and compressed; a floor.
+  events::LogOptions event_log_options{.max_bytes = 1ull << 30,
+                                       .max_age = std::chrono::hours(24),
+                                       .keep = 30,
+                                       .compress = true,
+                                       .min_free_disk = 64ull << 20};
   // Each message's events, for GET /api/v1/messages/{id}; retention 0: none kept.
   std::string history_path = "var/history";
   std::chrono::hours history_retention{7 * 24};
@@ -86,6 +93,13 @@ struct Settings {
   std::string shaping_file;                    // [delivery] shaping: reloaded on SIGHUP
   std::string api_keys_file = "var/api-keys";  // [api] keys_file ("" : no keys)
   std::vector<HttpListenerSettings> http;      // [[http]]
+  // [metrics]: GET /metrics on the HTTP listeners.
+  struct Metrics {
+    bool enabled = true;
+    bool require_key = false;            // an operator's API key, as a bearer token
+    std::size_t max_label_values = 500;  // distinct values of one label; the rest "other"
+  } metrics;
+  webhook::Options webhooks;  // [[webhook]], [events] webhook_outbox
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).
@@ -97,7 +111,9 @@ Settings Bind(const config::Document& doc);
 // tls = "none" | "self-signed" | "files" (with tls_cert, tls_key) of a listener.
 void BindTlsMode(const config::Section& s, const std::string& hostname, TlsMode& mode,
                  tls::ServerOptions& files);
-// [api] and [[http]] (settings_http.cc).
+// [[webhook]] (settings_webhooks.cc).
+void BindWebhooks(const config::Section& root, Settings& st);
+// [api], [[http]] and [metrics] (settings_http.cc).
 void BindHttp(const config::Section& root, Settings& st);
 // [bounce] and [suppression] (settings_feedback.cc).
 void BindFeedback(const config::Section& root, Settings& st);

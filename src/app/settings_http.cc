@@ -1,4 +1,5 @@
-// [api] and [[http]]: the HTTP API's listeners and keys (docs/config.md).
+// [api], [[http]] and [metrics]: the HTTP API's listeners and keys, and the
+// metrics endpoint (docs/config.md).
 #include <set>
 
 #include "app/settings.h"
@@ -10,6 +11,13 @@ void BindHttp(const config::Section& root, Settings& st) {
   auto api = root.Table("api");
   api.RejectUnknown({"keys_file"});
   st.api_keys_file = api.String("keys_file", st.api_keys_file);
+
+  auto m = root.Table("metrics");
+  m.RejectUnknown({"enabled", "require_key", "max_label_values"});
+  st.metrics.enabled = m.Bool("enabled", st.metrics.enabled);
+  st.metrics.require_key = m.Bool("require_key", st.metrics.require_key);
+  st.metrics.max_label_values = static_cast<std::size_t>(
+      m.Int("max_label_values", static_cast<std::int64_t>(st.metrics.max_label_values), 1, 100000));
 
   std::set<std::string> names;
   for (const auto& l : st.listeners) {

@@ -14,6 +14,7 @@
 //   sluice [--config FILE] bounce classify "REPLY" | check FILE
 //   sluice [--config FILE] warmup status | events status | spool status
 //                                                            (via the admin socket)
+//   sluice [--config FILE] webhook list | test NAME | replay NAME --since TIME | secret
 //   sluice [--config FILE] key list | create [TENANT] | revoke ID
 //                          HTTP API keys; no TENANT: an operator key (via the admin socket)
 //
@@ -51,6 +52,7 @@
 #include "core/time_format.h"
 #include "spool/check.h"
 #include "spool/rocks_spool.h"
+#include "webhook/signature.h"
 
 using namespace sluice;
 
@@ -74,6 +76,8 @@ int Usage() {
       "       sluice [--config FILE] bounce classify \"REPLY\" | bounce check FILE | bounce "
       "status\n"
       "       sluice [--config FILE] key list|create [TENANT]|revoke ID   (HTTP API keys)\n"
+      "       sluice [--config FILE] webhook list | test NAME | replay NAME --since TIME |\n"
+      "                secret   (TIME: RFC 3339; secret prints a new whsec_ secret)\n"
       "       sluice [--config FILE] suppression add|remove|check ADDRESS|@DOMAIN [--tenant T]\n"
       "                [--campaign C] [--reason R] [--expires TIME|DURATION] [--detail TEXT]\n"
       "       sluice [--config FILE] suppression import [FILE] [--tenant T] [--campaign C]\n"
@@ -320,6 +324,17 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "shaping") {
     return app::ShapingCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args.size() == 2 && args[0] == "webhook" && args[1] == "secret") {
+    std::printf("%s\n", webhook::MakeSecret().c_str());
+    return 0;
+  }
+  if (args.size() == 5 && args[0] == "webhook" && args[1] == "replay" && args[3] == "--since") {
+    return QueueCmd(settings, {"webhook", "replay", args[2], args[4]}, json);
+  }
+  if ((args.size() == 2 && args[0] == "webhook" && args[1] == "list") ||
+      (args.size() == 3 && args[0] == "webhook" && args[1] == "test")) {
+    return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (args.size() == 2 && args[0] == "bounce" && args[1] == "status") {
     return QueueCmd(settings, args, json);  // over the admin socket

@@ -35,11 +35,13 @@
 
 #include "api/admin.h"
 #include "api/http_server.h"
+#include "api/metrics_endpoint.h"
 #include "api/suppressions.h"
 #include "api/unsubscribe.h"
 #include "api/v1.h"
 #include "app/bounce_counts.h"
 #include "app/bounce_rules.h"
+#include "app/daemon_metrics.h"
 #include "app/dkim_publication.h"
 #include "app/secret_file.h"
 #include "app/settings.h"
@@ -136,6 +138,7 @@ bool WriteReadyFile(const std::string& path, const std::map<std::string, std::ui
 
 struct Daemon {
   app::Settings settings;
+  std::unique_ptr<app::DaemonMetrics> metrics;  // null: [metrics] enabled = false
   std::unique_ptr<spool::RocksSpool> spool;
   std::unique_ptr<spool::HistoryStore> history;  // outlives the bus that writes to it
   // The suppression lists and what adds to them, before the bus that tells it.
@@ -143,6 +146,7 @@ struct Daemon {
   std::unique_ptr<app::SuppressionRecorder> suppression_recorder;
   std::unique_ptr<app::ReputationGuard> reputation;
   app::BounceCounts bounce_counts;
+  std::unique_ptr<webhook::Webhooks> webhooks;  // null: none configured
   events::Bus bus;
   std::shared_ptr<auth::CredentialStore> credentials;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;
@@ -313,6 +317,34 @@ bool ListenerTls(Daemon& d, const std::string& what, app::TlsMode mode, tls::Ser
   return true;
 }
 
+// GET /metrics: readers of the state kept elsewhere, and the delivery
+// thread's gauges read on that thread.
+std::unique_ptr<api::MetricsEndpoint> MakeMetricsEndpoint(Daemon& d, const shaping::Shaper* shaper,
+                                                          const Clock& clock) {
+  d.metrics->SetReaders(
+      {.inbound_connections =
+           [&d] { return static_cast<double>(d.server_ctx.inbound_connections.load()); },
+       .spool_bytes = [&d] { return static_cast<double>(DirectoryBytes(d.settings.spool_path)); },
+       .free_disk_bytes =
+           [&d] { return static_cast<double>(FreeDiskBytes(d.settings.spool_path).value_or(0)); },
+       .event_log = [&d] { return d.bus.stats(); },
+       .webhooks =
+           [&d] {
+             return d.webhooks ? d.webhooks->Status() : std::vector<webhook::WebhookStatus>{};
+           }});
+  api::MetricsEndpoint::Options o{.registry = d.metrics->registry(),
+                                  .require_key = d.settings.metrics.require_key,
+                                  .refresh = {},
+                                  .refresh_ctx = nullptr};
+  if (d.dispatcher != nullptr && shaper != nullptr) {
+    o.refresh = [&d, shaper, &clock] {
+      d.metrics->ReadDelivery(*d.queue, *d.dispatcher, *shaper, clock.Now());
+    };
+    o.refresh_ctx = d.delivery_ctx;
+  }
+  return std::make_unique<api::MetricsEndpoint>(std::move(o));
+}
+
 int Serve(const Args& args) {
   auto doc = LoadDocument(args.config);
   Daemon d;
@@ -339,10 +371,22 @@ int Serve(const Args& args) {
   d.settings.delivery.verp.secret = std::move(secret).value();
   d.settings.ingest.unsubscribe.secret = d.settings.delivery.verp.secret;
   const auto& st = d.settings;
+  if (st.metrics.enabled) {
+    d.metrics = std::make_unique<app::DaemonMetrics>(
+        metrics::RegistryOptions{.max_label_values = st.metrics.max_label_values});
+    d.bus.AddObserver(d.metrics.get());
+    d.server_ctx.on_refused = [m = d.metrics.get()](std::string_view listener,
+                                                    std::string_view phase, const smtp::Reply& r) {
+      m->Refused(listener, phase, r);
+    };
+  }
 
-  auto spool = spool::RocksSpool::Open({.path = st.spool_path,
-                                        .min_free_disk = st.spool_min_free_disk,
-                                        .memtable_bytes = st.spool_memtable});
+  auto spool = spool::RocksSpool::Open(
+      {.path = st.spool_path,
+       .min_free_disk = st.spool_min_free_disk,
+       .memtable_bytes = st.spool_memtable,
+       .sync_seconds = d.metrics ? &d.metrics->spool_sync_seconds() : nullptr,
+       .sync_batch = d.metrics ? &d.metrics->spool_sync_batch() : nullptr});
   if (!spool) {
     spdlog::critical("{}", spool.error());
     return 1;
@@ -353,7 +397,7 @@ int Serve(const Args& args) {
   if (!log_dir.empty()) {
     std::filesystem::create_directories(log_dir, fsec);
   }
-  auto sink = events::JsonlFileSink::Open(st.event_log);
+  auto sink = events::JsonlFileSink::Open(st.event_log, st.event_log_options);
   if (!sink) {
     spdlog::critical("{}", sink.error());
     return 1;
@@ -379,6 +423,19 @@ int Serve(const Args& args) {
   d.suppression_recorder =
       std::make_unique<app::SuppressionRecorder>(st.suppression_policy, *d.suppressions);
   d.bus.AddObserver(d.suppression_recorder.get());
+  if (!st.webhooks.webhooks.empty()) {
+    auto w = webhook::Webhooks::Create(st.webhooks, d.bus, Clock::System());
+    if (!w) {
+      spdlog::critical("{}", w.error());
+      return 1;
+    }
+    d.webhooks = std::move(w).value();
+    d.bus.AddTap(d.webhooks.get());
+    if (d.metrics) {
+      d.webhooks->SetMetrics(d.metrics->ForWebhooks());
+    }
+    d.webhooks->Start();
+  }
   d.bus.AddObserver(&d.bounce_counts);
 
   if (!st.users_file.empty()) {
@@ -436,7 +493,7 @@ int Serve(const Args& args) {
     dispatcher = std::make_unique<delivery::Dispatcher>(
         *delivery_ctx, st.delivery,
         delivery::Parts{clock, *queue_manager, *shaper, *resolver, *d.spool, d.bus, *connector,
-                        &spool_reads});
+                        &spool_reads, d.metrics ? d.metrics->ForDelivery() : delivery::Metrics{}});
     on_stored = [p = dispatcher.get()](spool::Meta m) { p->Submit(std::move(m)); };
   }
 
@@ -498,6 +555,9 @@ int Serve(const Args& args) {
   d.ingest =
       std::make_unique<ingest::Ingest>(st.ingest, *d.spool, d.bus, on_stored, &signer, &blocking);
   d.ingest->SetSuppression(d.suppressions.get());
+  if (d.metrics) {
+    d.ingest->SetMetrics(d.metrics->ForIngest());
+  }
   d.feedback = std::make_unique<ingest::FeedbackIntake>(
       ingest::FeedbackOptions{.secret = st.delivery.verp.secret,
                               .unparsed_maildir = st.feedback_unparsed_maildir},
@@ -510,6 +570,7 @@ int Serve(const Args& args) {
   api::UnsubscribeEndpoint unsubscribe(st.delivery.verp.secret, *d.suppressions, d.bus, blocking);
   if (admin) {
     admin->SetSuppressions(&suppression_api);
+    admin->SetWebhooks(d.webhooks.get(), st.event_log);
   }
   std::unique_ptr<ingest::Reports> reports;
   if (queue_manager) {
@@ -583,7 +644,11 @@ int Serve(const Args& args) {
       return 1;
     }
   }
-  // The HTTP API: the same funnel, and the operator's commands.
+  // The HTTP API: the same funnel, the operator's commands, the metrics.
+  std::unique_ptr<api::MetricsEndpoint> metrics_endpoint;
+  if (d.metrics) {
+    metrics_endpoint = MakeMetricsEndpoint(d, shaper.get(), clock);
+  }
   api::ApiV1 v1({.ingest = *d.ingest,
                  .clock = clock,
                  .keys = api_keys.get(),
@@ -603,7 +668,8 @@ int Serve(const Args& args) {
                    return std::nullopt;
                  },
                  .suppressions = &suppression_api,
-                 .unsubscribe = &unsubscribe});
+                 .unsubscribe = &unsubscribe,
+                 .metrics = metrics_endpoint.get()});
   api::HttpServer http(pool, v1);
   for (const auto& l : st.http) {
     std::shared_ptr<tls::ServerContextHolder> holder;
@@ -659,6 +725,9 @@ int Serve(const Args& args) {
   // Finishes queued writes. Their callbacks only post onto the stopped contexts,
   // which therefore still exist, as does the dispatcher.
   d.spool->Close();
+  if (d.webhooks) {
+    d.webhooks->Stop();  // every record published is in its outbox
+  }
   admin.reset();         // its acceptor belongs to delivery_ctx
   publication.reset();   // its timer belongs to delivery_ctx
   resolver.reset();      // its descriptor belongs to delivery_ctx

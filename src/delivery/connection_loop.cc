@@ -13,6 +13,7 @@
 
 #include "bounce/verp.h"
 #include "delivery/dispatcher.h"
+#include "metrics/metrics.h"
 #include "runtime/blocking.h"
 #include "runtime/log_errors.h"
 #include "spool/data_chunks.h"
@@ -109,8 +110,17 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
                    : tls == shaping::Tls::kRequired ? smtp::TlsPolicy::kRequired
                                                     : smtp::TlsPolicy::kOpportunistic;
       auto c = co_await parts_.connector.Open(ip, port, mx.host, std::move(client));
+      const auto& m = parts_.metrics;
+      if (m.connections != nullptr) {
+        m.connections->With({q.provider, src.name, c ? "opened" : "failed"}).Inc();
+      }
       if (c) {
         ++stats_.connections;
+        if (m.tls != nullptr) {
+          const std::string& v = c.value()->tls_info().version;
+          m.tls->With({q.provider, v.empty() ? std::string_view("none") : std::string_view(v)})
+              .Inc();
+        }
         co_return std::move(c).value();
       }
       const auto& f = c.error();
@@ -373,8 +383,12 @@ awaitable<void> Dispatcher::Deliver(Connection& conn, ReadyQueue& q, queue::Work
     auto result = co_await conn.Send(verp ? verp_envelope : m->meta.envelope, chunk, body);
     ++stats_.transactions;
     queue::AttemptInfo at = AttemptOf(&q, &conn);
-    at.took =
-        std::chrono::duration_cast<std::chrono::milliseconds>(parts_.clock.SteadyNow() - began);
+    const auto took = parts_.clock.SteadyNow() - began;
+    at.took = std::chrono::duration_cast<std::chrono::milliseconds>(took);
+    if (parts_.metrics.attempt_seconds != nullptr) {
+      parts_.metrics.attempt_seconds->With({q.provider})
+          .Observe(std::chrono::duration<double>(took).count());
+    }
     // The shaping sees each distinct reply of a transaction once (a failed
     // MAIL or DATA gives every recipient the same one), and one success.
     std::vector<std::pair<const Reply*, bool>> observed;  // reply, rule says bounce

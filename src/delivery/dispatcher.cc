@@ -364,6 +364,17 @@ std::vector<PathView> Dispatcher::Paths() const {
   return out;
 }
 
+Gauges Dispatcher::ReadGauges() const {
+  Gauges g;
+  const auto now = parts_.clock.SteadyNow();
+  ready_.ForEach([&](const ReadyQueue& q) {
+    g.ready[q.provider] += q.size();
+    g.connections[q.provider] += q.active;
+    g.suspended_paths += q.path.Suspended(now) ? 1 : 0;
+  });
+  return g;
+}
+
 void Dispatcher::ForEachItem(const std::function<void(const queue::WorkItem&)>& fn) const {
   routes_.ForEachWaiting(fn);
   ready_.ForEach([&](const ReadyQueue& q) { q.ForEach(fn); });
@@ -451,6 +462,7 @@ queue::AttemptInfo Dispatcher::AttemptOf(const ReadyQueue* q, const Connection* 
                                   : std::string_view(opts_.client.source_address);
   if (q != nullptr) {
     at.site = q->name();
+    at.provider = q->provider;
   }
   if (conn != nullptr) {
     at.mx_host = conn->mx_host();

@@ -41,6 +41,13 @@
 #include "shaping/shaper.h"
 #include "spool/spool.h"
 
+namespace sluice::metrics {
+class Counter;
+class Histogram;
+template <class Cell>
+class Family;
+}  // namespace sluice::metrics
+
 namespace sluice::delivery {
 
 struct Options {
@@ -95,6 +102,23 @@ struct Stats {
   std::uint64_t transactions = 0;
 };
 
+// The paths' state by shaping provider, for the metrics.
+struct Gauges {
+  std::map<std::string, std::uint64_t> ready;        // items in ready queues
+  std::map<std::string, std::uint32_t> connections;  // open outbound connections
+  std::uint32_t suspended_paths = 0;
+};
+
+// Where delivery records what it does (each may be null: not recorded).
+struct Metrics {
+  // Connections by provider, egress source and result ("opened", "failed").
+  metrics::Family<metrics::Counter>* connections = nullptr;
+  // Opened connections by provider and TLS version ("none": plaintext).
+  metrics::Family<metrics::Counter>* tls = nullptr;
+  // One transaction's duration, seconds, by provider.
+  metrics::Family<metrics::Histogram>* attempt_seconds = nullptr;
+};
+
 // What the dispatcher is given: the parts app/ wires together.
 struct Parts {
   const Clock& clock;
@@ -106,6 +130,7 @@ struct Parts {
   Connector& connector;
   // Spool reads run here, off the delivery thread (null: inline, for tests).
   boost::asio::thread_pool* reads = nullptr;
+  Metrics metrics{};
 };
 
 class Dispatcher final : public queue::Downstream {
@@ -122,6 +147,7 @@ class Dispatcher final : public queue::Downstream {
 
   // Admin interface; call on the dispatcher's io_context.
   std::vector<PathView> Paths() const;
+  Gauges ReadGauges() const;
   // The settings in force (shaping rules as last set) and the resolver
   // routes use: for explaining them (delivery/explain.h).
   const Options& options() const { return opts_; }

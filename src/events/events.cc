@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string_view>
 
 #include <boost/json/serialize.hpp>
@@ -13,9 +15,11 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include "core/disk_space.h"
 #include "core/time_format.h"
 #include "core/utf8.h"
 #include "events/json_fields.h"
+#include "events/log_files.h"
 
 namespace sluice::events {
 namespace {
@@ -43,6 +47,7 @@ std::string ToJson(const Reception& e) {
   boost::json::object o;
   o["type"] = "Reception";
   o["id"] = e.id;
+  o["message_id"] = OrNull(e.message_id);
   o["timestamp"] = Rfc3339Micros(e.timestamp);
   o["sender"] = e.sender;
   o["recipients"] = std::move(rcpts);
@@ -91,6 +96,7 @@ std::string ToJson(const Outcome& e) {
   boost::json::object o;
   o["type"] = ToString(e.type);
   o["id"] = e.id;
+  o["message_id"] = OrNull(e.message_id);
   o["timestamp"] = Rfc3339Micros(e.timestamp);
   o["sender"] = e.sender;
   o["recipient"] = e.recipient;
@@ -98,6 +104,7 @@ std::string ToJson(const Outcome& e) {
   o["tenant"] = OrNull(e.tenant);
   o["campaign"] = OrNull(e.campaign);
   o["site"] = OrNull(e.site);
+  o["provider"] = OrNull(e.provider);
   o["mx_host"] = OrNull(e.mx_host);
   o["mx_ip"] = OrNull(e.mx_ip);
   o["egress_source"] = OrNull(e.egress_source);
@@ -159,8 +166,10 @@ std::string ToJson(const QuotaExceeded& e) {
   return ToValidUtf8(boost::json::serialize(o));
 }
 
-Result<std::unique_ptr<JsonlFileSink>, std::string> JsonlFileSink::Open(std::string path) {
-  std::unique_ptr<JsonlFileSink> s(new JsonlFileSink(std::move(path)));
+Result<std::unique_ptr<JsonlFileSink>, std::string> JsonlFileSink::Open(std::string path,
+                                                                        LogOptions opts) {
+  std::unique_ptr<JsonlFileSink> s(new JsonlFileSink(std::move(path), opts));
+  s->opened_at_ = std::chrono::steady_clock::now();
   s->fd_ = s->OpenAndRepair();
   if (s->fd_ < 0) {
     return Fail("cannot open event log " + s->path_ + ": " + std::strerror(errno));
@@ -232,11 +241,60 @@ void JsonlFileSink::CountFailure(int err) {
   }
 }
 
+JsonlFileSink::JsonlFileSink(std::string path, LogOptions opts)
+    : path_(std::move(path)), opts_(opts) {
+  if (opts_.max_bytes > 0 || opts_.max_age.count() > 0) {
+    rotation_ = std::make_unique<RotationWorker>(path_, opts_.keep, opts_.compress);
+  }
+}
+
+bool JsonlFileSink::BelowFloor() {
+  if (opts_.min_free_disk == 0) {
+    return false;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now - floor_checked_at_ >= std::chrono::seconds(1)) {
+    floor_checked_at_ = now;
+    const auto dir = std::filesystem::path(path_).parent_path();
+    const auto free = FreeDiskBytes(dir.empty() ? "." : dir.string());
+    below_floor_ = free && *free < opts_.min_free_disk;
+  }
+  return below_floor_;
+}
+
+void JsonlFileSink::Rotate() {
+  const std::string closed = RotatedName(path_, std::chrono::system_clock::now());
+  opened_at_ = std::chrono::steady_clock::now();  // no retry storm if it fails
+  if (std::rename(path_.c_str(), closed.c_str()) != 0) {
+    spdlog::warn("event log {}: cannot rotate to {}: {}", path_, closed, std::strerror(errno));
+    return;
+  }
+  const int fd = OpenAndRepair();
+  if (fd < 0) {
+    // Records go on into the renamed file; the next rotation tries again.
+    spdlog::warn("event log {}: cannot open a new file: {}", path_, std::strerror(errno));
+    return;
+  }
+  ::close(fd_);
+  fd_ = fd;
+  rotation_->Closed(closed);
+}
+
 void JsonlFileSink::Write(const std::string& line) {
   std::lock_guard lock(mu_);
   if (fd_ < 0) {
     CountFailure(EBADF);
     return;
+  }
+  if (BelowFloor()) {
+    CountFailure(ENOSPC);
+    return;
+  }
+  if (rotation_ && size_ > 0 &&
+      ((opts_.max_bytes > 0 && size_ + line.size() + 1 > opts_.max_bytes) ||
+       (opts_.max_age.count() > 0 &&
+        std::chrono::steady_clock::now() - opened_at_ >= opts_.max_age))) {
+    Rotate();
   }
   if (torn_) {
     // What a failed write left past the last whole record goes first.
@@ -314,42 +372,84 @@ void Bus::WriteLine(const std::string& line, std::string_view message_id) {
   }
 }
 
+void Bus::Tap(std::string_view type, std::string_view tenant, const std::string& line) {
+  for (RecordTap* t : taps_) {
+    t->OnRecord(type, tenant, line);
+  }
+}
+
 void Bus::Publish(const Reception& e) {
-  WriteLine(ToJson(e), e.id);
+  const std::string line = ToJson(e);
+  WriteLine(line, e.id);
+  Tap("Reception", e.tenant, line);
+  for (Observer* o : observers_) {
+    o->OnReception(e);
+  }
 }
 
 void Bus::Publish(const Outcome& e) {
-  WriteLine(ToJson(e), e.id);
+  const std::string line = ToJson(e);
+  WriteLine(line, e.id);
+  Tap(ToString(e.type), e.tenant, line);
   for (Observer* o : observers_) {
     o->OnOutcome(e);
   }
 }
 
 void Bus::Publish(const Suppressed& e) {
+  const std::string line = ToJson(e);
   if (e.id.empty()) {
-    WriteLine(ToJson(e));
+    WriteLine(line);
   } else {
-    WriteLine(ToJson(e), e.id);
+    WriteLine(line, e.id);
+  }
+  Tap("Suppressed", e.tenant, line);
+  for (Observer* o : observers_) {
+    o->OnSuppressed(e);
   }
 }
 
 void Bus::Publish(const Feedback& e) {
+  const std::string line = ToJson(e);
   if (e.id.empty()) {
-    WriteLine(ToJson(e));
+    WriteLine(line);
   } else {
-    WriteLine(ToJson(e), e.id);
+    WriteLine(line, e.id);
   }
+  Tap(ToString(e.type), e.tenant, line);
   for (Observer* o : observers_) {
     o->OnFeedback(e);
   }
 }
 
 void Bus::Publish(const Automation& e) {
-  WriteLine(ToJson(e));
+  const std::string line = ToJson(e);
+  WriteLine(line);
+  Tap("Automation", e.tenant, line);
+  for (Observer* o : observers_) {
+    o->OnAutomation(e);
+  }
 }
 
 void Bus::Publish(const QuotaExceeded& e) {
-  WriteLine(ToJson(e));
+  const std::string line = ToJson(e);
+  WriteLine(line);
+  Tap("QuotaExceeded", e.tenant, line);
+}
+
+void Bus::Publish(const WebhookDropped& e) {
+  WriteLine(ToJson(e));  // not to the webhooks: it is about them
+}
+
+std::string ToJson(const WebhookDropped& e) {
+  boost::json::object o;
+  o["type"] = "WebhookDropped";
+  o["timestamp"] = Rfc3339Micros(e.timestamp);
+  o["webhook"] = e.webhook;
+  o["events"] = e.events;
+  o["oldest"] = Rfc3339Micros(e.oldest);
+  o["last_error"] = e.last_error;
+  return boost::json::serialize(o);
 }
 
 void Bus::Reopen() {

@@ -18,10 +18,12 @@
 
 namespace sluice::events {
 
+class RotationWorker;
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
 struct Reception {
   std::string id;
+  std::string message_id;  // the Message-ID field's value; empty: none
   std::string sender;
   std::vector<std::string> recipients;
   std::uint64_t size = 0;
@@ -47,13 +49,15 @@ const char* ToString(OutcomeType t);
 struct Outcome {
   OutcomeType type = OutcomeType::kDelivery;
   std::string id;
+  std::string message_id;  // the Message-ID field's value; empty: none
   std::string sender;
   std::string recipient;
   std::string queue;  // scheduled queue: "campaign:tenant@domain" (tags optional)
   std::string tenant;
   std::string campaign;
   Metadata metadata;
-  std::string site;  // the MX host set, when known
+  std::string site;      // the MX host set, when known
+  std::string provider;  // the shaping provider the site matched ("other": none), when known
   std::string mx_host;
   std::string mx_ip;
   std::string egress_source;
@@ -154,7 +158,18 @@ struct Feedback {
   std::chrono::system_clock::time_point timestamp;
 };
 
+// Events a webhook gave up on: older than its max_age and still not taken
+// by the receiver (never itself sent to webhooks).
+struct WebhookDropped {
+  std::string webhook;
+  std::uint64_t events = 0;
+  std::chrono::system_clock::time_point oldest;  // when the oldest was emitted
+  std::string last_error;                        // the last attempt's failure
+  std::chrono::system_clock::time_point timestamp;
+};
+
 // One JSON object, without a trailing newline.
+std::string ToJson(const WebhookDropped& e);
 std::string ToJson(const Suppressed& e);
 std::string ToJson(const Feedback& e);
 std::string ToJson(const Reception& e);
@@ -175,28 +190,49 @@ class Sink {
   virtual SinkStats stats() const { return {}; }
 };
 
-// Appends lines to a file; Reopen() supports rotation by rename.
+// How the event log file is rotated and how much disk it may take.
+struct LogOptions {
+  std::uint64_t max_bytes = 0;      // rotate before passing this size (0: never)
+  std::chrono::seconds max_age{0};  // rotate a file written this long (0: never)
+  std::size_t keep = 0;             // rotated files kept, newest (0: all)
+  bool compress = false;            // zstd the rotated files (events/log_files.h)
+  std::uint64_t min_free_disk = 0;  // below this free space, records are dropped
+};
+
+// Appends lines to a file. It rotates the file itself (LogOptions: by size or
+// age, keeping and compressing closed files off the writing thread), or an
+// operator's logrotate renames it and Reopen() (SIGHUP) starts a new one.
 //
 // A record is written whole or not at all: a write that fails part-way (the
 // disk filled) is cut back off the file, and a torn last line left by a crash
 // is cut off when the file is opened. A failed record is counted and logged
 // (at most once every 10 s) and dropped; writing goes on with the next record,
-// so mail never waits on the log.
+// so mail never waits on the log. Below min_free_disk the log writes nothing
+// (and counts it), leaving the space to the spool.
 class JsonlFileSink final : public Sink {
  public:
-  static Result<std::unique_ptr<JsonlFileSink>, std::string> Open(std::string path);
+  static Result<std::unique_ptr<JsonlFileSink>, std::string> Open(std::string path,
+                                                                  LogOptions opts = {});
   ~JsonlFileSink() override;
   void Write(const std::string& line) override;
   void Reopen() override;
   SinkStats stats() const override;
 
  private:
-  explicit JsonlFileSink(std::string path) : path_(std::move(path)) {}
+  JsonlFileSink(std::string path, LogOptions opts);
   // Opens path_ for appending and cuts a torn last line off; -1 on failure.
   int OpenAndRepair();
   void CountFailure(int err);
+  // Whether free space is under the floor (asked at most once a second).
+  bool BelowFloor();
+  void Rotate();
 
   std::string path_;
+  LogOptions opts_;
+  std::unique_ptr<RotationWorker> rotation_;  // null: no rotation of its own
+  std::chrono::steady_clock::time_point opened_at_{};
+  std::chrono::steady_clock::time_point floor_checked_at_{};
+  bool below_floor_ = false;
   mutable std::mutex mu_;
   int fd_ = -1;
   std::uint64_t size_ = 0;  // the file's length after the last whole record
@@ -217,12 +253,25 @@ class History {
 };
 
 // Told of events as typed records, on the publishing thread (which must not
-// wait long): the suppression policy, the reputation guards.
+// wait long): the suppression policy, the reputation guards, the metrics.
 class Observer {
  public:
   virtual ~Observer() = default;
+  virtual void OnReception(const Reception& /*e*/) {}
   virtual void OnOutcome(const Outcome& /*e*/) {}
   virtual void OnFeedback(const Feedback& /*e*/) {}
+  virtual void OnSuppressed(const Suppressed& /*e*/) {}
+  virtual void OnAutomation(const Automation& /*e*/) {}
+};
+
+// Told of every record as it is written: its type ("Delivery", ...), its
+// tenant ("" none) and its JSON, on the publishing thread, which must not
+// wait long: the webhooks' outbox.
+class RecordTap {
+ public:
+  virtual ~RecordTap() = default;
+  virtual void OnRecord(std::string_view type, std::string_view tenant,
+                        const std::string& json) = 0;
 };
 
 class Bus {
@@ -230,6 +279,8 @@ class Bus {
   void AddSink(std::unique_ptr<Sink> sink) { sinks_.push_back(std::move(sink)); }
   // Added before publishing starts; not owned.
   void AddObserver(Observer* o) { observers_.push_back(o); }
+  // Added before publishing starts; not owned.
+  void AddTap(RecordTap* t) { taps_.push_back(t); }
   // Where events of a message also go; null: nowhere. Set before publishing.
   void SetHistory(History* history) { history_ = history; }
   void Publish(const Reception& e);
@@ -238,14 +289,17 @@ class Bus {
   void Publish(const QuotaExceeded& e);
   void Publish(const Suppressed& e);
   void Publish(const Feedback& e);
+  void Publish(const WebhookDropped& e);
   void Reopen();
   SinkStats stats() const;  // summed over the sinks
 
  private:
   void WriteLine(const std::string& line);
   void WriteLine(const std::string& line, std::string_view message_id);
+  void Tap(std::string_view type, std::string_view tenant, const std::string& line);
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::vector<Observer*> observers_;
+  std::vector<RecordTap*> taps_;
   History* history_ = nullptr;
 };
 

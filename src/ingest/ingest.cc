@@ -14,6 +14,7 @@
 #include "core/time_format.h"
 #include "message/downgrade.h"
 #include "message/headers.h"
+#include "metrics/metrics.h"
 #include "queue/queue_name.h"
 #include "runtime/blocking.h"
 
@@ -171,6 +172,7 @@ const std::string* Ingest::ConfiguredTenant(const smtp::SessionInfo& session) co
 
 asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope envelope,
                                             std::string data) {
+  const auto began = std::chrono::steady_clock::now();
   const SpoolId id = SpoolId::Generate();
   const std::string id_hex = id.Hex();
   const auto now = std::chrono::system_clock::now();
@@ -347,6 +349,13 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     for (const auto& e : s.errors) {
       spdlog::error("dkim signing of {} failed: {}", id_hex, e);
     }
+    if (metrics_.dkim_signatures != nullptr) {
+      // SignWith() reports one error per signature it could not make.
+      const std::string_view result = s.errors.empty() ? "signed" : "failed";
+      for (const auto& c : choices) {
+        metrics_.dkim_signatures->With({dkim::ToString(c.key->key.algorithm()), result}).Inc();
+      }
+    }
     prefix.insert(0, s.fields);
   }
 
@@ -363,10 +372,20 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   meta.due_us = meta.received_us;
   meta.metadata = session.metadata;
   meta.send_at_us = session.send_at_us;
+  // The message's own id for every event: as it came, or as added above.
+  if (auto mid = message::FieldValue(prefix, "Message-ID")) {
+    meta.message_id = std::move(*mid);
+  } else if (auto given = message::FieldValue(data, "Message-ID")) {
+    meta.message_id = std::move(*given);
+  }
+  if (meta.message_id.size() > 998) {  // RFC 5322 §2.1.1: no longer than a line
+    meta.message_id.resize(998);
+  }
   meta.envelope = envelope;
 
   events::Reception ev;
   ev.id = id_hex;
+  ev.message_id = meta.message_id;
   ev.sender = envelope.sender.ToString();
   ev.recipients = all_recipients;
   ev.size = meta.size;
@@ -414,6 +433,10 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     co_return smtp::Reply{451, "4.3.0", "Local error in processing, message not accepted"};
   }
   bus_.Publish(ev);
+  if (metrics_.accept_seconds != nullptr) {
+    metrics_.accept_seconds->With({ev.listener})
+        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  }
   if (queued) {
     on_stored_(std::move(*queued));
   }

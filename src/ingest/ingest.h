@@ -35,6 +35,13 @@
 #include "spool/spool.h"
 #include "suppression/store.h"
 
+namespace sluice::metrics {
+class Counter;
+class Histogram;
+template <class Cell>
+class Family;
+}  // namespace sluice::metrics
+
 namespace sluice::ingest {
 
 struct Options {
@@ -76,6 +83,14 @@ struct Options {
   } unsubscribe;
 };
 
+// Where the funnel records what it does (each may be null: not recorded).
+struct Metrics {
+  // End of data to the answer, seconds, by listener.
+  metrics::Family<metrics::Histogram>* accept_seconds = nullptr;
+  // Signatures added, by algorithm ("rsa-sha256", "ed25519-sha256") and result.
+  metrics::Family<metrics::Counter>* dkim_signatures = nullptr;
+};
+
 class Ingest final : public smtp::MessageSink {
  public:
   // `on_stored` receives each message once it is durable (the delivery queue).
@@ -89,6 +104,7 @@ class Ingest final : public smtp::MessageSink {
   void SetSuppression(suppression::SuppressionStore* store) { suppression_ = store; }
   // What reads mail to the feedback domains; null: such mail is refused (451).
   void SetFeedback(FeedbackIntake* feedback) { feedback_ = feedback; }
+  void SetMetrics(Metrics m) { metrics_ = m; }
 
   std::optional<smtp::Reply> CheckResources() override;
   std::optional<smtp::Reply> CheckRecipient(const smtp::SessionInfo& session, const Address& sender,
@@ -129,6 +145,7 @@ class Ingest final : public smtp::MessageSink {
   TenantQuotas quotas_;
   suppression::SuppressionStore* suppression_ = nullptr;
   FeedbackIntake* feedback_ = nullptr;
+  Metrics metrics_;
   std::mutex mu_;
   std::chrono::steady_clock::time_point checked_at_;
   std::optional<smtp::Reply> last_check_;

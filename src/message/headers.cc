@@ -65,6 +65,14 @@ bool HasField(std::string_view data, std::string_view name) {
   return CountFields(data, name) > 0;
 }
 
+std::optional<std::string> FieldValue(std::string_view data, std::string_view name) {
+  if (!HasField(data, name)) {
+    return std::nullopt;
+  }
+  std::string header(HeaderSection(data));
+  return TakeField(header, name);
+}
+
 std::optional<std::string> TakeField(std::string& data, std::string_view name) {
   if (!HasField(data, name)) {
     return std::nullopt;  // the usual case: no copy

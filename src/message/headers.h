@@ -23,6 +23,8 @@ std::size_t CountFields(std::string_view data, std::string_view name);
 // trimmed (nullopt if there was none). For control fields such as X-Tenant
 // that steer delivery and must not travel on.
 std::optional<std::string> TakeField(std::string& data, std::string_view name);
+// The first field named `name`'s value, unfolded and trimmed, or nullopt.
+std::optional<std::string> FieldValue(std::string_view data, std::string_view name);
 
 struct TraceInfo {
   std::string helo;  // as the client gave it; sanitised here

@@ -243,10 +243,10 @@ void SnapshotGauges::WriteSamples(std::string& out) const {
   }
 }
 
-CallbackGauges::CallbackGauges(std::string name, std::string help, std::vector<std::string> labels,
-                               std::size_t max_label_values, Read read)
-    : FamilyBase(std::move(name), std::move(help), Type::kGauge, std::move(labels),
-                 max_label_values),
+CallbackGauges::CallbackGauges(std::string name, std::string help, Type type,
+                               std::vector<std::string> labels, std::size_t max_label_values,
+                               Read read)
+    : FamilyBase(std::move(name), std::move(help), type, std::move(labels), max_label_values),
       read_(std::move(read)) {}
 
 void CallbackGauges::WriteSamples(std::string& out) const {
@@ -300,8 +300,16 @@ SnapshotGauges& Registry::AddSnapshotGauges(std::string name, std::string help,
 CallbackGauges& Registry::AddCallbackGauges(std::string name, std::string help,
                                             std::vector<std::string> labels,
                                             CallbackGauges::Read read) {
-  return Add<CallbackGauges>(std::move(name), std::move(help), std::move(labels),
+  return Add<CallbackGauges>(std::move(name), std::move(help), Type::kGauge, std::move(labels),
                              opts_.max_label_values, std::move(read));
+}
+
+void Registry::AddCallbackCounter(std::string name, std::string help,
+                                  std::function<double()> read) {
+  Add<CallbackGauges>(std::move(name), std::move(help), Type::kCounter, std::vector<std::string>{},
+                      opts_.max_label_values, [read = std::move(read)](SnapshotGauges::Samples& s) {
+                        s.push_back({{}, read()});
+                      });
 }
 
 void Registry::AddCallbackGauge(std::string name, std::string help, std::function<double()> read) {

@@ -153,12 +153,13 @@ class SnapshotGauges final : public FamilyBase {
   std::map<std::string, double> values_;
 };
 
-// A gauge family read when written: `read` fills the samples (on the
-// writing thread, so it must be thread-safe and quick).
+// A gauge (or counter) family read when written: `read` fills the samples
+// (on the writing thread, so it must be thread-safe and quick). A counter
+// read so is one some other part keeps.
 class CallbackGauges final : public FamilyBase {
  public:
   using Read = std::function<void(SnapshotGauges::Samples&)>;
-  CallbackGauges(std::string name, std::string help, std::vector<std::string> labels,
+  CallbackGauges(std::string name, std::string help, Type type, std::vector<std::string> labels,
                  std::size_t max_label_values, Read read);
 
  private:
@@ -185,8 +186,9 @@ class Registry {
                                     std::vector<std::string> labels);
   CallbackGauges& AddCallbackGauges(std::string name, std::string help,
                                     std::vector<std::string> labels, CallbackGauges::Read read);
-  // An unlabelled gauge read when written.
+  // An unlabelled gauge, or counter, read when written.
   void AddCallbackGauge(std::string name, std::string help, std::function<double()> read);
+  void AddCallbackCounter(std::string name, std::string help, std::function<double()> read);
 
   // Every family in the order added, as text format 0.0.4.
   std::string Write() const;

@@ -54,6 +54,7 @@ struct ReplyView {
 // Where an attempt went, for the outcome events and reports.
 struct AttemptInfo {
   std::string_view site;
+  std::string_view provider;  // shaping provider ("other": none)
   std::string_view egress_source;
   std::string_view mx_host;
   std::string_view mx_ip;

@@ -87,6 +87,7 @@ void Manager::Record(events::OutcomeType type, MessageState& m, std::uint32_t rc
   events::Outcome o;
   o.type = type;
   o.id = m.meta.id.Hex();
+  o.message_id = m.meta.message_id;
   o.sender = m.meta.envelope.sender.ToString();
   o.recipient = m.meta.envelope.recipients[rcpt].address.ToString();
   o.queue = names_.Name(w.queue);
@@ -95,6 +96,7 @@ void Manager::Record(events::OutcomeType type, MessageState& m, std::uint32_t rc
   o.metadata = m.meta.metadata;
   if (at != nullptr) {
     o.site = at->site;
+    o.provider = at->provider;
     o.mx_host = at->mx_host;
     o.mx_ip = at->mx_ip;
     o.tls_version = at->tls_version;

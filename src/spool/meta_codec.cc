@@ -4,13 +4,13 @@
 
 // Meta record layout: a version octet, then fields in a fixed order; integers
 // as LEB128 varints, strings as varint length + octets. Version 2 appends the
-// tenant and the campaign, version 3 the metadata and send_at; older records
-// (without them) still decode.
+// tenant and the campaign, version 3 the metadata and send_at, version 4 the
+// Message-ID; older records (without them) still decode.
 
 namespace sluice::spool {
 namespace {
 
-constexpr std::uint8_t kVersion = 3;
+constexpr std::uint8_t kVersion = 4;
 
 void PutVarint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -147,6 +147,7 @@ std::string EncodeMeta(const Meta& m) {
     PutString(out, v);
   }
   PutVarint(out, ZigZag(m.send_at_us));
+  PutString(out, m.message_id);
   return out;
 }
 
@@ -204,6 +205,9 @@ Result<Meta, SpoolError> DecodeMeta(std::string_view bytes) {
       m.metadata.emplace_back(std::move(k), std::move(v));
     }
     m.send_at_us = UnZigZag(r.Varint());
+  }
+  if (version >= 4) {
+    m.message_id = r.String();
   }
   if (!r.ok()) {
     return Fail(SpoolError::kCorrupt);

@@ -12,6 +12,7 @@
 
 #include "core/disk_space.h"
 #include "core/thread_name.h"
+#include "metrics/metrics.h"
 #include "spool/data_chunks.h"
 #include "spool/rocks_logger.h"
 
@@ -461,7 +462,16 @@ bool RocksSpool::WriteBatch(std::vector<Pending>& batch) {
     } else {
       rocksdb::WriteOptions wo;
       wo.sync = sync;
+      const auto began = std::chrono::steady_clock::now();
       st = db_->Write(wo, &wb);
+      if (sync && opts_.sync_seconds != nullptr) {
+        opts_.sync_seconds->Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+      }
+      if (sync && opts_.sync_batch != nullptr) {
+        opts_.sync_batch->Observe(static_cast<double>(std::count_if(
+            batch.begin(), batch.end(), [](const Pending& p) { return p.is_store(); })));
+      }
     }
   }
   std::vector<Pending> stores;

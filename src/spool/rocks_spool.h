@@ -45,6 +45,10 @@ class Slice;
 struct ReadOptions;
 }  // namespace rocksdb
 
+namespace sluice::metrics {
+class Histogram;
+}
+
 namespace sluice::spool {
 
 struct RocksOptions {
@@ -55,6 +59,9 @@ struct RocksOptions {
   std::uint64_t min_free_disk = 0;              // 0: no floor
   std::uint64_t memtable_bytes = 64ull << 20;   // per column family
   std::chrono::milliseconds recovery_interval{1000};
+  // Where each synced write's latency (seconds) and stores are recorded (null: not).
+  metrics::Histogram* sync_seconds = nullptr;
+  metrics::Histogram* sync_batch = nullptr;
 };
 
 class RocksSpool final : public Spool {

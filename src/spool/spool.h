@@ -53,6 +53,9 @@ struct Meta {
   // counts from the later of reception and send_at.
   std::vector<std::pair<std::string, std::string>> metadata;
   std::int64_t send_at_us = 0;
+  // The message's own Message-ID field value ("<...>", as it has it, or as
+  // submission added it); empty: none. Carried into every event.
+  std::string message_id;
   // Queue state, advanced by deliveries.
   std::uint32_t attempts = 0;
   std::int64_t due_us = 0;

@@ -41,7 +41,11 @@ def test_bench_quick_run(tmp_path):
     assert result["machine"]["cores"] >= 1 and result["machine"]["revision"]
     relay = {r["system"]: r for r in result["relay"]}
     assert set(relay) == {"ceiling", "sluice", "sluice+ed25519", "sluice+rsa2048",
-                          "sluice-nohistory", "postfix"}
+                          "sluice-nohistory", "sluice-nometrics", "sluice+webhook", "postfix"}
+    # Metrics on beside metrics off, in the same run.
+    assert relay["sluice"]["with_metrics_of_without"] > 0
+    hook = relay["sluice+webhook"]
+    assert hook["webhook_events"] == hook["webhook_expected"] == 1000, hook
     for system, r in relay.items():
         assert r["complete"] and r["delivered"] == r["messages"] == 500, (system, r)
     for system in ("sluice", "sluice+ed25519", "sluice+rsa2048"):

@@ -135,5 +135,22 @@ def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
             validator(declared["content"][ctype]["schema"]).validate(json.loads(raw))
         walked.add((path, method))
 
+    # Webhooks (none configured here) and the metrics (text, no key).
+    run("/api/v1/webhooks", "get", expect=200)
+    run("/api/v1/webhooks", "get", key=tenant, expect=403)
+    run("/api/v1/webhooks/{name}/test", "post", "/api/v1/webhooks/app/test", expect=400)
+    run("/api/v1/webhooks/{name}/replay", "post", "/api/v1/webhooks/app/replay",
+        request={"since": "2026-01-01T00:00:00Z"}, expect=400)
+    run("/api/v1/webhooks/{name}/replay", "post", "/api/v1/webhooks/app/replay",
+        request={}, expect=400, valid=False)
+    c = http.client.HTTPConnection("127.0.0.1", s.ports["api"], timeout=10)
+    c.request("GET", "/metrics")
+    r = c.getresponse()
+    r.read()
+    c.close()
+    assert r.status == 200 and r.getheader("Content-Type").startswith("text/plain")
+    assert "text/plain" in SPEC["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    walked.add(("/metrics", "get"))
+
     listed = {(p, m) for p, ops in SPEC["paths"].items() for m in ops}
     assert listed == walked, f"not walked: {listed - walked}"

@@ -111,6 +111,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
       auto [slot, refusal] = self->Admit(peer, ctx);
       if (!slot) {
         self->Refuse(socket, refusal, ctx.options.hostname);
+        if (ctx.on_refused) {
+          ctx.on_refused(self->opts_.name, "connect", Reply{421, "4.7.0", refusal});
+        }
         continue;
       }
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);

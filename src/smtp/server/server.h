@@ -6,10 +6,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -41,6 +43,11 @@ struct ServerContext {
   std::atomic<std::uint32_t> inbound_connections{0};  // sessions of all listeners
   // Message content held by sessions (limit: ServerOptions::max_message_memory).
   MemoryBudget message_memory;
+  // Told of each refusal (a 4xx or 5xx reply) of a connection ("connect") or
+  // of a MAIL ("mail"), RCPT ("rcpt") or message ("data"), at most one per
+  // command, on the session's thread; may be empty. For the metrics.
+  std::function<void(std::string_view listener, std::string_view phase, const Reply& reply)>
+      on_refused;
 };
 
 class Server {

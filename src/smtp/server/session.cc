@@ -119,6 +119,12 @@ awaitable<void> Session::Watchdog() {
 
 void Session::Queue(const Reply& r) {
   AppendFormatted(r, out_);
+  if (r.code >= 400 && refusal_phase_ != nullptr) {
+    if (ctx_.on_refused) {
+      ctx_.on_refused(listener_.name, refusal_phase_, r);
+    }
+    refusal_phase_ = nullptr;  // one a command: a 421 after it is the session's
+  }
 }
 
 bool Session::QueueError(const Reply& r) {
@@ -282,16 +288,28 @@ awaitable<bool> Session::Handle(const std::string& line) {
     case Verb::kHelo:
       DoEhlo(c);
       co_return true;
-    case Verb::kMail:
-      co_return DoMail(c);
-    case Verb::kRcpt:
-      co_return DoRcpt(c);
+    case Verb::kMail: {
+      refusal_phase_ = "mail";
+      bool keep = DoMail(c);
+      refusal_phase_ = nullptr;
+      co_return keep;
+    }
+    case Verb::kRcpt: {
+      refusal_phase_ = "rcpt";
+      bool keep = DoRcpt(c);
+      refusal_phase_ = nullptr;
+      co_return keep;
+    }
     case Verb::kData: {
+      refusal_phase_ = "data";
       bool keep = co_await DoData();
+      refusal_phase_ = nullptr;
       co_return keep;
     }
     case Verb::kBdat: {
+      refusal_phase_ = "data";
       bool keep = co_await DoBdat(c);
+      refusal_phase_ = nullptr;
       co_return keep;
     }
     case Verb::kRset:

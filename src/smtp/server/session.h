@@ -134,6 +134,9 @@ class Session : public std::enable_shared_from_this<Session> {
   ChunkReader bdat_{0};
   std::uint32_t messages_ = 0;
   std::uint32_t errors_ = 0;
+  // While a MAIL, RCPT or message command runs: its first refusal is counted
+  // (ServerContext::on_refused).
+  const char* refusal_phase_ = nullptr;
   std::uint32_t overshoot_ = 0;  // RCPTs past max_recipients in this transaction
 };
 

@@ -29,6 +29,7 @@ Meta Sample() {
   m.done = {0, 1};
   m.metadata = {{"order", "A-17"}, {"user", "ü 42"}};
   m.send_at_us = 1795618900000000;
+  m.message_id = "<spring.42@shop.example>";
   return m;
 }
 
@@ -60,6 +61,7 @@ TEST(MetaCodec, RoundTrip) {
   EXPECT_EQ(d->metadata, m.metadata);
   EXPECT_EQ(d->send_at_us, m.send_at_us);
   EXPECT_EQ(d->StartUs(), m.send_at_us);
+  EXPECT_EQ(d->message_id, m.message_id);
 }
 
 TEST(MetaCodec, TruncatedRecordsAreCorruptNotCrashes) {
@@ -77,8 +79,10 @@ TEST(MetaCodec, VersionOneRecordsDecodeWithoutTenant) {
   m.campaign.clear();
   m.metadata.clear();
   m.send_at_us = 0;
+  m.message_id.clear();
   std::string bytes = EncodeMeta(m);
-  bytes.resize(bytes.size() - 4);  // two empty strings (version 2), two zeros (version 3)
+  // Two empty strings (version 2), two zeros (version 3), an empty string (version 4).
+  bytes.resize(bytes.size() - 5);
   bytes[0] = 1;
   auto d = DecodeMeta(bytes);
   ASSERT_TRUE(d.ok());
@@ -91,14 +95,28 @@ TEST(MetaCodec, VersionTwoRecordsDecodeWithoutMetadata) {
   Meta m = Sample();
   m.metadata.clear();
   m.send_at_us = 0;
+  m.message_id.clear();
   std::string bytes = EncodeMeta(m);
-  bytes.resize(bytes.size() - 2);  // the metadata count and send_at version 3 appends
+  // The metadata count and send_at version 3 appends, the Message-ID version 4 does.
+  bytes.resize(bytes.size() - 3);
   bytes[0] = 2;
   auto d = DecodeMeta(bytes);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->campaign, "spring-sale");
   EXPECT_TRUE(d->metadata.empty());
   EXPECT_EQ(d->StartUs(), m.received_us);
+}
+
+TEST(MetaCodec, VersionThreeRecordsDecodeWithoutMessageId) {
+  Meta m = Sample();
+  m.message_id.clear();
+  std::string bytes = EncodeMeta(m);
+  bytes.resize(bytes.size() - 1);  // the empty Message-ID version 4 appends
+  bytes[0] = 3;
+  auto d = DecodeMeta(bytes);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->metadata, m.metadata);
+  EXPECT_TRUE(d->message_id.empty());
 }
 
 TEST(MetaCodec, UnknownVersionIsCorrupt) {

@@ -1,0 +1,281 @@
+#include "app/daemon_metrics.h"
+
+#include <map>
+#include <string>
+
+#include "core/clock.h"
+#include "queue/queue_name.h"
+
+namespace sluice::app {
+namespace {
+
+using metrics::kCountBuckets;
+using metrics::kDurationBuckets;
+using metrics::kLatencyBuckets;
+using metrics::kQueueTimeBuckets;
+using metrics::kSizeBuckets;
+
+const char* Label(events::OutcomeType t) {
+  switch (t) {
+    case events::OutcomeType::kDelivery:
+      return "delivery";
+    case events::OutcomeType::kTransientFailure:
+      return "transient_failure";
+    case events::OutcomeType::kBounce:
+      return "bounce";
+    case events::OutcomeType::kExpiration:
+      return "expiration";
+    case events::OutcomeType::kAdminBounce:
+      return "admin_bounce";
+  }
+  return "other";
+}
+
+const char* Label(events::FeedbackType t) {
+  switch (t) {
+    case events::FeedbackType::kAsyncBounce:
+      return "async_bounce";
+    case events::FeedbackType::kComplaint:
+      return "complaint";
+    case events::FeedbackType::kUnsubscribe:
+      return "unsubscribe";
+  }
+  return "other";
+}
+
+std::string_view ProviderOf(const std::string& provider) {
+  return provider.empty() ? std::string_view("other") : std::string_view(provider);
+}
+
+double Seconds(std::chrono::system_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
+    : registry_(opts),
+      receptions_(registry_.AddCounter(
+          "sluice_receptions_total",
+          "Messages accepted, and commands refused (reason: phase:status, e.g. rcpt:5.7.1), by "
+          "listener.",
+          {"listener", "result", "reason"})),
+      outcomes_(registry_.AddCounter(
+          "sluice_delivery_outcomes_total",
+          "Delivery outcomes per recipient: delivery, transient_failure, bounce, expiration, "
+          "admin_bounce.",
+          {"outcome", "provider", "source", "tenant", "campaign"})),
+      failure_classes_(registry_.AddCounter(
+          "sluice_failure_classes_total",
+          "Failed delivery outcomes by the bounce class the classifier gave the reply.",
+          {"outcome", "class"})),
+      feedback_(registry_.AddCounter(
+          "sluice_feedback_total",
+          "Feedback about mail sent: async_bounce, complaint, unsubscribe, by how it came.",
+          {"type", "via", "tenant"})),
+      suppressed_(registry_.AddCounter(
+          "sluice_suppressed_total",
+          "Recipients kept from mail by a suppression entry: refused (told) or dropped.",
+          {"tenant", "reason", "action"})),
+      automation_(registry_.AddCounter("sluice_automation_actions_total",
+                                       "Shaping actions taken on replies, by rule and action.",
+                                       {"rule", "action"})),
+      connections_(registry_.AddCounter(
+          "sluice_outbound_connections_total",
+          "Outbound connection attempts by provider, egress source and result (opened, failed).",
+          {"provider", "source", "result"})),
+      tls_(registry_.AddCounter(
+          "sluice_outbound_tls_total",
+          "Outbound connections opened, by provider and TLS version (none: plaintext).",
+          {"provider", "version"})),
+      dkim_(registry_.AddCounter("sluice_dkim_signatures_total",
+                                 "DKIM signatures by algorithm and result (signed, failed).",
+                                 {"algorithm", "result"})),
+      accept_seconds_(registry_.AddHistogram(
+          "sluice_reception_seconds",
+          "From the end of a message's data to the answer (spool sync included), by listener.",
+          {"listener"}, kLatencyBuckets)),
+      message_bytes_(registry_.AddHistogram("sluice_message_size_bytes",
+                                            "Size of messages accepted, by listener.", {"listener"},
+                                            kSizeBuckets)),
+      spool_sync_seconds_(registry_.AddHistogram("sluice_spool_sync_seconds",
+                                                 "Duration of each synced spool write.", {},
+                                                 kLatencyBuckets)),
+      spool_sync_batch_(registry_.AddHistogram("sluice_spool_sync_batch_size",
+                                               "Messages stored by each synced spool write.", {},
+                                               kCountBuckets)),
+      attempt_seconds_(registry_.AddHistogram(
+          "sluice_delivery_attempt_seconds",
+          "Duration of each outbound transaction (one message to one site), by provider.",
+          {"provider"}, kDurationBuckets)),
+      delivery_latency_(
+          registry_.AddHistogram("sluice_delivery_latency_seconds",
+                                 "From reception to delivery, per recipient, by provider.",
+                                 {"provider"}, kQueueTimeBuckets)),
+      queued_(registry_.AddSnapshotGauges(
+          "sluice_queued_items",
+          "Queued mail by tenant: one item per message and destination domain.", {"tenant"})),
+      oldest_age_(registry_.AddSnapshotGauges("sluice_queue_oldest_age_seconds",
+                                              "Age of the oldest message still queued.", {})),
+      ready_(registry_.AddSnapshotGauges(
+          "sluice_ready_queue_items",
+          "Items in the ready queues (routed, waiting for a connection), by provider.",
+          {"provider"})),
+      outbound_(registry_.AddSnapshotGauges(
+          "sluice_outbound_connections", "Open outbound connections by provider.", {"provider"})),
+      suspended_paths_(registry_.AddSnapshotGauges(
+          "sluice_suspended_paths",
+          "Paths (egress source to site) suspended by a rule or the back-off.", {})),
+      warmup_day_(registry_.AddSnapshotGauges(
+          "sluice_warmup_day", "Warm-up day of each egress source with a schedule.", {"source"})),
+      warmup_sent_(registry_.AddSnapshotGauges(
+          "sluice_warmup_sent_today",
+          "Messages sent today by each warming egress source, by provider.",
+          {"source", "provider"})),
+      webhook_posts_(registry_.AddCounter(
+          "sluice_webhook_posts_total",
+          "Webhook POSTs by webhook and result (2xx, 4xx, 5xx, error: no answer).",
+          {"webhook", "result"})),
+      webhook_events_(registry_.AddCounter(
+          "sluice_webhook_events_total",
+          "Records acknowledged by webhook receivers (sent), or given up past max_age (dropped).",
+          {"webhook", "result"})),
+      webhook_post_seconds_(registry_.AddHistogram("sluice_webhook_post_seconds",
+                                                   "Duration of each webhook POST.", {"webhook"},
+                                                   kDurationBuckets)) {
+  auto read = [this](auto field) {
+    return [this, field] {
+      const auto& f = readers_.*field;
+      return f ? f() : 0.0;
+    };
+  };
+  registry_.AddCallbackGauge("sluice_inbound_connections", "Open inbound SMTP connections.",
+                             read(&Readers::inbound_connections));
+  registry_.AddCallbackGauge("sluice_spool_disk_bytes", "Size of the spool's files on disk.",
+                             read(&Readers::spool_bytes));
+  registry_.AddCallbackGauge("sluice_spool_free_disk_bytes",
+                             "Free space on the spool's file system.",
+                             read(&Readers::free_disk_bytes));
+  registry_.AddCallbackGauges("sluice_webhook_pending_events",
+                              "Records in a webhook's outbox not yet acknowledged.", {"webhook"},
+                              [this](metrics::SnapshotGauges::Samples& s) {
+                                if (readers_.webhooks) {
+                                  for (const auto& w : readers_.webhooks()) {
+                                    s.push_back({{w.name}, static_cast<double>(w.pending)});
+                                  }
+                                }
+                              });
+  registry_.AddCallbackCounter(
+      "sluice_event_log_records_total", "Records written to the event log.", [this] {
+        return readers_.event_log ? static_cast<double>(readers_.event_log().written) : 0.0;
+      });
+  registry_.AddCallbackCounter(
+      "sluice_event_log_dropped_total",
+      "Records the event log could not write (disk full, I/O error) and dropped.", [this] {
+        return readers_.event_log ? static_cast<double>(readers_.event_log().failed) : 0.0;
+      });
+}
+
+void DaemonMetrics::SetReaders(Readers r) {
+  readers_ = std::move(r);
+}
+
+ingest::Metrics DaemonMetrics::ForIngest() {
+  return {.accept_seconds = &accept_seconds_, .dkim_signatures = &dkim_};
+}
+
+delivery::Metrics DaemonMetrics::ForDelivery() {
+  return {.connections = &connections_, .tls = &tls_, .attempt_seconds = &attempt_seconds_};
+}
+
+webhook::Metrics DaemonMetrics::ForWebhooks() {
+  return {
+      .posts = &webhook_posts_, .events = &webhook_events_, .post_seconds = &webhook_post_seconds_};
+}
+
+void DaemonMetrics::Refused(std::string_view listener, std::string_view phase,
+                            const smtp::Reply& r) {
+  std::string reason(phase);
+  reason += ':';
+  reason += r.enhanced.empty() ? std::to_string(r.code) : r.enhanced;
+  receptions_.With({listener, "refused", reason}).Inc();
+}
+
+void DaemonMetrics::ReadDelivery(const queue::Manager& queue,
+                                 const delivery::Dispatcher& dispatcher,
+                                 const shaping::Shaper& shaper,
+                                 std::chrono::system_clock::time_point now) {
+  std::map<std::string, double> by_tenant;
+  std::int64_t oldest_us = 0;
+  for (const auto& q : queue.Queues()) {
+    auto name = queue::QueueName::Parse(q.name);
+    by_tenant[name ? name->tenant : std::string()] += static_cast<double>(q.messages);
+    if (q.messages > 0 && (oldest_us == 0 || q.oldest_us < oldest_us)) {
+      oldest_us = q.oldest_us;
+    }
+  }
+  metrics::SnapshotGauges::Samples s;
+  for (const auto& [tenant, n] : by_tenant) {
+    s.push_back({{tenant}, n});
+  }
+  queued_.Replace(s);
+  const double age = oldest_us == 0 ? 0 : std::max(0.0, Seconds(now - FromMicros(oldest_us)));
+  oldest_age_.Replace({{{}, age}});
+
+  const auto g = dispatcher.ReadGauges();
+  s.clear();
+  for (const auto& [provider, n] : g.ready) {
+    s.push_back({{provider}, static_cast<double>(n)});
+  }
+  ready_.Replace(s);
+  s.clear();
+  for (const auto& [provider, n] : g.connections) {
+    s.push_back({{provider}, static_cast<double>(n)});
+  }
+  outbound_.Replace(s);
+  suspended_paths_.Replace({{{}, static_cast<double>(g.suspended_paths)}});
+
+  metrics::SnapshotGauges::Samples days;
+  s.clear();
+  for (const auto& st : shaper.WarmupStatus()) {
+    days.push_back({{st.source}, static_cast<double>(st.day)});
+    for (const auto& [provider, n] : st.counts) {
+      s.push_back({{st.source, provider}, static_cast<double>(n)});
+    }
+  }
+  warmup_day_.Replace(days);
+  warmup_sent_.Replace(s);
+}
+
+void DaemonMetrics::OnReception(const events::Reception& e) {
+  receptions_.With({e.listener, "accepted", ""}).Inc();
+  message_bytes_.With({e.listener}).Observe(static_cast<double>(e.size));
+}
+
+void DaemonMetrics::OnOutcome(const events::Outcome& e) {
+  const std::string_view provider = ProviderOf(e.provider);
+  outcomes_.With({Label(e.type), provider, e.egress_source, e.tenant, e.campaign}).Inc();
+  if (e.type == events::OutcomeType::kDelivery) {
+    const auto from = std::max(e.received, std::chrono::system_clock::time_point{});
+    delivery_latency_.With({provider}).Observe(std::max(0.0, Seconds(e.timestamp - from)));
+  } else if (e.type != events::OutcomeType::kAdminBounce) {
+    failure_classes_
+        .With({Label(e.type),
+               e.bounce_class.empty() ? std::string_view("unclassified") : e.bounce_class})
+        .Inc();
+  }
+}
+
+void DaemonMetrics::OnFeedback(const events::Feedback& e) {
+  feedback_.With({Label(e.type), e.via, e.tenant}).Inc();
+}
+
+void DaemonMetrics::OnSuppressed(const events::Suppressed& e) {
+  suppressed_.With({e.tenant, e.reason, e.refused ? "refused" : "dropped"}).Inc();
+}
+
+void DaemonMetrics::OnAutomation(const events::Automation& e) {
+  automation_.With({e.rule, e.action}).Inc();
+}
+
+}  // namespace sluice::app
