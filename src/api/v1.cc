@@ -196,6 +196,7 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     const std::string_view idem = req.Header("idempotency-key");
     if (idem.empty()) {
       HttpResponse r = co_await Inject(req, *key);
+      CountRefusal(req, r);
       co_return r;
     }
     if (!ValidIdempotencyKey(idem)) {
@@ -227,6 +228,7 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
       idempotency_.Abandon(key->id, idem);
       throw;
     }
+    CountRefusal(req, r);
     if (r.status >= 500 || r.status == 429) {
       idempotency_.Abandon(key->id, idem);  // transient: the retry runs again
     } else {
@@ -284,6 +286,12 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   }
   HttpResponse r = co_await Operate(req, what);
   co_return r;
+}
+
+void ApiV1::CountRefusal(const HttpRequest& req, const HttpResponse& r) const {
+  if (r.status >= 400 && parts_.on_refused) {
+    parts_.on_refused(req.listener, "api", smtp::Reply{static_cast<int>(r.status), "", ""});
+  }
 }
 
 awaitable<HttpResponse> ApiV1::Webhooks(const HttpRequest& req, std::string_view tail) {

@@ -73,6 +73,10 @@ class ApiV1 final : public HttpHandler {
     UnsubscribeEndpoint* unsubscribe = nullptr;
     // GET /metrics; null: 404.
     MetricsEndpoint* metrics = nullptr;
+    // Told of each injection refused as a whole (its HTTP status as the code),
+    // as smtp::ServerContext::on_refused is of SMTP refusals; may be empty.
+    std::function<void(std::string_view listener, std::string_view phase, const smtp::Reply&)>
+        on_refused;
   };
   // Reads the kept Idempotency-Key answers back from the journal.
   explicit ApiV1(Parts parts);
@@ -86,6 +90,7 @@ class ApiV1 final : public HttpHandler {
   boost::asio::awaitable<HttpResponse> Explain(const HttpRequest& req);
   boost::asio::awaitable<HttpResponse> Webhooks(const HttpRequest& req, std::string_view tail);
   HttpResponse Keys(const HttpRequest& req, std::string_view rest);
+  void CountRefusal(const HttpRequest& req, const HttpResponse& r) const;
   // Runs an operator command line on the admin context; its JSON reply.
   boost::asio::awaitable<HttpResponse> RunAdmin(std::string line);
 

@@ -114,7 +114,8 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
                                  {"provider"}, kQueueTimeBuckets)),
       queued_(registry_.AddSnapshotGauges(
           "sluice_queued_items",
-          "Queued mail by tenant: one item per message and destination domain.", {"tenant"})),
+          "Queued mail by tenant and provider: one item per message and destination domain.",
+          {"tenant", "provider"})),
       oldest_age_(registry_.AddSnapshotGauges("sluice_queue_oldest_age_seconds",
                                               "Age of the oldest message still queued.", {})),
       ready_(registry_.AddSnapshotGauges(
@@ -205,18 +206,23 @@ void DaemonMetrics::ReadDelivery(const queue::Manager& queue,
                                  const delivery::Dispatcher& dispatcher,
                                  const shaping::Shaper& shaper,
                                  std::chrono::system_clock::time_point now) {
-  std::map<std::string, double> by_tenant;
+  std::map<std::pair<std::string, std::string>, double> by_tenant;
   std::int64_t oldest_us = 0;
+  const auto& names = queue.names();
   for (const auto& q : queue.Queues()) {
-    auto name = queue::QueueName::Parse(q.name);
-    by_tenant[name ? name->tenant : std::string()] += static_cast<double>(q.messages);
+    const auto index = names.Find(q.name);
+    if (!index) {
+      continue;
+    }
+    by_tenant[{names.Tenant(*index), std::string(dispatcher.ProviderOf(names.Domain(*index)))}] +=
+        static_cast<double>(q.messages);
     if (q.messages > 0 && (oldest_us == 0 || q.oldest_us < oldest_us)) {
       oldest_us = q.oldest_us;
     }
   }
   metrics::SnapshotGauges::Samples s;
-  for (const auto& [tenant, n] : by_tenant) {
-    s.push_back({{tenant}, n});
+  for (const auto& [key, n] : by_tenant) {
+    s.push_back({{key.first, key.second}, n});
   }
   queued_.Replace(s);
   const double age = oldest_us == 0 ? 0 : std::max(0.0, Seconds(now - FromMicros(oldest_us)));

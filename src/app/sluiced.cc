@@ -669,7 +669,8 @@ int Serve(const Args& args) {
                  },
                  .suppressions = &suppression_api,
                  .unsubscribe = &unsubscribe,
-                 .metrics = metrics_endpoint.get()});
+                 .metrics = metrics_endpoint.get(),
+                 .on_refused = d.server_ctx.on_refused});
   api::HttpServer http(pool, v1);
   for (const auto& l : st.http) {
     std::shared_ptr<tls::ServerContextHolder> holder;

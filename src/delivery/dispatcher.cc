@@ -375,6 +375,11 @@ Gauges Dispatcher::ReadGauges() const {
   return g;
 }
 
+std::string_view Dispatcher::ProviderOf(std::uint32_t domain) const {
+  const Route* r = routes_.Peek(domain);
+  return r == nullptr ? std::string_view("unrouted") : std::string_view(r->provider);
+}
+
 void Dispatcher::ForEachItem(const std::function<void(const queue::WorkItem&)>& fn) const {
   routes_.ForEachWaiting(fn);
   ready_.ForEach([&](const ReadyQueue& q) { q.ForEach(fn); });

@@ -148,6 +148,8 @@ class Dispatcher final : public queue::Downstream {
   // Admin interface; call on the dispatcher's io_context.
   std::vector<PathView> Paths() const;
   Gauges ReadGauges() const;
+  // The shaping provider of the domain's known route ("unrouted": none known).
+  std::string_view ProviderOf(std::uint32_t domain) const;
   // The settings in force (shaping rules as last set) and the resolver
   // routes use: for explaining them (delivery/explain.h).
   const Options& options() const { return opts_; }

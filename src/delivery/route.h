@@ -48,6 +48,11 @@ class RouteTable {
  public:
   // A route still fresh at `now` (marked used), or null.
   const Route* Find(std::uint32_t domain, Clock::Steady::time_point now);
+  // The route known for the domain, fresh or not, without marking it used; or null.
+  const Route* Peek(std::uint32_t domain) const {
+    auto it = routes_.find(domain);
+    return it == routes_.end() ? nullptr : &it->second;
+  }
   Route& Set(std::uint32_t domain, Route route);
   // Queues `w` behind its domain's lookup; true if no lookup runs yet (the
   // caller starts one).

@@ -342,6 +342,9 @@ void JsonlFileSink::Reopen() {
     ::close(old_fd);
   }
   fd_ = fd;
+  if (size_ == 0) {
+    opened_at_ = std::chrono::steady_clock::now();  // a new file (logrotate renamed the old)
+  }
 }
 
 SinkStats JsonlFileSink::stats() const {

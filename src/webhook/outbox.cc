@@ -46,6 +46,7 @@ Result<std::unique_ptr<Outbox>, std::string> Outbox::Open(const std::string& pat
   o.max_total_wal_size = 64u << 20;
   o.write_buffer_size = 8u << 20;
   o.max_write_buffer_number = 2;
+  o.enable_pipelined_write = true;  // the log write and the memtable insert overlap
   rocksdb::DB* raw = nullptr;
   auto st = rocksdb::DB::Open(o, path, &raw);
   if (!st.ok()) {
@@ -89,12 +90,22 @@ bool Outbox::Append(const std::string& webhook, std::string_view json, std::int6
     value += static_cast<char>((static_cast<std::uint64_t>(now_us) >> shift) & 0xff);
   }
   value.append(json);
-  // Under the lock: numbers are taken in the order records land, so a reader
-  // never sees a later record before an earlier one.
+  // The number is taken under the lock, the write made outside it, so that
+  // writers on several threads share RocksDB's group commit (one log write
+  // for all). Readers stop short of the oldest number still being written:
+  // they never see a later record before an earlier one.
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    Queue& q = queues_[webhook];
+    seq = q.next++;
+    q.writing.insert(seq);
+  }
+  auto st = db_->Put(rocksdb::WriteOptions(), KeyOf(webhook, seq), value);
   std::lock_guard lock(mu_);
-  Queue& q = queues_[webhook];
-  auto st = db_->Put(rocksdb::WriteOptions(), KeyOf(webhook, q.next), value);
+  queues_[webhook].writing.erase(seq);
   if (!st.ok()) {
+    // Its number stays unused: readers pass over it.
     ++write_failures_;
     const auto now = std::chrono::steady_clock::now();
     if (now - warned_at_ > std::chrono::seconds(10)) {
@@ -104,13 +115,13 @@ bool Outbox::Append(const std::string& webhook, std::string_view json, std::int6
     }
     return false;
   }
-  ++q.next;
   return true;
 }
 
 std::vector<OutboxRecord> Outbox::Read(const std::string& webhook, std::size_t max,
                                        std::size_t max_bytes) const {
   std::uint64_t first = 0;
+  std::uint64_t limit = 0;  // records from here on may not all be written yet
   {
     std::lock_guard lock(mu_);
     auto q = queues_.find(webhook);
@@ -118,6 +129,7 @@ std::vector<OutboxRecord> Outbox::Read(const std::string& webhook, std::size_t m
       return {};
     }
     first = q->second.first;
+    limit = q->second.writing.empty() ? q->second.next : *q->second.writing.begin();
   }
   std::vector<OutboxRecord> out;
   std::size_t bytes = 0;
@@ -128,6 +140,10 @@ std::vector<OutboxRecord> Outbox::Read(const std::string& webhook, std::size_t m
     if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix) {
       break;
     }
+    const std::uint64_t seq = ReadU64(k.substr(prefix.size()));
+    if (seq >= limit) {
+      break;
+    }
     const std::string_view v(it->value().data(), it->value().size());
     if (v.size() < 8) {
       continue;
@@ -136,8 +152,7 @@ std::vector<OutboxRecord> Outbox::Read(const std::string& webhook, std::size_t m
       break;
     }
     bytes += v.size() - 8;
-    out.push_back({ReadU64(k.substr(prefix.size())), static_cast<std::int64_t>(ReadU64(v)),
-                   std::string(v.substr(8))});
+    out.push_back({seq, static_cast<std::int64_t>(ReadU64(v)), std::string(v.substr(8))});
   }
   return out;
 }

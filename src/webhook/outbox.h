@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,8 +57,9 @@ class Outbox {
  private:
   Outbox() = default;
   struct Queue {
-    std::uint64_t first = 1;  // oldest not acknowledged
-    std::uint64_t next = 1;   // the next to append
+    std::uint64_t first = 1;          // oldest not acknowledged
+    std::uint64_t next = 1;           // the next to append
+    std::set<std::uint64_t> writing;  // numbers taken, records not written yet
   };
   void Load();
 

@@ -143,7 +143,7 @@ def test_counters_and_gauges_follow_accepted_deferred_and_rejected_mail(mx_lab,
     assert value(m, "sluice_outbound_connections_total", result="opened") >= 2
     assert value(m, "sluice_outbound_tls_total", version="none") >= 2
     # The deferred message is the only one queued, and has been for a while.
-    assert value(m, "sluice_queued_items", tenant="") == 1
+    assert value(m, "sluice_queued_items", tenant="", provider="other") == 1
     assert value(m, "sluice_queue_oldest_age_seconds") > 0
     assert value(m, "sluice_spool_disk_bytes") > 0
     assert value(m, "sluice_spool_free_disk_bytes") > 0
@@ -189,3 +189,17 @@ def test_require_key_takes_an_operator_key(sluiced_factory):
 def test_disabled_metrics_are_not_served(sluiced_factory):
     s = sluiced_factory(config={"metrics": {"enabled": False}})
     assert scrape(s)[0] == 404
+
+
+def test_http_injections_refused_whole_are_counted(sluiced):
+    key = json.loads(sluiced.cli("key", "create", "--json").stdout)["key"]
+    c = http.client.HTTPConnection("127.0.0.1", sluiced.ports["api"], timeout=10)
+    c.request("POST", "/api/v1/messages", body=json.dumps({"from": "x"}),
+              headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    assert r.status == 400
+    m = families(scrape(sluiced)[2])
+    assert value(m, "sluice_receptions_total", listener="api", result="refused",
+                 reason="api:400") == 1
