@@ -35,18 +35,12 @@
 #include "delivery/route.h"
 #include "dns/resolver.h"
 #include "events/events.h"
+#include "metrics/fwd.h"
 #include "queue/manager.h"
 #include "shaping/egress.h"
 #include "shaping/rules.h"
 #include "shaping/shaper.h"
 #include "spool/spool.h"
-
-namespace sluice::metrics {
-class Counter;
-class Histogram;
-template <class Cell>
-class Family;
-}  // namespace sluice::metrics
 
 namespace sluice::delivery {
 

@@ -31,16 +31,10 @@
 #include "ingest/feedback.h"
 #include "ingest/maildir.h"
 #include "ingest/quota.h"
+#include "metrics/fwd.h"
 #include "smtp/server/message_sink.h"
 #include "spool/spool.h"
 #include "suppression/store.h"
-
-namespace sluice::metrics {
-class Counter;
-class Histogram;
-template <class Cell>
-class Family;
-}  // namespace sluice::metrics
 
 namespace sluice::ingest {
 

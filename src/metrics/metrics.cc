@@ -30,7 +30,10 @@ const char* ToString(Type t) {
   return "untyped";
 }
 
-std::string EscapeHelp(std::string_view s) {
+namespace {
+
+// Backslash and newline escaped, and the double quote too in a label value.
+std::string Escape(std::string_view s, bool quote) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -38,6 +41,8 @@ std::string EscapeHelp(std::string_view s) {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
     } else {
       out += c;
     }
@@ -45,21 +50,14 @@ std::string EscapeHelp(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
+std::string EscapeHelp(std::string_view s) {
+  return Escape(s, false);
+}
+
 std::string EscapeLabelValue(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return Escape(s, true);
 }
 
 std::string FormatValue(double v) {

@@ -34,14 +34,8 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "events/events.h"
+#include "metrics/fwd.h"
 #include "webhook/outbox.h"
-
-namespace sluice::metrics {
-class Counter;
-class Histogram;
-template <class Cell>
-class Family;
-}  // namespace sluice::metrics
 
 namespace sluice::webhook {
 
