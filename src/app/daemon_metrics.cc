@@ -4,7 +4,6 @@
 #include <string>
 
 #include "core/clock.h"
-#include "queue/queue_name.h"
 
 namespace sluice::app {
 namespace {
@@ -210,11 +209,7 @@ void DaemonMetrics::ReadDelivery(const queue::Manager& queue,
   std::int64_t oldest_us = 0;
   const auto& names = queue.names();
   for (const auto& q : queue.Queues()) {
-    const auto index = names.Find(q.name);
-    if (!index) {
-      continue;
-    }
-    by_tenant[{names.Tenant(*index), std::string(dispatcher.ProviderOf(names.Domain(*index)))}] +=
+    by_tenant[{names.Tenant(q.index), std::string(dispatcher.ProviderOf(names.Domain(q.index)))}] +=
         static_cast<double>(q.messages);
     if (q.messages > 0 && (oldest_us == 0 || q.oldest_us < oldest_us)) {
       oldest_us = q.oldest_us;

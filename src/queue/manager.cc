@@ -225,6 +225,7 @@ std::vector<QueueView> Manager::Queues() const {
   std::vector<QueueView> out;
   for (auto& [index, q] : queues) {
     q.name = names_.Name(index);
+    q.index = index;
     q.suspended = Suspended(index);
     out.push_back(std::move(q));
   }

@@ -114,6 +114,7 @@ struct ManagerOptions {
 // Operator view of the queues.
 struct QueueView {
   std::string name;              // "campaign:tenant@domain", tags optional
+  std::uint32_t index = 0;       // the name's index (QueueNames)
   std::uint64_t messages = 0;    // waiting (not counting those being sent right now)
   std::int64_t oldest_us = 0;    // earliest reception among them
   std::int64_t next_due_us = 0;  // earliest due time among them

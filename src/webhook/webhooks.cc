@@ -48,6 +48,31 @@ std::string_view EventIdOf(const std::string& json) {
   return std::string_view(json).substr(kIdPrefix.size(), kIdLength);
 }
 
+// A POST's body: the webhook's name and its records, in order.
+template <class Records, class Json>
+std::string BatchBody(const std::string& webhook, const Records& records, Json json) {
+  std::string body = "{\"webhook\":\"" + webhook + "\",\"events\":[";
+  bool first = true;
+  for (const auto& r : records) {
+    body += first ? "" : ",";
+    body += json(r);
+    first = false;
+  }
+  body += "]}";
+  return body;
+}
+
+// Standard Webhooks: the id, the time, and the signature over both and the body.
+HttpPoster::Headers SignedHeaders(std::string_view key, const std::string& id,
+                                  std::chrono::system_clock::time_point now,
+                                  const std::string& body) {
+  const std::int64_t ts =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  return {{"webhook-id", id},
+          {"webhook-timestamp", std::to_string(ts)},
+          {"webhook-signature", Sign(key, id, ts, body)}};
+}
+
 std::string ResultLabel(unsigned status) {
   return status == 0 ? "error" : fmt::format("{}xx", status / 100);
 }
@@ -144,6 +169,15 @@ void Webhooks::Stop() {
   if (outbox_) {
     outbox_->Sync();
   }
+}
+
+Webhooks::Hook* Webhooks::Find(const std::string& name) const {
+  for (const auto& h : hooks_) {
+    if (h->o.name == name) {
+      return h.get();
+    }
+  }
+  return nullptr;
 }
 
 bool Webhooks::Takes(const Hook& h, std::string_view type, std::string_view tenant) const {
@@ -246,21 +280,11 @@ awaitable<void> Webhooks::Run(Webhooks* self, Hook* h) {
 }
 
 awaitable<bool> Webhooks::Send(Hook& h, const std::vector<OutboxRecord>& batch) {
-  std::string body = "{\"webhook\":\"" + h.o.name + "\",\"events\":[";
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (i > 0) {
-      body += ',';
-    }
-    body += batch[i].json;
-  }
-  body += "]}";
+  std::string body = BatchBody(h.o.name, batch,
+                               [](const OutboxRecord& r) -> const std::string& { return r.json; });
   // The same batch retried keeps its id: receivers can tell a retry.
   const std::string id = fmt::format("msg_{}_{}", EventIdOf(batch.front().json), batch.size());
-  const std::int64_t ts =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
-  HttpPoster::Headers headers{{"webhook-id", id},
-                              {"webhook-timestamp", std::to_string(ts)},
-                              {"webhook-signature", Sign(h.o.key, id, ts, body)}};
+  HttpPoster::Headers headers = SignedHeaders(h.o.key, id, clock_.Now(), body);
   const auto began = std::chrono::steady_clock::now();
   HttpPoster::Response r = co_await h.poster->Post(std::move(headers), std::move(body));
   const double took =
@@ -326,25 +350,17 @@ void Webhooks::Drop(Hook& h, const std::vector<OutboxRecord>& batch, std::int64_
 }
 
 awaitable<Result<TestResult, std::string>> Webhooks::Test(Webhooks* self, std::string name) {
-  Hook* h = nullptr;
-  for (auto& hook : self->hooks_) {
-    if (hook->o.name == name) {
-      h = hook.get();
-    }
-  }
+  Hook* h = self->Find(name);
   if (h == nullptr) {
     co_return Fail("no webhook named " + name);
   }
   const auto now = self->clock_.Now();
   const std::string record = self->WithEventId(
       fmt::format("{{\"type\":\"Test\",\"timestamp\":\"{}\"}}", Rfc3339Micros(now)));
-  std::string body = "{\"webhook\":\"" + name + "\",\"events\":[" + record + "]}";
+  std::string body = BatchBody(name, std::vector<std::string>{record},
+                               [](const std::string& r) -> const std::string& { return r; });
   const std::string id = fmt::format("msg_{}_test", EventIdOf(record));
-  const std::int64_t ts =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  HttpPoster::Headers headers{{"webhook-id", id},
-                              {"webhook-timestamp", std::to_string(ts)},
-                              {"webhook-signature", Sign(h->o.key, id, ts, body)}};
+  HttpPoster::Headers headers = SignedHeaders(h->o.key, id, now, body);
   HttpPoster poster(self->ioc_.get_executor(), h->url, h->tls, h->o.timeout);
   HttpPoster::Response r = co_await poster.Post(std::move(headers), std::move(body));
   poster.Close();
@@ -354,12 +370,7 @@ awaitable<Result<TestResult, std::string>> Webhooks::Test(Webhooks* self, std::s
 Result<std::uint64_t, std::string> Webhooks::Replay(const std::string& name,
                                                     std::chrono::system_clock::time_point since,
                                                     const std::string& event_log) {
-  Hook* h = nullptr;
-  for (auto& hook : hooks_) {
-    if (hook->o.name == name) {
-      h = hook.get();
-    }
-  }
+  Hook* h = Find(name);
   if (h == nullptr) {
     return Fail("no webhook named " + name);
   }

@@ -121,6 +121,7 @@ class Webhooks final : public events::RecordTap {
  private:
   struct Hook;
   Webhooks(Options opts, events::Bus& bus, const Clock& clock);
+  Hook* Find(const std::string& name) const;
   bool Takes(const Hook& h, std::string_view type, std::string_view tenant) const;
   std::string WithEventId(const std::string& json);
   static boost::asio::awaitable<void> Run(Webhooks* self, Hook* h);

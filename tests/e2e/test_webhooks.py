@@ -90,6 +90,7 @@ class Receiver:
                     receiver.release.wait(10)  # past sluiced's timeout
                     return
                 if receiver.delay:
+                    # The behaviour under test: a receiver slow to acknowledge.
                     time.sleep(receiver.delay)
                 code = 200 if answer == "ok" else answer
                 self.send_response(code)
