@@ -1,6 +1,12 @@
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <thread>
+#include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "webhook/http_post.h"
@@ -103,6 +109,178 @@ TEST_F(OutboxTest, WhatWasNotAcknowledgedSurvivesAReopen) {
   // New records follow the old ones.
   (*box)->Append("a", "{\"n\":4}", 4);
   EXPECT_EQ((*box)->Read("a", 10, 1 << 20).back().json, "{\"n\":4}");
+}
+
+std::vector<std::filesystem::path> Segments(const std::filesystem::path& queue) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::directory_iterator(queue)) {
+    if (e.path().extension() == ".seg") {
+      out.push_back(e.path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A crash of the machine can leave the last record half written: the journal
+// ends before it, and new records follow the whole ones.
+TEST_F(OutboxTest, ATornLastRecordIsCutOffAndNewRecordsFollow) {
+  {
+    auto box = Outbox::Open(dir_.string());
+    ASSERT_TRUE(box);
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE((*box)->Append("a", "{\"n\":" + std::to_string(i) + "}", i));
+    }
+  }
+  const auto segs = Segments(dir_ / "a.queue");
+  ASSERT_EQ(segs.size(), 1u);
+  const auto whole = std::filesystem::file_size(segs[0]);
+  {
+    std::ofstream f(segs[0], std::ios::app | std::ios::binary);
+    const char torn[] = "\0\0\0\x40\x12\x34\x56\x78{\"n\":3,\"cut";
+    f.write(torn, sizeof torn - 1);
+  }
+  auto box = Outbox::Open(dir_.string());
+  ASSERT_TRUE(box);
+  EXPECT_EQ(std::filesystem::file_size(segs[0]), whole);
+  EXPECT_EQ((*box)->Pending("a"), 3u);
+  ASSERT_TRUE((*box)->Append("a", "{\"n\":4}", 4));
+  auto batch = (*box)->Read("a", 10, 1 << 20);
+  ASSERT_EQ(batch.size(), 4u);
+  EXPECT_EQ(batch[2].json, "{\"n\":2}");
+  EXPECT_EQ(batch[3].json, "{\"n\":4}");
+}
+
+// A record damaged in place (a bad disk) is passed over, not sent as garbage.
+TEST_F(OutboxTest, ADamagedRecordIsPassedOver) {
+  auto box = Outbox::Open(dir_.string(), 64);
+  ASSERT_TRUE(box);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE((*box)->Append("a", "{\"n\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxx\"}", i));
+  }
+  const auto segs = Segments(dir_ / "a.queue");
+  ASSERT_GE(segs.size(), 2u);
+  {
+    std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(20);
+    f.put('#');
+  }
+  auto batch = (*box)->Read("a", 10, 1 << 20);
+  ASSERT_FALSE(batch.empty());
+  EXPECT_NE(batch.front().json, "{\"n\":0,\"pad\":\"xxxxxxxxxx\"}");
+  for (const auto& r : batch) {
+    EXPECT_EQ(r.json.front(), '{');
+    EXPECT_EQ(r.json.back(), '}');
+    EXPECT_EQ(r.json.find('#'), std::string::npos) << r.json;
+  }
+  EXPECT_EQ(batch.back().json, "{\"n\":5,\"pad\":\"xxxxxxxxxx\"}");
+}
+
+TEST_F(OutboxTest, SegmentsWhollyAcknowledgedAreDeleted) {
+  {
+    auto box = Outbox::Open(dir_.string(), 100);
+    ASSERT_TRUE(box);
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE((*box)->Append("a", "{\"n\":" + std::to_string(i) + "}", i));
+    }
+    const auto before = Segments(dir_ / "a.queue").size();
+    EXPECT_GE(before, 4u);
+    std::uint64_t last = 0;
+    for (int taken = 0; taken < 30;) {
+      auto batch = (*box)->Read("a", 30 - taken, 1 << 20);
+      ASSERT_FALSE(batch.empty());
+      taken += static_cast<int>(batch.size());
+      last = batch.back().seq;
+      (*box)->Ack("a", last);
+    }
+    EXPECT_LT(Segments(dir_ / "a.queue").size(), before);
+    EXPECT_EQ((*box)->Pending("a"), 10u);
+    EXPECT_EQ((*box)->OldestUs("a"), 30);
+  }
+  auto box = Outbox::Open(dir_.string(), 100);
+  ASSERT_TRUE(box);
+  EXPECT_EQ((*box)->Pending("a"), 10u);
+  auto batch = (*box)->Read("a", 100, 1 << 20);
+  ASSERT_EQ(batch.size(), 10u);
+  EXPECT_EQ(batch.front().json, "{\"n\":30}");
+  EXPECT_EQ(batch.back().json, "{\"n\":39}");
+}
+
+// Part of a batch acknowledged (the rest dropped or not yet read): the next
+// read starts right after it.
+TEST_F(OutboxTest, AcknowledgingPartOfABatch) {
+  auto box = Outbox::Open(dir_.string(), 50);
+  ASSERT_TRUE(box);
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE((*box)->Append("a", "{\"n\":" + std::to_string(i) + "}", i));
+  }
+  auto batch = (*box)->Read("a", 12, 1 << 20);
+  ASSERT_EQ(batch.size(), 12u);
+  (*box)->Ack("a", batch[6].seq);
+  EXPECT_EQ((*box)->Pending("a"), 5u);
+  EXPECT_EQ((*box)->Read("a", 1, 1 << 20).front().json, "{\"n\":7}");
+}
+
+// Records past a journal's tail that a crash of the machine took away are
+// not confused with new ones: numbers once acknowledged are never reused.
+TEST_F(OutboxTest, NumbersAcknowledgedAreNotReusedAfterALostTail) {
+  {
+    auto box = Outbox::Open(dir_.string());
+    ASSERT_TRUE(box);
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE((*box)->Append("a", "{\"n\":" + std::to_string(i) + "}", i));
+    }
+    (*box)->Ack("a", (*box)->Read("a", 5, 1 << 20).back().seq);
+  }
+  for (const auto& s : Segments(dir_ / "a.queue")) {
+    std::filesystem::resize_file(s, 0);
+  }
+  auto box = Outbox::Open(dir_.string());
+  ASSERT_TRUE(box);
+  EXPECT_EQ((*box)->Pending("a"), 0u);
+  ASSERT_TRUE((*box)->Append("a", "{\"n\":5}", 5));
+  auto batch = (*box)->Read("a", 10, 1 << 20);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0].json, "{\"n\":5}");
+}
+
+TEST_F(OutboxTest, AppendsFromManyThreadsKeepEachThreadsOrder) {
+  auto box = Outbox::Open(dir_.string(), 4096);
+  ASSERT_TRUE(box);
+  constexpr int kThreads = 4;
+  constexpr int kEach = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        (*box)->Append("a", fmt::format("{{\"t\":{},\"i\":{}}}", t, i), i);
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  std::vector<int> seen(kThreads, -1);
+  std::size_t total = 0;
+  std::uint64_t prev = 0;
+  for (;;) {
+    auto batch = (*box)->Read("a", 97, 1 << 20);
+    if (batch.empty()) {
+      break;
+    }
+    for (const auto& r : batch) {
+      EXPECT_GT(r.seq, prev);
+      prev = r.seq;
+      int t = 0;
+      int i = 0;
+      ASSERT_EQ(std::sscanf(r.json.c_str(), "{\"t\":%d,\"i\":%d}", &t, &i), 2);
+      EXPECT_EQ(i, seen[t] + 1);
+      seen[t] = i;
+    }
+    total += batch.size();
+    (*box)->Ack("a", batch.back().seq);
+  }
+  EXPECT_EQ(total, static_cast<std::size_t>(kThreads * kEach));
 }
 
 }  // namespace
