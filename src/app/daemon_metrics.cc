@@ -115,6 +115,11 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
           "sluice_queued_items",
           "Queued mail by tenant and provider: one item per message and destination domain.",
           {"tenant", "provider"})),
+      queued_recipients_(registry_.AddSnapshotGauges(
+          "sluice_queued_recipients", "Recipients queued, not final yet, by tenant and provider.",
+          {"tenant", "provider"})),
+      queued_messages_(registry_.AddSnapshotGauges(
+          "sluice_queued_messages", "Messages queued with a recipient not final yet.", {})),
       oldest_age_(registry_.AddSnapshotGauges("sluice_queue_oldest_age_seconds",
                                               "Age of the oldest message still queued.", {})),
       ready_(registry_.AddSnapshotGauges(
@@ -205,21 +210,28 @@ void DaemonMetrics::ReadDelivery(const queue::Manager& queue,
                                  const delivery::Dispatcher& dispatcher,
                                  const shaping::Shaper& shaper,
                                  std::chrono::system_clock::time_point now) {
-  std::map<std::pair<std::string, std::string>, double> by_tenant;
+  // Items and recipients by tenant and provider.
+  std::map<std::pair<std::string, std::string>, std::pair<double, double>> by_tenant;
   std::int64_t oldest_us = 0;
   const auto& names = queue.names();
   for (const auto& q : queue.Queues()) {
-    by_tenant[{names.Tenant(q.index), std::string(dispatcher.ProviderOf(names.Domain(q.index)))}] +=
-        static_cast<double>(q.messages);
+    auto& n = by_tenant[{names.Tenant(q.index),
+                         std::string(dispatcher.ProviderOf(names.Domain(q.index)))}];
+    n.first += static_cast<double>(q.messages);
+    n.second += static_cast<double>(q.recipients);
     if (q.messages > 0 && (oldest_us == 0 || q.oldest_us < oldest_us)) {
       oldest_us = q.oldest_us;
     }
   }
   metrics::SnapshotGauges::Samples s;
+  metrics::SnapshotGauges::Samples rcpts;
   for (const auto& [key, n] : by_tenant) {
-    s.push_back({{key.first, key.second}, n});
+    s.push_back({{key.first, key.second}, n.first});
+    rcpts.push_back({{key.first, key.second}, n.second});
   }
   queued_.Replace(s);
+  queued_recipients_.Replace(rcpts);
+  queued_messages_.Replace({{{}, static_cast<double>(queue.queued_messages())}});
   const double age = oldest_us == 0 ? 0 : std::max(0.0, Seconds(now - FromMicros(oldest_us)));
   oldest_age_.Replace({{{}, age}});
 

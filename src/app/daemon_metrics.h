@@ -74,6 +74,8 @@ class DaemonMetrics final : public events::Observer {
   metrics::Family<metrics::Histogram>& attempt_seconds_;
   metrics::Family<metrics::Histogram>& delivery_latency_;
   metrics::SnapshotGauges& queued_;
+  metrics::SnapshotGauges& queued_recipients_;
+  metrics::SnapshotGauges& queued_messages_;
   metrics::SnapshotGauges& oldest_age_;
   metrics::SnapshotGauges& ready_;
   metrics::SnapshotGauges& outbound_;

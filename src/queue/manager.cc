@@ -46,13 +46,16 @@ std::uint32_t Manager::QueueOf(const spool::Meta& meta, const std::string& domai
 bool Manager::Enqueue(const spool::Meta& meta) {
   // One work item per destination domain among the pending recipients, in
   // the message's tenant and campaign queue ("campaign:tenant@domain").
-  std::vector<std::uint32_t> queues;
+  std::vector<std::pair<std::uint32_t, std::size_t>> queues;  // and recipients there
   const auto& rcpts = meta.envelope.recipients;
   for (std::size_t i = 0; i < rcpts.size(); ++i) {
     if (!meta.IsDone(i)) {
       std::uint32_t q = QueueOf(meta, rcpts[i].address.ascii_domain);
-      if (std::find(queues.begin(), queues.end(), q) == queues.end()) {
-        queues.push_back(q);
+      auto it = std::find_if(queues.begin(), queues.end(), [q](auto& e) { return e.first == q; });
+      if (it == queues.end()) {
+        queues.emplace_back(q, 1);
+      } else {
+        ++it->second;
       }
     }
   }
@@ -65,9 +68,10 @@ bool Manager::Enqueue(const spool::Meta& meta) {
   const bool deferred = meta.attempts > 0;
   const auto due =
       deferred ? FromMicros(meta.due_us) : std::max(clock_.Now(), FromMicros(meta.send_at_us));
-  for (auto q : queues) {
-    Add(WorkItem{meta.id, due, q, meta.attempts});
+  for (auto [q, n] : queues) {
+    Add(WorkItem{meta.id, due, q, Clamp16(meta.attempts), Clamp16(n)});
   }
+  ++queued_messages_;
   return true;
 }
 
@@ -211,6 +215,7 @@ std::vector<QueueView> Manager::Queues() const {
     q.oldest_us = q.messages == 0 ? received : std::min(q.oldest_us, received);
     q.next_due_us = q.messages == 0 ? due : std::min(q.next_due_us, due);
     ++q.messages;
+    q.recipients += w.recipients;
   };
   scheduler_.ForEach(count);
   for (const auto& [q, items] : held_) {
@@ -324,7 +329,7 @@ std::vector<WorkItem> Manager::TakeItems(const std::function<bool(const WorkItem
 std::size_t Manager::AdminBounce(const std::string& target) {
   // Administrative bounces record AdminBounce events and send no report.
   if (auto id = SpoolId::FromHex(target)) {
-    std::size_t n = BounceItem(WorkItem{*id, clock_.Now(), 0, 0}, true);
+    std::size_t n = BounceItem(WorkItem{*id, clock_.Now(), 0, 0, 0}, true);
     if (n > 0) {  // every pending recipient is final: its work items are void
       TakeItems([&](const WorkItem& w) { return w.id == *id; });
     }

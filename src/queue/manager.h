@@ -116,6 +116,7 @@ struct QueueView {
   std::string name;              // "campaign:tenant@domain", tags optional
   std::uint32_t index = 0;       // the name's index (QueueNames)
   std::uint64_t messages = 0;    // waiting (not counting those being sent right now)
+  std::uint64_t recipients = 0;  // theirs pending in the queue's domain
   std::int64_t oldest_us = 0;    // earliest reception among them
   std::int64_t next_due_us = 0;  // earliest due time among them
   bool suspended = false;
@@ -197,6 +198,8 @@ class Manager {
   // Operator actions. A target is a filter in queue-name form
   // (QueueNames::Covers): "example.com", "acme@example.com", "spring:acme@*".
   std::vector<QueueView> Queues() const;
+  // Messages with a recipient not final yet.
+  std::uint64_t queued_messages() const { return queued_messages_; }
   std::vector<HeldView> HeldTargets() const;
   // Makes deferred mail of `target` (all, if empty) due now; returns items.
   std::size_t Flush(const std::string& target);
@@ -240,6 +243,7 @@ class Manager {
   QueueNames names_;
   Scheduler scheduler_;
   std::map<SpoolId, MessageState> messages_;
+  std::uint64_t queued_messages_ = 0;
   // Operator suspensions: target -> end (time_point::max(): until resumed).
   std::map<std::uint32_t, Clock::Wall::time_point> suspended_;
   std::map<std::uint32_t, std::vector<WorkItem>> held_;   // by queue: due, but suspended

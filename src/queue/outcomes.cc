@@ -204,8 +204,8 @@ void Manager::ReportRead(const SpoolId& id) {
 void Manager::Finish(MessageState& m, WorkItem w, std::vector<std::uint32_t> pending,
                      const RetryPolicy& retry) {
   const WorkItem tried = w;  // events count this attempt as attempts + 1
-  ++w.attempts;
-  m.meta.attempts = std::max(m.meta.attempts, w.attempts);
+  w.attempts = Clamp16(w.attempts + std::size_t{1});
+  m.meta.attempts = std::max(m.meta.attempts, std::uint32_t{w.attempts});
   const auto now = clock_.Now();
   if (!pending.empty() && now - FromMicros(m.meta.StartUs()) >= retry.max_age) {
     const std::string text = fmt::format("message expired after {} attempts", w.attempts);
@@ -218,6 +218,7 @@ void Manager::Finish(MessageState& m, WorkItem w, std::vector<std::uint32_t> pen
   }
   SendReports(m);
   if (!pending.empty()) {
+    w.recipients = Clamp16(pending.size());
     w.due = now + RetryDelay(retry, w.attempts, rng_);
     m.meta.due_us = ToMicros(w.due);
     Add(w);
@@ -275,6 +276,9 @@ void Manager::Persist(MessageState& m) {
                                     [](std::uint8_t d) { return (d & spool::Meta::kFinal) != 0; });
   if (all_done) {
     SpoolId id = m.meta.id;
+    if (!m.removed && queued_messages_ > 0) {
+      --queued_messages_;
+    }
     m.removed = true;
     // The outcomes first, then the removal: should the removal not reach the
     // disk, the restart scan finds every recipient final and removes the

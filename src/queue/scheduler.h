@@ -7,6 +7,7 @@
 // apart and taken in turn when both have work due, so a large deferred
 // backlog coming due cannot starve freshly accepted mail.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -27,10 +28,16 @@ using WallTime = std::chrono::system_clock::time_point;
 struct WorkItem {
   SpoolId id;
   WallTime due;
-  std::uint32_t queue = 0;     // the scheduled queue (QueueNames index)
-  std::uint32_t attempts = 0;  // 0: new mail, never tried
+  std::uint32_t queue = 0;       // the scheduled queue (QueueNames index)
+  std::uint16_t attempts = 0;    // 0: new mail, never tried (at most 65535)
+  std::uint16_t recipients = 1;  // those pending in the queue's domain (at most 65535)
   bool deferred() const { return attempts > 0; }
 };
+
+// A count as a WorkItem keeps it: at most 65535.
+inline std::uint16_t Clamp16(std::size_t n) {
+  return static_cast<std::uint16_t>(std::min<std::size_t>(n, 0xffff));
+}
 
 // Queue names ("campaign:tenant@domain", see queue_name.h) interned once, so
 // entries carry an index. Each name also knows its destination domain's index

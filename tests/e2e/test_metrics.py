@@ -95,7 +95,7 @@ def test_counters_and_gauges_follow_accepted_deferred_and_rejected_mail(mx_lab,
     # The null sender: no report goes back to add outcomes of its own.
     delivered = inject(s, "", ["good@dest.example"], body("m-ok"))
     bounced = inject(s, "", ["bad@dest.example"], body("m-bad"))
-    deferred = inject(s, "", ["later@slow.example"], body("m-later"))
+    deferred = inject(s, "", ["later@slow.example", "soon@slow.example"], body("m-later"))
     for qid in (delivered, bounced, deferred):
         wait_outcomes(s, lambda ev: ev, 15, mid=qid)
     # Refusals: MAIL without AUTH on submission; a NUL octet in the data.
@@ -123,7 +123,7 @@ def test_counters_and_gauges_follow_accepted_deferred_and_rejected_mail(mx_lab,
     out = "sluice_delivery_outcomes_total"
     assert value(m, out, outcome="delivery", provider="other", tenant="", campaign="") == 1
     assert value(m, out, outcome="bounce") == 1
-    assert value(m, out, outcome="transient_failure") == 1
+    assert value(m, out, outcome="transient_failure") == 2
     [ev] = [e for e in s.events() if e.get("type") == "Delivery"]
     # Outcome records carry the message's own Message-ID and the provider.
     assert (ev["message_id"], ev["provider"]) == ("<m-ok@sluice.test>", "other"), ev
@@ -144,6 +144,8 @@ def test_counters_and_gauges_follow_accepted_deferred_and_rejected_mail(mx_lab,
     assert value(m, "sluice_outbound_tls_total", version="none") >= 2
     # The deferred message is the only one queued, and has been for a while.
     assert value(m, "sluice_queued_items", tenant="", provider="other") == 1
+    assert value(m, "sluice_queued_recipients", tenant="", provider="other") == 2
+    assert value(m, "sluice_queued_messages") == 1
     assert value(m, "sluice_queue_oldest_age_seconds") > 0
     assert value(m, "sluice_spool_disk_bytes") > 0
     assert value(m, "sluice_spool_free_disk_bytes") > 0
@@ -157,7 +159,9 @@ def test_counters_and_gauges_follow_accepted_deferred_and_rejected_mail(mx_lab,
                            for e in s.events()), 10, interval=0.05, what="the AdminBounce event")
     m = wait_until(lambda: (lambda f: f if value(f, "sluice_queued_items") == 0 else None)(
         families(scrape(s)[2])), 10, interval=0.1, what="the queue gauge to fall to 0")
-    assert value(m, out, outcome="admin_bounce") == 1
+    assert value(m, out, outcome="admin_bounce") == 2
+    assert value(m, "sluice_queued_recipients") == 0
+    assert value(m, "sluice_queued_messages") == 0
     assert value(m, "sluice_queue_oldest_age_seconds") == 0
 
 

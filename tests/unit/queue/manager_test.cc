@@ -197,6 +197,54 @@ TEST(QueueManager, OneItemPerDomainAndRemovalWhenAllAreFinal) {
   EXPECT_EQ(f.queue->cached(), 0u);
 }
 
+// The queue's view counts recipients still pending per item: a partial
+// delivery leaves only the deferred ones; a message leaves the count of
+// messages when its last recipient is final.
+TEST(QueueManager, QueuedRecipientsFollowPartialDeliveries) {
+  Fixture f;
+  const auto m = f.Put({"a@one.example", "b@two.example", "c@one.example", "d@one.example"});
+  f.queue->Submit(m);
+  EXPECT_EQ(f.queue->queued_messages(), 1u);
+  auto recipients = [&](std::string_view queue) -> std::uint64_t {
+    for (const auto& q : f.queue->Queues()) {
+      if (q.name == queue) {
+        return q.recipients;
+      }
+    }
+    return 0;
+  };
+  EXPECT_EQ(recipients("one.example"), 3u);
+  EXPECT_EQ(recipients("two.example"), 1u);
+  auto first = f.queue->PopDue();
+  auto second = f.queue->PopDue();
+  ASSERT_TRUE(first && second);
+  if (f.queue->names().DomainName(first->queue) != "one.example") {
+    std::swap(first, second);
+  }
+  EXPECT_EQ(first->recipients, 3u);
+  // At one.example: one delivered, two deferred.
+  MessageState* s = f.queue->Acquire(*first);
+  ASSERT_NE(s, nullptr);
+  auto pending = f.queue->PendingFor(*s, first->queue);
+  ASSERT_EQ(pending.size(), 3u);
+  f.queue->Record(events::OutcomeType::kDelivery, *s, pending[0], *first, {250, "2.0.0", "ok"},
+                  nullptr, f.queue->retry());
+  s->meta.done[pending[0]] |= spool::Meta::kFinal;
+  f.queue->Finish(*s, *first, {pending[1], pending[2]}, f.queue->retry());
+  f.queue->Release(*s);
+  EXPECT_EQ(recipients("one.example"), 2u);
+  f.Attempt(*second, 550, "5.1.1", "no");
+  EXPECT_EQ(recipients("two.example"), 0u);
+  EXPECT_EQ(f.queue->queued_messages(), 1u);
+  f.clock.Advance(10min);
+  auto retry = f.queue->PopDue();
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry->recipients, 2u);
+  EXPECT_EQ(retry->attempts, 1u);
+  f.Attempt(*retry, 550, "5.1.1", "no");
+  EXPECT_EQ(f.queue->queued_messages(), 0u);
+}
+
 // An operator's suspension holds a target's mail (and only its mail) until it
 // ends by itself, and is kept over a restart.
 TEST(QueueManager, OperatorSuspensionLiftsAtItsEndAndSurvivesARestart) {
