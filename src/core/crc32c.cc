@@ -1,6 +1,7 @@
 #include "core/crc32c.h"
 
 #include <array>
+#include <cstring>
 
 namespace sluice {
 namespace {
@@ -19,14 +20,42 @@ constexpr std::array<std::uint32_t, 256> MakeTable() {
 
 constexpr auto kTable = MakeTable();
 
-}  // namespace
-
-std::uint32_t Crc32c(std::string_view data, std::uint32_t crc) {
-  crc = ~crc;
+std::uint32_t Bytewise(std::string_view data, std::uint32_t crc) {
   for (unsigned char b : data) {
     crc = kTable[(crc ^ b) & 0xff] ^ (crc >> 8);
   }
-  return ~crc;
+  return crc;
+}
+
+#if defined(__x86_64__)
+// SSE 4.2 has an instruction for this very polynomial: eight octets at a time.
+__attribute__((target("sse4.2"))) std::uint32_t Hardware(std::string_view data, std::uint32_t crc) {
+  std::uint64_t c = crc;
+  while (data.size() >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, data.data(), 8);
+    c = __builtin_ia32_crc32di(c, word);
+    data.remove_prefix(8);
+  }
+  auto c32 = static_cast<std::uint32_t>(c);
+  for (unsigned char b : data) {
+    c32 = __builtin_ia32_crc32qi(c32, b);
+  }
+  return c32;
+}
+
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
+std::uint32_t Crc32c(std::string_view data, std::uint32_t crc) {
+#if defined(__x86_64__)
+  if (kHaveSse42) {
+    return ~Hardware(data, ~crc);
+  }
+#endif
+  return ~Bytewise(data, ~crc);
 }
 
 }  // namespace sluice

@@ -112,6 +112,7 @@ struct QuotaExceeded {
 // taken and dropped for that recipient (id set), or left out of an API request.
 struct Suppressed {
   std::string id;
+  std::string message_id;  // the Message-ID field's value; empty at RCPT (not known yet)
   std::string sender;
   std::string recipient;
   std::string tenant;
@@ -138,6 +139,7 @@ struct Feedback {
   // The message it is about (from the VERP address or the token) and what
   // its history says of it; empty where unknown.
   std::string id;
+  std::string message_id;  // the Message-ID field's value, as its history has it
   std::string recipient;
   std::string sender;
   std::string tenant;

@@ -27,6 +27,7 @@ std::string ToJson(const Suppressed& e) {
   o["type"] = "Suppressed";
   o["timestamp"] = Rfc3339Micros(e.timestamp);
   o["id"] = OrNull(e.id);
+  o["message_id"] = OrNull(e.message_id);
   o["sender"] = e.sender;
   o["recipient"] = e.recipient;
   o["tenant"] = OrNull(e.tenant);
@@ -45,6 +46,7 @@ std::string ToJson(const Feedback& e) {
   o["timestamp"] = Rfc3339Micros(e.timestamp);
   o["via"] = e.via;
   o["id"] = OrNull(e.id);
+  o["message_id"] = OrNull(e.message_id);
   o["recipient"] = OrNull(e.recipient);
   o["sender"] = OrNull(e.sender);
   o["tenant"] = OrNull(e.tenant);

@@ -91,6 +91,7 @@ std::optional<SentTo> FindSent(events::History* history, const bounce::VerpTag& 
     }
     SentTo orig;
     orig.recipient = std::string(rcpts->get_array()[tag.recipient].get_string());
+    orig.message_id = StringField(o, "message_id");
     orig.sender = StringField(o, "sender");
     orig.tenant = StringField(o, "tenant");
     orig.campaign = StringField(o, "campaign");
@@ -128,6 +129,7 @@ bool FeedbackIntake::TakeUnsubscribe(const std::string& client_ip,
     e.client_ip = client_ip;
     e.timestamp = std::chrono::system_clock::now();
     if (auto sent = FindSent(history_, *tag)) {
+      e.message_id = sent->message_id;
       e.recipient = sent->recipient;
       e.sender = sent->sender;
       e.tenant = sent->tenant;
@@ -179,6 +181,7 @@ Result<Ok, std::string> FeedbackIntake::Take(const std::string& client_ip,
     base.id = tag->id.Hex();
   }
   if (orig) {
+    base.message_id = orig->message_id;
     base.recipient = orig->recipient;
     base.sender = orig->sender;
     base.tenant = orig->tenant;

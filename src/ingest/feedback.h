@@ -31,6 +31,7 @@ namespace sluice::ingest {
 
 // One recipient of a message we sent, as its history tells it.
 struct SentTo {
+  std::string message_id;  // its Message-ID field's value
   std::string recipient;
   std::string sender;
   std::string tenant;

@@ -264,6 +264,17 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     }
   }
 
+  // The message's own id for every event: as it came, or as added above.
+  std::string message_id;
+  if (auto mid = message::FieldValue(prefix, "Message-ID")) {
+    message_id = std::move(*mid);
+  } else if (auto given = message::FieldValue(data, "Message-ID")) {
+    message_id = std::move(*given);
+  }
+  if (message_id.size() > 998) {  // RFC 5322 §2.1.1: no longer than a line
+    message_id.resize(998);
+  }
+
   // Tenant and campaign: only mail we originate names them. The fields that
   // carry them steer delivery and do not travel on. An authenticated user's
   // tenant, and a tenant network's, is the configured one, whatever the mail says.
@@ -296,7 +307,7 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
     if (auto refusal = CheckTenantDomains(tenant, envelope.sender, data)) {
       co_return *refusal;
     }
-    DropSuppressed(session, id_hex, tenant, campaign, envelope, all_recipients);
+    DropSuppressed(session, {id_hex, message_id, tenant, campaign}, envelope, all_recipients);
     if (envelope.recipients.empty() && local.empty()) {
       // Every recipient is on a list: nothing to keep. Refused when the
       // lists refuse; else taken (and dropped), as configured.
@@ -372,15 +383,7 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   meta.due_us = meta.received_us;
   meta.metadata = session.metadata;
   meta.send_at_us = session.send_at_us;
-  // The message's own id for every event: as it came, or as added above.
-  if (auto mid = message::FieldValue(prefix, "Message-ID")) {
-    meta.message_id = std::move(*mid);
-  } else if (auto given = message::FieldValue(data, "Message-ID")) {
-    meta.message_id = std::move(*given);
-  }
-  if (meta.message_id.size() > 998) {  // RFC 5322 §2.1.1: no longer than a line
-    meta.message_id.resize(998);
-  }
+  meta.message_id = std::move(message_id);
   meta.envelope = envelope;
 
   events::Reception ev;

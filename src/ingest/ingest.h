@@ -116,9 +116,14 @@ class Ingest final : public smtp::MessageSink {
                                                 const std::string& data) const;
   // Takes the recipients suppressed for tenant/campaign out of `envelope`
   // (and their strings out of `listed`), each with a Suppressed event.
-  void DropSuppressed(const smtp::SessionInfo& session, const std::string& id_hex,
-                      const std::string& tenant, const std::string& campaign, Envelope& envelope,
-                      std::vector<std::string>& listed);
+  struct MessageTags {
+    const std::string& id_hex;
+    const std::string& message_id;  // the Message-ID field's value
+    const std::string& tenant;
+    const std::string& campaign;
+  };
+  void DropSuppressed(const smtp::SessionInfo& session, const MessageTags& message,
+                      Envelope& envelope, std::vector<std::string>& listed);
   // The List-Unsubscribe fields for this message, or "" (see Options).
   std::string ListUnsubscribeFields(const smtp::SessionInfo& session, const SpoolId& id,
                                     const std::string& tenant, const std::string& campaign,

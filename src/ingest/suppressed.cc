@@ -57,8 +57,7 @@ std::optional<smtp::Reply> Ingest::CheckRecipient(const smtp::SessionInfo& sessi
                      "Recipient address is suppressed (" + ev.reason + ", " + ev.scope + " list)"};
 }
 
-void Ingest::DropSuppressed(const smtp::SessionInfo& session, const std::string& id_hex,
-                            const std::string& tenant, const std::string& campaign,
+void Ingest::DropSuppressed(const smtp::SessionInfo& session, const MessageTags& message,
                             Envelope& envelope, std::vector<std::string>& listed) {
   if (suppression_ == nullptr) {
     return;
@@ -66,15 +65,17 @@ void Ingest::DropSuppressed(const smtp::SessionInfo& session, const std::string&
   const auto now = std::chrono::system_clock::now();
   const std::string sender = envelope.sender.ToString();
   std::erase_if(envelope.recipients, [&](const Recipient& r) {
-    auto hit = suppression_->Find(suppression::Key(r.address), tenant, campaign, now);
+    auto hit =
+        suppression_->Find(suppression::Key(r.address), message.tenant, message.campaign, now);
     if (!hit) {
       return false;
     }
     const std::string rcpt = r.address.ToString();
     events::Suppressed ev = MakeEvent(session, sender, rcpt, *hit);
-    ev.id = id_hex;
-    ev.tenant = tenant;
-    ev.campaign = campaign;
+    ev.id = message.id_hex;
+    ev.message_id = message.message_id;
+    ev.tenant = message.tenant;
+    ev.campaign = message.campaign;
     bus_.Publish(ev);
     if (auto it = std::find(listed.begin(), listed.end(), rcpt); it != listed.end()) {
       listed.erase(it);

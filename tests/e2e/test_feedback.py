@@ -91,6 +91,9 @@ def test_verp_dsn_makes_an_async_bounce_and_suppresses(mx_lab, delivering_sluice
     # The VERP address, not the report's text, says whose and which recipient.
     assert (ev["id"], ev["recipient"], ev["tenant"], ev["via"], ev["status"]) == \
         (m["id"], "gone@dest.example", "acme", "dsn", "5.1.1"), ev
+    # The message's Message-ID from its history, as its Reception record has it.
+    [rec] = [e for e in s.events() if e["type"] == "Reception" and e["id"] == m["id"]]
+    assert rec["message_id"] and ev["message_id"] == rec["message_id"], (ev, rec)
     assert ev["bounce"]["class"] == "bad-mailbox" and ev["bounce"]["hard"], ev
     # Counted by class, beside the synchronous failures.
     counts = json.loads(s.cli("bounce", "status", "--json").stdout)

@@ -160,6 +160,8 @@ def test_drop_mode_takes_the_message_and_drops_the_recipient(sluiced_factory):
         (qid, "a@blocked.example", False, "@blocked.example"), ev
     reception = [e for e in s.events() if e["type"] == "Reception"]
     assert reception[0]["recipients"] == ["b@dest.example"], reception
+    # The message's own Message-ID, as on its other records.
+    assert ev["message_id"] == reception[0]["message_id"] == "<sup-drop@sluice.test>", ev
 
 
 def test_cli_add_check_remove_and_errors(sluiced):

@@ -21,6 +21,16 @@ TEST(Crc32c, Rfc3720AppendixB4Vectors) {
 
 TEST(Crc32c, ExtendsInPieces) {
   EXPECT_EQ(Crc32c("6789", Crc32c("12345")), Crc32c("123456789"));
+  // Long and unaligned (the eight-octet steps and the tail).
+  std::string text;
+  for (int i = 0; i < 1000; ++i) {
+    text += static_cast<char>(i * 7 + 3);
+  }
+  std::uint32_t pieces = 0;
+  for (std::size_t at = 0; at < text.size(); at += 13) {
+    pieces = Crc32c(std::string_view(text).substr(at, 13), pieces);
+  }
+  EXPECT_EQ(pieces, Crc32c(text));
 }
 
 }  // namespace
