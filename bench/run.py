@@ -192,16 +192,20 @@ def relay(args, work):
             # run `repeat` times and the median run counts (Postfix, at a
             # minute a case, runs once). The systems take turns, so that a
             # machine slowing down or speeding up during the benchmark weighs
-            # on all of them alike, and their ratios hold.
+            # on all of them alike, and each round starts one further along,
+            # so that none always follows the same one (a run leaves dirty
+            # pages and sockets behind for the next).
             runs = {x: [] for x in systems}
             for rep in range(args.repeat):
-                for system in systems:
+                k = rep % len(systems)
+                for system in systems[k:] + systems[:k]:
                     if system == "postfix" and rep > 0:
                         continue
                     r = relay_case(system, size, sessions, n, args, work)
                     runs[system].append(r)
                     print(f"  {system:14} {size // 1000:>4} KB x{sessions:<3} {r['delivered']:>6}/{n} "
                           f"in {r['seconds']:7.2f} s = {r['msgs_per_s']:8.1f} msg/s", flush=True)
+            by_rep = {system: list(rs) for system, rs in runs.items()}  # in the order run
             for system, rs in runs.items():
                 rs.sort(key=lambda r: r["msgs_per_s"])
                 r = dict(rs[len(rs) // 2])
@@ -216,14 +220,24 @@ def relay(args, work):
                     s["of_ceiling"] = round(s["msgs_per_s"] / case["ceiling"]["msgs_per_s"], 3)
                 if "postfix" in case:
                     s["vs_postfix"] = round(s["msgs_per_s"] / max(case["postfix"]["msgs_per_s"], 0.1), 2)
+
+            def paired(a, b, key):
+                """The median, over the rounds, of a's run over b's run of the same
+                round (run one after the other): drift across rounds cancels out."""
+                ratios = sorted(x[key] / y[key] for x, y in zip(by_rep[a], by_rep[b])
+                                if x.get(key) and y.get(key))
+                return round(ratios[len(ratios) // 2], 3) if ratios else None
+
             if NO_METRICS in case and "sluice" in case:
                 # Throughput with metrics recorded, as a share of that without.
-                case["sluice"]["with_metrics_of_without"] = round(
-                    case["sluice"]["msgs_per_s"] / max(case[NO_METRICS]["msgs_per_s"], 0.1), 3)
+                case["sluice"]["with_metrics_of_without"] = paired("sluice", NO_METRICS, "msgs_per_s")
+                case["sluice"]["cpu_with_metrics_of_without"] = paired(
+                    "sluice", NO_METRICS, "cpu_s_per_1000")
             if NO_METRICS in case and WEBHOOK in case:
                 # Metrics and a webhook on, as a share of neither.
-                case[WEBHOOK]["with_webhook_of_without"] = round(
-                    case[WEBHOOK]["msgs_per_s"] / max(case[NO_METRICS]["msgs_per_s"], 0.1), 3)
+                case[WEBHOOK]["with_webhook_of_without"] = paired(WEBHOOK, NO_METRICS, "msgs_per_s")
+                case[WEBHOOK]["cpu_with_webhook_of_without"] = paired(
+                    WEBHOOK, NO_METRICS, "cpu_s_per_1000")
             rows.extend(case.values())
     return rows
 
@@ -451,11 +465,14 @@ def table(result):
             if "with_metrics_of_without" in r:
                 lines.append(f"metrics recorded, {r['size'] // 1000} KB x{r['sessions']}: "
                              f"{r['with_metrics_of_without']:.1%} of the throughput without "
-                             f"({NO_METRICS}, same run)")
+                             f"({NO_METRICS}, same round), "
+                             f"{r['cpu_with_metrics_of_without']:.1%} of its CPU per message "
+                             f"(medians of the rounds' ratios)")
             if "with_webhook_of_without" in r:
                 lines.append(f"metrics and a webhook taking every record, {r['size'] // 1000} KB "
                              f"x{r['sessions']}: {r['with_webhook_of_without']:.1%} of the "
-                             f"throughput with neither; the receiver got "
+                             f"throughput with neither, {r['cpu_with_webhook_of_without']:.1%} "
+                             f"of its CPU per message; the receiver got "
                              f"{r['webhook_events']}/{r['webhook_expected']} records "
                              f"({r['webhook_events_per_min']:,} a minute, {r['webhook_posts']} "
                              f"POSTs), the last {r['webhook_lag_s']} s after the last message")

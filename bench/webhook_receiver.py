@@ -1,8 +1,10 @@
 """A webhook receiver for the benchmarks: answers 200 to every POST at once
 and counts the records it was given (Python's threading HTTP server, HTTP/1.1
-keep-alive), so Sluice's webhook sender is what is measured."""
+keep-alive), so Sluice's webhook sender is what is measured. It shares the
+machine with Sluice, so it does as little as it can: it counts the records'
+opening `{"event_id":"` rather than parse the JSON (the e2e tests parse and
+verify every batch)."""
 
-import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,7 +30,7 @@ class Receiver:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                n = len(json.loads(body)["events"])
+                n = body.count(b'{"event_id":"')
                 with receiver.lock:
                     receiver.events += n
                     receiver.posts += 1

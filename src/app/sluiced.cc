@@ -41,6 +41,7 @@
 #include "api/v1.h"
 #include "app/bounce_counts.h"
 #include "app/bounce_rules.h"
+#include "app/daemon.h"
 #include "app/daemon_metrics.h"
 #include "app/dkim_publication.h"
 #include "app/secret_file.h"
@@ -62,6 +63,7 @@
 
 namespace asio = boost::asio;
 using namespace sluice;
+using app::Daemon;
 
 namespace {
 
@@ -136,215 +138,6 @@ bool WriteReadyFile(const std::string& path, const std::map<std::string, std::ui
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-struct Daemon {
-  app::Settings settings;
-  std::unique_ptr<app::DaemonMetrics> metrics;  // null: [metrics] enabled = false
-  std::unique_ptr<spool::RocksSpool> spool;
-  std::unique_ptr<spool::HistoryStore> history;  // outlives the bus that writes to it
-  // The suppression lists and what adds to them, before the bus that tells it.
-  std::unique_ptr<suppression::RocksStore> suppressions;
-  std::unique_ptr<app::SuppressionRecorder> suppression_recorder;
-  std::unique_ptr<app::ReputationGuard> reputation;
-  app::BounceCounts bounce_counts;
-  std::unique_ptr<webhook::Webhooks> webhooks;  // null: none configured
-  events::Bus bus;
-  std::shared_ptr<auth::CredentialStore> credentials;
-  std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;
-  std::unique_ptr<auth::FailureLimiter> limiter;
-  std::unique_ptr<ingest::FeedbackIntake> feedback;
-  std::unique_ptr<ingest::Ingest> ingest;
-  smtp::ServerContext server_ctx;
-  delivery::Dispatcher* dispatcher = nullptr;
-  queue::Manager* queue = nullptr;
-  asio::io_context* delivery_ctx = nullptr;
-};
-
-// Re-reads the shaping rules file and hands the rules to the dispatcher (on
-// its own thread). Returns "" or what is wrong; the old rules stay then.
-std::string ReloadShaping(Daemon& d) {
-  const std::string& path = d.settings.shaping_file;
-  if (path.empty() || d.dispatcher == nullptr) {
-    return "no shaping rules file is configured ([delivery] shaping)";
-  }
-  auto loaded = app::LoadShapingRules(path);
-  if (!loaded.rules) {
-    spdlog::error("shaping rules not reloaded, keeping the old ones:\n{}", loaded.errors);
-    return loaded.errors;
-  }
-  asio::post(*d.delivery_ctx, [p = d.dispatcher, r = loaded.rules] { p->SetShaping(r); });
-  spdlog::info("shaping rules reloaded from {}", path);
-  return "";
-}
-
-// Re-reads [bounce] rules and hands them to the queue manager (on the
-// delivery thread); on an error the old rules stay.
-void ReloadBounceRules(Daemon& d) {
-  auto loaded = app::LoadBounceRules(d.settings.bounce_rules);
-  if (!loaded) {
-    spdlog::error("bounce rules not reloaded, keeping the old ones: {}", loaded.error());
-    return;
-  }
-  std::shared_ptr<const bounce::Classifier> c = std::move(loaded).value();
-  if (d.feedback) {
-    d.feedback->SetClassifier(c);
-  }
-  asio::post(*d.delivery_ctx, [q = d.queue, c]() mutable { q->SetClassifier(std::move(c)); });
-  spdlog::info("bounce rules reloaded from {}", d.settings.bounce_rules);
-}
-
-void Reload(Daemon& d) {
-  spdlog::info("SIGHUP: reloading TLS certificates and credentials");
-  for (auto& h : d.tls_holders) {
-    if (auto r = h->Reload(); !r) {
-      spdlog::error("TLS reload failed, keeping the old certificate: {}", r.error());
-    }
-  }
-  if (d.credentials) {
-    if (auto r = d.credentials->Reload(); !r) {
-      spdlog::error("users reload failed, keeping the old users: {}", r.error());
-    } else {
-      spdlog::info("users file loaded: {} users", d.credentials->size());
-    }
-  }
-  d.bus.Reopen();
-  if (!d.settings.shaping_file.empty()) {
-    ReloadShaping(d);
-  }
-  if (!d.settings.bounce_rules.empty() && d.queue != nullptr) {
-    ReloadBounceRules(d);
-  }
-}
-
-// After the first SIGTERM/SIGINT, a second one cuts the grace period short.
-asio::awaitable<void> HurryOnSecondSignal(asio::signal_set& signals, bool& hurry) {
-  while (true) {
-    auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-      co_return;
-    }
-    if (sig != SIGHUP) {
-      spdlog::warn("second stop signal: closing sessions now");
-      hurry = true;
-    }
-  }
-}
-
-asio::awaitable<void> WaitForSignals(asio::io_context& main, asio::signal_set& signals, Daemon& d,
-                                     smtp::Server& server, api::HttpServer& http) {
-  while (true) {
-    auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-      co_return;
-    }
-    if (sig == SIGHUP) {
-      Reload(d);
-      continue;
-    }
-    break;
-  }
-  spdlog::info("shutting down: {} sessions open", server.active_sessions());
-  server.BeginShutdown();
-  http.BeginShutdown();
-  bool hurry = false;
-  asio::co_spawn(main, HurryOnSecondSignal(signals, hurry), asio::detached);
-  auto deadline = std::chrono::steady_clock::now() + d.settings.shutdown_timeout;
-  asio::steady_timer t(main);
-  while (!hurry && server.active_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
-    t.expires_after(std::chrono::milliseconds(20));
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-  if (server.active_sessions() > 0) {
-    spdlog::warn("closing {} sessions still open", server.active_sessions());
-  }
-  main.stop();
-}
-
-// RLIMIT_NOFILE: raised to the hard limit; what remains after the reserve is
-// the inbound sessions' budget (ServerOptions::max_inbound_connections), so a
-// flood of clients cannot take the descriptors the spool, the event log and
-// outbound connections need.
-bool BudgetDescriptors(app::Settings& st) {
-  auto fd = runtime::RaiseFdLimit();
-  if (!fd.error.empty()) {
-    spdlog::warn("file descriptors: cannot raise the limit of {}: {}", fd.soft_before, fd.error);
-  } else if (fd.soft != fd.soft_before) {
-    spdlog::info("file descriptors: soft limit raised from {} to {} (the hard limit)",
-                 fd.soft_before, fd.soft);
-  }
-  std::uint64_t reserve = st.reserved_descriptors;
-  if (fd.soft < reserve + 16) {
-    spdlog::critical(
-        "file descriptors: the limit is {} but server.reserved_descriptors is {}: raise the hard "
-        "limit (ulimit -Hn, systemd LimitNOFILE=) or lower the reserve",
-        fd.soft, reserve);
-    return false;
-  }
-  std::uint64_t budget = fd.soft - reserve;
-  std::uint64_t wanted = 0;
-  for (const auto& l : st.listeners) {
-    wanted += l.smtp.limits.max_connections;
-  }
-  st.server.max_inbound_connections =
-      static_cast<std::uint32_t>(std::min<std::uint64_t>(budget, UINT32_MAX));
-  if (wanted > budget) {
-    spdlog::warn(
-        "file descriptors: the listeners allow {} connections in all, but the limit of {} less "
-        "the reserve of {} leaves {}: clients past {} get 421 4.7.0 (raise the hard limit, "
-        "e.g. systemd LimitNOFILE=, or lower max_connections)",
-        wanted, fd.soft, reserve, budget, budget);
-  }
-  return true;
-}
-
-// A listener's TLS context (left null for tls = "none"), kept for SIGHUP
-// reloads; false, having said why, if it cannot be made.
-bool ListenerTls(Daemon& d, const std::string& what, app::TlsMode mode, tls::ServerOptions files,
-                 std::shared_ptr<tls::ServerContextHolder>& out) {
-  if (mode == app::TlsMode::kNone) {
-    return true;
-  }
-  if (mode == app::TlsMode::kSelfSigned) {
-    files.cert_file.clear();
-    files.key_file.clear();
-  }
-  auto h = tls::ServerContextHolder::Create(files);
-  if (!h) {
-    spdlog::critical("{}: {}", what, h.error());
-    return false;
-  }
-  out = std::move(h).value();
-  d.tls_holders.push_back(out);
-  return true;
-}
-
-// GET /metrics: readers of the state kept elsewhere, and the delivery
-// thread's gauges read on that thread.
-std::unique_ptr<api::MetricsEndpoint> MakeMetricsEndpoint(Daemon& d, const shaping::Shaper* shaper,
-                                                          const Clock& clock) {
-  d.metrics->SetReaders(
-      {.inbound_connections =
-           [&d] { return static_cast<double>(d.server_ctx.inbound_connections.load()); },
-       .spool_bytes = [&d] { return static_cast<double>(DirectoryBytes(d.settings.spool_path)); },
-       .free_disk_bytes =
-           [&d] { return static_cast<double>(FreeDiskBytes(d.settings.spool_path).value_or(0)); },
-       .event_log = [&d] { return d.bus.stats(); },
-       .webhooks =
-           [&d] {
-             return d.webhooks ? d.webhooks->Status() : std::vector<webhook::WebhookStatus>{};
-           }});
-  api::MetricsEndpoint::Options o{.registry = d.metrics->registry(),
-                                  .require_key = d.settings.metrics.require_key,
-                                  .refresh = {},
-                                  .refresh_ctx = nullptr};
-  if (d.dispatcher != nullptr && shaper != nullptr) {
-    o.refresh = [&d, shaper, &clock] {
-      d.metrics->ReadDelivery(*d.queue, *d.dispatcher, *shaper, clock.Now());
-    };
-    o.refresh_ctx = d.delivery_ctx;
-  }
-  return std::make_unique<api::MetricsEndpoint>(std::move(o));
-}
-
 int Serve(const Args& args) {
   auto doc = LoadDocument(args.config);
   Daemon d;
@@ -356,7 +149,7 @@ int Serve(const Args& args) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(d.settings.log_level));
-  if (!BudgetDescriptors(d.settings)) {
+  if (!app::BudgetDescriptors(d.settings)) {
     return 1;
   }
   if (!runtime::KeepLargeBuffersMapped()) {
@@ -525,7 +318,7 @@ int Serve(const Args& args) {
     }
     admin = std::move(a).value();
     if (!st.shaping_file.empty()) {
-      admin->OnShapingReload([&d] { return ReloadShaping(d); });
+      admin->OnShapingReload([&d] { return app::ReloadShaping(d); });
     }
     admin->OnEventsStatus([&d] { return d.bus.stats(); });
     admin->OnBounceStatus([&d] { return d.bounce_counts.Json(); });
@@ -636,7 +429,7 @@ int Serve(const Args& args) {
   smtp::Server server(pool, d.server_ctx);
   for (const auto& l : st.listeners) {
     std::shared_ptr<tls::ServerContextHolder> holder;
-    if (!ListenerTls(d, "listener " + l.smtp.name, l.tls, l.tls_files, holder)) {
+    if (!app::ListenerTls(d, "listener " + l.smtp.name, l.tls, l.tls_files, holder)) {
       return 1;
     }
     if (auto r = server.AddListener(l.smtp, holder); !r) {
@@ -647,7 +440,7 @@ int Serve(const Args& args) {
   // The HTTP API: the same funnel, the operator's commands, the metrics.
   std::unique_ptr<api::MetricsEndpoint> metrics_endpoint;
   if (d.metrics) {
-    metrics_endpoint = MakeMetricsEndpoint(d, shaper.get(), clock);
+    metrics_endpoint = app::MakeMetricsEndpoint(d, shaper.get(), clock);
   }
   api::ApiV1 v1({.ingest = *d.ingest,
                  .clock = clock,
@@ -674,7 +467,7 @@ int Serve(const Args& args) {
   api::HttpServer http(pool, v1);
   for (const auto& l : st.http) {
     std::shared_ptr<tls::ServerContextHolder> holder;
-    if (!ListenerTls(d, "http listener " + l.http.name, l.tls, l.tls_files, holder)) {
+    if (!app::ListenerTls(d, "http listener " + l.http.name, l.tls, l.tls_files, holder)) {
       return 1;
     }
     if (auto r = http.AddListener(l.http, holder); !r) {
@@ -691,7 +484,7 @@ int Serve(const Args& args) {
   asio::io_context main_ctx(1);
   // Lives until exit, so a late SIGTERM during the final sync is absorbed.
   asio::signal_set signals(main_ctx, SIGTERM, SIGINT, SIGHUP);
-  asio::co_spawn(main_ctx, WaitForSignals(main_ctx, signals, d, server, http), asio::detached);
+  asio::co_spawn(main_ctx, app::WaitForSignals(main_ctx, signals, d, server, http), asio::detached);
   pool.Start();
   server.Start();
   http.Start();

@@ -24,7 +24,7 @@ namespace {
 
 constexpr std::size_t kHeader = 8;
 constexpr std::uint32_t kMaxPayload = 64u << 20;
-constexpr std::size_t kReadChunk = 256u << 10;
+constexpr std::size_t kReadChunk = 64u << 10;
 constexpr std::string_view kQueueSuffix = ".queue";
 constexpr std::string_view kSegmentSuffix = ".seg";
 
