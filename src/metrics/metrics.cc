@@ -100,16 +100,16 @@ FamilyBase::FamilyBase(std::string name, std::string help, Type type,
       max_values_(max_label_values),
       seen_(labels_.size()) {}
 
-std::string FamilyBase::Fold(std::size_t i, std::string_view value) const {
+std::string_view FamilyBase::Fold(std::size_t i, std::string_view value) const {
   auto& seen = seen_[i];
   if (seen.find(value) != seen.end()) {
-    return std::string(value);
+    return value;
   }
   if (seen.size() >= max_values_ && value != "other") {
     return "other";
   }
   seen.emplace(value);
-  return std::string(value);
+  return value;
 }
 
 std::string FamilyBase::KeyFor(std::initializer_list<std::string_view> values) const {

@@ -110,7 +110,7 @@ class FamilyBase {
   std::vector<double> bounds_;  // a histogram family's buckets
 
  private:
-  std::string Fold(std::size_t i, std::string_view value) const;
+  std::string_view Fold(std::size_t i, std::string_view value) const;
   std::string name_;
   std::string help_;
   Type type_;
