@@ -244,7 +244,7 @@ int QueueCmd(const app::Settings& st, const std::vector<std::string>& args, bool
     return 1;
   }
   line += '\n';
-  if (!app::WriteAll(fd, line)) {
+  if (!sluice::WriteAll(fd, line)) {
     close(fd);
     return 1;
   }

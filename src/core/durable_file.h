@@ -4,6 +4,7 @@
 // temporary file, synced, renamed over `path`, and the directory synced.
 
 #include <string>
+#include <string_view>
 
 namespace sluice {
 
@@ -14,5 +15,9 @@ bool ReplaceFileDurably(const std::string& path, const std::string& text, std::s
 
 // The whole file; false if it cannot be read (a missing file is empty and true).
 bool ReadWholeFile(const std::string& path, std::string* text);
+
+// Writes all of `data` to `fd`, over short writes and interruptions; false
+// on an error (errno says which).
+bool WriteAll(int fd, std::string_view data);
 
 }  // namespace sluice

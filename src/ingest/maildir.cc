@@ -9,26 +9,14 @@
 
 #include <fmt/format.h>
 
+#include "core/durable_file.h"
+
 namespace sluice::ingest {
 
 namespace {
 
 std::string Errno(const std::string& what) {
   return what + ": " + std::strerror(errno);
-}
-
-bool WriteAll(int fd, std::string_view s) {
-  while (!s.empty()) {
-    ssize_t n = ::write(fd, s.data(), s.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    s.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 // CRLF line ends become LF: a Maildir file is a local text file.

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/crc32c.h"
+#include "core/durable_file.h"
 
 namespace sluice::webhook {
 
@@ -50,20 +51,6 @@ std::uint64_t GetBE(std::string_view s, std::size_t n) {
 
 std::string SegmentName(std::uint64_t first) {
   return fmt::format("{:016x}{}", first, kSegmentSuffix);
-}
-
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 }  // namespace
@@ -193,6 +180,27 @@ Walk Take(const std::vector<Outbox::Segment>& segs, Outbox::Cursor at, std::uint
 std::shared_ptr<Outbox::File> OpenFile(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0640);
   return fd < 0 ? nullptr : std::make_shared<Outbox::File>(fd);
+}
+
+// The queue as it is now: where its oldest record not acknowledged starts,
+// the next number, and up to `max_segments` segments from the cursor's on.
+// The records before that number are whole and stay as they are, so they
+// are read without the lock.
+struct Snapshotted {
+  Outbox::Cursor at;
+  std::uint64_t next = 0;
+  std::vector<Outbox::Segment> segs;
+};
+
+Snapshotted Snapshot(Outbox::Queue& q, std::size_t max_segments) {
+  std::lock_guard lock(q.mu);
+  Snapshotted v{q.cursor, q.next, {}};
+  for (const auto& s : q.segments) {
+    if (s.first >= v.at.segment && v.segs.size() < max_segments) {
+      v.segs.push_back(s);
+    }
+  }
+  return v;
 }
 
 }  // namespace
@@ -384,23 +392,10 @@ std::vector<OutboxRecord> Outbox::Read(const std::string& webhook, std::size_t m
   if (q == nullptr) {
     return {};
   }
-  Cursor at;
-  std::uint64_t next = 0;
-  std::vector<Segment> segs;
-  {
-    std::lock_guard lock(q->mu);
-    at = q->cursor;
-    next = q->next;
-    if (at.seq >= next) {
-      return {};
-    }
-    // The records before `next` are whole and stay as they are: the reading
-    // needs no lock. A few segments hold more than a batch.
-    for (const auto& s : q->segments) {
-      if (s.first >= at.segment && segs.size() < 4) {
-        segs.push_back(s);
-      }
-    }
+  // A few segments hold more than a batch.
+  const auto [at, next, segs] = Snapshot(*q, 4);
+  if (at.seq >= next) {
+    return {};
   }
   std::vector<OutboxRecord> out;
   const Walk w = Take(segs, at, next, max, max_bytes, &out);
@@ -484,19 +479,7 @@ std::int64_t Outbox::OldestUs(const std::string& webhook) const {
   if (q == nullptr) {
     return 0;
   }
-  Cursor at;
-  std::uint64_t next = 0;
-  std::vector<Segment> segs;
-  {
-    std::lock_guard lock(q->mu);
-    at = q->cursor;
-    next = q->next;
-    for (const auto& s : q->segments) {
-      if (s.first >= at.segment && segs.size() < 2) {
-        segs.push_back(s);
-      }
-    }
-  }
+  const auto [at, next, segs] = Snapshot(*q, 2);
   std::vector<OutboxRecord> first;
   Take(segs, at, next, 1, 0, &first);
   return first.empty() ? 0 : first.front().at_us;
