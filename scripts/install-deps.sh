@@ -22,6 +22,8 @@ test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev
   python3 python3-pytest python3-aiosmtpd python3-dkim python3-nacl python3-dnspython dnsmasq-base swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
   postfix git curl python3-jsonschema python3-prometheus-client zstd
+  # DANE scenarios: an authoritative server for DNSSEC-signed test zones
+  nsd ldnsutils
 )
 
 # The benchmarks (and their smoke test) drive Postfix's smtp-source and
@@ -42,4 +44,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The tests run nsd privately (loopback, a port of their own); the system
+  # instance the package sets up would listen on port 53 of every interface.
+  if printf '%s\n' "${missing[@]}" | grep -qx nsd && command -v systemctl >/dev/null &&
+     [ -d /run/systemd/system ]; then
+    systemctl disable --now nsd.service >/dev/null 2>&1 || true
+  fi
 fi

@@ -85,8 +85,9 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
           {"provider", "source", "result"})),
       tls_(registry_.AddCounter(
           "sluice_outbound_tls_total",
-          "Outbound connections opened, by provider and TLS version (none: plaintext).",
-          {"provider", "version"})),
+          "Outbound connections opened, by provider, TLS version (none: plaintext) and the TLS "
+          "policy they were made under.",
+          {"provider", "version", "policy"})),
       dkim_(registry_.AddCounter("sluice_dkim_signatures_total",
                                  "DKIM signatures by algorithm and result (signed, failed).",
                                  {"algorithm", "result"})),

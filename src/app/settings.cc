@@ -1,5 +1,7 @@
 #include "app/settings.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -660,14 +662,20 @@ Settings Bind(const config::Document& doc) {
   st.admin_socket = admin.String("socket", st.admin_socket);
 
   auto dns = root.Table("dns");
-  dns.RejectUnknown({"forwarders", "trust_anchor_file", "forward_special_use"});
+  dns.RejectUnknown({"forwarders", "trust_anchor_file", "trust_anchors", "forward_special_use"});
   st.dns.forwarders = dns.StringList("forwarders");
   st.dns.trust_anchor_file = dns.String("trust_anchor_file", "");
+  st.dns.trust_anchors = dns.StringList("trust_anchors");
+  for (const auto& file : st.dns.trust_anchors) {
+    if (::access(file.c_str(), R_OK) != 0) {
+      dns.Report("trust_anchors", "cannot read " + file);
+    }
+  }
   st.dns.forward_special_use = dns.Bool("forward_special_use", st.dns.forward_special_use);
 
   auto del = root.Table("delivery");
-  del.RejectUnknown({"enabled", "ehlo_name", "port", "tls", "source_address", "smarthost",
-                     "connection_limit", "max_deliveries_per_connection",
+  del.RejectUnknown({"enabled", "ehlo_name", "port", "tls", "dane", "ca_file", "source_address",
+                     "smarthost", "connection_limit", "max_deliveries_per_connection",
                      "max_recipients_per_transaction", "idle_timeout", "connect_timeout",
                      "command_timeout", "data_timeout", "shaping", "failure_backoff",
                      "max_failure_backoff"});
@@ -675,15 +683,15 @@ Settings Bind(const config::Document& doc) {
   st.delivery_enabled = del.Bool("enabled", true);
   d.client.ehlo_name = del.String("ehlo_name", st.server.hostname);
   d.port = static_cast<std::uint16_t>(del.Int("port", 25, 1, 65535));
-  std::string tls = del.String("tls", "opportunistic");
-  if (tls == "disabled") {
-    d.client.tls = smtp::TlsPolicy::kDisabled;
-  } else if (tls == "opportunistic") {
-    d.client.tls = smtp::TlsPolicy::kOpportunistic;
-  } else if (tls == "required") {
-    d.client.tls = smtp::TlsPolicy::kRequired;
+  if (auto tls = shaping::ParseTls(del.String("tls", "opportunistic"))) {
+    d.tls = *tls;
   } else {
-    del.Report("tls", "must be \"disabled\", \"opportunistic\" or \"required\"");
+    del.Report("tls", shaping::kTlsChoices);
+  }
+  d.dane = del.Bool("dane", d.dane);
+  st.delivery_tls.ca_file = del.String("ca_file", "");
+  if (!st.delivery_tls.ca_file.empty() && ::access(st.delivery_tls.ca_file.c_str(), R_OK) != 0) {
+    del.Report("ca_file", "cannot read " + st.delivery_tls.ca_file);
   }
   d.client.source_address = del.String("source_address", "");
   if (!d.client.source_address.empty() && !IpAddress::Parse(d.client.source_address)) {

@@ -24,6 +24,7 @@
 #include "ingest/ingest.h"
 #include "smtp/server/options.h"
 #include "suppression/rocks_store.h"
+#include "tls/peer.h"
 #include "tls/tls.h"
 #include "webhook/webhooks.h"
 
@@ -88,7 +89,8 @@ struct Settings {
   std::string admin_socket = "var/admin.sock";
   bool delivery_enabled = true;
   delivery::Options delivery;
-  queue::ManagerOptions queue;  // [queue]
+  tls::ClientContextOptions delivery_tls;  // [delivery] ca_file: whom `verify` trusts
+  queue::ManagerOptions queue;             // [queue]
   dkim::Options dkim;
   std::string shaping_file;                    // [delivery] shaping: reloaded on SIGHUP
   std::string api_keys_file = "var/api-keys";  // [api] keys_file ("" : no keys)

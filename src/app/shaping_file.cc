@@ -52,15 +52,9 @@ shaping::Settings BindSettings(const config::Section& s) {
     o.max_age = s.Duration("max_age", std::chrono::hours(120));
   }
   if (s.Has("tls")) {
-    std::string tls = s.String("tls", "");
-    if (tls == "disabled") {
-      o.tls = shaping::Tls::kDisabled;
-    } else if (tls == "opportunistic") {
-      o.tls = shaping::Tls::kOpportunistic;
-    } else if (tls == "required") {
-      o.tls = shaping::Tls::kRequired;
-    } else {
-      s.Report("tls", "must be \"disabled\", \"opportunistic\" or \"required\"");
+    o.tls = shaping::ParseTls(s.String("tls", ""));
+    if (!o.tls) {
+      s.Report("tls", shaping::kTlsChoices);
     }
   }
   return o;

@@ -282,7 +282,13 @@ int Serve(const Args& args) {
     shaper = std::make_unique<shaping::Shaper>(
         clock, shaping::ShaperOptions{st.delivery.failure_backoff, st.delivery.max_failure_backoff},
         st.delivery.egress.warmup);
-    connector = delivery::MakeSmtpConnector(delivery_ctx->get_executor());
+    auto client_tls = tls::MakeClientContext(st.delivery_tls);
+    if (!client_tls) {
+      spdlog::critical("[delivery] {}", client_tls.error());
+      return 1;
+    }
+    connector =
+        delivery::MakeSmtpConnector(delivery_ctx->get_executor(), std::move(client_tls).value());
     dispatcher = std::make_unique<delivery::Dispatcher>(
         *delivery_ctx, st.delivery,
         delivery::Parts{clock, *queue_manager, *shaper, *resolver, *d.spool, d.bus, *connector,

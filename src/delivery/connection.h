@@ -32,18 +32,25 @@ class Connection {
   virtual const tls::SessionInfo& tls_info() const = 0;
   // The receiver offers DSN (RFC 3461): it takes NOTIFY and reports itself.
   virtual bool speaks_dsn() const = 0;
+
+  // Set by the dispatcher once open: the TLS policy the connection was made
+  // under (tls_policy.h) and whether the server proved its identity.
+  std::string tls_policy = "opportunistic";
+  bool tls_authenticated = false;
 };
 
 class Connector {
  public:
   virtual ~Connector() = default;
   // Connects to `ip`:`port` (host name `mx_host`), greets and, as the
-  // options ask, starts TLS.
+  // options ask, starts TLS (and authenticates the server).
   virtual boost::asio::awaitable<Result<std::unique_ptr<Connection>, smtp::ConnectFailure>> Open(
       std::string ip, std::uint16_t port, std::string mx_host, smtp::ClientOptions opts) = 0;
 };
 
-// Connections through smtp::ClientConnection on `ex`.
-std::unique_ptr<Connector> MakeSmtpConnector(boost::asio::any_io_executor ex);
+// Connections through smtp::ClientConnection on `ex`, with TLS from
+// `tls_ctx` (tls::MakeClientContext; null: the system trust store).
+std::unique_ptr<Connector> MakeSmtpConnector(boost::asio::any_io_executor ex,
+                                             std::shared_ptr<boost::asio::ssl::context> tls_ctx);
 
 }  // namespace sluice::delivery

@@ -13,6 +13,7 @@
 
 #include "bounce/verp.h"
 #include "delivery/dispatcher.h"
+#include "delivery/tls_policy.h"
 #include "metrics/metrics.h"
 #include "runtime/blocking.h"
 #include "runtime/log_errors.h"
@@ -97,18 +98,32 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
       }
       addrs = std::move(r).value();
     }
+    const std::uint16_t port = mx.port != 0 ? mx.port : opts_.port;
+    // The host's TLS policy: DANE records looked up when they may apply.
+    const auto configured = q.path.settings().tls;
+    std::optional<Result<dns::TlsaSet, dns::DnsError>> tlsa;
+    if (WantsTlsa(configured, opts_.dane, mx.host)) {
+      tlsa = co_await parts_.resolver.ResolveTlsa(mx.host, port);
+    }
+    auto host_tls = DecideHostTls(configured, mx.host, tlsa ? &*tlsa : nullptr);
+    if (!host_tls) {
+      q.tls_policy = host_tls.error().policy;
+      last = host_tls.error().reply;
+      spdlog::info("path {}: {} not used: {}", q.name(), mx.host, last.text);
+      continue;
+    }
+    q.tls_policy = host_tls->policy;
     for (const auto& ip : addrs) {
-      const std::uint16_t port = mx.port != 0 ? mx.port : opts_.port;
-      spdlog::debug("path {}: connecting to {}[{}]:{}", q.name(), mx.host, ip, port);
+      spdlog::debug("path {}: connecting to {}[{}]:{} (TLS {})", q.name(), mx.host, ip, port,
+                    host_tls->policy);
       auto slot = q.path.ReserveConnection(parts_.clock.SteadyNow());
       co_await SleepUntil(slot);
       smtp::ClientOptions client = opts_.client;
       client.source_address = src.address;
       client.ehlo_name = src.ehlo_name;
-      const auto tls = q.path.settings().tls;
-      client.tls = tls == shaping::Tls::kDisabled   ? smtp::TlsPolicy::kDisabled
-                   : tls == shaping::Tls::kRequired ? smtp::TlsPolicy::kRequired
-                                                    : smtp::TlsPolicy::kOpportunistic;
+      client.tls = host_tls->tls;
+      client.auth = host_tls->auth;
+      client.auth_enforced = host_tls->enforced;
       auto c = co_await parts_.connector.Open(ip, port, mx.host, std::move(client));
       const auto& m = parts_.metrics;
       if (m.connections != nullptr) {
@@ -116,9 +131,13 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
       }
       if (c) {
         ++stats_.connections;
+        Connection& conn = *c.value();
+        conn.tls_policy = host_tls->policy;
         if (m.tls != nullptr) {
-          const std::string& v = c.value()->tls_info().version;
-          m.tls->With({q.provider, v.empty() ? std::string_view("none") : std::string_view(v)})
+          const std::string& v = conn.tls_info().version;
+          m.tls
+              ->With({q.provider, v.empty() ? std::string_view("none") : std::string_view(v),
+                      host_tls->policy})
               .Inc();
         }
         co_return std::move(c).value();
@@ -133,7 +152,9 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
                 fmt::format("{}[{}] {}: {} {}", mx.host, ip, smtp::ToString(f.stage), f.reply->code,
                             f.reply->text)};
       } else {
-        last = {451, "4.4.1", fmt::format("{}[{}]: {}", mx.host, ip, f.detail)};
+        // RFC 3463 §3.8: X.7.5 when the server could not be authenticated.
+        last = {451, f.tls_result.empty() ? "4.4.1" : "4.7.5",
+                fmt::format("{}[{}]: {}", mx.host, ip, f.detail)};
       }
     }
   }

@@ -49,9 +49,7 @@ shaping::Effective BuiltinShaping(const Options& opts) {
   e.max_deliveries_per_connection = opts.max_deliveries_per_connection;
   e.max_recipients_per_transaction = opts.max_recipients_per_transaction;
   e.idle_timeout = opts.idle_timeout;
-  e.tls = opts.client.tls == smtp::TlsPolicy::kDisabled   ? shaping::Tls::kDisabled
-          : opts.client.tls == smtp::TlsPolicy::kRequired ? shaping::Tls::kRequired
-                                                          : shaping::Tls::kOpportunistic;
+  e.tls = opts.tls;
   return e;
 }
 
@@ -468,12 +466,15 @@ queue::AttemptInfo Dispatcher::AttemptOf(const ReadyQueue* q, const Connection* 
   if (q != nullptr) {
     at.site = q->name();
     at.provider = q->provider;
+    at.tls_policy = q->tls_policy;
   }
   if (conn != nullptr) {
     at.mx_host = conn->mx_host();
     at.mx_ip = conn->peer_ip();
     at.tls_version = conn->tls_info().version;
     at.tls_cipher = conn->tls_info().cipher;
+    at.tls_policy = conn->tls_policy;
+    at.tls_authenticated = conn->tls_authenticated;
     at.next_hop_dsn = conn->speaks_dsn();
   }
   return at;

@@ -46,6 +46,11 @@ namespace sluice::delivery {
 
 struct Options {
   smtp::ClientOptions client;
+  // The TLS asked of every destination unless shaping says otherwise; what a
+  // destination publishes can raise it (tls_policy.h).
+  shaping::Tls tls = shaping::Tls::kOpportunistic;
+  // Honour DANE TLSA records (RFC 7672) where the resolver validates DNSSEC.
+  bool dane = true;
   std::uint16_t port = 25;              // destination port
   std::uint32_t connection_limit = 10;  // per path
   std::uint32_t max_deliveries_per_connection = 100;
@@ -107,7 +112,8 @@ struct Gauges {
 struct Metrics {
   // Connections by provider, egress source and result ("opened", "failed").
   metrics::Family<metrics::Counter>* connections = nullptr;
-  // Opened connections by provider and TLS version ("none": plaintext).
+  // Opened connections by provider, TLS version ("none": plaintext) and TLS
+  // policy ("opportunistic", "verify", "dane", ...).
   metrics::Family<metrics::Counter>* tls = nullptr;
   // One transaction's duration, seconds, by provider.
   metrics::Family<metrics::Histogram>* attempt_seconds = nullptr;

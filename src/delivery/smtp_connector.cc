@@ -8,7 +8,9 @@ namespace {
 
 class SmtpConnection final : public Connection {
  public:
-  explicit SmtpConnection(std::shared_ptr<smtp::ClientConnection> c) : c_(std::move(c)) {}
+  explicit SmtpConnection(std::shared_ptr<smtp::ClientConnection> c) : c_(std::move(c)) {
+    tls_authenticated = c_->authenticated();
+  }
   boost::asio::awaitable<smtp::TransactionResult> Send(const Envelope& env,
                                                        const std::vector<std::size_t>& rcpts,
                                                        const smtp::MessageBody& body) override {
@@ -28,8 +30,9 @@ class SmtpConnection final : public Connection {
 
 class SmtpConnector final : public Connector {
  public:
-  explicit SmtpConnector(boost::asio::any_io_executor ex)
-      : ex_(std::move(ex)), tls_ctx_(smtp::MakeOpportunisticClientContext()) {}
+  SmtpConnector(boost::asio::any_io_executor ex, std::shared_ptr<boost::asio::ssl::context> ctx)
+      : ex_(std::move(ex)),
+        tls_ctx_(ctx ? std::move(ctx) : smtp::MakeOpportunisticClientContext()) {}
   boost::asio::awaitable<Result<std::unique_ptr<Connection>, smtp::ConnectFailure>> Open(
       std::string ip, std::uint16_t port, std::string mx_host, smtp::ClientOptions opts) override {
     auto c = co_await smtp::ClientConnection::Open(ex_, std::move(ip), port, std::move(mx_host),
@@ -48,8 +51,9 @@ class SmtpConnector final : public Connector {
 
 }  // namespace
 
-std::unique_ptr<Connector> MakeSmtpConnector(boost::asio::any_io_executor ex) {
-  return std::make_unique<SmtpConnector>(std::move(ex));
+std::unique_ptr<Connector> MakeSmtpConnector(boost::asio::any_io_executor ex,
+                                             std::shared_ptr<boost::asio::ssl::context> tls_ctx) {
+  return std::make_unique<SmtpConnector>(std::move(ex), std::move(tls_ctx));
 }
 
 }  // namespace sluice::delivery

@@ -32,6 +32,22 @@ bool IsPermanent(DnsError e) {
          e == DnsError::kBadName;
 }
 
+boost::asio::awaitable<Result<TlsaSet, DnsError>> Resolver::ResolveTlsa(std::string /*host*/,
+                                                                        std::uint16_t /*port*/) {
+  co_return TlsaSet{};
+}
+
+bool ParseTlsaRdata(std::string_view rdata, TlsaRecord& out) {
+  if (rdata.size() < 3) {
+    return false;
+  }
+  out.usage = static_cast<std::uint8_t>(rdata[0]);
+  out.selector = static_cast<std::uint8_t>(rdata[1]);
+  out.mtype = static_cast<std::uint8_t>(rdata[2]);
+  out.data.assign(rdata.substr(3));
+  return true;
+}
+
 std::string MxSet::Site() const {
   std::vector<std::string> names;
   names.reserve(hosts.size());

@@ -45,6 +45,20 @@ struct MxSet {
   std::string Site() const;
 };
 
+// One TLSA record (RFC 6698 §2.1).
+struct TlsaRecord {
+  std::uint8_t usage = 0;
+  std::uint8_t selector = 0;
+  std::uint8_t mtype = 0;
+  std::string data;  // certificate association data, raw octets
+};
+
+// The TLSA records of a server (RFC 7672 §2.2).
+struct TlsaSet {
+  std::vector<TlsaRecord> records;  // empty: none published, or not looked up (insecure)
+  bool secure = false;              // a DNSSEC-validated answer (records or their denial)
+};
+
 class Resolver {
  public:
   virtual ~Resolver() = default;
@@ -59,6 +73,12 @@ class Resolver {
   // PTR names of an IPv4 or IPv6 address, lower case, without the trailing dot.
   virtual boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolvePtr(
       std::string ip) = 0;
+  // TLSA records at _port._tcp.host. RFC 7672 §2.2.2: asked only when the
+  // host's address records are DNSSEC-secure (an insecure host gets an empty,
+  // insecure set without a query); an insecure TLSA answer counts as none; a
+  // bogus one is kBogus. The default (no DNSSEC): none, insecure.
+  virtual boost::asio::awaitable<Result<TlsaSet, DnsError>> ResolveTlsa(std::string host,
+                                                                        std::uint16_t port);
 };
 
 // Pure helpers, exposed for tests.
@@ -68,6 +88,8 @@ void OrderMx(std::vector<MxHost>& hosts, std::mt19937& rng);
 bool ParseMxRdata(std::string_view rdata, MxHost& out);
 // Decodes TXT RDATA: its character-strings, joined; false if malformed.
 bool ParseTxtRdata(std::string_view rdata, std::string& out);
+// Decodes TLSA RDATA (RFC 6698 §2.1); false if shorter than its fixed part.
+bool ParseTlsaRdata(std::string_view rdata, TlsaRecord& out);
 // Decodes a domain name in RDATA (uncompressed, as libunbound hands it over).
 bool ParseNameRdata(std::string_view rdata, std::string& out);
 // The reverse-lookup name of an address ("4.3.2.1.in-addr.arpa", nibbles in ip6.arpa).

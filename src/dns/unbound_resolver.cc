@@ -28,6 +28,7 @@ constexpr int kTypePtr = 12;
 constexpr int kTypeMx = 15;
 constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
+constexpr int kTypeTlsa = 52;
 constexpr int kRcodeNxDomain = 3;
 
 // Special-use names that a configured forwarder may answer for: the testing
@@ -128,6 +129,17 @@ Result<std::unique_ptr<UnboundResolver>, std::string> UnboundResolver::Create(
       return Fail("dns forwarder " + f + ": " + ub_strerror(rc));
     }
   }
+  // Trust anchors go in before anything that finalises the context (zone_add).
+  if (!opts.trust_anchor_file.empty()) {
+    if (int rc = ub_ctx_add_ta_autr(r->ctx_, opts.trust_anchor_file.c_str()); rc != 0) {
+      return Fail("dns trust anchor " + opts.trust_anchor_file + ": " + ub_strerror(rc));
+    }
+  }
+  for (const auto& file : opts.trust_anchors) {
+    if (int rc = ub_ctx_add_ta_file(r->ctx_, file.c_str()); rc != 0) {
+      return Fail("dns trust anchor " + file + ": " + ub_strerror(rc));
+    }
+  }
   if (!opts.forwarders.empty()) {
     // Forwarders on loopback (a local cache, or a test server) must be usable.
     ub_ctx_set_option(r->ctx_, "do-not-query-localhost:", "no");
@@ -149,11 +161,6 @@ Result<std::unique_ptr<UnboundResolver>, std::string> UnboundResolver::Create(
         // the forwarder's answers would be bogus unless taken as insecure.
         ub_ctx_set_option(r->ctx_, "domain-insecure:", zone);
       }
-    }
-  }
-  if (!opts.trust_anchor_file.empty()) {
-    if (int rc = ub_ctx_add_ta_autr(r->ctx_, opts.trust_anchor_file.c_str()); rc != 0) {
-      return Fail("dns trust anchor " + opts.trust_anchor_file + ": " + ub_strerror(rc));
     }
   }
   int fd = ub_fd(r->ctx_);
@@ -290,6 +297,46 @@ asio::awaitable<Result<std::vector<std::string>, DnsError>> UnboundResolver::Res
   }
   auto r = co_await QueryStrings(*rev, kTypePtr, &ParseNameRdata);
   co_return r;
+}
+
+asio::awaitable<Result<TlsaSet, DnsError>> UnboundResolver::ResolveTlsa(std::string host,
+                                                                        std::uint16_t port) {
+  host = NormaliseName(std::move(host));
+  if (!ValidQueryName(host)) {
+    co_return Fail(DnsError::kBadName);
+  }
+  // RFC 7672 §2.2.2: only a host whose address records are secure.
+  Answer addr = co_await Query(host, kTypeA);
+  if (!addr.secure && !addr.bogus && !addr.havedata) {
+    addr = co_await Query(host, kTypeAaaa);
+  }
+  if (addr.bogus) {
+    co_return Fail(DnsError::kBogus);
+  }
+  if (!addr.secure) {
+    co_return TlsaSet{};
+  }
+  Answer a = co_await Query("_" + std::to_string(port) + "._tcp." + host, kTypeTlsa);
+  TlsaSet set;
+  if (auto e = ErrorOf(a)) {
+    if (*e != DnsError::kNxDomain) {
+      co_return Fail(*e);
+    }
+    set.secure = a.secure;  // a validated denial: no records
+    co_return set;
+  }
+  if (!a.secure) {
+    co_return set;  // RFC 7672 §2.2: insecure TLSA records are not used
+  }
+  set.secure = true;
+  for (const auto& rd : a.rdata) {
+    TlsaRecord r;
+    if (!ParseTlsaRdata(rd, r)) {
+      co_return Fail(DnsError::kServFail);
+    }
+    set.records.push_back(std::move(r));
+  }
+  co_return set;
 }
 
 asio::awaitable<Result<MxSet, DnsError>> UnboundResolver::ResolveMx(std::string domain) {

@@ -26,7 +26,11 @@ namespace sluice::dns {
 
 struct UnboundOptions {
   std::vector<std::string> forwarders;  // "127.0.0.1@5353"; empty: full recursion
-  std::string trust_anchor_file;        // enables DNSSEC validation when set
+  std::string trust_anchor_file;        // RFC 5011 managed root key: enables DNSSEC validation
+  // Static trust anchors (DS or DNSKEY records in zone-file form), for zones
+  // below an unsigned parent or a private signed zone; each enables
+  // validation for its zone.
+  std::vector<std::string> trust_anchors;
   // With forwarders: ask them for special-use names (.test, home.arpa) too,
   // rather than answering NXDOMAIN locally. Without forwarders it has no effect.
   bool forward_special_use = true;
@@ -45,6 +49,8 @@ class UnboundResolver final : public Resolver {
       std::string name) override;
   boost::asio::awaitable<Result<std::vector<std::string>, DnsError>> ResolvePtr(
       std::string ip) override;
+  boost::asio::awaitable<Result<TlsaSet, DnsError>> ResolveTlsa(std::string host,
+                                                                std::uint16_t port) override;
 
   struct Answer {
     int error = 0;  // libunbound error code, 0 if the query ran

@@ -116,10 +116,13 @@ std::string ToJson(const Outcome& e) {
         boost::json::object{{"class", e.bounce_class}, {"hard", e.hard}, {"rule", OrNull(e.rule)}};
   }
   if (!e.tls_version.empty()) {
-    o["tls"] = boost::json::object{{"version", e.tls_version}, {"cipher", e.tls_cipher}};
+    o["tls"] = boost::json::object{{"version", e.tls_version},
+                                   {"cipher", e.tls_cipher},
+                                   {"authenticated", e.tls_authenticated}};
   } else {
     o["tls"] = nullptr;
   }
+  o["tls_policy"] = OrNull(e.tls_policy);
   o["received"] = Rfc3339Micros(e.received);
   o["duration_ms"] = e.duration.count();
   PutMetadata(o, e.metadata);

@@ -72,6 +72,8 @@ struct Outcome {
   std::string rule;
   std::string tls_version;
   std::string tls_cipher;
+  std::string tls_policy;  // the policy the attempt ran under; empty: no attempt
+  bool tls_authenticated = false;
   std::chrono::system_clock::time_point timestamp;
   std::chrono::system_clock::time_point received;
   std::chrono::milliseconds duration{0};  // of this attempt

@@ -60,7 +60,9 @@ struct AttemptInfo {
   std::string_view mx_ip;
   std::string_view tls_version;
   std::string_view tls_cipher;
-  bool next_hop_dsn = false;  // the next hop took NOTIFY: it reports success itself
+  std::string_view tls_policy;     // delivery/tls_policy.h: "opportunistic", "dane", ...
+  bool tls_authenticated = false;  // the server proved its identity (verify, DANE)
+  bool next_hop_dsn = false;       // the next hop took NOTIFY: it reports success itself
   std::chrono::milliseconds took{0};
 };
 

@@ -101,6 +101,8 @@ void Manager::Record(events::OutcomeType type, MessageState& m, std::uint32_t rc
     o.mx_ip = at->mx_ip;
     o.tls_version = at->tls_version;
     o.tls_cipher = at->tls_cipher;
+    o.tls_policy = at->tls_policy;
+    o.tls_authenticated = at->tls_authenticated;
     o.egress_source = at->egress_source;
     o.duration = at->took;
   }

@@ -145,8 +145,24 @@ const char* ToString(Tls t) {
       return "opportunistic";
     case Tls::kRequired:
       return "required";
+    case Tls::kVerify:
+      return "verify";
+    case Tls::kDane:
+      return "dane";
+    case Tls::kMtaSts:
+      return "mta-sts";
   }
   return "opportunistic";
+}
+
+std::optional<Tls> ParseTls(std::string_view text) {
+  for (Tls t : {Tls::kDisabled, Tls::kOpportunistic, Tls::kRequired, Tls::kVerify, Tls::kDane,
+                Tls::kMtaSts}) {
+    if (text == ToString(t)) {
+      return t;
+    }
+  }
+  return std::nullopt;
 }
 
 const Provider* MatchProvider(const Rules& rules, const std::vector<std::string>& mx_hosts) {

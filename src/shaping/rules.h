@@ -26,8 +26,18 @@
 
 namespace sluice::shaping {
 
-enum class Tls { kDisabled, kOpportunistic, kRequired };
+// The TLS a path asks of its servers, weakest first: none; encryption if
+// offered; encryption always; a certificate valid for the MX host name; DANE
+// (TLSA records, RFC 7672) for every host; an MTA-STS policy (RFC 8461) for
+// the domain. What a destination publishes can only raise it
+// (delivery/tls_policy.h).
+enum class Tls { kDisabled, kOpportunistic, kRequired, kVerify, kDane, kMtaSts };
 const char* ToString(Tls t);
+// "disabled", "opportunistic", "required", "verify", "dane", "mta-sts".
+std::optional<Tls> ParseTls(std::string_view text);
+inline constexpr const char* kTlsChoices =
+    "must be \"disabled\", \"opportunistic\", \"required\", \"verify\", \"dane\" or "
+    "\"mta-sts\"";
 
 // One block's options; unset ones are inherited.
 struct Settings {

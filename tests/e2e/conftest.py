@@ -372,6 +372,26 @@ def mx_lab(tmp_path):
 
 
 @pytest.fixture
+def signed_dns(tmp_path):
+    """A DNSSEC-signed DNS (tests/e2e/signed_dns.py: nsd, ldns-signzone).
+
+    Request it before sluiced_factory, so sluiced stops first."""
+    from signed_dns import SignedDns
+
+    dns = SignedDns(tmp_path)
+    yield dns
+    dns.stop()
+
+
+@pytest.fixture
+def test_ca(tmp_path):
+    """A private certificate authority (tests/e2e/pki.py)."""
+    from pki import TestCa
+
+    return TestCa(tmp_path)
+
+
+@pytest.fixture
 def delivering_sluiced(mx_lab, sluiced_factory):
     """start(delivery=None, queue=None, config=None, **factory_kw) -> Sluiced.
 

@@ -49,6 +49,10 @@ const char* ToString(ClientStage s) {
 }
 
 std::shared_ptr<asio::ssl::context> MakeOpportunisticClientContext() {
+  if (auto ctx = tls::MakeClientContext({})) {
+    return std::move(ctx).value();
+  }
+  // No trust store: encryption only (nothing can be authenticated).
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
   ctx->set_verify_mode(asio::ssl::verify_none);
@@ -203,8 +207,9 @@ ServerCapabilities ParseEhlo(const Reply& r) {
 }
 
 Unexpected<ConnectFailure> Failure(ClientStage stage, std::string detail,
-                                   std::optional<Reply> reply = std::nullopt) {
-  return Fail(ConnectFailure{stage, std::move(detail), std::move(reply)});
+                                   std::optional<Reply> reply = std::nullopt,
+                                   std::string tls_result = {}) {
+  return Fail(ConnectFailure{stage, std::move(detail), std::move(reply), std::move(tls_result)});
 }
 
 bool NeedsSmtpUtf8(const Envelope& env, const std::vector<std::size_t>& rcpts) {
@@ -305,23 +310,41 @@ awaitable<Result<std::shared_ptr<ClientConnection>, ConnectFailure>> ClientConne
     }
     if (st->code != 220) {
       if (im.opts.tls == TlsPolicy::kRequired) {
-        co_return Failure(ClientStage::kStartTls, "STARTTLS refused", st);
+        co_return Failure(ClientStage::kStartTls, "STARTTLS refused", st, "starttls-not-supported");
       }
       break;  // opportunistic: carry on in plaintext
     }
-    SSL_set_tlsext_host_name(im.stream.native_handle(), c->mx_host_.c_str());
+    if (auto prepared = tls::PrepareClient(im.stream.native_handle(), c->mx_host_, im.opts.auth);
+        !prepared) {
+      im.Close();
+      co_return Failure(ClientStage::kStartTls, prepared.error(), std::nullopt,
+                        "validation-failure");
+    }
     im.deadline.Set(im.opts.command_timeout);
     auto [hec] = co_await im.stream.async_handshake(asio::ssl::stream_base::client, kTuple);
     if (hec) {
       im.Close();
-      co_return Failure(ClientStage::kStartTls, "TLS handshake failed: " + hec.message());
+      co_return Failure(ClientStage::kStartTls, "TLS handshake failed: " + hec.message(),
+                        std::nullopt, "validation-failure");
     }
     im.tls = true;
     im.in.clear();
     c->tls_info_ = tls::Describe(im.stream.native_handle());
+    if (im.opts.auth.kind != tls::PeerAuth::Kind::kNone) {
+      auto failure = tls::CheckPeer(im.stream.native_handle(), im.opts.auth);
+      c->authenticated_ = !failure;
+      if (failure && im.opts.auth_enforced) {
+        // Nothing more is said on an unauthenticated channel: no QUIT.
+        im.Close();
+        co_return Failure(ClientStage::kStartTls, "certificate not accepted: " + failure->detail,
+                          std::nullopt, failure->result_type);
+      }
+      c->auth_failure_ = std::move(failure);
+    }
   }
   if (im.opts.tls == TlsPolicy::kRequired && !im.tls) {
-    co_return Failure(ClientStage::kStartTls, "TLS required but STARTTLS not offered");
+    co_return Failure(ClientStage::kStartTls, "TLS required but STARTTLS not offered", std::nullopt,
+                      "starttls-not-supported");
   }
   co_return c;
 }

@@ -21,6 +21,7 @@
 #include "core/envelope.h"
 #include "core/result.h"
 #include "smtp/proto/reply.h"
+#include "tls/peer.h"
 #include "tls/tls.h"
 
 namespace sluice::smtp {
@@ -43,6 +44,12 @@ struct ClientOptions {
   std::string ehlo_name = "localhost";
   std::string source_address;  // local address to bind (egress source); empty: any
   TlsPolicy tls = TlsPolicy::kOpportunistic;
+  // What the server must prove after STARTTLS (tls/peer.h). With a kind other
+  // than kNone and `auth_enforced`, an unauthenticated server is hung up on
+  // before MAIL; without `auth_enforced` (an MTA-STS policy in testing mode)
+  // the failure is only recorded (ClientConnection::auth_failure()).
+  tls::PeerAuth auth;
+  bool auth_enforced = true;
   // RFC 5321 §4.5.3.2 client timeouts.
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(60);
   std::chrono::milliseconds greeting_timeout = std::chrono::minutes(5);
@@ -70,6 +77,7 @@ struct ConnectFailure {
   ClientStage stage = ClientStage::kConnect;
   std::string detail;
   std::optional<Reply> reply;  // when the server answered
+  std::string tls_result;      // RFC 8460 §4.3 result type of a TLS failure; else empty
 };
 
 // Per recipient of the transaction, the reply that decides its fate.
@@ -99,6 +107,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
   const ServerCapabilities& capabilities() const { return caps_; }
   const tls::SessionInfo& tls_info() const { return tls_info_; }
+  // The server proved what ClientOptions::auth asked (false when nothing was asked).
+  bool authenticated() const { return authenticated_; }
+  // Why it did not, when that was let pass (auth_enforced false).
+  const std::optional<tls::AuthFailure>& auth_failure() const { return auth_failure_; }
   const std::string& peer_ip() const { return ip_; }
   const std::string& mx_host() const { return mx_host_; }
   bool usable() const { return !closed_; }
@@ -111,12 +123,15 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   std::unique_ptr<Impl> impl_;
   ServerCapabilities caps_;
   tls::SessionInfo tls_info_;
+  bool authenticated_ = false;
+  std::optional<tls::AuthFailure> auth_failure_;
   std::string ip_;
   std::string mx_host_;
   bool closed_ = false;
 };
 
-// A client TLS context for opportunistic STARTTLS (no peer verification).
+// A client TLS context for opportunistic STARTTLS (the system trust store;
+// tls::MakeClientContext).
 std::shared_ptr<boost::asio::ssl::context> MakeOpportunisticClientContext();
 
 }  // namespace sluice::smtp

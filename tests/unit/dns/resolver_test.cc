@@ -44,6 +44,17 @@ TEST(TxtRdata, JoinsCharacterStrings) {
   EXPECT_FALSE(ParseTxtRdata(std::string("\x05" "ab", 3), out));
 }
 
+// RFC 6698 §2.1: usage, selector, matching type, then the data.
+TEST(TlsaRdata, FixedFieldsThenData) {
+  TlsaRecord r;
+  ASSERT_TRUE(ParseTlsaRdata(std::string("\x03\x01\x01\xab\xcd", 5), r));
+  EXPECT_EQ(r.usage, 3);
+  EXPECT_EQ(r.selector, 1);
+  EXPECT_EQ(r.mtype, 1);
+  EXPECT_EQ(r.data, "\xab\xcd");
+  EXPECT_FALSE(ParseTlsaRdata(std::string("\x03\x01", 2), r));
+}
+
 // RFC 1035 §3.5 and RFC 3596 §2.5.
 TEST(ReverseName, V4AndV6) {
   EXPECT_EQ(ReverseName("192.0.2.1"), "1.2.0.192.in-addr.arpa");

@@ -1,0 +1,51 @@
+#pragma once
+// Security: decides, per MX host, whether mail may go in cleartext, over any
+//           TLS, or only to a server that proves who it is; a network
+//           attacker's stripped STARTTLS or substituted certificate must
+//           never win over a policy the receiver published.
+// Standards: RFC 7672 §2.2 (DANE: secure usable TLSA records make TLS
+//            mandatory and authenticated; a bogus or failed lookup makes the
+//            host unusable; insecure or absent records change nothing; secure
+//            but unusable records still make TLS mandatory), RFC 3207
+//            (STARTTLS), RFC 8460 §4.3 (result types of policy failures).
+//
+// The strongest policy that applies wins: the path's configured `tls`
+// (shaping) and what the destination publishes. The decision is pure: the
+// dispatcher looks the TLSA records up and hands them in.
+
+#include <string>
+#include <variant>
+
+#include "core/result.h"
+#include "dns/resolver.h"
+#include "shaping/rules.h"
+#include "smtp/client/client.h"
+#include "smtp/proto/reply.h"
+
+namespace sluice::delivery {
+
+// How one connection to one host goes, and the name it is reported under.
+struct HostTls {
+  smtp::TlsPolicy tls = smtp::TlsPolicy::kOpportunistic;
+  tls::PeerAuth auth;
+  bool enforced = true;
+  std::string policy = "opportunistic";  // events and metrics: "dane", "verify", ...
+};
+
+// Why a host may not be used now: the deferral reply and its RFC 8460 result type.
+struct HostRefused {
+  smtp::Reply reply;
+  std::string result_type;
+  std::string policy;
+};
+
+// Whether DANE applies to a host: look its TLSA records up at all.
+bool WantsTlsa(shaping::Tls configured, bool dane_enabled, const std::string& host);
+
+// The policy for `host` (a name, or "[address literal]") under the
+// configured mode; `tlsa` is the lookup's outcome when WantsTlsa() said so
+// (else null).
+Result<HostTls, HostRefused> DecideHostTls(shaping::Tls configured, const std::string& host,
+                                           const Result<dns::TlsaSet, dns::DnsError>* tlsa);
+
+}  // namespace sluice::delivery
