@@ -414,6 +414,7 @@ void BindEgress(const config::Section& egress, Settings& st) {
   }
   st.queue.suspensions_file = (std::filesystem::path(st.spool_path) / "suspensions.state").string();
   d.shaping_state_file = (std::filesystem::path(st.spool_path) / "shaping.state").string();
+  st.mta_sts_file = (std::filesystem::path(st.spool_path) / "mta-sts.policies").string();
   // Pools: named, weighted sets of sources ([[egress.pool]]).
   for (const auto& p : egress.Tables("pool")) {
     p.RejectUnknown({"name", "sources", "weights"});
@@ -674,10 +675,25 @@ Settings Bind(const config::Document& doc) {
   st.dns.forward_special_use = dns.Bool("forward_special_use", st.dns.forward_special_use);
 
   auto del = root.Table("delivery");
-  del.RejectUnknown({"enabled", "ehlo_name", "port", "tls", "dane", "ca_file", "source_address",
-                     "smarthost", "connection_limit", "max_deliveries_per_connection",
-                     "max_recipients_per_transaction", "idle_timeout", "connect_timeout",
-                     "command_timeout", "data_timeout", "shaping", "failure_backoff",
+  del.RejectUnknown({"enabled",
+                     "ehlo_name",
+                     "port",
+                     "tls",
+                     "dane",
+                     "ca_file",
+                     "mta_sts",
+                     "mta_sts_port",
+                     "source_address",
+                     "smarthost",
+                     "connection_limit",
+                     "max_deliveries_per_connection",
+                     "max_recipients_per_transaction",
+                     "idle_timeout",
+                     "connect_timeout",
+                     "command_timeout",
+                     "data_timeout",
+                     "shaping",
+                     "failure_backoff",
                      "max_failure_backoff"});
   auto& d = st.delivery;
   st.delivery_enabled = del.Bool("enabled", true);
@@ -689,6 +705,8 @@ Settings Bind(const config::Document& doc) {
     del.Report("tls", shaping::kTlsChoices);
   }
   d.dane = del.Bool("dane", d.dane);
+  st.mta_sts = del.Bool("mta_sts", st.mta_sts);
+  st.mta_sts_port = static_cast<std::uint16_t>(del.Int("mta_sts_port", 443, 1, 65535));
   st.delivery_tls.ca_file = del.String("ca_file", "");
   if (!st.delivery_tls.ca_file.empty() && ::access(st.delivery_tls.ca_file.c_str(), R_OK) != 0) {
     del.Report("ca_file", "cannot read " + st.delivery_tls.ca_file);

@@ -90,7 +90,12 @@ struct Settings {
   bool delivery_enabled = true;
   delivery::Options delivery;
   tls::ClientContextOptions delivery_tls;  // [delivery] ca_file: whom `verify` trusts
-  queue::ManagerOptions queue;             // [queue]
+  // [delivery] mta_sts: honour recipient domains' MTA-STS policies (RFC 8461),
+  // fetched from mta_sts_port (443) and kept in mta_sts_file.
+  bool mta_sts = true;
+  std::uint16_t mta_sts_port = 443;
+  std::string mta_sts_file;
+  queue::ManagerOptions queue;  // [queue]
   dkim::Options dkim;
   std::string shaping_file;                    // [delivery] shaping: reloaded on SIGHUP
   std::string api_keys_file = "var/api-keys";  // [api] keys_file ("" : no keys)

@@ -54,6 +54,7 @@
 #include "events/events.h"
 #include "ingest/ingest.h"
 #include "ingest/reports.h"
+#include "mtasts/policies.h"
 #include "runtime/fd_limit.h"
 #include "runtime/io_pool.h"
 #include "runtime/malloc_tuning.h"
@@ -272,6 +273,8 @@ int Serve(const Args& args) {
   std::unique_ptr<queue::Manager> queue_manager;
   std::unique_ptr<shaping::Shaper> shaper;
   std::unique_ptr<delivery::Connector> connector;
+  std::unique_ptr<mtasts::Fetcher> sts_fetcher;
+  std::unique_ptr<mtasts::Policies> sts;
   std::unique_ptr<delivery::Dispatcher> dispatcher;
   ingest::Ingest::OnStored on_stored;
   if (st.delivery_enabled) {
@@ -287,12 +290,21 @@ int Serve(const Args& args) {
       spdlog::critical("[delivery] {}", client_tls.error());
       return 1;
     }
+    if (st.mta_sts) {
+      sts_fetcher = mtasts::MakeHttpsFetcher(delivery_ctx->get_executor(), *resolver,
+                                             client_tls.value(), {.port = st.mta_sts_port});
+      sts = std::make_unique<mtasts::Policies>(clock, *resolver, *sts_fetcher, st.mta_sts_file);
+      if (std::string error; !sts->Load(&error)) {
+        spdlog::warn("MTA-STS: {}; starting without cached policies", error);
+      }
+    }
     connector =
         delivery::MakeSmtpConnector(delivery_ctx->get_executor(), std::move(client_tls).value());
     dispatcher = std::make_unique<delivery::Dispatcher>(
         *delivery_ctx, st.delivery,
         delivery::Parts{clock, *queue_manager, *shaper, *resolver, *d.spool, d.bus, *connector,
-                        &spool_reads, d.metrics ? d.metrics->ForDelivery() : delivery::Metrics{}});
+                        &spool_reads, sts.get(),
+                        d.metrics ? d.metrics->ForDelivery() : delivery::Metrics{}});
     on_stored = [p = dispatcher.get()](spool::Meta m) { p->Submit(std::move(m)); };
   }
 

@@ -35,6 +35,10 @@ struct Envelope {
   bool smtputf8 = false;
   DsnRet ret = DsnRet::kUnspecified;
   std::string envid;  // RFC 3461 §4.4, decoded
+  // RFC 8689: REQUIRETLS asked at MAIL (every hop verified TLS), or a
+  // "TLS-Required: No" field (receivers' TLS policies may be ignored).
+  bool requiretls = false;
+  bool tls_optional = false;
 };
 
 }  // namespace sluice

@@ -32,6 +32,8 @@ class Connection {
   virtual const tls::SessionInfo& tls_info() const = 0;
   // The receiver offers DSN (RFC 3461): it takes NOTIFY and reports itself.
   virtual bool speaks_dsn() const = 0;
+  // The receiver offers REQUIRETLS (RFC 8689).
+  virtual bool speaks_requiretls() const { return false; }
 
   // Set by the dispatcher once open: the TLS policy the connection was made
   // under (tls_policy.h) and whether the server proved its identity.

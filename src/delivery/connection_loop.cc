@@ -105,7 +105,7 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
     if (WantsTlsa(configured, opts_.dane, mx.host)) {
       tlsa = co_await parts_.resolver.ResolveTlsa(mx.host, port);
     }
-    auto host_tls = DecideHostTls(configured, mx.host, tlsa ? &*tlsa : nullptr);
+    auto host_tls = DecideHostTls(configured, mx.host, tlsa ? &*tlsa : nullptr, q.sts.get());
     if (!host_tls) {
       q.tls_policy = host_tls.error().policy;
       last = host_tls.error().reply;
@@ -377,6 +377,30 @@ awaitable<void> Dispatcher::Deliver(Connection& conn, ReadyQueue& q, queue::Work
     return Piece::kData;
   };
   const queue::RetryPolicy retry = RetryFor(&q);
+  if (m->meta.envelope.requiretls) {
+    // RFC 8689 §4.2: only over TLS authenticated by DANE or MTA-STS, to a
+    // server that takes REQUIRETLS on; else not delivered (5.7.30).
+    const bool authenticated =
+        conn.tls_authenticated && (conn.tls_policy == "dane" || conn.tls_policy == "mta-sts");
+    if (!authenticated || !conn.speaks_requiretls()) {
+      const Reply refused{550, "5.7.30",
+                          "REQUIRETLS support required: " + conn.mx_host() +
+                              (!authenticated ? " is not authenticated by DANE or MTA-STS"
+                                              : " does not offer REQUIRETLS")};
+      queue::AttemptInfo at = AttemptOf(&q, &conn);
+      for (std::uint32_t rcpt : todo) {
+        if (!m->meta.IsDone(rcpt)) {
+          queue.Record(events::OutcomeType::kBounce, *m, rcpt, w,
+                       {refused.code, refused.enhanced, refused.text}, &at, retry);
+          m->meta.done[rcpt] |= spool::Meta::kFinal;
+        }
+      }
+      GiveBackWarmup(q);
+      queue.Finish(*m, w, {}, retry);
+      queue.Release(*m);
+      co_return;
+    }
+  }
   const auto& names = queue.names();
   const shaping::Group group{names.Tenant(w.queue), names.Campaign(w.queue)};
   std::vector<std::uint32_t> pending;

@@ -178,11 +178,27 @@ Route Dispatcher::MakeRoute(const std::string& domain, std::string site,
   return r;
 }
 
+awaitable<void> Dispatcher::FailWaiting(Dispatcher* self, std::uint32_t domain, Reply failure) {
+  // Every item waiting for the domain shares the answer; failed in slices so
+  // connections keep running meanwhile.
+  while (true) {
+    auto slice = self->routes_.TakeWaiting(domain, 256);
+    if (slice.empty()) {
+      break;
+    }
+    for (const auto& w : slice) {
+      self->FailItem(w, failure, nullptr);
+    }
+    co_await asio::post(self->ioc_, asio::use_awaitable);
+  }
+}
+
 awaitable<void> Dispatcher::Lookup(Dispatcher* self, std::uint32_t domain) {
   // A copy: the names table may grow while this waits.
   const std::string name = self->parts_.queue.names().Name(domain);
   std::string site;
   std::vector<RouteHost> hosts;
+  std::shared_ptr<const mtasts::Policy> route_sts;
   const auto& routes = self->opts_.routes;
   auto configured = routes.find(name);
   if (configured == routes.end()) {
@@ -199,28 +215,42 @@ awaitable<void> Dispatcher::Lookup(Dispatcher* self, std::uint32_t domain) {
   } else {
     auto mx = co_await self->parts_.resolver.ResolveMx(name);
     if (!mx) {
-      // Every item waiting for this domain shares the answer; fail them in
-      // slices so connections keep running meanwhile.
+      // A named argument: GCC 12 frees a temporary coroutine argument twice.
       const Reply failure = DnsReply(mx.error(), name);
-      while (true) {
-        auto slice = self->routes_.TakeWaiting(domain, 256);
-        if (slice.empty()) {
-          break;
-        }
-        for (const auto& w : slice) {
-          self->FailItem(w, failure, nullptr);
-        }
-        co_await asio::post(self->ioc_, asio::use_awaitable);
-      }
+      co_await FailWaiting(self, domain, failure);
       co_return;
     }
-    site = mx->Site();
+    std::shared_ptr<const mtasts::Policy> sts;
+    if (self->parts_.sts != nullptr) {
+      auto found = co_await self->parts_.sts->For(name);
+      if (found.policy && found.policy->mode != mtasts::Mode::kNone) {
+        sts = std::move(found.policy);
+      }
+    }
+    if (sts && sts->mode == mtasts::Mode::kEnforce) {
+      // RFC 8461 §4.2: only the MX hosts the policy names; none is a failure
+      // to deliver securely (deferred: the policy or the MX may be fixed).
+      std::erase_if(mx->hosts, [&](const dns::MxHost& h) { return !sts->Matches(h.host); });
+      if (mx->hosts.empty()) {
+        const Reply failure{451, "4.7.5",
+                            name + ": no MX host is named by the domain's MTA-STS policy"};
+        co_await FailWaiting(self, domain, failure);
+        co_return;
+      }
+    }
+    // Mail under an MTA-STS policy has paths of its own: its connections
+    // authenticate the server, other domains' on the same hosts need not.
+    site = mx->Site() + (!sts                                  ? ""
+                         : sts->mode == mtasts::Mode::kEnforce ? "|mta-sts"
+                                                               : "|mta-sts-testing");
     for (auto& h : mx->hosts) {
       hosts.push_back({std::move(h.host), 0});
     }
+    route_sts = std::move(sts);
   }
-  const Route& route =
-      self->routes_.Set(domain, self->MakeRoute(name, std::move(site), std::move(hosts)));
+  Route made = self->MakeRoute(name, std::move(site), std::move(hosts));
+  made.sts = std::move(route_sts);
+  const Route& route = self->routes_.Set(domain, std::move(made));
   for (const auto& w : self->routes_.TakeWaiting(domain, SIZE_MAX)) {
     if (ReadyQueue* q = self->PathFor(route, w)) {
       self->Enqueue(*q, w, domain);
@@ -285,6 +315,7 @@ ReadyQueue& Dispatcher::PathForSource(const Route& route, std::size_t source) {
     // (Re)resolved with the route: hosts and shaping settings for this source.
     q.hosts = route.hosts;
     q.provider = route.provider;
+    q.sts = route.sts;
     shaping::Effective settings = BuiltinShaping(opts_);
     if (const auto& rules = opts_.shaping) {
       std::vector<std::string> names;

@@ -36,6 +36,7 @@
 #include "dns/resolver.h"
 #include "events/events.h"
 #include "metrics/fwd.h"
+#include "mtasts/policies.h"
 #include "queue/manager.h"
 #include "shaping/egress.h"
 #include "shaping/rules.h"
@@ -130,6 +131,8 @@ struct Parts {
   Connector& connector;
   // Spool reads run here, off the delivery thread (null: inline, for tests).
   boost::asio::thread_pool* reads = nullptr;
+  // Recipient domains' MTA-STS policies (RFC 8461; null: not honoured).
+  mtasts::Policies* sts = nullptr;
   Metrics metrics{};
 };
 
@@ -173,6 +176,9 @@ class Dispatcher final : public queue::Downstream {
   // (or is stale) waits while one Lookup() per domain finds it.
   void Dispatch(const queue::WorkItem& w);
   static boost::asio::awaitable<void> Lookup(Dispatcher* self, std::uint32_t domain);
+  // Every item waiting for the domain's route gets `failure`.
+  static boost::asio::awaitable<void> FailWaiting(Dispatcher* self, std::uint32_t domain,
+                                                  smtp::Reply failure);
   Route MakeRoute(const std::string& domain, std::string site, std::vector<RouteHost> hosts) const;
   // The ready queue for an item on a route, from the next source of its pool
   // with warm-up room; null if the item went elsewhere (a suspension, no

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 
 #include "core/clock.h"
 #include "dns/resolver.h"
+#include "mtasts/policy.h"
 #include "queue/scheduler.h"
 #include "smtp/proto/reply.h"
 
@@ -40,6 +42,9 @@ struct Route {
   std::vector<RouteHost> hosts;
   std::string domain;              // for domain shaping rules
   std::string provider = "other";  // shaping provider (warm-up counts)
+  // The domain's MTA-STS policy in enforce or testing mode (null: none); in
+  // enforce mode `hosts` holds only the MX hosts it names.
+  std::shared_ptr<const mtasts::Policy> sts;
   Clock::Steady::time_point expires{};
   Clock::Steady::time_point used{};
 };

@@ -23,6 +23,7 @@ class SmtpConnection final : public Connection {
   const std::string& peer_ip() const override { return c_->peer_ip(); }
   const tls::SessionInfo& tls_info() const override { return c_->tls_info(); }
   bool speaks_dsn() const override { return c_->capabilities().dsn; }
+  bool speaks_requiretls() const override { return c_->capabilities().requiretls; }
 
  private:
   std::shared_ptr<smtp::ClientConnection> c_;

@@ -24,7 +24,8 @@ bool WantsTlsa(shaping::Tls configured, bool dane_enabled, const std::string& ho
 }
 
 Result<HostTls, HostRefused> DecideHostTls(shaping::Tls configured, const std::string& host,
-                                           const Result<dns::TlsaSet, dns::DnsError>* tlsa) {
+                                           const Result<dns::TlsaSet, dns::DnsError>* tlsa,
+                                           const mtasts::Policy* sts) {
   if (tlsa != nullptr) {
     if (!*tlsa) {
       // RFC 7672 §2.2: a TLSA lookup that fails (bogus, SERVFAIL) leaves the
@@ -54,8 +55,35 @@ Result<HostTls, HostRefused> DecideHostTls(shaping::Tls configured, const std::s
       return out;
     }
   }
+  const bool enforce = sts != nullptr && sts->mode == mtasts::Mode::kEnforce;
+  const bool testing = sts != nullptr && sts->mode == mtasts::Mode::kTesting;
+  if (enforce) {
+    // RFC 8461 §4.2: only a named host, over TLS, with a valid certificate.
+    if (!sts->Matches(host)) {
+      return Fail(Refuse(host, "not an MX host of the domain's MTA-STS policy",
+                         "validation-failure", "mta-sts"));
+    }
+    HostTls out;
+    out.tls = smtp::TlsPolicy::kRequired;
+    out.auth = {tls::PeerAuth::Kind::kPkix, {host}, {}};
+    out.policy = "mta-sts";
+    return out;
+  }
+  if (configured == shaping::Tls::kMtaSts && !testing) {
+    return Fail(Refuse(host, "the domain publishes no MTA-STS policy, and one is required",
+                       "sts-policy-fetch-error", "mta-sts"));
+  }
   HostTls out;
   out.policy = shaping::ToString(configured);
+  if (testing && configured <= shaping::Tls::kRequired) {
+    // RFC 8461 §5: testing mode checks and reports, and delivers regardless.
+    out.tls = configured == shaping::Tls::kRequired ? smtp::TlsPolicy::kRequired
+                                                    : smtp::TlsPolicy::kOpportunistic;
+    out.auth = {tls::PeerAuth::Kind::kPkix, {host}, {}};
+    out.enforced = false;
+    out.policy = "mta-sts-testing";
+    return out;
+  }
   switch (configured) {
     case shaping::Tls::kDisabled:
       out.tls = smtp::TlsPolicy::kDisabled;
@@ -70,9 +98,7 @@ Result<HostTls, HostRefused> DecideHostTls(shaping::Tls configured, const std::s
       return Fail(Refuse(host, "no DNSSEC-signed TLSA records, and DANE is required",
                          "dane-required", "dane"));
     case shaping::Tls::kVerify:
-    case shaping::Tls::kMtaSts:
-      // MTA-STS without a policy for the domain verifies as `verify` does;
-      // the route's policy decides which hosts may be used at all.
+    case shaping::Tls::kMtaSts:  // with a testing policy: verified, and enforced
       out.tls = smtp::TlsPolicy::kRequired;
       out.auth.kind = tls::PeerAuth::Kind::kPkix;
       if (!IsLiteral(host)) {

@@ -18,6 +18,7 @@
 
 #include "core/result.h"
 #include "dns/resolver.h"
+#include "mtasts/policy.h"
 #include "shaping/rules.h"
 #include "smtp/client/client.h"
 #include "smtp/proto/reply.h"
@@ -44,8 +45,10 @@ bool WantsTlsa(shaping::Tls configured, bool dane_enabled, const std::string& ho
 
 // The policy for `host` (a name, or "[address literal]") under the
 // configured mode; `tlsa` is the lookup's outcome when WantsTlsa() said so
+// (else null); `sts` the domain's MTA-STS policy in enforce or testing mode
 // (else null).
 Result<HostTls, HostRefused> DecideHostTls(shaping::Tls configured, const std::string& host,
-                                           const Result<dns::TlsaSet, dns::DnsError>* tlsa);
+                                           const Result<dns::TlsaSet, dns::DnsError>* tlsa,
+                                           const mtasts::Policy* sts = nullptr);
 
 }  // namespace sluice::delivery

@@ -274,6 +274,19 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
   if (message_id.size() > 998) {  // RFC 5322 §2.1.1: no longer than a line
     message_id.resize(998);
   }
+  // RFC 8689 §5: "TLS-Required: No" asks that receivers' TLS policies may be
+  // ignored; REQUIRETLS, when also asked, wins.
+  if (!envelope.requiretls) {
+    if (auto v = message::FieldValue(data, "TLS-Required")) {
+      std::string_view t = *v;
+      while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) {
+        t.remove_prefix(1);
+      }
+      envelope.tls_optional = t.size() >= 2 && (t[0] == 'N' || t[0] == 'n') &&
+                              (t[1] == 'O' || t[1] == 'o') &&
+                              (t.size() == 2 || t[2] == ' ' || t[2] == '\t' || t[2] == '\r');
+    }
+  }
 
   // Tenant and campaign: only mail we originate names them. The fields that
   // carry them steer delivery and do not travel on. An authenticated user's

@@ -5,12 +5,13 @@
 // Meta record layout: a version octet, then fields in a fixed order; integers
 // as LEB128 varints, strings as varint length + octets. Version 2 appends the
 // tenant and the campaign, version 3 the metadata and send_at, version 4 the
-// Message-ID; older records (without them) still decode.
+// Message-ID, version 5 the RFC 8689 TLS flags (an octet: 1 REQUIRETLS, 2
+// TLS-Required: No); older records (without them) still decode.
 
 namespace sluice::spool {
 namespace {
 
-constexpr std::uint8_t kVersion = 4;
+constexpr std::uint8_t kVersion = 5;
 
 void PutVarint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -148,6 +149,7 @@ std::string EncodeMeta(const Meta& m) {
   }
   PutVarint(out, ZigZag(m.send_at_us));
   PutString(out, m.message_id);
+  out.push_back(static_cast<char>((e.requiretls ? 1 : 0) | (e.tls_optional ? 2 : 0)));
   return out;
 }
 
@@ -208,6 +210,11 @@ Result<Meta, SpoolError> DecodeMeta(std::string_view bytes) {
   }
   if (version >= 4) {
     m.message_id = r.String();
+  }
+  if (version >= 5) {
+    const std::uint8_t tls = r.Byte();
+    e.requiretls = (tls & 1) != 0;
+    e.tls_optional = (tls & 2) != 0;
   }
   if (!r.ok()) {
     return Fail(SpoolError::kCorrupt);

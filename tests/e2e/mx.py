@@ -311,6 +311,8 @@ class _Handler:
             responses.insert(len(responses) - 1, "250-PIPELINING")
         if not self.sink.eightbitmime:
             responses = [r for r in responses if "8BITMIME" not in r]
+        if self.sink.requiretls and session.ssl is not None:
+            responses.insert(len(responses) - 1, "250-REQUIRETLS")
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -341,6 +343,13 @@ class _CountingSMTP(SMTP):
         self._sink = sink
         self._seen = False
         self._counted = False
+
+    def _getparams(self, params):
+        # REQUIRETLS (RFC 8689) is taken when offered; it stays in mail_options.
+        result = super()._getparams(params)
+        if result is not None and self._sink.requiretls and result.get("REQUIRETLS") is True:
+            del result["REQUIRETLS"]
+        return result
 
     def connection_made(self, transport):
         first = not self._seen
@@ -399,6 +408,7 @@ class Sink:
         self.reply_for = None
         self.data_delay = 0.0
         self.eightbitmime = True
+        self.requiretls = False  # offer REQUIRETLS (RFC 8689) after STARTTLS
 
         self.lock = threading.Condition()
         self.armed = False  # the controller's own start-up probe is not counted

@@ -189,6 +189,8 @@ ServerCapabilities ParseEhlo(const Reply& r) {
       c.smtputf8 = true;
     } else if (kw == "DSN") {
       c.dsn = true;
+    } else if (kw == "REQUIRETLS") {
+      c.requiretls = true;
     } else if (kw == "CHUNKING") {
       c.chunking = true;
     } else if (kw == "SIZE") {
@@ -446,6 +448,9 @@ awaitable<TransactionResult> ClientConnection::Send(const Envelope& env,
   }
   if (utf8) {
     mail += " SMTPUTF8";
+  }
+  if (env.requiretls && caps_.requiretls) {
+    mail += " REQUIRETLS";  // RFC 8689 §4.2: the requirement travels on
   }
   if (caps_.dsn) {
     if (env.ret != DsnRet::kUnspecified) {

@@ -67,6 +67,7 @@ struct ServerCapabilities {
   bool smtputf8 = false;
   bool dsn = false;
   bool chunking = false;
+  bool requiretls = false;     // RFC 8689
   std::uint64_t max_size = 0;  // 0: not announced or unlimited
 };
 

@@ -177,6 +177,11 @@ std::optional<CommandFailure> ApplyMailParam(const Param& p, MailParams& m, unsi
       return BadParam(p.keyword, "must be xtext of at most 100 printable characters");
     }
     m.envid = std::move(*v);
+  } else if (IEquals(p.keyword, "REQUIRETLS")) {
+    if (once(64) || p.has_value) {
+      return BadParam(p.keyword, "takes no value");
+    }
+    m.requiretls = true;
   } else if (IEquals(p.keyword, "AUTH")) {
     if (once(32)) {
       return BadParam(p.keyword, "repeated");

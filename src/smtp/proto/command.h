@@ -38,8 +38,9 @@ struct MailParams {
   BodyType body = BodyType::kUnspecified;
   bool smtputf8 = false;
   DsnRet ret = DsnRet::kUnspecified;
-  std::string envid;  // xtext-decoded
-  std::string auth;   // RFC 4954 §5 AUTH= (recorded, not trusted)
+  std::string envid;        // xtext-decoded
+  std::string auth;         // RFC 4954 §5 AUTH= (recorded, not trusted)
+  bool requiretls = false;  // RFC 8689 §3
 };
 
 struct RcptParams {

@@ -402,6 +402,9 @@ void Session::DoEhlo(const Command& c) {
   if (TlsAvailable()) {
     text += "\nSTARTTLS";
   }
+  if (!info_.tls.version.empty()) {
+    text += "\nREQUIRETLS";  // RFC 8689 §4.1: offered over TLS only
+  }
   if (AuthOffered()) {
     text += "\nAUTH PLAIN LOGIN";
   }
@@ -428,10 +431,15 @@ bool Session::DoMail(Command& c) {
   if (c.mail.size && *c.mail.size > listener_.limits.max_message_size) {
     return QueueError({552, "5.3.4", "Message size exceeds fixed maximum message size"});
   }
+  if (c.mail.requiretls && info_.tls.version.empty()) {
+    // RFC 8689 §4.1
+    return QueueError({530, "5.7.10", "REQUIRETLS needs a TLS session"});
+  }
   if (auto busy = ctx_.sink->CheckResources()) {
     return QueueError(*busy);
   }
   envelope_ = Envelope{};
+  envelope_.requiretls = c.mail.requiretls;
   envelope_.sender = std::move(c.path);
   envelope_.body = c.mail.body;
   envelope_.smtputf8 = c.mail.smtputf8;

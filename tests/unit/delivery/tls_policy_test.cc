@@ -11,7 +11,9 @@ using dns::TlsaSet;
 using shaping::Tls;
 using TlsaResult = Result<TlsaSet, DnsError>;
 
-TlsaRecord Ee() { return {3, 1, 1, std::string(32, '\x11')}; }
+TlsaRecord Ee() {
+  return {3, 1, 1, std::string(32, '\x11')};
+}
 
 TEST(TlsPolicy, ConfiguredModesWithoutDane) {
   auto opp = DecideHostTls(Tls::kOpportunistic, "mx.example", nullptr);
@@ -80,6 +82,52 @@ TEST(TlsPolicy, InsecureOrAbsentTlsaFallsBack) {
   auto required = DecideHostTls(Tls::kDane, "mx.example", &denied);
   ASSERT_FALSE(required);
   EXPECT_EQ(required.error().result_type, "dane-required");
+}
+
+mtasts::Policy Sts(mtasts::Mode mode) {
+  mtasts::Policy p;
+  p.mode = mode;
+  p.mx = {"*.example.com"};
+  return p;
+}
+
+// RFC 8461 §4.2: enforce: named hosts only, TLS, a valid certificate.
+TEST(TlsPolicy, MtaStsEnforce) {
+  auto sts = Sts(mtasts::Mode::kEnforce);
+  auto d = DecideHostTls(Tls::kOpportunistic, "mx.example.com", nullptr, &sts);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->policy, "mta-sts");
+  EXPECT_EQ(d->tls, smtp::TlsPolicy::kRequired);
+  EXPECT_EQ(d->auth.kind, tls::PeerAuth::Kind::kPkix);
+  EXPECT_TRUE(d->enforced);
+  auto other = DecideHostTls(Tls::kOpportunistic, "mx.example.org", nullptr, &sts);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().reply.enhanced, "4.7.5");
+}
+
+// RFC 8461 §2: DANE takes precedence over MTA-STS for a host with TLSA records.
+TEST(TlsPolicy, DaneBeforeMtaSts) {
+  auto sts = Sts(mtasts::Mode::kEnforce);
+  TlsaResult r = TlsaSet{{Ee()}, true};
+  auto d = DecideHostTls(Tls::kOpportunistic, "mx.example.com", &r, &sts);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->policy, "dane");
+}
+
+// RFC 8461 §5: testing: checked, reported, not enforced; `verify` still is.
+TEST(TlsPolicy, MtaStsTesting) {
+  auto sts = Sts(mtasts::Mode::kTesting);
+  auto d = DecideHostTls(Tls::kOpportunistic, "mx.example.org", nullptr, &sts);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->policy, "mta-sts-testing");
+  EXPECT_EQ(d->tls, smtp::TlsPolicy::kOpportunistic);
+  EXPECT_EQ(d->auth.kind, tls::PeerAuth::Kind::kPkix);
+  EXPECT_FALSE(d->enforced);
+  auto v = DecideHostTls(Tls::kVerify, "mx.example.com", nullptr, &sts);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->enforced);
+  // tls = "mta-sts" requires a policy.
+  EXPECT_FALSE(DecideHostTls(Tls::kMtaSts, "mx.example.com", nullptr, nullptr));
 }
 
 TEST(TlsPolicy, NoTlsaLookupForAddressLiterals) {

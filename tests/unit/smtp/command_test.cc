@@ -137,6 +137,16 @@ TEST(CommandParser, MailParameters) {
   EXPECT_TRUE(r->mail.smtputf8);
   EXPECT_EQ(r->mail.ret, DsnRet::kHeaders);
   EXPECT_EQ(r->mail.envid, "QQ+314");
+  EXPECT_FALSE(r->mail.requiretls);
+}
+
+// RFC 8689 §3: REQUIRETLS, no value, once.
+TEST(CommandParser, RequireTls) {
+  auto r = ParseCommand("MAIL FROM:<a@example.com> REQUIRETLS");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->mail.requiretls);
+  EXPECT_FALSE(ParseCommand("MAIL FROM:<a@example.com> REQUIRETLS=YES").ok());
+  EXPECT_FALSE(ParseCommand("MAIL FROM:<a@example.com> REQUIRETLS REQUIRETLS").ok());
 }
 
 TEST(CommandParser, ParameterKeywordsAreCaseInsensitive) {

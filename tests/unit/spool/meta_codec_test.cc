@@ -30,6 +30,7 @@ Meta Sample() {
   m.metadata = {{"order", "A-17"}, {"user", "ü 42"}};
   m.send_at_us = 1795618900000000;
   m.message_id = "<spring.42@shop.example>";
+  m.envelope.requiretls = true;
   return m;
 }
 
@@ -62,6 +63,8 @@ TEST(MetaCodec, RoundTrip) {
   EXPECT_EQ(d->send_at_us, m.send_at_us);
   EXPECT_EQ(d->StartUs(), m.send_at_us);
   EXPECT_EQ(d->message_id, m.message_id);
+  EXPECT_TRUE(d->envelope.requiretls);
+  EXPECT_FALSE(d->envelope.tls_optional);
 }
 
 TEST(MetaCodec, TruncatedRecordsAreCorruptNotCrashes) {
@@ -111,12 +114,29 @@ TEST(MetaCodec, VersionThreeRecordsDecodeWithoutMessageId) {
   Meta m = Sample();
   m.message_id.clear();
   std::string bytes = EncodeMeta(m);
-  bytes.resize(bytes.size() - 1);  // the empty Message-ID version 4 appends
+  bytes.resize(bytes.size() - 2);  // the empty Message-ID (v4) and the TLS flags (v5)
   bytes[0] = 3;
   auto d = DecodeMeta(bytes);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->metadata, m.metadata);
   EXPECT_TRUE(d->message_id.empty());
+}
+
+// RFC 8689: version 5 carries REQUIRETLS and TLS-Required: No.
+TEST(MetaCodec, VersionFourRecordsDecodeWithoutTlsFlags) {
+  Meta m = Sample();
+  std::string bytes = EncodeMeta(m);
+  bytes.resize(bytes.size() - 1);
+  bytes[0] = 4;
+  auto d = DecodeMeta(bytes);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->message_id, m.message_id);
+  EXPECT_FALSE(d->envelope.requiretls);
+  m.envelope.requiretls = false;
+  m.envelope.tls_optional = true;
+  auto optional = DecodeMeta(EncodeMeta(m));
+  ASSERT_TRUE(optional.ok());
+  EXPECT_TRUE(optional->envelope.tls_optional);
 }
 
 TEST(MetaCodec, UnknownVersionIsCorrupt) {
