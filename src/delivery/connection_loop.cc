@@ -100,12 +100,18 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
     }
     const std::uint16_t port = mx.port != 0 ? mx.port : opts_.port;
     // The host's TLS policy: DANE records looked up when they may apply.
-    const auto configured = q.path.settings().tls;
+    // RFC 8689 §5: mail saying "TLS-Required: No" sets the receiver's
+    // policies (DANE, MTA-STS) aside; TLS is still tried.
+    const auto configured = TlsForPath(q.path.settings().tls, q.tls_optional);
     std::optional<Result<dns::TlsaSet, dns::DnsError>> tlsa;
-    if (WantsTlsa(configured, opts_.dane, mx.host)) {
+    if (!q.tls_optional && WantsTlsa(configured, opts_.dane, mx.host)) {
       tlsa = co_await parts_.resolver.ResolveTlsa(mx.host, port);
     }
-    auto host_tls = DecideHostTls(configured, mx.host, tlsa ? &*tlsa : nullptr, q.sts.get());
+    auto host_tls = DecideHostTls(configured, mx.host, tlsa ? &*tlsa : nullptr,
+                                  q.tls_optional ? nullptr : q.sts.get());
+    if (host_tls && q.tls_optional && host_tls->policy == "opportunistic") {
+      host_tls->policy = "tls-required-no";
+    }
     if (!host_tls) {
       q.tls_policy = host_tls.error().policy;
       last = host_tls.error().reply;

@@ -283,29 +283,33 @@ ReadyQueue* Dispatcher::PathFor(const Route& route, const queue::WorkItem& w) {
   // provider today, every other source of the pool in turn.
   const std::size_t first = egress_.Pick(pool);
   if (!parts_.shaper.has_warmup()) {
-    return &PathForSource(route, members[first]);
+    return &PathForSource(route, members[first], w.tls_optional != 0);
   }
   auto next_day = Clock::Wall::time_point::max();
   for (std::size_t k = 0; k < members.size(); ++k) {
     const std::size_t source = members[(first + k) % members.size()];
     const std::string& name = egress_.source(source).name;
     if (parts_.shaper.TakeWarmup(name, route.provider)) {
-      return &PathForSource(route, source);
+      return &PathForSource(route, source, w.tls_optional != 0);
     }
     next_day = std::min(next_day, parts_.shaper.NextWarmupDay(name));
   }
   // Every source has used today's allowance: wait for the first new day, or
   // expire if the message is too old by then.
-  ReadyQueue& q = PathForSource(route, members[first]);
+  ReadyQueue& q = PathForSource(route, members[first], w.tls_optional != 0);
   parts_.queue.WaitOrExpire(w, next_day, RetryFor(&q));
   return nullptr;
 }
 
-ReadyQueue& Dispatcher::PathForSource(const Route& route, std::size_t source) {
+ReadyQueue& Dispatcher::PathForSource(const Route& route, std::size_t source, bool tls_optional) {
   const shaping::EgressSource& src = egress_.source(source);
-  const std::string key = src.name.empty() ? route.site : src.name + "->" + route.site;
+  // Mail that set receivers' TLS policies aside (TLS-Required: No) has paths
+  // of its own; shaping still counts them as the site's.
+  const std::string site = tls_optional ? route.site + "|tls-required-no" : route.site;
+  const std::string key = src.name.empty() ? site : src.name + "->" + site;
   bool made = false;
   ReadyQueue& q = ready_.Get(key, route.site, source, &made);
+  q.tls_optional = tls_optional;
   if (made) {
     parts_.shaper.Restore(q.path);  // a reply rule's suspension from before a restart
   }

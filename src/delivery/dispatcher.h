@@ -184,7 +184,7 @@ class Dispatcher final : public queue::Downstream {
   // with warm-up room; null if the item went elsewhere (a suspension, no
   // warm-up room today, a full queue).
   ReadyQueue* PathFor(const Route& route, const queue::WorkItem& w);
-  ReadyQueue& PathForSource(const Route& route, std::size_t source);
+  ReadyQueue& PathForSource(const Route& route, std::size_t source, bool tls_optional);
   void Enqueue(ReadyQueue& q, const queue::WorkItem& w, std::uint32_t domain);
   // Room again in a full queue: its parked items come back through Dispatch().
   void Refill(ReadyQueue& q);

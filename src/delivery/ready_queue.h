@@ -59,6 +59,7 @@ class ReadyQueue {
   std::string provider;                         // the shaping provider, or "other" (warm-up counts)
   std::string tls_policy = "opportunistic";     // of the last connection tried (events)
   std::shared_ptr<const mtasts::Policy> sts;    // the route's MTA-STS policy (route.h)
+  bool tls_optional = false;                    // its mail says TLS-Required: No (RFC 8689 §5)
   Clock::Steady::time_point settings_expire{};  // re-resolve settings with the route after
   Clock::Steady::time_point last_active{};      // last time it had work or a connection
   std::uint32_t active = 0;                     // connections

@@ -16,6 +16,13 @@ HostRefused Refuse(const std::string& host, std::string text, std::string result
 
 }  // namespace
 
+shaping::Tls TlsForPath(shaping::Tls configured, bool tls_optional) {
+  if (tls_optional && (configured == shaping::Tls::kDane || configured == shaping::Tls::kMtaSts)) {
+    return shaping::Tls::kOpportunistic;
+  }
+  return configured;
+}
+
 bool WantsTlsa(shaping::Tls configured, bool dane_enabled, const std::string& host) {
   if (IsLiteral(host) || host.empty()) {
     return false;  // no name, no TLSA records

@@ -40,6 +40,10 @@ struct HostRefused {
   std::string policy;
 };
 
+// The configured mode for mail that says "TLS-Required: No" (RFC 8689 §5):
+// modes that exist to honour receivers' policies become opportunistic.
+shaping::Tls TlsForPath(shaping::Tls configured, bool tls_optional);
+
 // Whether DANE applies to a host: look its TLSA records up at all.
 bool WantsTlsa(shaping::Tls configured, bool dane_enabled, const std::string& host);
 

@@ -69,7 +69,9 @@ bool Manager::Enqueue(const spool::Meta& meta) {
   const auto due =
       deferred ? FromMicros(meta.due_us) : std::max(clock_.Now(), FromMicros(meta.send_at_us));
   for (auto [q, n] : queues) {
-    Add(WorkItem{meta.id, due, q, Clamp16(meta.attempts), Clamp16(n)});
+    WorkItem w{meta.id, due, q, Clamp16(meta.attempts), Clamp15(n)};
+    w.tls_optional = meta.envelope.tls_optional && !meta.envelope.requiretls ? 1 : 0;
+    Add(w);
   }
   ++queued_messages_;
   return true;

@@ -220,7 +220,7 @@ void Manager::Finish(MessageState& m, WorkItem w, std::vector<std::uint32_t> pen
   }
   SendReports(m);
   if (!pending.empty()) {
-    w.recipients = Clamp16(pending.size());
+    w.recipients = Clamp15(pending.size());
     w.due = now + RetryDelay(retry, w.attempts, rng_);
     m.meta.due_us = ToMicros(w.due);
     Add(w);

@@ -28,15 +28,25 @@ using WallTime = std::chrono::system_clock::time_point;
 struct WorkItem {
   SpoolId id;
   WallTime due;
-  std::uint32_t queue = 0;       // the scheduled queue (QueueNames index)
-  std::uint16_t attempts = 0;    // 0: new mail, never tried (at most 65535)
-  std::uint16_t recipients = 1;  // those pending in the queue's domain (at most 65535)
+  std::uint32_t queue = 0;     // the scheduled queue (QueueNames index)
+  std::uint16_t attempts = 0;  // 0: new mail, never tried (at most 65535)
+  // Those pending in the queue's domain (at most 32767: Clamp15).
+  std::uint16_t recipients : 15 = 1;
+  // RFC 8689 §5: the message says "TLS-Required: No" (receivers' TLS
+  // policies may be set aside for it).
+  std::uint16_t tls_optional : 1 = 0;
   bool deferred() const { return attempts > 0; }
 };
+
+static_assert(sizeof(WorkItem) == 32, "a queued item's memory");
 
 // A count as a WorkItem keeps it: at most 65535.
 inline std::uint16_t Clamp16(std::size_t n) {
   return static_cast<std::uint16_t>(std::min<std::size_t>(n, 0xffff));
+}
+// A recipient count as a WorkItem keeps it: at most 32767.
+inline std::uint16_t Clamp15(std::size_t n) {
+  return static_cast<std::uint16_t>(std::min<std::size_t>(n, 0x7fff));
 }
 
 // Queue names ("campaign:tenant@domain", see queue_name.h) interned once, so

@@ -5,9 +5,11 @@
 * §4.2: a message that asks for it goes only over TLS authenticated by DANE
   (or MTA-STS) to a server that offers REQUIRETLS, and the parameter goes
   on with it; otherwise it is not delivered: 550 5.7.30, bounced.
+* §5: a message with "TLS-Required: No" sets the receiver's policies aside:
+  it goes where a DANE mismatch holds other mail back.
 """
 
-from mx import stuff, wait_outcomes
+from mx import body, inject, stuff, wait_outcomes
 from pki import self_signed, sha256_hex
 from smtp_client import connect
 
@@ -82,3 +84,29 @@ def test_requiretls_end_to_end(mx_lab, signed_dns, sluiced_factory, tmp_path):
 def _ctx(leaf):
     from mx import server_tls_context
     return server_tls_context(leaf.chain, leaf.key)
+
+
+def test_tls_required_no_sets_receiver_policies_aside(mx_lab, signed_dns, sluiced_factory,
+                                                      tmp_path):
+    leaf = self_signed(tmp_path, "mx.pinned.test")
+    sink = mx_lab.sink("pinned", tls_context=_ctx(leaf))
+    signed_dns.zone("pinned.test")
+    signed_dns.record("pinned.test", "@ IN MX 10 mx")
+    signed_dns.record("pinned.test", f"mx IN A {sink.address}")
+    # The server's key matches no record: DANE holds normal mail back.
+    signed_dns.record("pinned.test", f"_{mx_lab.port}._tcp.mx IN TLSA 3 1 1 {'00' * 32}")
+    signed_dns.start()
+    cfg = mx_lab.config(None, {"first_retry": "30s"}, forwarder=signed_dns.forwarder)
+    cfg["dns"]["trust_anchors"] = [str(signed_dns.trust_anchor_file)]
+    s = sluiced_factory(config=cfg)
+
+    held = inject(s, "sender@src.example", ["a@pinned.test"], body("held"))
+    free = inject(s, "sender@src.example", ["b@pinned.test"],
+                  body("free", extra_headers="TLS-Required: No\r\n"))
+
+    [msg] = sink.wait_messages(1, timeout=20)
+    assert msg.tls  # TLS is still used
+    [ev] = wait_outcomes(s, lambda ev: ev, 10, mid=free)
+    assert ev["type"] == "Delivery" and ev["tls_policy"] == "tls-required-no", ev
+    [ev] = wait_outcomes(s, lambda ev: ev, 10, mid=held)
+    assert ev["type"] == "TransientFailure" and ev["tls_policy"] == "dane", ev
