@@ -80,6 +80,10 @@ boost::asio::awaitable<void> WaitForSignals(boost::asio::io_context& main,
                                             boost::asio::signal_set& signals, Daemon& d,
                                             smtp::Server& server, api::HttpServer& http);
 
+// Every few seconds, reloads a listener's certificate and key when their
+// files changed (a renewal), as SIGHUP would; runs until `main` stops.
+boost::asio::awaitable<void> WatchCertificates(boost::asio::io_context& main, Daemon& d);
+
 // RLIMIT_NOFILE: raised to the hard limit; what remains after the reserve is
 // the inbound sessions' budget (ServerOptions::max_inbound_connections), so a
 // flood of clients cannot take the descriptors the spool, the event log and

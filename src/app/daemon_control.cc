@@ -92,6 +92,27 @@ std::string ReloadShaping(Daemon& d) {
   return "";
 }
 
+asio::awaitable<void> WatchCertificates(asio::io_context& main, Daemon& d) {
+  constexpr auto kInterval = std::chrono::seconds(2);
+  asio::steady_timer t(main);
+  while (true) {
+    t.expires_after(kInterval);
+    auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      co_return;
+    }
+    for (auto& h : d.tls_holders) {
+      auto r = h->ReloadIfChanged();
+      if (!r) {
+        spdlog::error("TLS certificate files changed but do not load, keeping the old ones: {}",
+                      r.error());
+      } else if (*r) {
+        spdlog::info("TLS certificate reloaded: its files changed");
+      }
+    }
+  }
+}
+
 asio::awaitable<void> WaitForSignals(asio::io_context& main, asio::signal_set& signals, Daemon& d,
                                      smtp::Server& server, api::HttpServer& http) {
   while (true) {

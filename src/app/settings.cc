@@ -120,6 +120,12 @@ void BindTlsMode(const config::Section& s, const std::string& hostname, TlsMode&
   } else {
     s.Report("tls", "must be \"none\", \"self-signed\" or \"files\"");
   }
+  files.min_version = s.String("tls_min_version", files.min_version);
+  files.ciphers = s.String("tls_ciphers", files.ciphers);
+  files.ciphersuites = s.String("tls_ciphersuites", files.ciphersuites);
+  if (auto ok = tls::CheckProtocolSettings(files); !ok) {
+    s.Report(ok.error().first, ok.error().second);
+  }
 }
 
 namespace {
@@ -151,6 +157,7 @@ void BindLimits(const config::Section& s, smtp::Limits& l) {
 ListenerSettings BindListener(const config::Section& s, const std::string& hostname) {
   // clang-format off
   s.RejectUnknown({"name", "kind", "address", "port", "tls", "tls_cert", "tls_key",
+                   "tls_min_version", "tls_ciphers", "tls_ciphersuites",
                    "allow_plaintext_auth", "max_message_size", "max_recipients",
                    "max_command_line_length", "max_line_length", "command_timeout", "data_timeout",
                    "tls_handshake_timeout", "max_connections", "max_connections_per_ip",

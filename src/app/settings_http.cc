@@ -25,7 +25,8 @@ void BindHttp(const config::Section& root, Settings& st) {
   }
   for (const auto& s : root.Tables("http")) {
     // clang-format off
-    s.RejectUnknown({"name", "address", "port", "tls", "tls_cert", "tls_key", "max_header_size",
+    s.RejectUnknown({"name", "address", "port", "tls", "tls_cert", "tls_key", "tls_min_version",
+                     "tls_ciphers", "tls_ciphersuites", "max_header_size",
                      "max_body_size", "max_connections", "idle_timeout", "request_timeout",
                      "max_requests_per_connection"});
     // clang-format on

@@ -503,6 +503,7 @@ int Serve(const Args& args) {
   // Lives until exit, so a late SIGTERM during the final sync is absorbed.
   asio::signal_set signals(main_ctx, SIGTERM, SIGINT, SIGHUP);
   asio::co_spawn(main_ctx, app::WaitForSignals(main_ctx, signals, d, server, http), asio::detached);
+  asio::co_spawn(main_ctx, app::WatchCertificates(main_ctx, d), asio::detached);
   pool.Start();
   server.Start();
   http.Start();

@@ -1,10 +1,14 @@
 #include "tls/tls.h"
 
+#include <optional>
+#include <utility>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
 namespace sluice::tls {
 namespace {
@@ -61,10 +65,48 @@ Result<Ok, std::string> UseSelfSigned(SSL_CTX* ctx, const std::string& host) {
 
 }  // namespace
 
+namespace {
+
+// Applies the version and cipher settings; the error names the key.
+std::optional<std::pair<std::string, std::string>> ApplyProtocol(SSL_CTX* native,
+                                                                 const ServerOptions& opts) {
+  if (opts.min_version != "1.2" && opts.min_version != "1.3") {
+    return std::pair<std::string, std::string>{"tls_min_version", "must be \"1.2\" or \"1.3\""};
+  }
+  SSL_CTX_set_min_proto_version(native,
+                                opts.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  if (!opts.ciphers.empty() && SSL_CTX_set_cipher_list(native, opts.ciphers.c_str()) != 1) {
+    return std::pair<std::string, std::string>{
+        "tls_ciphers", LastSslError("no usable cipher in \"" + opts.ciphers + "\"")};
+  }
+  if (!opts.ciphersuites.empty() &&
+      SSL_CTX_set_ciphersuites(native, opts.ciphersuites.c_str()) != 1) {
+    return std::pair<std::string, std::string>{
+        "tls_ciphersuites", LastSslError("no usable suite in \"" + opts.ciphersuites + "\"")};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Ok, std::pair<std::string, std::string>> CheckProtocolSettings(const ServerOptions& opts) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
+                                                        SSL_CTX_free);
+  if (ctx == nullptr) {
+    return Fail(std::pair<std::string, std::string>{"tls", "cannot make a TLS context"});
+  }
+  if (auto e = ApplyProtocol(ctx.get(), opts)) {
+    return Fail(std::move(*e));
+  }
+  return Ok{};
+}
+
 Result<ContextPtr, std::string> MakeServerContext(const ServerOptions& opts) {
   auto ctx = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  if (auto e = ApplyProtocol(native, opts)) {
+    return Fail(e->first + ": " + e->second);
+  }
   SSL_CTX_set_options(
       native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // OpenSSL's record buffers go back while a session is idle.
@@ -114,6 +156,39 @@ Result<Ok, std::string> ServerContextHolder::Reload() {
   std::lock_guard lock(mu_);
   ctx_ = std::move(ctx).value();
   return Ok{};
+}
+
+std::string ServerContextHolder::FilesStamp() const {
+  std::string out;
+  for (const std::string* f : {&opts_.cert_file, &opts_.key_file}) {
+    struct stat st {};
+    if (f->empty() || ::stat(f->c_str(), &st) != 0) {
+      out += "-;";
+      continue;
+    }
+    out += std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ";";
+  }
+  return out;
+}
+
+Result<bool, std::string> ServerContextHolder::ReloadIfChanged() {
+  if (opts_.cert_file.empty()) {
+    return false;
+  }
+  std::string now = FilesStamp();
+  {
+    std::lock_guard lock(mu_);
+    if (now == seen_) {
+      return false;
+    }
+    seen_ = now;  // one attempt per change, successful or not
+  }
+  auto r = Reload();
+  if (!r) {
+    return Fail(r.error());
+  }
+  return true;
 }
 
 SessionInfo Describe(const SSL* ssl) {
