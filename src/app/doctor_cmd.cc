@@ -11,6 +11,8 @@
 #include "core/network.h"
 #include "dns/unbound_resolver.h"
 #include "doctor/doctor.h"
+#include "mtasts/fetch.h"
+#include "tls/peer.h"
 
 namespace sluice::app {
 namespace {
@@ -77,6 +79,14 @@ int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
   if (!resolver) {
     return 1;
   }
+  // The domain's MTA-STS policy, fetched as senders would ([delivery] ca_file).
+  std::unique_ptr<mtasts::Fetcher> fetcher;
+  if (auto ctx = tls::MakeClientContext(st.delivery_tls)) {
+    fetcher = mtasts::MakeHttpsFetcher(ioc.get_executor(), *resolver, std::move(ctx).value(),
+                                       {.port = st.mta_sts_port});
+    o.sts_fetcher = fetcher.get();
+  }
+  o.smtp_port = st.delivery.port;
   auto checks = RunSync(ioc, doctor::Run(*resolver, std::move(o)));
   if (!checks) {
     std::fputs("sluice: the checks stopped with an internal error\n", stderr);

@@ -10,6 +10,7 @@
 //                          QUEUE: a filter, [campaign:][tenant@]domain; domain may be *
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
+//   sluice [--config FILE] tls check DOMAIN                        (see app/tls_cmd.h)
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
 //   sluice [--config FILE] bounce classify "REPLY" | check FILE
 //   sluice [--config FILE] warmup status | events status | spool status
@@ -48,6 +49,7 @@
 #include "app/settings.h"
 #include "app/shaping_cmd.h"
 #include "app/suppression_cmd.h"
+#include "app/tls_cmd.h"
 #include "auth/credentials.h"
 #include "core/time_format.h"
 #include "spool/check.h"
@@ -70,6 +72,7 @@ int Usage() {
       "              (QUEUE: [CAMPAIGN:][TENANT@]DOMAIN, DOMAIN may be *)\n"
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
+      "       sluice [--config FILE] tls check DOMAIN\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
       "       sluice [--config FILE] warmup status | events status | spool status |\n"
       "                feedback status\n"
@@ -341,6 +344,9 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "bounce") {
     return app::BounceCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (!args.empty() && args[0] == "tls") {
+    return app::TlsCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (!args.empty() && args[0] == "doctor") {
     return app::DoctorCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));

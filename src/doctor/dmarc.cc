@@ -60,8 +60,7 @@ std::optional<DmarcRecord> ParseDmarc(std::string_view text, std::string* why) {
   }
   if (auto pct = dkim::Find(*tags, "pct")) {
     auto res = std::from_chars(pct->data(), pct->data() + pct->size(), r.pct);
-    if (res.ec != std::errc() || res.ptr != pct->data() + pct->size() || r.pct < 0 ||
-        r.pct > 100) {
+    if (res.ec != std::errc() || res.ptr != pct->data() + pct->size() || r.pct < 0 || r.pct > 100) {
       return fail("pct= must be 0 to 100");
     }
   }

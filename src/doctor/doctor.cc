@@ -9,6 +9,7 @@
 #include "dkim/key_store.h"
 #include "doctor/dmarc.h"
 #include "doctor/spf.h"
+#include "doctor/transport.h"
 
 namespace sluice::doctor {
 namespace {
@@ -84,8 +85,8 @@ asio::awaitable<void> CheckSpf(dns::Resolver& r, const Options& o, std::vector<C
                    "replace include:, a and mx terms with ip4:/ip6: ranges, or flatten includes"});
     co_return;
   }
-  out.push_back({"spf", Status::kPass,
-                 fmt::format("\"{}\" ({} of 10 lookups)", pick.record, lookups), ""});
+  out.push_back(
+      {"spf", Status::kPass, fmt::format("\"{}\" ({} of 10 lookups)", pick.record, lookups), ""});
   if (o.egress_ips.empty()) {
     out.push_back({"spf egress", Status::kWarn, "no egress address configured to check",
                    "set [delivery] source_address, or pass --ip ADDRESS"});
@@ -165,21 +166,21 @@ asio::awaitable<void> CheckDmarc(dns::Resolver& r, const Options& o, std::vector
     co_return;
   }
   if (found.size() > 1) {
-    out.push_back({"dmarc", Status::kFail, "more than one DMARC record at " + where,
-                   "keep exactly one"});
+    out.push_back(
+        {"dmarc", Status::kFail, "more than one DMARC record at " + where, "keep exactly one"});
     co_return;
   }
   std::string why;
   auto rec = ParseDmarc(found[0], &why);
   if (!rec) {
-    out.push_back({"dmarc", Status::kFail, "\"" + found[0] + "\": " + why,
-                   "fix the record at " + where});
+    out.push_back(
+        {"dmarc", Status::kFail, "\"" + found[0] + "\": " + why, "fix the record at " + where});
     co_return;
   }
   std::string policy = inherited.empty() ? rec->policy : rec->subdomain_policy;
-  std::string detail = fmt::format("policy {}{}{}", policy,
-                                   rec->pct != 100 ? fmt::format(" for {}%", rec->pct) : "",
-                                   inherited.empty() ? "" : " (from " + inherited + ")");
+  std::string detail =
+      fmt::format("policy {}{}{}", policy, rec->pct != 100 ? fmt::format(" for {}%", rec->pct) : "",
+                  inherited.empty() ? "" : " (from " + inherited + ")");
   if (rec->rua.empty()) {
     out.push_back({"dmarc", Status::kWarn, detail + "; no rua= for aggregate reports",
                    "add rua=mailto:<address> to see who sends as " + o.domain});
@@ -216,35 +217,17 @@ asio::awaitable<void> CheckPtr(dns::Resolver& r, const Options& o, std::vector<C
     if (confirmed.empty()) {
       c.status = Status::kFail;
       c.detail = "PTR " + names->front() + " does not resolve back to " + ip;
-      c.fix = "publish: " + names->front() + ". IN " + (ip.find(':') == std::string::npos ? "A" : "AAAA") +
-              " " + ip;
+      c.fix = "publish: " + names->front() + ". IN " +
+              (ip.find(':') == std::string::npos ? "A" : "AAAA") + " " + ip;
     } else if (AsciiLower(confirmed) != AsciiLower(ehlo)) {
       c.status = Status::kFail;
       c.detail = "PTR " + confirmed + " (confirmed) differs from the EHLO name " + ehlo;
-      c.fix = "set [delivery] ehlo_name = \"" + confirmed + "\", or change the PTR to " +
-              ehlo;
+      c.fix = "set [delivery] ehlo_name = \"" + confirmed + "\", or change the PTR to " + ehlo;
     } else {
       c.detail = "PTR " + confirmed + " resolves back to " + ip + " and matches EHLO";
     }
     out.push_back(std::move(c));
   }
-}
-
-asio::awaitable<void> CheckMtaSts(dns::Resolver& r, const Options& o, std::vector<Check>& out) {
-  auto txt = co_await r.ResolveTxt("_mta-sts." + o.domain);
-  std::string found;
-  if (txt) {
-    for (const auto& t : txt.value()) {
-      if (t.rfind("v=STSv1", 0) == 0) {
-        found = t;
-      }
-    }
-  }
-  out.push_back({"mta-sts", Status::kInfo,
-                 found.empty() ? "no MTA-STS record (optional: it protects mail sent to "
-                                 "the domain)"
-                               : "\"" + found + "\"",
-                 ""});
 }
 
 }  // namespace
@@ -270,7 +253,7 @@ asio::awaitable<std::vector<Check>> Run(dns::Resolver& resolver, Options opts) {
   co_await CheckDkim(resolver, opts, out);
   co_await CheckDmarc(resolver, opts, out);
   co_await CheckPtr(resolver, opts, out);
-  co_await CheckMtaSts(resolver, opts, out);
+  co_await CheckTransport(resolver, opts.sts_fetcher, opts.domain, opts.smtp_port, out);
   co_return out;
 }
 

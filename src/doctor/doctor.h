@@ -1,7 +1,8 @@
 #pragma once
 // Security: reads public DNS only; prints what it found.
 // Standards: RFC 7208 (SPF), RFC 6376 §3.6 (DKIM key records), RFC 7489 (DMARC),
-//            RFC 5321 §5.1 (MX), RFC 8461 §3.1 (the MTA-STS TXT record),
+//            RFC 5321 §5.1 (MX), RFC 8461 (MTA-STS), RFC 7672 (TLSA), RFC 8460
+//            (TLS-RPT),
 //            forward-confirmed reverse DNS (PTR -> A/AAAA -> the same address).
 //
 // `sluice doctor DOMAIN`: checks a sending domain's DNS through the configured
@@ -15,6 +16,7 @@
 
 #include "dkim/key.h"
 #include "dns/resolver.h"
+#include "mtasts/fetch.h"
 
 namespace sluice::doctor {
 
@@ -22,7 +24,7 @@ enum class Status { kPass, kWarn, kFail, kInfo };
 const char* ToString(Status s);
 
 struct Check {
-  std::string name;    // "spf", "dkim s1", "ptr 192.0.2.1", ...
+  std::string name;  // "spf", "dkim s1", "ptr 192.0.2.1", ...
   Status status = Status::kInfo;
   std::string detail;  // what was found
   std::string fix;     // what to do (failures and warnings)
@@ -36,10 +38,15 @@ struct Selector {
 
 struct Options {
   std::string domain;
-  std::vector<std::string> egress_ips;  // the addresses mail leaves from
-  std::string ehlo_name;                // what those addresses say in EHLO
+  std::vector<std::string> egress_ips;            // the addresses mail leaves from
+  std::string ehlo_name;                          // what those addresses say in EHLO
   std::map<std::string, std::string> ehlo_by_ip;  // per address, where it differs
-  std::vector<Selector> selectors;      // configured DKIM keys for the domain
+  std::vector<Selector> selectors;                // configured DKIM keys for the domain
+  // Inbound transport security as senders see it (doctor/transport.h): the
+  // MTA-STS policy fetched through this (null: not fetched), TLSA records at
+  // this port.
+  mtasts::Fetcher* sts_fetcher = nullptr;
+  std::uint16_t smtp_port = 25;
 };
 
 boost::asio::awaitable<std::vector<Check>> Run(dns::Resolver& resolver, Options opts);

@@ -12,8 +12,8 @@
 namespace sluice::doctor {
 namespace {
 
-constexpr int kMaxLookups = 10;      // §4.6.4
-constexpr int kMaxVoidLookups = 2;   // §4.6.4
+constexpr int kMaxLookups = 10;       // §4.6.4
+constexpr int kMaxVoidLookups = 2;    // §4.6.4
 constexpr int kMaxMxOrPtrNames = 10;  // §4.6.4
 constexpr int kMaxDepth = 12;
 
@@ -271,9 +271,8 @@ boost::asio::awaitable<MatchResult> Match(Eval& e, std::string_view name, std::s
         break;
       }
       auto addrs = co_await e.resolver.ResolveAddresses(pn);
-      bool confirmed = addrs && std::any_of(addrs->begin(), addrs->end(), [&](const auto& a) {
-                         return SameAddress(a, e.ip);
-                       });
+      bool confirmed = addrs && std::any_of(addrs->begin(), addrs->end(),
+                                            [&](const auto& a) { return SameAddress(a, e.ip); });
       std::string t = AsciiLower(target);
       bool within = pn == t || (pn.size() > t.size() && pn.ends_with("." + t));
       if (confirmed && within) {
@@ -301,8 +300,8 @@ bool ValidName(std::string_view n) {
     return false;
   }
   return std::all_of(n.begin(), n.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 

@@ -21,8 +21,8 @@ const char* ToString(SpfResult r);
 
 struct SpfVerdict {
   SpfResult result = SpfResult::kNone;
-  std::string reason;     // what decided it (the matching term, or the error)
-  int dns_lookups = 0;    // terms that cost a lookup, as counted by §4.6.4
+  std::string reason;   // what decided it (the matching term, or the error)
+  int dns_lookups = 0;  // terms that cost a lookup, as counted by §4.6.4
 };
 
 // The one SPF record among a domain's TXT strings: "" if none, an error if
