@@ -88,6 +88,11 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
           "Outbound connections opened, by provider, TLS version (none: plaintext) and the TLS "
           "policy they were made under.",
           {"provider", "version", "policy"})),
+      tls_failures_(registry_.AddCounter(
+          "sluice_outbound_tls_failures_total",
+          "Outbound TLS policy failures by provider, policy and RFC 8460 result type (those of "
+          "policies in testing mode included: the mail went anyway).",
+          {"provider", "policy", "result"})),
       dkim_(registry_.AddCounter("sluice_dkim_signatures_total",
                                  "DKIM signatures by algorithm and result (signed, failed).",
                                  {"algorithm", "result"})),
@@ -191,7 +196,10 @@ ingest::Metrics DaemonMetrics::ForIngest() {
 }
 
 delivery::Metrics DaemonMetrics::ForDelivery() {
-  return {.connections = &connections_, .tls = &tls_, .attempt_seconds = &attempt_seconds_};
+  return {.connections = &connections_,
+          .tls = &tls_,
+          .tls_failures = &tls_failures_,
+          .attempt_seconds = &attempt_seconds_};
 }
 
 webhook::Metrics DaemonMetrics::ForWebhooks() {

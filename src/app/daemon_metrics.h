@@ -66,6 +66,7 @@ class DaemonMetrics final : public events::Observer {
   metrics::Family<metrics::Counter>& automation_;
   metrics::Family<metrics::Counter>& connections_;
   metrics::Family<metrics::Counter>& tls_;
+  metrics::Family<metrics::Counter>& tls_failures_;
   metrics::Family<metrics::Counter>& dkim_;
   metrics::Family<metrics::Histogram>& accept_seconds_;
   metrics::Family<metrics::Histogram>& message_bytes_;

@@ -39,6 +39,9 @@ class Connection {
   // under (tls_policy.h) and whether the server proved its identity.
   std::string tls_policy = "opportunistic";
   bool tls_authenticated = false;
+  // Why the server was not authenticated when that was let pass (an MTA-STS
+  // policy in testing mode): an RFC 8460 result type; empty: no failure.
+  std::string tls_failure;
 };
 
 class Connector {

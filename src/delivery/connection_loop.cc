@@ -77,6 +77,13 @@ awaitable<void> Dispatcher::SleepUntil(Steady::time_point at) {
   co_await t.async_wait(kTuple);
 }
 
+void Dispatcher::CountTlsFailure(const ReadyQueue& q, std::string_view policy,
+                                 std::string_view result) {
+  if (parts_.metrics.tls_failures != nullptr) {
+    parts_.metrics.tls_failures->With({q.provider, policy, result}).Inc();
+  }
+}
+
 awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQueue& q) {
   Reply last{451, "4.4.1", q.name() + ": no mail exchanger reachable"};
   // A copy: a new route may replace the hosts while this coroutine waits.
@@ -113,6 +120,7 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
       host_tls->policy = "tls-required-no";
     }
     if (!host_tls) {
+      CountTlsFailure(q, host_tls.error().policy, host_tls.error().result_type);
       q.tls_policy = host_tls.error().policy;
       last = host_tls.error().reply;
       spdlog::info("path {}: {} not used: {}", q.name(), mx.host, last.text);
@@ -139,6 +147,11 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
         ++stats_.connections;
         Connection& conn = *c.value();
         conn.tls_policy = host_tls->policy;
+        if (!conn.tls_failure.empty()) {
+          CountTlsFailure(q, host_tls->policy, conn.tls_failure);
+          spdlog::info("path {}: {}[{}] not authenticated ({}), used under {}", q.name(), mx.host,
+                       ip, conn.tls_failure, host_tls->policy);
+        }
         if (m.tls != nullptr) {
           const std::string& v = conn.tls_info().version;
           m.tls
@@ -149,6 +162,10 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
         co_return std::move(c).value();
       }
       const auto& f = c.error();
+      if (!f.tls_result.empty() && (host_tls->tls == smtp::TlsPolicy::kRequired ||
+                                    host_tls->auth.kind != tls::PeerAuth::Kind::kNone)) {
+        CountTlsFailure(q, host_tls->policy, f.tls_result);
+      }
       if (f.reply) {
         // A refusing greeting or EHLO: try the next host, but report what it
         // said as a deferral (RFC 5321 §3.9: 421 means try later). A 4xx

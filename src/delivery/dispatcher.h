@@ -116,6 +116,9 @@ struct Metrics {
   // Opened connections by provider, TLS version ("none": plaintext) and TLS
   // policy ("opportunistic", "verify", "dane", ...).
   metrics::Family<metrics::Counter>* tls = nullptr;
+  // TLS policy failures by provider, policy and RFC 8460 result type
+  // ("certificate-expired", "dnssec-invalid", ...), enforced or not.
+  metrics::Family<metrics::Counter>* tls_failures = nullptr;
   // One transaction's duration, seconds, by provider.
   metrics::Family<metrics::Histogram>* attempt_seconds = nullptr;
 };
@@ -194,6 +197,8 @@ class Dispatcher final : public queue::Downstream {
   void WakeAt(ReadyQueue& q, Clock::Steady::time_point at);
   static boost::asio::awaitable<void> RunConnection(Dispatcher* self, ReadyQueue* q);
   boost::asio::awaitable<Result<std::unique_ptr<Connection>, smtp::Reply>> Connect(ReadyQueue& q);
+  // A TLS policy failure, for the metrics.
+  void CountTlsFailure(const ReadyQueue& q, std::string_view policy, std::string_view result);
   boost::asio::awaitable<void> Deliver(Connection& conn, ReadyQueue& q, queue::WorkItem w);
   // The message of `w` with a use counted (null if gone), and the first piece
   // of its data: read off this thread, in one trip.

@@ -10,6 +10,9 @@ class SmtpConnection final : public Connection {
  public:
   explicit SmtpConnection(std::shared_ptr<smtp::ClientConnection> c) : c_(std::move(c)) {
     tls_authenticated = c_->authenticated();
+    if (const auto& f = c_->auth_failure()) {
+      tls_failure = f->result_type;
+    }
   }
   boost::asio::awaitable<smtp::TransactionResult> Send(const Envelope& env,
                                                        const std::vector<std::size_t>& rcpts,

@@ -16,6 +16,7 @@ as trust anchors ([dns] trust_anchors), so libunbound validates the answers.
 
 from mx import body, inject, server_tls_context, wait_outcomes
 from pki import self_signed, sha256_hex, sha512_hex
+from test_metrics import families, scrape, value
 
 WRONG_HASH = "00" * 32
 
@@ -90,6 +91,9 @@ def test_dane_mismatch_is_deferred(mx_lab, signed_dns, sluiced_factory, test_ca,
         snap = sink.snapshot()
         assert snap["connections"] >= 1 and snap["transactions"] == 0, snap
     assert sorted(m[0] for m in s.spool_ls()) == sorted(ids)
+    fams = families(scrape(s)[2])
+    assert value(fams, "sluice_outbound_tls_failures_total", policy="dane",
+                 result="validation-failure") >= 2
 
 
 def test_bogus_tlsa_defers_and_insecure_tlsa_falls_back(mx_lab, signed_dns, sluiced_factory,
@@ -122,6 +126,9 @@ def test_bogus_tlsa_defers_and_insecure_tlsa_falls_back(mx_lab, signed_dns, slui
     assert (ev["response"]["code"], ev["response"]["enhanced"]) == (451, "4.7.5"), ev
     assert "TLSA" in ev["response"]["text"], ev
     assert bogus.snapshot()["connections"] == 0, "connected to a host whose TLSA is bogus"
+    fams = families(scrape(s)[2])
+    assert value(fams, "sluice_outbound_tls_failures_total", policy="dane",
+                 result="dnssec-invalid") >= 1
 
 
 def test_dane_required_defers_a_host_without_tlsa(mx_lab, signed_dns, sluiced_factory,

@@ -16,6 +16,7 @@ import pytest
 from mx import body, inject, server_tls_context, wait_outcomes
 from pki import self_signed
 from policy_server import PolicyServer
+from test_metrics import families, scrape, value
 
 DOMAINS = ("ok.example", "unnamed.example", "badcert.example", "testing.example",
            "badhost.example")
@@ -90,6 +91,15 @@ def test_mta_sts_enforce_and_testing(sts_lab, delivering_sluiced, test_ca):
     assert "expired" in ev["response"]["text"], ev
     snap = sinks["badcert.example"].snapshot()
     assert snap["connections"] >= 1 and snap["transactions"] == 0, snap
+
+    # Failures are counted by policy and RFC 8460 result type, the testing
+    # mode's too (its mail went anyway).
+    fams = families(scrape(s)[2])
+    assert value(fams, "sluice_outbound_tls_failures_total", policy="mta-sts-testing",
+                 result="certificate-not-trusted") >= 1, fams["sluice_outbound_tls_failures_total"]
+    assert value(fams, "sluice_outbound_tls_failures_total", policy="mta-sts",
+                 result="certificate-expired") >= 1
+    assert value(fams, "sluice_outbound_tls_total", policy="mta-sts") >= 1
 
     # The policies were fetched once each and kept (RFC 8461 §5.1).
     assert server.count("mta-sts.ok.example") == 1
