@@ -1,5 +1,6 @@
 #pragma once
-// ASCII-only case mapping, for protocol tokens (domain names, tags, keywords).
+// ASCII-only case mapping and trimming, for protocol tokens (domain names,
+// tags, keywords).
 
 #include <string>
 #include <string_view>
@@ -14,6 +15,17 @@ inline std::string AsciiLower(std::string_view s) {
     }
   }
   return out;
+}
+
+// `s` without leading and trailing spaces and tabs (WSP, RFC 5234 B.1).
+inline std::string_view TrimWsp(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
 }
 
 }  // namespace sluice

@@ -12,16 +12,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 std::string Hex(std::string_view data, std::size_t max) {
   std::string out;
   for (std::size_t i = 0; i < data.size() && i < max; ++i) {
@@ -134,7 +124,7 @@ asio::awaitable<void> CheckTlsRpt(dns::Resolver& r, const std::string& domain,
   std::vector<std::string> found;
   if (txt) {
     for (const auto& t : *txt) {
-      if (Trim(t).substr(0, 10) == "v=TLSRPTv1") {
+      if (TrimWsp(t).substr(0, 10) == "v=TLSRPTv1") {
         found.push_back(t);
       }
     }
@@ -170,7 +160,7 @@ Result<std::vector<std::string>, std::string> ParseTlsRptRecord(std::string_view
   bool first = true;
   while (!txt.empty()) {
     const auto semi = txt.find(';');
-    std::string_view field = Trim(txt.substr(0, semi));
+    std::string_view field = TrimWsp(txt.substr(0, semi));
     txt = semi == std::string_view::npos ? std::string_view() : txt.substr(semi + 1);
     if (field.empty()) {
       continue;
@@ -179,8 +169,8 @@ Result<std::vector<std::string>, std::string> ParseTlsRptRecord(std::string_view
     if (eq == std::string_view::npos) {
       return Fail("a field without '=': " + std::string(field));
     }
-    const auto key = Trim(field.substr(0, eq));
-    const auto value = Trim(field.substr(eq + 1));
+    const auto key = TrimWsp(field.substr(0, eq));
+    const auto value = TrimWsp(field.substr(eq + 1));
     if (first) {
       if (key != "v" || value != "TLSRPTv1") {
         return Fail(std::string("the record does not start with v=TLSRPTv1"));
@@ -192,7 +182,7 @@ Result<std::vector<std::string>, std::string> ParseTlsRptRecord(std::string_view
       std::string_view list = value;
       while (!list.empty()) {
         const auto comma = list.find(',');
-        std::string uri(Trim(list.substr(0, comma)));
+        std::string uri(TrimWsp(list.substr(0, comma)));
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
         const std::string lower = AsciiLower(uri);
         if (lower.rfind("mailto:", 0) != 0 && lower.rfind("https://", 0) != 0) {

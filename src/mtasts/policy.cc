@@ -12,16 +12,6 @@ bool IsWsp(char c) {
   return c == ' ' || c == '\t';
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsWsp(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && IsWsp(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
@@ -72,7 +62,7 @@ Result<Record, std::string> ParseRecord(std::string_view txt) {
   bool have_id = false;
   while (!txt.empty()) {
     const auto semi = txt.find(';');
-    std::string_view field = Trim(txt.substr(0, semi));
+    std::string_view field = TrimWsp(txt.substr(0, semi));
     txt = semi == std::string_view::npos ? std::string_view() : txt.substr(semi + 1);
     if (field.empty()) {
       if (first) {
@@ -84,8 +74,8 @@ Result<Record, std::string> ParseRecord(std::string_view txt) {
     if (eq == std::string_view::npos) {
       return Fail("a field without '=': " + std::string(field));
     }
-    const std::string_view key = Trim(field.substr(0, eq));
-    const std::string_view value = Trim(field.substr(eq + 1));
+    const std::string_view key = TrimWsp(field.substr(0, eq));
+    const std::string_view value = TrimWsp(field.substr(eq + 1));
     if (first) {
       if (key != "v" || value != "STSv1") {
         return Fail(std::string("the record does not start with v=STSv1"));
@@ -119,7 +109,7 @@ Result<Record, std::string> ParseRecord(std::string_view txt) {
 Result<Record, std::string> PickRecord(const std::vector<std::string>& txts) {
   const std::string* found = nullptr;
   for (const auto& t : txts) {
-    std::string_view v = Trim(t);
+    std::string_view v = TrimWsp(t);
     if (v.substr(0, 7) == "v=STSv1" && (v.size() == 7 || v[7] == ';' || IsWsp(v[7]))) {
       if (found != nullptr) {
         return Fail(std::string("more than one v=STSv1 record"));
@@ -150,7 +140,7 @@ Result<Policy, std::string> ParsePolicy(std::string_view text) {
     if (!line.empty() && line.back() == '\r') {
       line.remove_suffix(1);
     }
-    line = Trim(line);
+    line = TrimWsp(line);
     if (line.empty()) {
       continue;
     }
@@ -163,8 +153,8 @@ Result<Policy, std::string> ParsePolicy(std::string_view text) {
     if (colon == std::string_view::npos) {
       return Fail("a line without ':': " + std::string(line.substr(0, 80)));
     }
-    const std::string_view key = Trim(line.substr(0, colon));
-    const std::string_view value = Trim(line.substr(colon + 1));
+    const std::string_view key = TrimWsp(line.substr(0, colon));
+    const std::string_view value = TrimWsp(line.substr(colon + 1));
     if (key == "version") {
       if (have_version) {
         continue;

@@ -1,25 +1,16 @@
 #include "tls/peer.h"
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+
+#include "tls/tls.h"
 
 namespace sluice::tls {
 
 namespace asio = boost::asio;
 
 namespace {
-
-std::string SslError(const std::string& what) {
-  unsigned long e = ERR_get_error();
-  char buf[256] = {0};
-  if (e != 0) {
-    ERR_error_string_n(e, buf, sizeof buf);
-  }
-  ERR_clear_error();
-  return what + (e != 0 ? std::string(": ") + buf : std::string());
-}
 
 // RFC 8460 §4.3.2.1: the result type a verification error is reported under.
 const char* ResultTypeOf(long verify_error, PeerAuth::Kind kind) {
@@ -76,13 +67,13 @@ Result<std::shared_ptr<asio::ssl::context>, std::string> MakeClientContext(
   SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
   if (opts.ca_file.empty()) {
     if (SSL_CTX_set_default_verify_paths(native) != 1) {
-      return Fail(SslError("cannot load the system trust store"));
+      return Fail(LastSslError("cannot load the system trust store"));
     }
   } else if (SSL_CTX_load_verify_locations(native, opts.ca_file.c_str(), nullptr) != 1) {
-    return Fail(SslError("cannot load CA file " + opts.ca_file));
+    return Fail(LastSslError("cannot load CA file " + opts.ca_file));
   }
   if (SSL_CTX_dane_enable(native) <= 0) {
-    return Fail(SslError("cannot enable DANE"));
+    return Fail(LastSslError("cannot enable DANE"));
   }
   // RFC 7672 §3.1.1: a DANE-EE(3) match authenticates the key itself; the
   // certificate's names (and, RFC 7671 §5.1, its dates) do not matter.
@@ -93,7 +84,7 @@ Result<std::shared_ptr<asio::ssl::context>, std::string> MakeClientContext(
 Result<Ok, std::string> PrepareClient(SSL* ssl, const std::string& sni, const PeerAuth& auth) {
   if (!sni.empty() && sni.front() != '[' &&
       SSL_set_tlsext_host_name(ssl, const_cast<char*>(sni.c_str())) != 1) {
-    return Fail(SslError("cannot set SNI " + sni));
+    return Fail(LastSslError("cannot set SNI " + sni));
   }
   if (auth.kind == PeerAuth::Kind::kNone) {
     return Ok{};
@@ -101,7 +92,7 @@ Result<Ok, std::string> PrepareClient(SSL* ssl, const std::string& sni, const Pe
   if (auth.kind == PeerAuth::Kind::kDane) {
     const char* base = auth.names.empty() ? nullptr : auth.names.front().c_str();
     if (SSL_dane_enable(ssl, base) <= 0) {
-      return Fail(SslError("cannot enable DANE on the connection"));
+      return Fail(LastSslError("cannot enable DANE on the connection"));
     }
     int usable = 0;
     for (const auto& r : auth.tlsa) {
@@ -109,7 +100,7 @@ Result<Ok, std::string> PrepareClient(SSL* ssl, const std::string& sni, const Pe
           SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.mtype,
                             reinterpret_cast<const unsigned char*>(r.data.data()), r.data.size());
       if (rc < 0) {
-        return Fail(SslError("cannot add a TLSA record"));
+        return Fail(LastSslError("cannot add a TLSA record"));
       }
       usable += rc > 0 ? 1 : 0;
     }
@@ -131,7 +122,7 @@ Result<Ok, std::string> PrepareClient(SSL* ssl, const std::string& sni, const Pe
     int ok = i == 0 ? SSL_set1_host(ssl, auth.names[i].c_str())
                     : SSL_add1_host(ssl, auth.names[i].c_str());
     if (ok != 1) {
-      return Fail(SslError("cannot set the reference name " + auth.names[i]));
+      return Fail(LastSslError("cannot set the reference name " + auth.names[i]));
     }
   }
   return Ok{};

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 
 namespace sluice::tls {
-namespace {
 
 std::string LastSslError(const std::string& what) {
   unsigned long e = ERR_get_error();
@@ -22,6 +21,8 @@ std::string LastSslError(const std::string& what) {
   ERR_clear_error();
   return what + (e != 0 ? std::string(": ") + buf : std::string());
 }
+
+namespace {
 
 // An ephemeral P-256 key and a one-year self-signed certificate for `host`.
 Result<Ok, std::string> UseSelfSigned(SSL_CTX* ctx, const std::string& host) {

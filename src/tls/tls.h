@@ -70,4 +70,7 @@ struct SessionInfo {
 };
 SessionInfo Describe(const SSL* ssl);
 
+// `what`, and OpenSSL's first queued error if any (the queue is then cleared).
+std::string LastSslError(const std::string& what);
+
 }  // namespace sluice::tls

@@ -111,6 +111,17 @@ def dns_query(port, name, qtype, timeout=0.5):
     return data[3] & 0x0F, struct.unpack(">H", data[6:8])[0]
 
 
+def stop_child(proc):
+    """Ends a child process of ours (by PID): SIGTERM, then SIGKILL after 5 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -217,13 +228,7 @@ class Dnsmasq:
         return f"127.0.0.1@{self.port}"
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # our own child, by PID
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_child(self.proc)
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None

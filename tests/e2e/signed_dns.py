@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from mx import dns_query, free_udp_port
+from mx import dns_query, free_udp_port, stop_child
 
 NSD = "/usr/sbin/nsd"
 
@@ -132,10 +132,4 @@ class SignedDns:
         return p.read_text(errors="replace") if p.exists() else ""
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # our own child, by PID
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_child(self.proc)
