@@ -17,6 +17,8 @@ build_pkgs=(
   nettle-dev
   # zstd for the event log's rotated files
   libzstd-dev
+  # gzip for TLS reports (RFC 8460 §5.1)
+  zlib1g-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev

@@ -28,6 +28,7 @@
 #include "core/time_format.h"
 #include "delivery/explain.h"
 #include "queue/queue_name.h"
+#include "tlsrpt/reporter.h"
 
 namespace sluice::api {
 
@@ -256,6 +257,22 @@ std::string AdminServer::Execute(const std::string& line) {
   }
   if (group == "key") {
     return KeyCommand(verb, arg, extra);
+  }
+  if (group == "tls" && verb == "report") {
+    if (tls_reports_ == nullptr) {
+      return Error("TLS reports are off on this node ([tls_reports] enabled = false)");
+    }
+    if (arg == "status" && extra.empty()) {
+      return tls_reports_->Status();
+    }
+    if (arg == "send" && extra.empty()) {
+      auto n = tls_reports_->SendNow();
+      if (!n) {
+        return Error("TLS reports are being sent already; try again shortly");
+      }
+      return boost::json::serialize(boost::json::object{{"sending", *n}});
+    }
+    return Error("usage: tls report status|send");
   }
   // Domains and hex ids in any case; tenant and campaign names as written.
   if (auto q = queue::QueueName::Parse(arg)) {

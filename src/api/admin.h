@@ -26,6 +26,10 @@
 #include "ingest/feedback.h"
 #include "spool/spool.h"
 
+namespace sluice::tlsrpt {
+class Reporter;
+}
+
 namespace sluice::webhook {
 class Webhooks;
 }
@@ -76,6 +80,8 @@ class AdminServer {
   // "suppression add|remove|check|import|export ..." (api/suppressions.h).
   void SetSuppressions(SuppressionApi* s) { suppressions_ = s; }
   // "webhook list|test|replay ..." (api/webhooks_admin.h); replay reads `event_log`.
+  // "tls report status|send": the RFC 8460 counts; send ends the day now.
+  void SetTlsReports(tlsrpt::Reporter* r) { tls_reports_ = r; }
   void SetWebhooks(webhook::Webhooks* w, std::string event_log) {
     webhooks_ = w;
     event_log_ = std::move(event_log);
@@ -101,6 +107,7 @@ class AdminServer {
   SuppressionApi* suppressions_ = nullptr;
   webhook::Webhooks* webhooks_ = nullptr;
   std::string event_log_;
+  tlsrpt::Reporter* tls_reports_ = nullptr;
 };
 
 }  // namespace sluice::api

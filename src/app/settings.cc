@@ -561,10 +561,11 @@ void BindTenants(const config::Section& tenants, Settings& st) {
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
-  root.RejectUnknown({"server",      "spool",       "events",     "auth",   "relay",   "listener",
-                      "dns",         "delivery",    "queue",      "route",  "admin",   "dkim",
-                      "egress",      "tenant",      "api",        "http",   "webhook", "bounce",
-                      "suppression", "unsubscribe", "reputation", "metrics"});
+  root.RejectUnknown({"server",     "spool",   "events",     "auth",        "relay",
+                      "listener",   "dns",     "delivery",   "queue",       "route",
+                      "admin",      "dkim",    "egress",     "tenant",      "api",
+                      "http",       "webhook", "bounce",     "suppression", "unsubscribe",
+                      "reputation", "metrics", "tls_reports"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -810,6 +811,7 @@ Settings Bind(const config::Document& doc) {
     root.Report("listener", "at least one [[listener]] is needed");
   }
   BindHttp(root, st);
+  BindTlsReports(root, st);
   CollectFeedbackDomains(root, st);
   return st;
 }

@@ -26,6 +26,7 @@
 #include "suppression/rocks_store.h"
 #include "tls/peer.h"
 #include "tls/tls.h"
+#include "tlsrpt/reporter.h"
 #include "webhook/webhooks.h"
 
 namespace sluice::app {
@@ -107,6 +108,13 @@ struct Settings {
     std::size_t max_label_values = 500;  // distinct values of one label; the rest "other"
   } metrics;
   webhook::Options webhooks;  // [[webhook]], [events] webhook_outbox
+  // [tls_reports]: RFC 8460 reports on outbound TLS to the domains that ask
+  // for them, the counts kept in state_file (SPOOL/tls-reports.state).
+  struct TlsReports {
+    bool enabled = true;
+    tlsrpt::ReporterOptions options;
+    std::string state_file;
+  } tls_reports;
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).
@@ -122,6 +130,8 @@ void BindTlsMode(const config::Section& s, const std::string& hostname, TlsMode&
 void BindWebhooks(const config::Section& root, Settings& st);
 // [api], [[http]] and [metrics] (settings_http.cc).
 void BindHttp(const config::Section& root, Settings& st);
+// [tls_reports] (settings_reports.cc), once [delivery] is bound.
+void BindTlsReports(const config::Section& root, Settings& st);
 // [bounce] and [suppression] (settings_feedback.cc).
 void BindFeedback(const config::Section& root, Settings& st);
 // The domains feedback comes to ([bounce] domain and the tenants'

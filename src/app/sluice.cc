@@ -11,6 +11,7 @@
 //   sluice [--config FILE] dkim keygen|sign|verify ...      (see app/dkim_cmd.h)
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
 //   sluice [--config FILE] tls check DOMAIN                        (see app/tls_cmd.h)
+//   sluice [--config FILE] tls report status|send                  (RFC 8460 reports)
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
 //   sluice [--config FILE] bounce classify "REPLY" | check FILE
 //   sluice [--config FILE] warmup status | events status | spool status
@@ -72,7 +73,7 @@ int Usage() {
       "              (QUEUE: [CAMPAIGN:][TENANT@]DOMAIN, DOMAIN may be *)\n"
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
-      "       sluice [--config FILE] tls check DOMAIN\n"
+      "       sluice [--config FILE] tls check DOMAIN | tls report status|send\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
       "       sluice [--config FILE] warmup status | events status | spool status |\n"
       "                feedback status\n"
@@ -344,6 +345,9 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "bounce") {
     return app::BounceCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (args.size() == 3 && args[0] == "tls" && args[1] == "report") {
+    return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (!args.empty() && args[0] == "tls") {
     return app::TlsCommand(settings, std::vector<std::string>(args.begin() + 1, args.end()));

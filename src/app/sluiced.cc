@@ -61,6 +61,8 @@
 #include "smtp/server/server.h"
 #include "spool/history_store.h"
 #include "spool/rocks_spool.h"
+#include "tlsrpt/reporter.h"
+#include "webhook/http_post.h"
 
 namespace asio = boost::asio;
 using namespace sluice;
@@ -275,6 +277,7 @@ int Serve(const Args& args) {
   std::unique_ptr<delivery::Connector> connector;
   std::unique_ptr<mtasts::Fetcher> sts_fetcher;
   std::unique_ptr<mtasts::Policies> sts;
+  std::unique_ptr<tlsrpt::Ledger> tls_ledger;  // RFC 8460 counts (outlives the dispatcher)
   std::unique_ptr<delivery::Dispatcher> dispatcher;
   ingest::Ingest::OnStored on_stored;
   if (st.delivery_enabled) {
@@ -298,13 +301,17 @@ int Serve(const Args& args) {
         spdlog::warn("MTA-STS: {}; starting without cached policies", error);
       }
     }
+    if (st.tls_reports.enabled) {
+      tls_ledger = std::make_unique<tlsrpt::Ledger>();
+    }
     connector =
         delivery::MakeSmtpConnector(delivery_ctx->get_executor(), std::move(client_tls).value());
     dispatcher = std::make_unique<delivery::Dispatcher>(
         *delivery_ctx, st.delivery,
         delivery::Parts{clock, *queue_manager, *shaper, *resolver, *d.spool, d.bus, *connector,
                         &spool_reads, sts.get(),
-                        d.metrics ? d.metrics->ForDelivery() : delivery::Metrics{}});
+                        d.metrics ? d.metrics->ForDelivery() : delivery::Metrics{},
+                        tls_ledger.get()});
     on_stored = [p = dispatcher.get()](spool::Meta m) { p->Submit(std::move(m)); };
   }
 
@@ -389,6 +396,28 @@ int Serve(const Args& args) {
                                                 delivery_ctx->get_executor(),
                                                 st.delivery.client.ehlo_name, clock);
     queue_manager->SetReportSink(reports.get());
+  }
+  std::unique_ptr<tlsrpt::Reporter> tls_reporter;
+  if (tls_ledger) {
+    auto https = webhook::MakeClientTls(st.delivery_tls.ca_file);
+    if (!https) {
+      spdlog::critical("[tls_reports] {}", https.error());
+      return 1;
+    }
+    auto submit = [&d, ex = blocking.get_executor(), host = st.delivery.client.ehlo_name](
+                      std::vector<std::string> rcpts, std::string message) {
+      return ingest::SubmitOwnReport(*d.ingest, ex, host, std::move(rcpts), std::move(message));
+    };
+    tls_reporter = std::make_unique<tlsrpt::Reporter>(
+        delivery_ctx->get_executor(), clock, *tls_ledger, *resolver, std::move(submit),
+        std::move(https).value(), st.tls_reports.options, st.tls_reports.state_file);
+    if (std::string error; !tls_reporter->Load(&error)) {
+      spdlog::warn("TLS reports: {}; starting with no counts", error);
+    }
+    tls_reporter->Start();
+    if (admin) {
+      admin->SetTlsReports(tls_reporter.get());
+    }
   }
   d.dispatcher = dispatcher.get();
   d.queue = queue_manager.get();
@@ -529,6 +558,9 @@ int Serve(const Args& args) {
   // lost; its message's outcome is recorded).
   blocking.join();
   spool_reads.join();
+  if (tls_reporter) {
+    tls_reporter->Stop();  // delivery has stopped: the counts are final
+  }
   if (dispatcher) {
     dispatcher->SaveState();  // delivery has stopped: counts and suspensions are final
     auto stats = dispatcher->stats();
@@ -544,6 +576,7 @@ int Serve(const Args& args) {
   admin.reset();         // its acceptor belongs to delivery_ctx
   publication.reset();   // its timer belongs to delivery_ctx
   resolver.reset();      // its descriptor belongs to delivery_ctx
+  tls_reporter.reset();  // its timer belongs to delivery_ctx
   dispatcher.reset();    // its timers belong to delivery_ctx
   delivery_ctx.reset();  // destroys suspended delivery coroutines
   // Sessions still queued (past shutdown_timeout) die here, before `server`.

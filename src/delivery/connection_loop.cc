@@ -18,6 +18,7 @@
 #include "runtime/blocking.h"
 #include "runtime/log_errors.h"
 #include "spool/data_chunks.h"
+#include "tlsrpt/ledger.h"
 
 namespace sluice::delivery {
 
@@ -84,11 +85,27 @@ void Dispatcher::CountTlsFailure(const ReadyQueue& q, std::string_view policy,
   }
 }
 
+void Dispatcher::ReportSession(const std::string& domain, const tlsrpt::Policy& policy,
+                               const tlsrpt::Failure& failure) {
+  if (parts_.tls_reports == nullptr || domain.empty()) {
+    return;
+  }
+  if (failure.result_type.empty()) {
+    parts_.tls_reports->Success(parts_.clock.Now(), domain, policy);
+  } else {
+    parts_.tls_reports->Failure(parts_.clock.Now(), domain, policy, failure);
+  }
+}
+
 awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQueue& q) {
   Reply last{451, "4.4.1", q.name() + ": no mail exchanger reachable"};
   // A copy: a new route may replace the hosts while this coroutine waits.
   const std::vector<RouteHost> hosts = q.hosts;
   const shaping::EgressSource& src = egress_.source(q.path.source());
+  // RFC 8460: sessions are reported to the recipient domain of the mail
+  // that opened them (a site's connections may carry other domains' too).
+  const std::string report_domain =
+      q.empty() ? std::string() : parts_.queue.names().DomainName(q.front().queue);
   for (const auto& mx : hosts) {
     std::vector<std::string> addrs;
     if (!mx.host.empty() && mx.host.front() == '[') {
@@ -119,8 +136,13 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
     if (host_tls && q.tls_optional && host_tls->policy == "opportunistic") {
       host_tls->policy = "tls-required-no";
     }
+    const auto reported = [&](const std::string& policy) {
+      return ReportedPolicy(policy, mx.host, tlsa ? &*tlsa : nullptr, q.sts.get());
+    };
     if (!host_tls) {
       CountTlsFailure(q, host_tls.error().policy, host_tls.error().result_type);
+      ReportSession(report_domain, reported(host_tls.error().policy),
+                    {host_tls.error().result_type, src.address, mx.host, ""});
       q.tls_policy = host_tls.error().policy;
       last = host_tls.error().reply;
       spdlog::info("path {}: {} not used: {}", q.name(), mx.host, last.text);
@@ -152,6 +174,13 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
           spdlog::info("path {}: {}[{}] not authenticated ({}), used under {}", q.name(), mx.host,
                        ip, conn.tls_failure, host_tls->policy);
         }
+        // RFC 8460 §4.3.2.1: a session without TLS failed to negotiate it.
+        std::string failure = conn.tls_failure;
+        if (failure.empty() && conn.tls_info().version.empty()) {
+          failure = "starttls-not-supported";
+        }
+        ReportSession(report_domain, reported(host_tls->policy),
+                      {std::move(failure), src.address, mx.host, ip});
         if (m.tls != nullptr) {
           const std::string& v = conn.tls_info().version;
           m.tls
@@ -165,6 +194,10 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
       if (!f.tls_result.empty() && (host_tls->tls == smtp::TlsPolicy::kRequired ||
                                     host_tls->auth.kind != tls::PeerAuth::Kind::kNone)) {
         CountTlsFailure(q, host_tls->policy, f.tls_result);
+      }
+      if (!f.tls_result.empty()) {
+        ReportSession(report_domain, reported(host_tls->policy),
+                      {f.tls_result, src.address, mx.host, ip});
       }
       if (f.reply) {
         // A refusing greeting or EHLO: try the next host, but report what it

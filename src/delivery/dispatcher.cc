@@ -13,6 +13,7 @@
 
 #include "core/assert.h"
 #include "core/durable_file.h"
+#include "delivery/tls_policy.h"
 #include "runtime/log_errors.h"
 
 namespace sluice::delivery {
@@ -226,10 +227,21 @@ awaitable<void> Dispatcher::Lookup(Dispatcher* self, std::uint32_t domain) {
       if (found.policy && found.policy->mode != mtasts::Mode::kNone) {
         sts = std::move(found.policy);
       }
+      if (found.failure) {
+        // RFC 8460 §4.3.2.2: the policy could not be fetched or read.
+        self->ReportSession(name, ReportedPolicy("mta-sts", "", nullptr, sts.get()),
+                            {found.failure->result_type, "", "", ""});
+      }
     }
     if (sts && sts->mode == mtasts::Mode::kEnforce) {
       // RFC 8461 §4.2: only the MX hosts the policy names; none is a failure
       // to deliver securely (deferred: the policy or the MX may be fixed).
+      for (const auto& h : mx->hosts) {
+        if (!sts->Matches(h.host)) {
+          self->ReportSession(name, ReportedPolicy("mta-sts", "", nullptr, sts.get()),
+                              {"validation-failure", "", h.host, ""});
+        }
+      }
       std::erase_if(mx->hosts, [&](const dns::MxHost& h) { return !sts->Matches(h.host); });
       if (mx->hosts.empty()) {
         const Reply failure{451, "4.7.5",

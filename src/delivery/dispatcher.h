@@ -42,6 +42,7 @@
 #include "shaping/rules.h"
 #include "shaping/shaper.h"
 #include "spool/spool.h"
+#include "tlsrpt/ledger.h"
 
 namespace sluice::delivery {
 
@@ -137,6 +138,8 @@ struct Parts {
   // Recipient domains' MTA-STS policies (RFC 8461; null: not honoured).
   mtasts::Policies* sts = nullptr;
   Metrics metrics{};
+  // TLS sessions counted for RFC 8460 reports (null: not counted).
+  tlsrpt::Ledger* tls_reports = nullptr;
 };
 
 class Dispatcher final : public queue::Downstream {
@@ -199,6 +202,10 @@ class Dispatcher final : public queue::Downstream {
   boost::asio::awaitable<Result<std::unique_ptr<Connection>, smtp::Reply>> Connect(ReadyQueue& q);
   // A TLS policy failure, for the metrics.
   void CountTlsFailure(const ReadyQueue& q, std::string_view policy, std::string_view result);
+  // One TLS session (or a host refused by its policy) for the domain's TLS
+  // report; `failure.result_type` empty: a success.
+  void ReportSession(const std::string& domain, const tlsrpt::Policy& policy,
+                     const tlsrpt::Failure& failure);
   boost::asio::awaitable<void> Deliver(Connection& conn, ReadyQueue& q, queue::WorkItem w);
   // The message of `w` with a use counted (null if gone), and the first piece
   // of its data: read off this thread, in one trip.

@@ -1,5 +1,7 @@
 #include "delivery/tls_policy.h"
 
+#include <fmt/format.h>
+
 namespace sluice::delivery {
 
 namespace {
@@ -112,6 +114,37 @@ Result<HostTls, HostRefused> DecideHostTls(shaping::Tls configured, const std::s
         out.auth.names = {host};
       }
       break;
+  }
+  return out;
+}
+
+tlsrpt::Policy ReportedPolicy(const std::string& policy, const std::string& host,
+                              const Result<dns::TlsaSet, dns::DnsError>* tlsa,
+                              const mtasts::Policy* sts) {
+  tlsrpt::Policy out;
+  if (policy == "dane") {
+    out.type = "tlsa";
+    out.mx_hosts = {host};
+    if (tlsa != nullptr && *tlsa) {
+      // RFC 8460 §4.3.1.2: the records in presentation form.
+      for (const auto& r : (*tlsa)->records) {
+        std::string hex;
+        for (unsigned char c : r.data) {
+          hex += fmt::format("{:02x}", c);
+        }
+        out.strings.push_back(fmt::format("{} {} {} {}", r.usage, r.selector, r.mtype, hex));
+      }
+    }
+  } else if ((policy == "mta-sts" || policy == "mta-sts-testing") && sts != nullptr) {
+    out.type = "sts";
+    // RFC 8460 §4.3.1.2: the policy's lines.
+    out.strings = {"version: STSv1",
+                   sts->mode == mtasts::Mode::kEnforce ? "mode: enforce" : "mode: testing"};
+    for (const auto& mx : sts->mx) {
+      out.strings.push_back("mx: " + mx);
+    }
+    out.strings.push_back("max_age: " + std::to_string(sts->max_age));
+    out.mx_hosts = sts->mx;
   }
   return out;
 }

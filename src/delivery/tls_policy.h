@@ -22,6 +22,7 @@
 #include "shaping/rules.h"
 #include "smtp/client/client.h"
 #include "smtp/proto/reply.h"
+#include "tlsrpt/ledger.h"
 
 namespace sluice::delivery {
 
@@ -54,5 +55,12 @@ bool WantsTlsa(shaping::Tls configured, bool dane_enabled, const std::string& ho
 Result<HostTls, HostRefused> DecideHostTls(shaping::Tls configured, const std::string& host,
                                            const Result<dns::TlsaSet, dns::DnsError>* tlsa,
                                            const mtasts::Policy* sts = nullptr);
+
+// What sessions under `policy` (HostTls::policy) to `host` are reported as
+// (RFC 8460 §4.3.1): the TLSA records or the MTA-STS policy that applied, or
+// "no-policy-found" for policies the receiver did not publish.
+tlsrpt::Policy ReportedPolicy(const std::string& policy, const std::string& host,
+                              const Result<dns::TlsaSet, dns::DnsError>* tlsa,
+                              const mtasts::Policy* sts);
 
 }  // namespace sluice::delivery

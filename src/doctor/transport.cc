@@ -5,6 +5,7 @@
 #include "core/ascii.h"
 #include "mtasts/policy.h"
 #include "tls/peer.h"
+#include "tlsrpt/record.h"
 
 namespace sluice::doctor {
 
@@ -121,14 +122,7 @@ asio::awaitable<void> CheckTlsa(dns::Resolver& r, const std::string& host, std::
 asio::awaitable<void> CheckTlsRpt(dns::Resolver& r, const std::string& domain,
                                   std::vector<Check>& out) {
   auto txt = co_await r.ResolveTxt("_smtp._tls." + domain);
-  std::vector<std::string> found;
-  if (txt) {
-    for (const auto& t : *txt) {
-      if (TrimWsp(t).substr(0, 10) == "v=TLSRPTv1") {
-        found.push_back(t);
-      }
-    }
-  }
+  const std::vector<std::string> found = txt ? tlsrpt::RecordsIn(*txt) : std::vector<std::string>{};
   if (found.empty()) {
     out.push_back({"tls-rpt", Status::kInfo,
                    "no TLS-RPT record (optional: senders would report TLS failures to it)", ""});
@@ -139,7 +133,7 @@ asio::awaitable<void> CheckTlsRpt(dns::Resolver& r, const std::string& domain,
                    "keep one record at _smtp._tls." + domain});
     co_return;
   }
-  auto rua = ParseTlsRptRecord(found.front());
+  auto rua = tlsrpt::ParseRecord(found.front());
   if (!rua) {
     out.push_back(
         {"tls-rpt", Status::kFail, rua.error(),
@@ -154,52 +148,6 @@ asio::awaitable<void> CheckTlsRpt(dns::Resolver& r, const std::string& domain,
 }
 
 }  // namespace
-
-Result<std::vector<std::string>, std::string> ParseTlsRptRecord(std::string_view txt) {
-  std::vector<std::string> rua;
-  bool first = true;
-  while (!txt.empty()) {
-    const auto semi = txt.find(';');
-    std::string_view field = TrimWsp(txt.substr(0, semi));
-    txt = semi == std::string_view::npos ? std::string_view() : txt.substr(semi + 1);
-    if (field.empty()) {
-      continue;
-    }
-    const auto eq = field.find('=');
-    if (eq == std::string_view::npos) {
-      return Fail("a field without '=': " + std::string(field));
-    }
-    const auto key = TrimWsp(field.substr(0, eq));
-    const auto value = TrimWsp(field.substr(eq + 1));
-    if (first) {
-      if (key != "v" || value != "TLSRPTv1") {
-        return Fail(std::string("the record does not start with v=TLSRPTv1"));
-      }
-      first = false;
-      continue;
-    }
-    if (key == "rua" && rua.empty()) {
-      std::string_view list = value;
-      while (!list.empty()) {
-        const auto comma = list.find(',');
-        std::string uri(TrimWsp(list.substr(0, comma)));
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-        const std::string lower = AsciiLower(uri);
-        if (lower.rfind("mailto:", 0) != 0 && lower.rfind("https://", 0) != 0) {
-          return Fail("rua must list mailto: or https: URIs, not " + uri);
-        }
-        rua.push_back(std::move(uri));
-      }
-    }
-  }
-  if (first) {
-    return Fail(std::string("the record does not start with v=TLSRPTv1"));
-  }
-  if (rua.empty()) {
-    return Fail(std::string("the record has no rua"));
-  }
-  return rua;
-}
 
 asio::awaitable<void> CheckTransport(dns::Resolver& r, mtasts::Fetcher* fetcher, std::string domain,
                                      std::uint16_t smtp_port, std::vector<Check>& out) {

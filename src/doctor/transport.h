@@ -21,9 +21,6 @@
 
 namespace sluice::doctor {
 
-// RFC 8460 §3: "v=TLSRPTv1; rua=mailto:...,https://..." -> the rua URIs.
-Result<std::vector<std::string>, std::string> ParseTlsRptRecord(std::string_view txt);
-
 // The checks, appended to `out`; `fetcher` null: the policy is not fetched.
 boost::asio::awaitable<void> CheckTransport(dns::Resolver& r, mtasts::Fetcher* fetcher,
                                             std::string domain, std::uint16_t smtp_port,

@@ -4,9 +4,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "bounce/dsn.h"
+#include "core/address.h"
 #include "runtime/log_errors.h"
 
 namespace sluice::ingest {
@@ -84,6 +87,35 @@ void Reports::Report(const spool::Meta& original, bounce::ReportAction action,
   asio::co_spawn(
       ex_, Submit(ingest_, spool_, std::move(in), original.id, owner_, std::move(original_read)),
       runtime::LogErrors{"delivery report"});
+}
+
+asio::awaitable<std::string> SubmitOwnReport(Ingest& ingest, asio::any_io_executor ex,
+                                             std::string hostname, std::vector<std::string> rcpts,
+                                             std::string message) {
+  Envelope env;
+  for (const auto& r : rcpts) {
+    auto addr = ParseMailbox(r);
+    if (!addr) {
+      co_return "not a mail address: " + r;
+    }
+    Recipient to;
+    to.address = std::move(addr).value();
+    env.recipients.push_back(std::move(to));
+  }
+  env.body = BodyType::k7Bit;
+  smtp::SessionInfo session;
+  session.listener = "report";
+  session.local_hostname = hostname;
+  session.helo = hostname;
+  session.esmtp = true;
+  session.relay_client = true;  // our own mail: signed as our domain
+  const smtp::Reply r = co_await asio::co_spawn(
+      ex, ingest.Accept(std::move(session), std::move(env), std::move(message)),
+      asio::use_awaitable);
+  if (r.code / 100 == 2) {
+    co_return std::string();
+  }
+  co_return fmt::format("{} {}", r.code, r.text);
 }
 
 }  // namespace sluice::ingest

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include "core/clock.h"
 #include "ingest/ingest.h"
@@ -43,5 +44,13 @@ class Reports final : public queue::ReportSink {
   std::string reporting_mta_;
   const Clock& clock_;
 };
+
+// Takes a report of our own (an RFC 8460 TLS report) in through the same
+// funnel, from the null sender to `rcpts` (addresses that parse), on `ex`.
+// Returns an error, or empty once the message is queued.
+boost::asio::awaitable<std::string> SubmitOwnReport(Ingest& ingest, boost::asio::any_io_executor ex,
+                                                    std::string hostname,
+                                                    std::vector<std::string> rcpts,
+                                                    std::string message);
 
 }  // namespace sluice::ingest

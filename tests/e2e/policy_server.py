@@ -5,6 +5,8 @@ free port: give sluiced [delivery] mta_sts_port, and further servers port=).
 PolicyServer(address, cert_chain, key).policy(host, text) serves `text` as
 https://host/.well-known/mta-sts.txt (text/plain); .respond(host, status,
 content_type, body) scripts anything else. Requests are counted per host.
+POSTs (TLS reports, RFC 8460 §5.4) are kept in .posts as (path,
+content type, body) and answered 200.
 """
 
 import http.server
@@ -27,6 +29,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):  # noqa: N802
+        server = self.server.owner
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n)
+        with server.lock:
+            server.posts.append((self.path, self.headers.get("Content-Type"), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, *args):
         pass
 
@@ -39,6 +51,7 @@ class PolicyServer:
         self.lock = threading.Lock()
         self.answers = {}
         self.requests = []
+        self.posts = []
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(str(cert_chain), str(key))
         if port is not None:

@@ -149,5 +149,24 @@ TEST(TlsPolicy, UsableForSmtp) {
   EXPECT_FALSE(tls::UsableForSmtp({3, 1, 3, std::string(32, 'a')}));
 }
 
+// RFC 8460 §4.3.1: what sessions are reported under.
+TEST(TlsPolicy, ReportedPolicy) {
+  TlsaResult r = TlsaSet{{{3, 1, 1, std::string("\x01\xab", 2)}}, true};
+  auto dane = ReportedPolicy("dane", "mx.example.com", &r, nullptr);
+  EXPECT_EQ(dane.type, "tlsa");
+  EXPECT_EQ(dane.strings, std::vector<std::string>{"3 1 1 01ab"});
+  EXPECT_EQ(dane.mx_hosts, std::vector<std::string>{"mx.example.com"});
+  auto sts = Sts(mtasts::Mode::kTesting);
+  sts.max_age = 86400;
+  auto reported = ReportedPolicy("mta-sts-testing", "mx.example.com", nullptr, &sts);
+  EXPECT_EQ(reported.type, "sts");
+  EXPECT_EQ(reported.strings, (std::vector<std::string>{"version: STSv1", "mode: testing",
+                                                        "mx: *.example.com", "max_age: 86400"}));
+  EXPECT_EQ(reported.mx_hosts, std::vector<std::string>{"*.example.com"});
+  // Policies the receiver did not publish.
+  EXPECT_EQ(ReportedPolicy("verify", "mx.example.com", nullptr, nullptr).type, "no-policy-found");
+  EXPECT_EQ(ReportedPolicy("mta-sts", "", nullptr, nullptr).type, "no-policy-found");
+}
+
 }  // namespace
 }  // namespace sluice::delivery

@@ -5,6 +5,7 @@
 
 #include "mtasts/policies.h"
 #include "mtasts/policy.h"
+#include "support/txt_resolver.h"
 
 namespace sluice::mtasts {
 namespace {
@@ -84,33 +85,7 @@ TEST(MtaStsPolicy, MatchesMxHosts) {
 }
 
 // A resolver that answers TXT from a map, and a fetcher from a script.
-class FakeResolver final : public dns::Resolver {
- public:
-  std::map<std::string, std::vector<std::string>> txt;
-  bool fail = false;
-  asio::awaitable<Result<dns::MxSet, dns::DnsError>> ResolveMx(std::string) override {
-    co_return Fail(dns::DnsError::kServFail);
-  }
-  asio::awaitable<Result<std::vector<std::string>, dns::DnsError>> ResolveAddresses(
-      std::string) override {
-    co_return Fail(dns::DnsError::kServFail);
-  }
-  asio::awaitable<Result<std::vector<std::string>, dns::DnsError>> ResolveTxt(
-      std::string name) override {
-    if (fail) {
-      co_return Fail(dns::DnsError::kServFail);
-    }
-    auto it = txt.find(name);
-    if (it == txt.end()) {
-      co_return Fail(dns::DnsError::kNxDomain);
-    }
-    co_return it->second;
-  }
-  asio::awaitable<Result<std::vector<std::string>, dns::DnsError>> ResolvePtr(
-      std::string) override {
-    co_return Fail(dns::DnsError::kServFail);
-  }
-};
+using FakeResolver = testing::TxtResolver;
 
 class FakeFetcher final : public Fetcher {
  public:

@@ -1,0 +1,125 @@
+#include "tlsrpt/reporter.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "support/txt_resolver.h"
+
+namespace sluice::tlsrpt {
+namespace {
+
+namespace asio = boost::asio;
+
+struct Outbox {
+  std::vector<std::pair<std::vector<std::string>, std::string>> sent;
+  int refuse = 0;  // the next N submissions fail
+};
+
+asio::awaitable<std::string> Submit(Outbox* box, std::vector<std::string> rcpts,
+                                    std::string message) {
+  if (box->refuse > 0) {
+    --box->refuse;
+    co_return std::string("452 4.3.1 spool full");
+  }
+  box->sent.emplace_back(std::move(rcpts), std::move(message));
+  co_return std::string();
+}
+
+class TlsRptReporterTest : public ::testing::Test {
+ protected:
+  TlsRptReporterTest() {
+    resolver.txt["_smtp._tls.a.example"] = {
+        "v=TLSRPTv1; rua=mailto:rpt@a.example,mailto:x@y.example"};
+    resolver.txt["_smtp._tls.bad.example"] = {"v=TLSRPTv1; rua=ftp://a.example/"};
+    ReporterOptions o;
+    o.who = {"Sender", "postmaster@s.example", "s.example"};
+    o.from = "noreply@s.example";
+    o.max_attempts = 3;
+    reporter = std::make_unique<Reporter>(
+        ioc.get_executor(), clock, ledger, resolver,
+        [this](std::vector<std::string> rcpts, std::string message) {
+          return Submit(&box, std::move(rcpts), std::move(message));
+        },
+        nullptr, o, "");
+  }
+  // Sends what has ended and the open period; runs until done.
+  std::size_t SendNow() {
+    auto n = reporter->SendNow();
+    EXPECT_TRUE(n);
+    ioc.restart();
+    ioc.run();
+    return n.value_or(0);
+  }
+  std::size_t Waiting() {
+    return boost::json::parse(reporter->Status()).at("waiting").to_number<std::size_t>();
+  }
+
+  asio::io_context ioc;
+  ManualClock clock;
+  Ledger ledger;
+  testing::TxtResolver resolver;
+  Outbox box;
+  std::unique_ptr<Reporter> reporter;
+};
+
+// RFC 8460 §3, §5.3: only domains with a usable record get a report, by
+// mail to every mailto: address at once.
+TEST_F(TlsRptReporterTest, SendsToDomainsWithARecord) {
+  ledger.Success(clock.Now(), "a.example", Policy{});
+  ledger.Success(clock.Now(), "norecord.example", Policy{});
+  ledger.Success(clock.Now(), "bad.example", Policy{});
+  EXPECT_EQ(SendNow(), 3U);
+  ASSERT_EQ(box.sent.size(), 1U);
+  EXPECT_EQ(box.sent[0].first, (std::vector<std::string>{"rpt@a.example", "x@y.example"}));
+  EXPECT_NE(box.sent[0].second.find("TLS-Report-Domain: a.example\r\n"), std::string::npos);
+  EXPECT_EQ(Waiting(), 0U);
+  EXPECT_TRUE(ledger.closed().empty());
+  // Nothing new: nothing sent again.
+  EXPECT_EQ(SendNow(), 0U);
+  EXPECT_EQ(box.sent.size(), 1U);
+}
+
+// A DNS failure or a refused submission keeps the report for a later try.
+TEST_F(TlsRptReporterTest, RetriesWhatFailed) {
+  ledger.Success(clock.Now(), "a.example", Policy{});
+  resolver.fail = true;
+  SendNow();
+  EXPECT_TRUE(box.sent.empty());
+  EXPECT_EQ(Waiting(), 1U);
+  resolver.fail = false;
+  box.refuse = 1;
+  SendNow();
+  EXPECT_TRUE(box.sent.empty());
+  EXPECT_EQ(Waiting(), 1U);
+  SendNow();
+  EXPECT_EQ(box.sent.size(), 1U);
+  EXPECT_EQ(Waiting(), 0U);
+}
+
+TEST_F(TlsRptReporterTest, GivesUpAfterMaxAttempts) {
+  ledger.Success(clock.Now(), "a.example", Policy{});
+  resolver.fail = true;
+  for (int i = 0; i < 3; ++i) {
+    SendNow();
+  }
+  EXPECT_EQ(Waiting(), 0U);
+  resolver.fail = false;
+  SendNow();
+  EXPECT_TRUE(box.sent.empty());
+}
+
+// The report goes once per period, even when it was cut early: sessions
+// after the cut are in the next report, not this one again.
+TEST_F(TlsRptReporterTest, EachSessionIsReportedOnce) {
+  ledger.Success(clock.Now(), "a.example", Policy{});
+  SendNow();
+  clock.Advance(std::chrono::hours(1));
+  ledger.Failure(clock.Now(), "a.example", Policy{}, {"starttls-not-supported", "", "mx", "ip"});
+  SendNow();
+  ASSERT_EQ(box.sent.size(), 2U);
+  EXPECT_NE(box.sent[0].second, box.sent[1].second);
+}
+
+}  // namespace
+}  // namespace sluice::tlsrpt
