@@ -130,6 +130,8 @@ void BindTlsMode(const config::Section& s, const std::string& hostname, TlsMode&
 void BindWebhooks(const config::Section& root, Settings& st);
 // [api], [[http]] and [metrics] (settings_http.cc).
 void BindHttp(const config::Section& root, Settings& st);
+// [delivery], [[route]] and [queue] (settings_delivery.cc), once [server] is bound.
+void BindDelivery(const config::Section& root, const config::Document& doc, Settings& st);
 // [tls_reports] (settings_reports.cc), once [delivery] is bound.
 void BindTlsReports(const config::Section& root, Settings& st);
 // [bounce] and [suppression] (settings_feedback.cc).

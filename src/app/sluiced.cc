@@ -48,6 +48,7 @@
 #include "app/settings.h"
 #include "app/shaping_file.h"
 #include "auth/credentials.h"
+#include "core/ascii.h"
 #include "core/clock.h"
 #include "core/disk_space.h"
 #include "core/thread_name.h"
@@ -411,6 +412,14 @@ int Serve(const Args& args) {
     tls_reporter = std::make_unique<tlsrpt::Reporter>(
         delivery_ctx->get_executor(), clock, *tls_ledger, *resolver, std::move(submit),
         std::move(https).value(), st.tls_reports.options, st.tls_reports.state_file);
+    const std::string& from = st.tls_reports.options.from;
+    const std::string from_domain = AsciiLower(from.substr(from.rfind('@') + 1));
+    if (signer.Choose(from_domain, std::chrono::system_clock::now()).empty()) {
+      spdlog::warn(
+          "TLS reports: no [dkim] key signs mail from {}; receivers may ignore "
+          "unsigned reports (RFC 8460 §5.3)",
+          from_domain);
+    }
     if (std::string error; !tls_reporter->Load(&error)) {
       spdlog::warn("TLS reports: {}; starting with no counts", error);
     }

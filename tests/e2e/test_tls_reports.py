@@ -6,7 +6,8 @@ that names no MX, a policy host whose certificate fails. Every domain asks
 for reports by mail ("_smtp._tls" TXT, §3), but one by HTTPS.
 `sluice tls report send` ends the day early; one report per domain arrives,
 as §5.3 describes it, and its JSON (gzip) validates against the report's
-fields (tlsrpt_schema.json, from §4.3-4.4) and counts what happened.
+fields (tlsrpt_schema.json, from §4.3-4.4) and counts what happened. The
+mail is DKIM-signed by the submitter's domain (§5.3) and verifies.
 """
 
 import email
@@ -15,11 +16,13 @@ import gzip
 import json
 from pathlib import Path
 
+import dkim
 import jsonschema
 
 from mx import body, inject, wait_outcomes, wait_until
 from policy_server import PolicyServer
 from test_delivery_mta_sts import DOMAINS, sts_lab  # noqa: F401 (a fixture)
+from test_dkim_signing import dkimpy_dns, keygen
 
 SCHEMA = json.loads((Path(__file__).parent / "tlsrpt_schema.json").read_text())
 SUBMITTER = "mta.sender.example"
@@ -55,8 +58,11 @@ def failures(entry):
             for f in entry.get("failure-details", [])}
 
 
-def test_daily_report_of_mixed_results(sts_lab, mx_lab, delivering_sluiced, test_ca):  # noqa: F811
+def test_daily_report_of_mixed_results(sts_lab, mx_lab, delivering_sluiced, test_ca,  # noqa: F811
+                                       tmp_path):
     server, sinks = sts_lab
+    key, record = keygen(tmp_path, SUBMITTER, "rpt", "ed25519")
+    mx_lab.dns.txt(f"rpt._domainkey.{SUBMITTER}", record)
     collector_leaf = test_ca.leaf("localhost")
     collector = PolicyServer("127.0.0.1", collector_leaf.chain, collector_leaf.key, port=0)
     reports = mx_lab.sink("reports.example")
@@ -71,7 +77,9 @@ def test_daily_report_of_mixed_results(sts_lab, mx_lab, delivering_sluiced, test
         s = delivering_sluiced(
             delivery={"ca_file": str(test_ca.cert), "mta_sts_port": server.port},
             queue={"first_retry": "30s"},
-            config={"tls_reports": {"submitter": SUBMITTER, "organization": "Sluice e2e"}})
+            config={"tls_reports": {"submitter": SUBMITTER, "organization": "Sluice e2e"},
+                    "dkim": {"domain": [{"domain": SUBMITTER, "key": [
+                        {"selector": "rpt", "key_file": str(key)}]}]}})
         ids = {d: inject(s, "sender@src.example", [f"a@{d}"], body(f"rpt-{d}")) for d in DOMAINS}
         for d in DOMAINS:
             wait_outcomes(s, lambda ev: ev, 20, mid=ids[d])
@@ -85,7 +93,10 @@ def test_daily_report_of_mixed_results(sts_lab, mx_lab, delivering_sluiced, test
         by_mail = set(DOMAINS) - {"ok.example"}
         got = dict(parse_report(m) for m in reports.wait_messages(len(by_mail), 20))
         assert set(got) == by_mail, sorted(got)
-        assert all(m.mail_from in ("", "<>") for m in reports.messages)  # the null sender
+        for m in reports.messages:
+            assert m.mail_from in ("", "<>"), m.mail_from  # the null sender
+            assert dkim.verify(m.content, dnsfunc=dkimpy_dns(mx_lab)), m.content[:2000]
+            assert f"d={SUBMITTER};".encode() in m.content.replace(b" ", b"")
         # §5.4: ok.example asked for HTTPS: a POST of the gzip report.
         wait_until(lambda: collector.posts, 20, what="the report POSTed")
         [(path, ctype, data)] = collector.posts

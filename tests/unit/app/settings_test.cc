@@ -61,6 +61,29 @@ TEST(Settings, RoutesAndSmarthost) {
       << doc->errors().ToString();
 }
 
+TEST(Settings, TlsReports) {
+  auto doc = config::Document::Parse(
+      "[delivery]\nehlo_name = \"Mta.Example.COM\"\n[[listener]]\nname = \"r\"\n", "t.toml");
+  auto st = Bind(*doc);
+  ASSERT_TRUE(doc->errors().empty()) << doc->errors().ToString();
+  EXPECT_TRUE(st.tls_reports.enabled);
+  EXPECT_EQ(st.tls_reports.options.who.submitter, "mta.example.com");
+  EXPECT_EQ(st.tls_reports.options.who.contact, "postmaster@mta.example.com");
+  EXPECT_EQ(st.tls_reports.options.from, "noreply-tls-reports@mta.example.com");
+  EXPECT_NE(st.tls_reports.state_file.find("tls-reports.state"), std::string::npos);
+
+  doc = config::Document::Parse(
+      "[tls_reports]\nsubmitter = \"not a domain\"\nfrom = \"nobody\"\ncolour = 1\n"
+      "[[listener]]\nname = \"r\"\n",
+      "t.toml");
+  Bind(*doc);
+  const std::string all = doc->errors().ToString();
+  EXPECT_NE(all.find("t.toml:2: tls_reports.submitter: not a domain name"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("t.toml:3: tls_reports.from: not a mail address"), std::string::npos) << all;
+  EXPECT_NE(all.find("tls_reports.colour"), std::string::npos) << all;
+}
+
 TEST(Settings, PoolsTenantsAndNamedWarmupPlans) {
   auto doc = config::Document::Parse(
       "[[listener]]\nname = \"r\"\n"
