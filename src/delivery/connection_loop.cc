@@ -169,15 +169,16 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
         ++stats_.connections;
         Connection& conn = *c.value();
         conn.tls_policy = host_tls->policy;
-        if (!conn.tls_failure.empty()) {
-          CountTlsFailure(q, host_tls->policy, conn.tls_failure);
-          spdlog::info("path {}: {}[{}] not authenticated ({}), used under {}", q.name(), mx.host,
-                       ip, conn.tls_failure, host_tls->policy);
-        }
         // RFC 8460 §4.3.2.1: a session without TLS failed to negotiate it.
         std::string failure = conn.tls_failure;
         if (failure.empty() && conn.tls_info().version.empty()) {
           failure = "starttls-not-supported";
+        }
+        if (!failure.empty() && host_tls->auth.kind != tls::PeerAuth::Kind::kNone) {
+          // A policy that checks let the session pass (MTA-STS testing mode).
+          CountTlsFailure(q, host_tls->policy, failure);
+          spdlog::info("path {}: {}[{}] not authenticated ({}), used under {}", q.name(), mx.host,
+                       ip, failure, host_tls->policy);
         }
         ReportSession(report_domain, reported(host_tls->policy),
                       {std::move(failure), src.address, mx.host, ip});

@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 // What the fake receivers do.
 struct Script {
   std::set<std::string> refusing;  // addresses whose connections fail
+  std::string tls_version;         // of the connections made ("": no TLS)
   std::deque<int> replies;         // one per transaction, then 250s
   bool gated = false;              // transactions wait until Release()
   std::unique_ptr<asio::steady_timer> gate;
@@ -38,7 +39,9 @@ struct Script {
 class FakeConnection final : public Connection {
  public:
   FakeConnection(Script& s, std::string ip, std::string host)
-      : s_(s), ip_(std::move(ip)), host_(std::move(host)) {}
+      : s_(s), ip_(std::move(ip)), host_(std::move(host)) {
+    tls_.version = s.tls_version;
+  }
   asio::awaitable<smtp::TransactionResult> Send(const Envelope&,
                                                 const std::vector<std::size_t>& rcpts,
                                                 const smtp::MessageBody& body) override {
@@ -144,6 +147,7 @@ struct Lab {
   FakeConnector connector{script};
   std::unique_ptr<queue::Manager> queue;
   std::unique_ptr<shaping::Shaper> shaper;
+  tlsrpt::Ledger tls_reports;
   std::unique_ptr<Dispatcher> dispatcher;
 
   explicit Lab(Options opts = Defaults()) {
@@ -157,7 +161,9 @@ struct Lab {
     resolver.a["mx1.example.com"] = "192.0.2.1";
     resolver.a["mx2.example.com"] = "192.0.2.2";
     dispatcher = std::make_unique<Dispatcher>(
-        ioc, opts, Parts{clock, *queue, *shaper, resolver, spool, bus, connector, nullptr});
+        ioc, opts,
+        Parts{clock, *queue, *shaper, resolver, spool, bus, connector, nullptr, nullptr, {},
+              &tls_reports});
     dispatcher->Start();
   }
   static Options Defaults() {
@@ -215,6 +221,33 @@ TEST(Dispatcher, DeliversThroughTheConnector) {
   EXPECT_TRUE(lab.RunUntil([&] { return lab.spool.records.empty(); }));
   auto d = lab.log.Of("Delivery").front();
   EXPECT_EQ(d["site"].as_string(), "mx1.example.com,mx2.example.com");
+}
+
+// RFC 8460 §4.3: each session is counted for the domain's TLS report: one
+// with TLS as a success, one without as "starttls-not-supported"; a host
+// that could not be reached held no session.
+TEST(Dispatcher, CountsSessionsForTlsReports) {
+  Lab lab;
+  lab.script.refusing.insert("192.0.2.1");
+  lab.Send(1);
+  ASSERT_TRUE(lab.RunUntil([&] { return lab.log.Count("Delivery") == 1; }));
+  lab.script.tls_version = "TLSv1.3";
+  lab.Send(1);
+  ASSERT_TRUE(lab.RunUntil([&] { return lab.log.Count("Delivery") == 2; }));
+  ASSERT_TRUE(lab.tls_reports.open());
+  const auto& domains = lab.tls_reports.open()->domains;
+  ASSERT_EQ(domains.size(), 1u);
+  const auto& policies = domains.at("example.com").policies;
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_EQ(policies.begin()->first.type, "no-policy-found");
+  const auto& c = policies.begin()->second;
+  EXPECT_EQ(c.successes, 1u);
+  EXPECT_EQ(c.failures, 1u);
+  ASSERT_EQ(c.details.size(), 1u);
+  const auto& f = c.details.begin()->first;
+  EXPECT_EQ(f.result_type, "starttls-not-supported");
+  EXPECT_EQ(f.receiving_mx, "mx2.example.com");
+  EXPECT_EQ(f.receiving_ip, "192.0.2.2");
 }
 
 // A full ready queue pushes back: what does not fit waits in the queue
