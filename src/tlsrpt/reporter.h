@@ -37,8 +37,8 @@ namespace sluice::tlsrpt {
 struct ReporterOptions {
   Organization who;
   std::string from;  // the report mail's From address
-  std::chrono::seconds check_every{60};
-  std::chrono::seconds retry_every{30 * 60};
+  std::chrono::milliseconds check_every{60000};
+  std::chrono::milliseconds retry_every{30 * 60000};
   std::uint32_t max_attempts = 8;  // per domain and period
   std::chrono::hours give_up{48};  // after the period's end
   std::chrono::seconds https_timeout{30};

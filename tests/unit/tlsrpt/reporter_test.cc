@@ -121,5 +121,35 @@ TEST_F(TlsRptReporterTest, EachSessionIsReportedOnce) {
   EXPECT_NE(box.sent[0].second, box.sent[1].second);
 }
 
+// RFC 8460 §4.1: once the UTC day is over, its reports go without being asked.
+TEST_F(TlsRptReporterTest, SendsWhenTheDayEnds) {
+  ReporterOptions o;
+  o.who = {"Sender", "postmaster@s.example", "s.example"};
+  o.from = "noreply@s.example";
+  o.check_every = std::chrono::milliseconds(1);
+  reporter = std::make_unique<Reporter>(
+      ioc.get_executor(), clock, ledger, resolver,
+      [this](std::vector<std::string> rcpts, std::string message) {
+        return Submit(&box, std::move(rcpts), std::move(message));
+      },
+      nullptr, o, "");
+  ledger.Success(clock.Now(), "a.example", Policy{});
+  reporter->Start();
+  const auto run_a_while = [&] {
+    // Bounded: the loop wakes every millisecond; a few dozen wake-ups suffice.
+    for (int i = 0; i < 50 && box.sent.empty(); ++i) {
+      ioc.run_for(std::chrono::milliseconds(2));
+    }
+  };
+  run_a_while();
+  EXPECT_TRUE(box.sent.empty());  // the day is not over
+  clock.Advance(std::chrono::hours(24));
+  run_a_while();
+  ASSERT_EQ(box.sent.size(), 1U);
+  EXPECT_NE(box.sent[0].second.find("TLS-Report-Domain: a.example"), std::string::npos);
+  reporter->Stop();
+  ioc.run_for(std::chrono::milliseconds(5));
+}
+
 }  // namespace
 }  // namespace sluice::tlsrpt
