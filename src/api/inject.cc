@@ -286,15 +286,15 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
   }
   const json::object& o = v.get_object();
   static const std::set<std::string_view> kKnown{
-      "from",        "recipients",    "content",  "campaign", "tenant",
-      "reply_to",    "subject",       "text",     "html",     "headers",
-      "attachments", "substitutions", "metadata", "send_at",  "unsubscribe"};
+      "from",     "recipients", "content",     "campaign", "tenant",      "reply_to",
+      "subject",  "text",       "html",        "headers",  "attachments", "substitutions",
+      "metadata", "send_at",    "unsubscribe", "tracking"};
   for (const auto& [k, _] : o) {
     if (kKnown.count(std::string_view(k)) == 0) {
       return Fail(Bad(fmt::format(
           "unknown field \"{}\" (known: from, recipients, content or subject, text, html, "
           "headers, attachments, substitutions, reply_to; campaign, tenant, metadata, send_at, "
-          "unsubscribe)",
+          "unsubscribe, tracking)",
           std::string_view(k))));
     }
   }
@@ -347,6 +347,20 @@ Result<InjectRequest, InjectError> ParseInject(std::string_view body, std::strin
       return Fail(Bad("\"unsubscribe\" is true or false"));
     }
     out.unsubscribe = u->get_bool();
+  }
+  if (const json::value* t = o.if_contains("tracking")) {
+    // {"opens": true, "clicks": true}: either may be left out (false).
+    constexpr std::string_view kTrackingShape =
+        "\"tracking\" is an object: {\"opens\": true|false, \"clicks\": true|false}";
+    if (!t->is_object()) {
+      return Fail(Bad(std::string(kTrackingShape)));
+    }
+    for (const auto& [k, flag] : t->get_object()) {
+      if ((k != "opens" && k != "clicks") || !flag.is_bool()) {
+        return Fail(Bad(std::string(kTrackingShape)));
+      }
+      (k == "opens" ? out.track_opens : out.track_clicks) = flag.get_bool();
+    }
   }
   if (const json::value* m = o.if_contains("metadata")) {
     auto metadata = ParseMetadata(*m);

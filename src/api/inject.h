@@ -20,8 +20,9 @@
 //    "recipients": [{"email": "a@x.example", "name": "Ann", "substitutions": {"first": "Ann"}}]}
 // Both take "campaign", (operator keys only) "tenant", "metadata" (a map of
 // strings carried into every event of the message), "send_at" (RFC 3339:
-// no attempt before then) and "unsubscribe" (true: RFC 8058 List-Unsubscribe
-// fields, for messages with one recipient). A malformed recipient is reported by itself; the
+// no attempt before then), "unsubscribe" (true: RFC 8058 List-Unsubscribe
+// fields) and "tracking" ({"opens": true, "clicks": true}), the last two for
+// messages with one recipient. A malformed recipient is reported by itself; the
 // others are still sent.
 
 #include <chrono>
@@ -61,7 +62,9 @@ struct InjectRequest {
   std::string tenant;                     // "" if none
   std::vector<std::pair<std::string, std::string>> metadata;
   std::optional<std::chrono::system_clock::time_point> send_at;
-  bool unsubscribe = false;  // List-Unsubscribe fields on each message (one recipient each)
+  bool unsubscribe = false;   // List-Unsubscribe fields on each message (one recipient each)
+  bool track_opens = false;   // an open pixel in each message's HTML (one recipient each)
+  bool track_clicks = false;  // its links through the tracking host
   std::vector<RejectedRecipient> rejected;
 };
 

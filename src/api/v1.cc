@@ -21,6 +21,7 @@
 #include "api/metrics_endpoint.h"
 #include "api/openapi.h"
 #include "api/suppressions.h"
+#include "api/tracking.h"
 #include "api/unsubscribe.h"
 #include "core/spool_id.h"
 #include "delivery/explain.h"
@@ -150,6 +151,9 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
       co_return Json(503, json::object{{"ready", false}, {"reason", *why}});
     }
     co_return Json(200, json::object{{"ready", true}});
+  }
+  if (path.substr(0, 3) == "/t/" && parts_.tracking != nullptr) {
+    co_return parts_.tracking->Handle(req, path.substr(3));
   }
   if (path.substr(0, 3) == "/u/" && parts_.unsubscribe != nullptr) {
     HttpResponse r = co_await parts_.unsubscribe->Handle(req, path.substr(3));
@@ -388,6 +392,8 @@ awaitable<HttpResponse> ApiV1::Inject(const HttpRequest& req, const auth::ApiKey
   session.tenant = key.operator_key() ? in.tenant : key.tenant;
   session.campaign = in.campaign;
   session.unsubscribe = in.unsubscribe;
+  session.track_opens = in.track_opens;
+  session.track_clicks = in.track_clicks;
   // Suppressed recipients are left out, each reported (and a Suppressed event).
   for (auto it = in.messages.begin(); it != in.messages.end();) {
     auto& rcpts = it->envelope.recipients;

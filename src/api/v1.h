@@ -20,6 +20,7 @@
 //   GET  /api/v1/webhooks, POST /api/v1/webhooks/NAME/test|replay {"since"} (operator;
 //                                             api/webhooks_admin.h)
 //   GET, POST /u/TOKEN                        one-click unsubscribe (api/unsubscribe.h; no key)
+//   GET, HEAD /t/o/TOKEN, /t/c/TOKEN          open pixel, tracked link (api/tracking.h; no key)
 //   GET  /api/v1/openapi.json                                         (no key)
 //   GET  /metrics                             Prometheus metrics (api/metrics_endpoint.h;
 //                                             no key, or an operator's if configured)
@@ -47,6 +48,7 @@ class AdminServer;
 class MetricsEndpoint;
 class SuppressionApi;
 class UnsubscribeEndpoint;
+class TrackingEndpoint;
 
 class ApiV1 final : public HttpHandler {
  public:
@@ -71,6 +73,8 @@ class ApiV1 final : public HttpHandler {
     SuppressionApi* suppressions = nullptr;
     // /u/TOKEN, the one-click unsubscribe links (no key); null: 404.
     UnsubscribeEndpoint* unsubscribe = nullptr;
+    // /t/o/TOKEN and /t/c/TOKEN, opens and clicks (no key); null: 404.
+    const TrackingEndpoint* tracking = nullptr;
     // GET /metrics; null: 404.
     MetricsEndpoint* metrics = nullptr;
     // Told of each injection refused as a whole (its HTTP status as the code),

@@ -474,10 +474,11 @@ void BindTenants(const config::Section& tenants, Settings& st) {
     }
     t.RejectUnknown({"users", "networks", "pool", "campaign", "domains", "max_messages_per_hour",
                      "max_messages_per_day", "intake_rate", "intake_burst", "bounce_domain",
-                     "unsubscribe"});
+                     "unsubscribe", "track_opens", "track_clicks"});
     if (t.Bool("unsubscribe", false)) {
       st.ingest.unsubscribe.enabled.insert(name);
     }
+    BindTracking(t, name, st);
     if (t.Has("bounce_domain")) {
       const std::string text = t.String("bounce_domain", "");
       auto domain = NormalizeDomain(text);
@@ -536,13 +537,16 @@ void BindTenants(const config::Section& tenants, Settings& st) {
         campaigns.Report(campaign, "a campaign name is 1-64 of A-Z a-z 0-9 . _ -");
         continue;
       }
-      c.RejectUnknown({"pool", "unsubscribe"});
+      c.RejectUnknown({"pool", "unsubscribe", "track_opens", "track_clicks"});
       if (c.Bool("unsubscribe", false)) {
         st.ingest.unsubscribe.enabled.insert(name + ":" + campaign);
       }
+      BindTracking(c, name + ":" + campaign, st);
       if (!c.Has("pool")) {
-        if (!c.Has("unsubscribe")) {
-          c.Report("pool", "a campaign block names the pool its mail goes from (or unsubscribe)");
+        if (!c.Has("unsubscribe") && !c.Has("track_opens") && !c.Has("track_clicks")) {
+          c.Report("pool",
+                   "a campaign block names the pool its mail goes from (or unsubscribe, "
+                   "track_opens, track_clicks)");
         }
         continue;
       }
@@ -560,11 +564,11 @@ void BindTenants(const config::Section& tenants, Settings& st) {
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
-  root.RejectUnknown({"server",     "spool",   "events",     "auth",        "relay",
-                      "listener",   "dns",     "delivery",   "queue",       "route",
-                      "admin",      "dkim",    "egress",     "tenant",      "api",
-                      "http",       "webhook", "bounce",     "suppression", "unsubscribe",
-                      "reputation", "metrics", "tls_reports"});
+  root.RejectUnknown({"server",     "spool",   "events",      "auth",        "relay",
+                      "listener",   "dns",     "delivery",    "queue",       "route",
+                      "admin",      "dkim",    "egress",      "tenant",      "api",
+                      "http",       "webhook", "bounce",      "suppression", "unsubscribe",
+                      "reputation", "metrics", "tls_reports", "tracking"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -708,6 +712,7 @@ Settings Bind(const config::Document& doc) {
   }
   BindHttp(root, st);
   BindTlsReports(root, st);
+  BindTracking(root, st);
   CollectFeedbackDomains(root, st);
   return st;
 }

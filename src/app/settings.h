@@ -108,6 +108,8 @@ struct Settings {
     std::size_t max_label_values = 500;  // distinct values of one label; the rest "other"
   } metrics;
   webhook::Options webhooks;  // [[webhook]], [events] webhook_outbox
+  // [tracking]: opens and clicks (tracking/track.h); the secret is the VERP key.
+  std::chrono::seconds tracking_too_soon{10};
   // [tls_reports]: RFC 8460 reports on outbound TLS to the domains that ask
   // for them, the counts kept in state_file (SPOOL/tls-reports.state).
   struct TlsReports {
@@ -132,6 +134,11 @@ void BindWebhooks(const config::Section& root, Settings& st);
 void BindHttp(const config::Section& root, Settings& st);
 // [delivery], [[route]] and [queue] (settings_delivery.cc), once [server] is bound.
 void BindDelivery(const config::Section& root, const config::Document& doc, Settings& st);
+// [tracking] (settings_reports.cc).
+void BindTracking(const config::Section& root, Settings& st);
+// A tenant's or campaign's track_opens and track_clicks (`who`: "tenant"
+// or "tenant:campaign").
+void BindTracking(const config::Section& s, const std::string& who, Settings& st);
 // [tls_reports] (settings_reports.cc), once [delivery] is bound.
 void BindTlsReports(const config::Section& root, Settings& st);
 // [bounce] and [suppression] (settings_feedback.cc).

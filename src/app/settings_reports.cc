@@ -1,5 +1,5 @@
 // [tls_reports]: the RFC 8460 reports Sluice sends about its outbound TLS
-// sessions (docs/config.md).
+// sessions; [tracking]: opens and clicks (docs/config.md).
 #include <filesystem>
 
 #include "app/settings.h"
@@ -31,6 +31,38 @@ void BindTlsReports(const config::Section& root, Settings& st) {
     }
   }
   r.state_file = (std::filesystem::path(st.spool_path) / "tls-reports.state").string();
+}
+
+void BindTracking(const config::Section& root, Settings& st) {
+  auto s = root.Table("tracking");
+  s.RejectUnknown({"base_url", "too_soon"});
+  auto& t = st.ingest.tracking.settings;
+  std::string url = s.String("base_url", "");
+  while (!url.empty() && url.back() == '/') {
+    url.pop_back();
+  }
+  const auto scheme = url.find("://");
+  if (!url.empty() &&
+      (scheme == std::string::npos ||
+       (url.substr(0, scheme) != "https" && url.substr(0, scheme) != "http") ||
+       url.size() == scheme + 3 || url.find_first_of(" \t\r\n\"<>'?#") != std::string::npos)) {
+    s.Report("base_url", "an http(s):// URL the HTTP listener answers at (\"/t/...\" is added)");
+  } else {
+    t.base_url = url;
+  }
+  st.tracking_too_soon = std::chrono::duration_cast<std::chrono::seconds>(
+      s.Duration("too_soon", st.tracking_too_soon));
+  // Links to the unsubscribe page are left alone.
+  t.skip_prefix = st.ingest.unsubscribe.url;
+}
+
+void BindTracking(const config::Section& s, const std::string& who, Settings& st) {
+  if (s.Bool("track_opens", false)) {
+    st.ingest.tracking.opens.insert(who);
+  }
+  if (s.Bool("track_clicks", false)) {
+    st.ingest.tracking.clicks.insert(who);
+  }
 }
 
 }  // namespace sluice::app

@@ -11,10 +11,10 @@ namespace sluice::app {
 namespace {
 
 const std::set<std::string>& RecordTypes() {
-  static const std::set<std::string> kTypes = {"Reception",   "Delivery",      "TransientFailure",
-                                               "Bounce",      "Expiration",    "AdminBounce",
-                                               "Automation",  "QuotaExceeded", "Suppressed",
-                                               "AsyncBounce", "Complaint",     "Unsubscribe"};
+  static const std::set<std::string> kTypes = {
+      "Reception",  "Delivery",      "TransientFailure", "Bounce",      "Expiration", "AdminBounce",
+      "Automation", "QuotaExceeded", "Suppressed",       "AsyncBounce", "Complaint",  "Unsubscribe",
+      "Open",       "Click"};
   return kTypes;
 }
 

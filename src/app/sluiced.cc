@@ -37,6 +37,7 @@
 #include "api/http_server.h"
 #include "api/metrics_endpoint.h"
 #include "api/suppressions.h"
+#include "api/tracking.h"
 #include "api/unsubscribe.h"
 #include "api/v1.h"
 #include "app/bounce_counts.h"
@@ -167,6 +168,7 @@ int Serve(const Args& args) {
   }
   d.settings.delivery.verp.secret = std::move(secret).value();
   d.settings.ingest.unsubscribe.secret = d.settings.delivery.verp.secret;
+  d.settings.ingest.tracking.settings.secret = d.settings.delivery.verp.secret;
   const auto& st = d.settings;
   if (st.metrics.enabled) {
     d.metrics = std::make_unique<app::DaemonMetrics>(
@@ -387,6 +389,8 @@ int Serve(const Args& args) {
   }
   api::SuppressionApi suppression_api(*d.suppressions, blocking);
   api::UnsubscribeEndpoint unsubscribe(st.delivery.verp.secret, *d.suppressions, d.bus, blocking);
+  const api::TrackingEndpoint tracking_endpoint(st.delivery.verp.secret, d.bus,
+                                                st.tracking_too_soon, clock);
   if (admin) {
     admin->SetSuppressions(&suppression_api);
     admin->SetWebhooks(d.webhooks.get(), st.event_log);
@@ -518,6 +522,7 @@ int Serve(const Args& args) {
                  },
                  .suppressions = &suppression_api,
                  .unsubscribe = &unsubscribe,
+                 .tracking = &tracking_endpoint,
                  .metrics = metrics_endpoint.get(),
                  .on_refused = d.server_ctx.on_refused});
   api::HttpServer http(pool, v1);

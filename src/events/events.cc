@@ -428,6 +428,15 @@ void Bus::Publish(const Feedback& e) {
   }
 }
 
+void Bus::Publish(const Engagement& e) {
+  const std::string line = ToJson(e);
+  WriteLine(line, e.id);
+  Tap(ToString(e.type), e.tenant, line);
+  for (Observer* o : observers_) {
+    o->OnEngagement(e);
+  }
+}
+
 void Bus::Publish(const Automation& e) {
   const std::string line = ToJson(e);
   WriteLine(line);

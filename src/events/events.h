@@ -162,6 +162,26 @@ struct Feedback {
   std::chrono::system_clock::time_point timestamp;
 };
 
+// A recipient's hit on an open pixel or a tracked link (tracking/).
+// Machine traffic (scanners, image proxies, previews) is flagged, not
+// dropped: `machine` says why it seems not to be a person ("" it does).
+enum class EngagementType { kOpen, kClick };
+const char* ToString(EngagementType t);
+
+struct Engagement {
+  EngagementType type = EngagementType::kOpen;
+  std::string id;  // the message
+  std::string recipient;
+  std::string tenant;
+  std::string campaign;
+  std::string url;  // a click's target
+  std::string user_agent;
+  std::string client_ip;
+  std::string machine;
+  std::chrono::system_clock::time_point sent;  // when the message was taken
+  std::chrono::system_clock::time_point timestamp;
+};
+
 // Events a webhook gave up on: older than its max_age and still not taken
 // by the receiver (never itself sent to webhooks).
 struct WebhookDropped {
@@ -176,6 +196,7 @@ struct WebhookDropped {
 std::string ToJson(const WebhookDropped& e);
 std::string ToJson(const Suppressed& e);
 std::string ToJson(const Feedback& e);
+std::string ToJson(const Engagement& e);
 std::string ToJson(const Reception& e);
 std::string ToJson(const QuotaExceeded& e);
 std::string ToJson(const Outcome& e);
@@ -266,6 +287,7 @@ class Observer {
   virtual void OnFeedback(const Feedback& /*e*/) {}
   virtual void OnSuppressed(const Suppressed& /*e*/) {}
   virtual void OnAutomation(const Automation& /*e*/) {}
+  virtual void OnEngagement(const Engagement& /*e*/) {}
 };
 
 // Told of every record as it is written: its type ("Delivery", ...), its
@@ -293,6 +315,7 @@ class Bus {
   void Publish(const QuotaExceeded& e);
   void Publish(const Suppressed& e);
   void Publish(const Feedback& e);
+  void Publish(const Engagement& e);
   void Publish(const WebhookDropped& e);
   void Reopen();
   SinkStats stats() const;  // summed over the sinks

@@ -1,4 +1,5 @@
-// JSON of the feedback-loop events (Suppressed, AsyncBounce, Complaint, Unsubscribe).
+// JSON of the feedback-loop events (Suppressed, AsyncBounce, Complaint, Unsubscribe)
+// and of engagement (Open, Click).
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -65,6 +66,29 @@ std::string ToJson(const Feedback& e) {
     o["reporting_mta"] = OrNull(e.reporting_mta);
   }
   o["original_message_id"] = OrNull(e.original_message_id);
+  return ToValidUtf8(boost::json::serialize(o));
+}
+
+const char* ToString(EngagementType t) {
+  return t == EngagementType::kOpen ? "Open" : "Click";
+}
+
+std::string ToJson(const Engagement& e) {
+  boost::json::object o;
+  o["type"] = ToString(e.type);
+  o["timestamp"] = Rfc3339Micros(e.timestamp);
+  o["id"] = e.id;
+  o["recipient"] = e.recipient;
+  o["tenant"] = OrNull(e.tenant);
+  o["campaign"] = OrNull(e.campaign);
+  if (e.type == EngagementType::kClick) {
+    o["url"] = e.url;
+  }
+  o["user_agent"] = OrNull(e.user_agent);
+  o["client_ip"] = e.client_ip;
+  o["machine"] = !e.machine.empty();
+  o["machine_reason"] = OrNull(e.machine);
+  o["sent"] = Rfc3339Micros(e.sent);
   return ToValidUtf8(boost::json::serialize(o));
 }
 

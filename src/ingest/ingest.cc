@@ -344,6 +344,7 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
 
   if (session.Trusted()) {
     prefix += ListUnsubscribeFields(session, id, tenant, campaign, envelope, data);
+    ApplyTracking(session, id, tenant, campaign, envelope, data, now);
   }
 
   if (signer_ != nullptr && session.Trusted()) {

@@ -35,6 +35,7 @@
 #include "smtp/server/message_sink.h"
 #include "spool/spool.h"
 #include "suppression/store.h"
+#include "tracking/track.h"
 
 namespace sluice::ingest {
 
@@ -75,6 +76,14 @@ struct Options {
     // The mailto address's domain: a tenant's bounce domain, "" the default.
     std::map<std::string, std::string> mailto_domains;
   } unsubscribe;
+  // Open and click tracking (tracking/track.h), for the mail of tenants and
+  // campaigns that enable it and API messages that ask, when the message has
+  // one recipient (the tokens name it): applied before DKIM signing.
+  struct Tracking {
+    tracking::Settings settings;  // base_url empty: off
+    std::set<std::string> opens;  // "tenant", "tenant:campaign"
+    std::set<std::string> clicks;
+  } tracking;
 };
 
 // Where the funnel records what it does (each may be null: not recorded).
@@ -125,6 +134,10 @@ class Ingest final : public smtp::MessageSink {
   void DropSuppressed(const smtp::SessionInfo& session, const MessageTags& message,
                       Envelope& envelope, std::vector<std::string>& listed);
   // The List-Unsubscribe fields for this message, or "" (see Options).
+  // Tracking as configured or asked (ingest::Options::Tracking), into `data`.
+  void ApplyTracking(const smtp::SessionInfo& session, const SpoolId& id, const std::string& tenant,
+                     const std::string& campaign, const Envelope& envelope, std::string& data,
+                     std::chrono::system_clock::time_point now) const;
   std::string ListUnsubscribeFields(const smtp::SessionInfo& session, const SpoolId& id,
                                     const std::string& tenant, const std::string& campaign,
                                     const Envelope& envelope, const std::string& data) const;

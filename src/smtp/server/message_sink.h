@@ -43,6 +43,9 @@ struct SessionInfo {
   std::int64_t send_at_us = 0;
   // The request asks for List-Unsubscribe fields (ingest::Options::Unsubscribe).
   bool unsubscribe = false;
+  // The request asks for open and click tracking (ingest::Options::Tracking).
+  bool track_opens = false;
+  bool track_clicks = false;
   // RFC 3848 / RFC 6531 protocol keyword for the Received header: "ESMTPSA", ...
   std::string Protocol(bool smtputf8) const;
 };

@@ -84,6 +84,29 @@ TEST(Settings, TlsReports) {
   EXPECT_NE(all.find("tls_reports.colour"), std::string::npos) << all;
 }
 
+TEST(Settings, Tracking) {
+  auto doc = config::Document::Parse(
+      "[tracking]\nbase_url = \"https://t.example.com/\"\ntoo_soon = \"30s\"\n"
+      "[unsubscribe]\nurl = \"https://u.example.com/u/\"\n"
+      "[tenant.acme]\ntrack_opens = true\n[tenant.acme.campaign.spring]\ntrack_clicks = true\n"
+      "[[listener]]\nname = \"r\"\n",
+      "t.toml");
+  auto st = Bind(*doc);
+  ASSERT_TRUE(doc->errors().empty()) << doc->errors().ToString();
+  EXPECT_EQ(st.ingest.tracking.settings.base_url, "https://t.example.com");
+  EXPECT_EQ(st.ingest.tracking.settings.skip_prefix, "https://u.example.com/u/");
+  EXPECT_EQ(st.tracking_too_soon, std::chrono::seconds(30));
+  EXPECT_EQ(st.ingest.tracking.opens, std::set<std::string>{"acme"});
+  EXPECT_EQ(st.ingest.tracking.clicks, std::set<std::string>{"acme:spring"});
+
+  doc = config::Document::Parse(
+      "[tracking]\nbase_url = \"ftp://t.example.com\"\n[[listener]]\nname = \"r\"\n", "t.toml");
+  Bind(*doc);
+  EXPECT_NE(doc->errors().ToString().find("t.toml:2: tracking.base_url: an http(s):// URL"),
+            std::string::npos)
+      << doc->errors().ToString();
+}
+
 TEST(Settings, PoolsTenantsAndNamedWarmupPlans) {
   auto doc = config::Document::Parse(
       "[[listener]]\nname = \"r\"\n"
