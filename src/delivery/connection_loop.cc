@@ -103,9 +103,13 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
   const std::vector<RouteHost> hosts = q.hosts;
   const shaping::EgressSource& src = egress_.source(q.path.source());
   // RFC 8460: sessions are reported to the recipient domain of the mail
-  // that opened them (a site's connections may carry other domains' too).
-  const std::string report_domain =
-      q.empty() ? std::string() : parts_.queue.names().DomainName(q.front().queue);
+  // that opened them (a site's connections may carry other domains' too);
+  // not those to a configured route or smarthost (our own next hop, not
+  // the domain's MX hosts).
+  const bool configured_route = q.path.route_site().find("route:") != std::string::npos;
+  const std::string report_domain = q.empty() || configured_route
+                                        ? std::string()
+                                        : parts_.queue.names().DomainName(q.front().queue);
   for (const auto& mx : hosts) {
     std::vector<std::string> addrs;
     if (!mx.host.empty() && mx.host.front() == '[') {
@@ -180,8 +184,10 @@ awaitable<Result<std::unique_ptr<Connection>, Reply>> Dispatcher::Connect(ReadyQ
           spdlog::info("path {}: {}[{}] not authenticated ({}), used under {}", q.name(), mx.host,
                        ip, failure, host_tls->policy);
         }
-        ReportSession(report_domain, reported(host_tls->policy),
-                      {std::move(failure), src.address, mx.host, ip});
+        if (host_tls->tls != smtp::TlsPolicy::kDisabled) {  // TLS not even tried
+          ReportSession(report_domain, reported(host_tls->policy),
+                        {std::move(failure), src.address, mx.host, ip});
+        }
         if (m.tls != nullptr) {
           const std::string& v = conn.tls_info().version;
           m.tls

@@ -228,9 +228,11 @@ awaitable<void> Dispatcher::Lookup(Dispatcher* self, std::uint32_t domain) {
         sts = std::move(found.policy);
       }
       if (found.failure) {
-        // RFC 8460 §4.3.2.2: the policy could not be fetched or read.
-        self->ReportSession(name, ReportedPolicy("mta-sts", "", nullptr, sts.get()),
-                            {found.failure->result_type, "", "", ""});
+        // RFC 8460 §4.3.2.2: the domain publishes MTA-STS (its record was
+        // found), but the policy could not be fetched or read.
+        tlsrpt::Policy reported = ReportedPolicy("mta-sts", "", nullptr, sts.get());
+        reported.type = "sts";
+        self->ReportSession(name, reported, {found.failure->result_type, "", "", ""});
       }
     }
     if (sts && sts->mode == mtasts::Mode::kEnforce) {

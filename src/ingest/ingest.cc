@@ -344,7 +344,18 @@ asio::awaitable<smtp::Reply> Ingest::Accept(smtp::SessionInfo session, Envelope 
 
   if (session.Trusted()) {
     prefix += ListUnsubscribeFields(session, id, tenant, campaign, envelope, data);
-    ApplyTracking(session, id, tenant, campaign, envelope, data, now);
+    // Local copies would carry the remote recipient's tokens: none then.
+    if (local.empty() && WantsTracking(session, tenant, campaign, envelope, data)) {
+      if (blocking_ != nullptr && data.size() > kInlineSignLimit) {
+        // A large message is rewritten off the reactor thread, as it is signed.
+        co_await runtime::RunBlocking(*blocking_, [&] {
+          ApplyTracking(session, id, tenant, campaign, envelope, data, now);
+          return true;
+        });
+      } else {
+        ApplyTracking(session, id, tenant, campaign, envelope, data, now);
+      }
+    }
   }
 
   if (signer_ != nullptr && session.Trusted()) {

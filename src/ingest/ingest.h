@@ -134,7 +134,12 @@ class Ingest final : public smtp::MessageSink {
   void DropSuppressed(const smtp::SessionInfo& session, const MessageTags& message,
                       Envelope& envelope, std::vector<std::string>& listed);
   // The List-Unsubscribe fields for this message, or "" (see Options).
-  // Tracking as configured or asked (ingest::Options::Tracking), into `data`.
+  // Whether tracking is configured or asked for this message (one recipient,
+  // not signed already) (ingest::Options::Tracking).
+  bool WantsTracking(const smtp::SessionInfo& session, const std::string& tenant,
+                     const std::string& campaign, const Envelope& envelope,
+                     const std::string& data) const;
+  // The tracking it wants, into `data`.
   void ApplyTracking(const smtp::SessionInfo& session, const SpoolId& id, const std::string& tenant,
                      const std::string& campaign, const Envelope& envelope, std::string& data,
                      std::chrono::system_clock::time_point now) const;

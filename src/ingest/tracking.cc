@@ -2,25 +2,41 @@
 #include <algorithm>
 
 #include "ingest/ingest.h"
+#include "message/headers.h"
 
 namespace sluice::ingest {
+
+namespace {
+
+bool Enabled(const std::set<std::string>& set, const std::string& tenant,
+             const std::string& campaign) {
+  return set.contains(tenant) || (!campaign.empty() && set.contains(tenant + ":" + campaign));
+}
+
+}  // namespace
+
+bool Ingest::WantsTracking(const smtp::SessionInfo& session, const std::string& tenant,
+                           const std::string& campaign, const Envelope& envelope,
+                           const std::string& data) const {
+  const auto& t = opts_.tracking;
+  if (t.settings.base_url.empty() || t.settings.secret.empty() || envelope.recipients.size() != 1) {
+    return false;
+  }
+  if (!session.track_opens && !session.track_clicks && !Enabled(t.opens, tenant, campaign) &&
+      !Enabled(t.clicks, tenant, campaign)) {
+    return false;
+  }
+  // Mail its sender signed already: rewriting would break the signature.
+  return !message::HasField(data, "DKIM-Signature");
+}
 
 void Ingest::ApplyTracking(const smtp::SessionInfo& session, const SpoolId& id,
                            const std::string& tenant, const std::string& campaign,
                            const Envelope& envelope, std::string& data,
                            std::chrono::system_clock::time_point now) const {
   const auto& t = opts_.tracking;
-  if (t.settings.base_url.empty() || t.settings.secret.empty() || envelope.recipients.size() != 1) {
-    return;
-  }
-  const auto enabled = [&](const std::set<std::string>& set) {
-    return set.contains(tenant) || (!campaign.empty() && set.contains(tenant + ":" + campaign));
-  };
-  const bool opens = session.track_opens || enabled(t.opens);
-  const bool clicks = session.track_clicks || enabled(t.clicks);
-  if (!opens && !clicks) {
-    return;
-  }
+  const bool opens = session.track_opens || Enabled(t.opens, tenant, campaign);
+  const bool clicks = session.track_clicks || Enabled(t.clicks, tenant, campaign);
   tracking::Hit hit;
   hit.id = id;
   hit.recipient = envelope.recipients.front().address.ToString();

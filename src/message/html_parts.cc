@@ -44,6 +44,20 @@ std::string Base64Lines(std::string_view data) {
   return out;
 }
 
+// Whether ASCII markup can be read and written in text of `charset` as it
+// is: not in UTF-16/32, UCS-2/4, UTF-7 or the ISO-2022 and HZ encodings
+// (where '<' or '"' octets occur inside other characters).
+bool AsciiCompatible(std::string_view charset) {
+  const std::string c = AsciiLower(mime::Trim(charset));
+  for (std::string_view prefix :
+       {"utf-16", "utf-32", "ucs-2", "ucs-4", "utf-7", "iso-2022", "hz"}) {
+    if (c.rfind(prefix, 0) == 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 struct Walker {
   const HtmlChange& change;
   bool changed = false;
@@ -58,6 +72,10 @@ struct Walker {
     const auto fields = mime::Fields(e.headers);
     const std::string content_type = mime::Value(fields, "Content-Type");
     const std::string type = mime::MediaType(content_type);
+    if (type == "multipart/signed" || type == "multipart/encrypted") {
+      out += text;  // RFC 1847: any change breaks the signature
+      return;
+    }
     if (type.rfind("multipart/", 0) == 0) {
       const std::string boundary = mime::Param(content_type, "boundary");
       if (!boundary.empty()) {
@@ -72,7 +90,8 @@ struct Walker {
       }
     }
     const std::string disposition = mime::MediaType(mime::Value(fields, "Content-Disposition"));
-    if (type != "text/html" || disposition == "attachment") {
+    if (type != "text/html" || disposition == "attachment" ||
+        !AsciiCompatible(mime::Param(content_type, "charset"))) {
       out += text;
       return;
     }
@@ -129,8 +148,14 @@ std::string QuotedPrintableDecode(std::string_view text) {
       out += c;
       continue;
     }
-    if (text.substr(i + 1, 2) == "\r\n") {
-      i += 2;  // a soft line break
+    // A soft line break: '=' and the line end, with any whitespace between
+    // (RFC 2045 §6.7 rule 3: trailing whitespace is not part of the text).
+    std::size_t j = i + 1;
+    while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) {
+      ++j;
+    }
+    if (text.substr(j, 2) == "\r\n") {
+      i = j + 1;
       continue;
     }
     if (i + 2 < text.size() && Hex(text[i + 1]) >= 0 && Hex(text[i + 2]) >= 0) {

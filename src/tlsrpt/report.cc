@@ -8,6 +8,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 #include "core/time_format.h"
 
@@ -154,7 +155,7 @@ std::string BuildMail(const Organization& who, const Period& period, std::string
 }
 
 std::string MailtoAddress(std::string_view uri) {
-  if (uri.size() < 7 || (uri.substr(0, 7) != "mailto:" && uri.substr(0, 7) != "MAILTO:")) {
+  if (uri.size() < 7 || AsciiLower(uri.substr(0, 7)) != "mailto:") {
     return "";
   }
   uri.remove_prefix(7);

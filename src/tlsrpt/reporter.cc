@@ -25,6 +25,7 @@ using asio::awaitable;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxRua = 5;
 
 bool Has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -114,7 +115,13 @@ awaitable<void> Reporter::Loop(Reporter* self) {
 }
 
 awaitable<void> Reporter::SendAndLog(Reporter* self) {
-  const SendSummary s = co_await SendClosed(self);
+  SendSummary s;
+  try {
+    s = co_await SendClosed(self);
+  } catch (const std::exception& e) {
+    self->busy_ = false;  // the next pass may try again
+    spdlog::error("TLS reports: sending failed: {}", e.what());
+  }
   if (s.sent + s.pending + s.dropped + s.no_record > 0) {
     spdlog::info("TLS reports: {} sent, {} to retry, {} given up; {} domains without a record",
                  s.sent, s.pending, s.dropped, s.no_record);
@@ -181,7 +188,14 @@ awaitable<SendSummary> Reporter::SendClosed(Reporter* self) {
     }
     for (const auto& name : names) {
       DomainCounts& counts = period.domains.at(name);
-      const bool done = co_await SendDomain(self, period, name, counts, summary);
+      bool done = false;
+      try {
+        done = co_await SendDomain(self, period, name, counts, summary);
+      } catch (const std::exception& e) {
+        // One domain's trouble (a failed allocation, a zlib error) is not
+        // every domain's: counted as an attempt, the rest go on.
+        spdlog::error("TLS reports: the report for {} failed: {}", name, e.what());
+      }
       const std::int64_t now = Seconds(self->clock_.Now());
       if (!done && (++counts.attempts >= self->opts_.max_attempts ||
                     now >= period.end + std::chrono::seconds(self->opts_.give_up).count())) {
@@ -232,13 +246,22 @@ awaitable<bool> Reporter::SendDomain(Reporter* self, const Period& period,
   std::vector<std::string> rcpts;
   std::vector<std::string> mail_uris;
   bool all = true;
+  // At most kMaxRua distinct URIs: a record cannot turn one report into a
+  // mailing to thousands.
+  std::vector<std::string> uris;
   for (const auto& uri : *rua) {
+    if (!Has(uris, uri) && uris.size() < kMaxRua) {
+      uris.push_back(uri);
+    }
+  }
+  for (const auto& uri : uris) {
     if (Has(counts.delivered, uri)) {
       continue;
     }
     if (AsciiLower(uri.substr(0, 7)) == "mailto:") {
       const std::string addr = MailtoAddress(uri);
-      if (!ParseMailbox(addr)) {
+      const auto mailbox = ParseMailbox(addr);
+      if (!mailbox || mailbox->utf8) {  // an ASCII address: the report is 7-bit mail
         spdlog::info("TLS reports: {}: not a mail address: {}", domain, uri);
         counts.delivered.push_back(uri);  // nothing to retry
         continue;

@@ -133,11 +133,14 @@ std::string DecodeAttribute(std::string_view value) {
       out += value[i];
       continue;
     }
-    const std::size_t semi = value.find(';', i);
-    if (semi == std::string_view::npos || semi - i > 10) {
+    // References are short: look a few octets ahead only (no quadratic
+    // scan of a long value full of '&').
+    const std::size_t rel = value.substr(i, 12).find(';');
+    if (rel == std::string_view::npos) {
       out += value[i];
       continue;
     }
+    const std::size_t semi = i + rel;
     const std::string ref = AsciiLower(value.substr(i + 1, semi - i - 1));
     std::string decoded;
     if (ref == "amp") {

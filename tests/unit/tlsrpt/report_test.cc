@@ -123,6 +123,7 @@ TEST(TlsRptReport, MailtoAddress) {
   EXPECT_EQ(MailtoAddress("MAILTO:tls%2Drpt@example.com?subject=x"), "tls-rpt@example.com");
   EXPECT_EQ(MailtoAddress("https://example.com/"), "");
   EXPECT_EQ(MailtoAddress("mailto:a%4"), "a%4");
+  EXPECT_EQ(MailtoAddress("Mailto:r@example.com"), "r@example.com");
 }
 
 }  // namespace

@@ -80,6 +80,24 @@ TEST_F(TlsRptReporterTest, SendsToDomainsWithARecord) {
   EXPECT_EQ(box.sent.size(), 1U);
 }
 
+// A record cannot turn one report into a mailing: five distinct rua at most;
+// a non-ASCII mailbox is not used (the report is 7-bit mail).
+TEST_F(TlsRptReporterTest, AtMostFiveRua) {
+  resolver.txt["_smtp._tls.many.example"] = {
+      "v=TLSRPTv1; rua=mailto:a@m.example,mailto:a@m.example,mailto:b@m.example,"
+      "mailto:c@m.example,mailto:d@m.example,mailto:e@m.example,mailto:f@m.example"};
+  resolver.txt["_smtp._tls.utf8.example"] = {
+      "v=TLSRPTv1; rua=mailto:j\xc3\xb8rn@m.example,mailto:ok@m.example"};
+  ledger.Success(clock.Now(), "many.example", Policy{});
+  ledger.Success(clock.Now(), "utf8.example", Policy{});
+  SendNow();
+  ASSERT_EQ(box.sent.size(), 2U);
+  EXPECT_EQ(box.sent[0].first,
+            (std::vector<std::string>{"a@m.example", "b@m.example", "c@m.example", "d@m.example",
+                                      "e@m.example"}));
+  EXPECT_EQ(box.sent[1].first, std::vector<std::string>{"ok@m.example"});
+}
+
 // A DNS failure or a refused submission keeps the report for a later try.
 TEST_F(TlsRptReporterTest, RetriesWhatFailed) {
   ledger.Success(clock.Now(), "a.example", Policy{});

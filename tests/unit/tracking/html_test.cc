@@ -52,6 +52,9 @@ TEST(TrackHtml, DecodesCharacterReferences) {
   EXPECT_EQ(DecodeAttribute("a&amp;b&#38;c&#x26;d&lt;&quot;&unknown;"), "a&b&c&d<\"&unknown;");
   EXPECT_EQ(DecodeAttribute("&#233;"), "\xc3\xa9");
   EXPECT_EQ(DecodeAttribute("&#0;"), "\xef\xbf\xbd");
+  // A value of nothing but '&' is read in one pass.
+  const std::string ampersands(1 << 20, '&');
+  EXPECT_EQ(DecodeAttribute(ampersands), ampersands);
 }
 
 TEST(TrackHtml, CleanUrl) {

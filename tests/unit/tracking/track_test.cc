@@ -107,5 +107,30 @@ TEST(Track, PlainTextAndAttachmentsAreLeft) {
   EXPECT_EQ(Track(attached, Base(), true, true, kSettings), attached);
 }
 
+// RFC 1847: signed or encrypted content is never touched; nor is HTML in a
+// charset where ASCII markup cannot be read or written as it is.
+TEST(Track, SignedPartsAndOddCharsetsAreLeft) {
+  const std::string html = "<a href=\"https://x.example/\">x</a>";
+  const std::string signed_message =
+      "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/html\r\n\r\n" +
+      html +
+      "\r\n--b\r\n"
+      "Content-Type: application/pgp-signature\r\n\r\nSIG\r\n--b--\r\n";
+  EXPECT_EQ(Track(signed_message, Base(), true, true, kSettings), signed_message);
+  const std::string utf16 = "Content-Type: text/html; charset=\"UTF-16\"\r\n\r\n" + html;
+  EXPECT_EQ(Track(utf16, Base(), true, true, kSettings), utf16);
+  const std::string latin1 = "Content-Type: text/html; charset=iso-8859-1\r\n\r\n" + html;
+  EXPECT_NE(Track(latin1, Base(), true, true, kSettings), latin1);
+}
+
+// RFC 2045 §6.7: whitespace before a soft line break is not text.
+TEST(Track, QuotedPrintableSoftBreaks) {
+  EXPECT_EQ(message::QuotedPrintableDecode("ab=  \r\ncd=3D=\r\ne"), "abcd=e");
+  EXPECT_EQ(message::QuotedPrintableDecode("a=\r\n"), "a");
+  EXPECT_EQ(message::QuotedPrintableDecode("a=4"), "a=4");
+  EXPECT_EQ(message::QuotedPrintableDecode("x=ZZ"), "x=ZZ");
+}
+
 }  // namespace
 }  // namespace sluice::tracking
