@@ -20,6 +20,7 @@
 #include "api/message_view.h"
 #include "api/metrics_endpoint.h"
 #include "api/openapi.h"
+#include "api/stats.h"
 #include "api/suppressions.h"
 #include "api/tracking.h"
 #include "api/unsubscribe.h"
@@ -252,6 +253,13 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
       co_return NotFound();
     }
     HttpResponse r = co_await parts_.suppressions->Handle(req, rest.substr(12), *key);
+    co_return r;
+  }
+  if (rest == "stats") {
+    if (parts_.stats == nullptr) {
+      co_return NotFound();
+    }
+    HttpResponse r = co_await parts_.stats->Handle(req, *key);
     co_return r;
   }
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||

@@ -19,6 +19,8 @@
 //   /api/v1/suppressions...                   the suppression lists (api/suppressions.h)
 //   GET  /api/v1/webhooks, POST /api/v1/webhooks/NAME/test|replay {"since"} (operator;
 //                                             api/webhooks_admin.h)
+//   GET  /api/v1/stats                       counters over time (api/stats.h); a
+//                                             tenant's key sees its tenant's only
 //   GET, POST /u/TOKEN                        one-click unsubscribe (api/unsubscribe.h; no key)
 //   GET, HEAD /t/o/TOKEN, /t/c/TOKEN          open pixel, tracked link (api/tracking.h; no key)
 //   GET  /api/v1/openapi.json                                         (no key)
@@ -46,6 +48,7 @@ namespace sluice::api {
 
 class AdminServer;
 class MetricsEndpoint;
+class StatsApi;
 class SuppressionApi;
 class UnsubscribeEndpoint;
 class TrackingEndpoint;
@@ -71,6 +74,8 @@ class ApiV1 final : public HttpHandler {
     std::function<std::optional<std::string>()> not_ready;
     // The suppression lists' endpoints; null: 404.
     SuppressionApi* suppressions = nullptr;
+    // GET /api/v1/stats (api/stats.h); null: 404.
+    StatsApi* stats = nullptr;
     // /u/TOKEN, the one-click unsubscribe links (no key); null: 404.
     UnsubscribeEndpoint* unsubscribe = nullptr;
     // /t/o/TOKEN and /t/c/TOKEN, opens and clicks (no key); null: 404.

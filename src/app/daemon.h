@@ -25,6 +25,8 @@
 #include "smtp/server/server.h"
 #include "spool/history_store.h"
 #include "spool/rocks_spool.h"
+#include "stats/recorder.h"
+#include "stats/store.h"
 #include "suppression/rocks_store.h"
 #include "tls/tls.h"
 #include "webhook/webhooks.h"
@@ -58,6 +60,9 @@ struct Daemon {
   std::unique_ptr<app::ReputationGuard> reputation;
   app::BounceCounts bounce_counts;
   std::unique_ptr<webhook::Webhooks> webhooks;  // null: none configured
+  // Counters over time and what counts the events into them; null: [stats] off.
+  std::unique_ptr<stats::Store> stats;
+  std::unique_ptr<stats::Recorder> stats_recorder;
   events::Bus bus;
   std::shared_ptr<auth::CredentialStore> credentials;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;

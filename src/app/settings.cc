@@ -568,7 +568,7 @@ Settings Bind(const config::Document& doc) {
                       "listener",   "dns",     "delivery",    "queue",       "route",
                       "admin",      "dkim",    "egress",      "tenant",      "api",
                       "http",       "webhook", "bounce",      "suppression", "unsubscribe",
-                      "reputation", "metrics", "tls_reports", "tracking"});
+                      "reputation", "metrics", "tls_reports", "tracking",    "stats"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -713,6 +713,7 @@ Settings Bind(const config::Document& doc) {
   BindHttp(root, st);
   BindTlsReports(root, st);
   BindTracking(root, st);
+  BindStats(root, st);
   CollectFeedbackDomains(root, st);
   return st;
 }

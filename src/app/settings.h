@@ -23,6 +23,7 @@
 #include "dns/unbound_resolver.h"
 #include "ingest/ingest.h"
 #include "smtp/server/options.h"
+#include "stats/store.h"
 #include "suppression/rocks_store.h"
 #include "tls/peer.h"
 #include "tls/tls.h"
@@ -117,6 +118,11 @@ struct Settings {
     tlsrpt::ReporterOptions options;
     std::string state_file;
   } tls_reports;
+  // [stats]: counters over time for GET /api/v1/stats (stats/store.h).
+  struct Stats {
+    bool enabled = true;
+    stats::Store::Options store{.path = "var/stats"};
+  } stats;
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).
@@ -139,6 +145,8 @@ void BindTracking(const config::Section& root, Settings& st);
 // A tenant's or campaign's track_opens and track_clicks (`who`: "tenant"
 // or "tenant:campaign").
 void BindTracking(const config::Section& s, const std::string& who, Settings& st);
+// [stats] (settings_reports.cc).
+void BindStats(const config::Section& root, Settings& st);
 // [tls_reports] (settings_reports.cc), once [delivery] is bound.
 void BindTlsReports(const config::Section& root, Settings& st);
 // [bounce] and [suppression] (settings_feedback.cc).

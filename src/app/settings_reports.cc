@@ -1,5 +1,6 @@
 // [tls_reports]: the RFC 8460 reports Sluice sends about its outbound TLS
-// sessions; [tracking]: opens and clicks (docs/config.md).
+// sessions; [tracking]: opens and clicks; [stats]: counters over time
+// (docs/config.md).
 #include <filesystem>
 
 #include "app/settings.h"
@@ -63,6 +64,33 @@ void BindTracking(const config::Section& s, const std::string& who, Settings& st
   if (s.Bool("track_clicks", false)) {
     st.ingest.tracking.clicks.insert(who);
   }
+}
+
+void BindStats(const config::Section& root, Settings& st) {
+  auto s = root.Table("stats");
+  s.RejectUnknown(
+      {"enabled", "path", "minute_retention", "hour_retention", "day_retention", "max_domains"});
+  auto& o = st.stats.store;
+  st.stats.enabled = s.Bool("enabled", st.stats.enabled);
+  o.path = s.String("path", o.path);
+  if (o.path.empty()) {
+    s.Report("path", "must name a directory");
+  }
+  auto retention = [&s](const char* key, std::chrono::hours& value, std::chrono::hours min,
+                        std::chrono::hours max, const char* bounds) {
+    value = std::chrono::duration_cast<std::chrono::hours>(s.Duration(key, value));
+    if (value < min || value > max) {
+      s.Report(key, bounds);
+    }
+  };
+  using std::chrono::hours;
+  retention("minute_retention", o.minute_retention, hours(1), hours(31 * 24), "must be 1h to 31d");
+  retention("hour_retention", o.hour_retention, hours(24), hours(3 * 366 * 24),
+            "must be 1d to 1098d");
+  retention("day_retention", o.day_retention, hours(24), hours(10 * 366 * 24),
+            "must be 1d to 3660d");
+  o.max_domains = static_cast<std::size_t>(
+      s.Int("max_domains", static_cast<std::int64_t>(o.max_domains), 1, 100000));
 }
 
 }  // namespace sluice::app

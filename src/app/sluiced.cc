@@ -36,6 +36,7 @@
 #include "api/admin.h"
 #include "api/http_server.h"
 #include "api/metrics_endpoint.h"
+#include "api/stats.h"
 #include "api/suppressions.h"
 #include "api/tracking.h"
 #include "api/unsubscribe.h"
@@ -236,6 +237,16 @@ int Serve(const Args& args) {
     d.webhooks->Start();
   }
   d.bus.AddObserver(&d.bounce_counts);
+  if (st.stats.enabled) {
+    auto stats = stats::Store::Open(st.stats.store);
+    if (!stats) {
+      spdlog::critical("{}", stats.error());
+      return 1;
+    }
+    d.stats = std::move(stats).value();
+    d.stats_recorder = std::make_unique<stats::Recorder>(*d.stats);
+    d.bus.AddObserver(d.stats_recorder.get());
+  }
 
   if (!st.users_file.empty()) {
     if (!std::filesystem::exists(st.users_file)) {
@@ -389,6 +400,10 @@ int Serve(const Args& args) {
   }
   api::SuppressionApi suppression_api(*d.suppressions, blocking);
   api::UnsubscribeEndpoint unsubscribe(st.delivery.verp.secret, *d.suppressions, d.bus, blocking);
+  std::optional<api::StatsApi> stats_api;
+  if (d.stats) {
+    stats_api.emplace(*d.stats, blocking, clock);
+  }
   const api::TrackingEndpoint tracking_endpoint(st.delivery.verp.secret, d.bus,
                                                 st.tracking_too_soon, clock);
   if (admin) {
@@ -521,6 +536,7 @@ int Serve(const Args& args) {
                    return std::nullopt;
                  },
                  .suppressions = &suppression_api,
+                 .stats = stats_api ? &*stats_api : nullptr,
                  .unsubscribe = &unsubscribe,
                  .tracking = &tracking_endpoint,
                  .metrics = metrics_endpoint.get(),

@@ -93,6 +93,10 @@ def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
     run("/api/v1/keys/{id}", "delete", f"/api/v1/keys/{made['id']}", expect=200)
     run("/api/v1/keys/{id}", "delete", f"/api/v1/keys/{made['id']}", expect=404)
     run("/api/v1/warmup", "get", expect=200)
+    run("/api/v1/stats", "get", "/api/v1/stats?group_by=tenant&metrics=received", key=tenant,
+        expect=200)
+    run("/api/v1/stats", "get", "/api/v1/stats?tenant=other", key=tenant, expect=403)
+    run("/api/v1/stats", "get", "/api/v1/stats?step=7s", expect=400)
     run("/api/v1/shaping/reload", "post", expect=400)  # no rules file in this configuration
     run("/api/v1/shaping/explain", "post", request={"domain": "dest.example"}, expect=200)
     run("/api/v1/shaping/explain", "post", request={"domain": "dest.example", "campaign": "c"},

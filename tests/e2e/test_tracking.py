@@ -139,6 +139,16 @@ def test_clicks_and_opens_are_tracked(lab, mx_lab):
     opens = engagement(s, "Open", 2)
     assert opens[1]["machine"] is True and opens[1]["machine_reason"] == "image-proxy"
 
+    # The statistics: every hit, machine ones apart, the first per recipient unique.
+    metrics = ("opens", "machine_opens", "unique_opens", "unique_human_opens", "clicks",
+               "machine_clicks", "unique_clicks", "unique_human_clicks")
+    st, answer, _ = call(s, "GET", "/api/v1/stats?group_by=campaign&metrics=" + ",".join(metrics),
+                         key=key)
+    assert st == 200, answer
+    [series] = answer["series"]
+    assert series["group"] == {"campaign": "spring"}
+    assert series["totals"] == dict(zip(metrics, (2, 1, 1, 1, 4, 2, 1, 1))), series["totals"]
+
 
 def test_api_asks_and_plain_mail_is_left(lab):
     s, sink = lab

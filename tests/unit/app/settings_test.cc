@@ -107,6 +107,30 @@ TEST(Settings, Tracking) {
       << doc->errors().ToString();
 }
 
+TEST(Settings, Stats) {
+  auto doc = config::Document::Parse(
+      "[stats]\npath = \"/var/lib/sluice/stats\"\nminute_retention = \"6h\"\n"
+      "hour_retention = \"30d\"\nmax_domains = 50\n[[listener]]\nname = \"r\"\n",
+      "t.toml");
+  auto st = Bind(*doc);
+  ASSERT_TRUE(doc->errors().empty()) << doc->errors().ToString();
+  EXPECT_TRUE(st.stats.enabled);
+  EXPECT_EQ(st.stats.store.path, "/var/lib/sluice/stats");
+  EXPECT_EQ(st.stats.store.minute_retention, std::chrono::hours(6));
+  EXPECT_EQ(st.stats.store.hour_retention, std::chrono::hours(30 * 24));
+  EXPECT_EQ(st.stats.store.day_retention, std::chrono::hours(732 * 24));
+  EXPECT_EQ(st.stats.store.max_domains, 50u);
+
+  doc = config::Document::Parse(
+      "[stats]\nminute_retention = \"90d\"\nmax_domains = 0\n[[listener]]\nname = \"r\"\n",
+      "t.toml");
+  Bind(*doc);
+  const auto errors = doc->errors().ToString();
+  EXPECT_NE(errors.find("t.toml:2: stats.minute_retention: must be 1h to 31d"), std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("t.toml:3: stats.max_domains"), std::string::npos) << errors;
+}
+
 TEST(Settings, PoolsTenantsAndNamedWarmupPlans) {
   auto doc = config::Document::Parse(
       "[[listener]]\nname = \"r\"\n"

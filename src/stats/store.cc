@@ -1,0 +1,315 @@
+#include "stats/store.h"
+
+#include <filesystem>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include "core/thread_name.h"
+#include "spool/rocks_logger.h"
+
+namespace sluice::stats {
+namespace {
+
+constexpr std::array<char, 3> kResolutionByte = {'m', 'h', 'd'};
+constexpr char kUniqueByte = 'u';
+constexpr auto kWriteEvery = std::chrono::seconds(1);
+constexpr auto kPruneEvery = std::chrono::hours(1);
+// Past this many rows waiting (the disk stalls), counts are dropped and counted.
+constexpr std::size_t kMaxPending = 500000;
+constexpr std::string_view kOther = "other";
+
+void PutBigEndian(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+std::uint64_t GetBigEndian(std::string_view in) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    v = (v << 8) | static_cast<unsigned char>(in[i]);
+  }
+  return v;
+}
+
+std::int64_t Seconds(Store::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+std::int64_t BucketOf(Resolution r, Store::TimePoint t) {
+  const auto len = Length(r).count();
+  const auto s = Seconds(t);
+  return s >= 0 ? s / len * len : 0;
+}
+
+std::string KeyPrefix(char kind, std::int64_t seconds) {
+  std::string k(1, kind);
+  PutBigEndian(k, static_cast<std::uint64_t>(std::max<std::int64_t>(seconds, 0)));
+  return k;
+}
+
+void AppendTuple(std::string& key, const Tuple& t) {
+  for (const auto& v : t) {
+    const auto n = std::min<std::size_t>(v.size(), 255);
+    key.push_back(static_cast<char>(n));
+    key.append(v, 0, n);
+  }
+}
+
+bool ParseTuple(std::string_view in, Tuple& t) {
+  for (auto& v : t) {
+    if (in.empty()) {
+      return false;
+    }
+    const auto n = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    if (in.size() < n) {
+      return false;
+    }
+    v.assign(in.substr(0, n));
+    in.remove_prefix(n);
+  }
+  return in.empty();
+}
+
+// Adds rows of counters together (encoded by counters.h).
+class AddCounters final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    Counters sum{};
+    if (existing != nullptr && !DecodeAdd(existing->ToStringView(), sum)) {
+      sum = {};  // a damaged row starts again rather than failing every read
+    }
+    if (!DecodeAdd(value.ToStringView(), sum)) {
+      return false;
+    }
+    *new_value = Encode(sum);
+    return true;
+  }
+  const char* Name() const override { return "sluice.stats.add"; }
+};
+
+}  // namespace
+
+std::chrono::seconds Length(Resolution r) {
+  switch (r) {
+    case Resolution::kMinute:
+      return std::chrono::seconds(60);
+    case Resolution::kHour:
+      return std::chrono::seconds(3600);
+    case Resolution::kDay:
+      break;
+  }
+  return std::chrono::seconds(86400);
+}
+
+Result<std::unique_ptr<Store>, std::string> Store::Open(const Options& opts) {
+  std::error_code ec;
+  std::filesystem::create_directories(opts.path, ec);
+  if (ec) {
+    return Fail("cannot create statistics directory " + opts.path + ": " + ec.message());
+  }
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.info_log = spool::MakeRocksLogger();
+  o.max_open_files = 64;
+  o.max_total_wal_size = 16u << 20;
+  o.write_buffer_size = 4u << 20;
+  o.merge_operator = std::make_shared<AddCounters>();
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(4u << 20);
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(o, opts.path, &raw);
+  if (!st.ok()) {
+    return Fail("cannot open statistics " + opts.path + ": " + st.ToString());
+  }
+  std::unique_ptr<Store> s(new Store(opts));
+  s->db_.reset(raw);
+  s->Prune(std::chrono::system_clock::now());
+  s->next_prune_ = std::chrono::steady_clock::now() + kPruneEvery;
+  s->writer_ = std::thread([p = s.get()] {
+    NameThisThread("stats");
+    p->WriterLoop();
+  });
+  return s;
+}
+
+Store::Store(Options opts) : opts_(std::move(opts)) {}
+
+Store::~Store() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();  // writes what is left first
+  }
+  if (db_) {
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+std::string Store::AdmitDomain(Resolution r, std::int64_t bucket, std::string domain) {
+  if (domain.empty()) {
+    return domain;
+  }
+  auto& buckets = domains_[static_cast<std::size_t>(r)];
+  auto& names = buckets[bucket];
+  // Keep the newest buckets' sets only: counts come in near their time.
+  while (buckets.size() > 3) {
+    buckets.erase(buckets.begin());
+  }
+  if (names.contains(domain)) {
+    return domain;
+  }
+  if (names.size() >= opts_.max_domains) {
+    return std::string(kOther);
+  }
+  names.insert(domain);
+  return domain;
+}
+
+void Store::Add(TimePoint t, Tuple tuple, std::span<const std::uint16_t> slots) {
+  std::lock_guard lock(mu_);
+  if (pending_.size() >= kMaxPending) {
+    if (failures_++ % 10000 == 0) {
+      spdlog::warn("statistics: {} rows wait to be written; dropping counts (counted)",
+                   pending_.size());
+    }
+    return;
+  }
+  const auto domain = static_cast<std::size_t>(Dim::kDomain);
+  const std::string name = tuple[domain];
+  for (auto r : {Resolution::kMinute, Resolution::kHour, Resolution::kDay}) {
+    const auto bucket = BucketOf(r, t);
+    tuple[domain] = AdmitDomain(r, bucket, name);
+    std::string key = KeyPrefix(kResolutionByte[static_cast<std::size_t>(r)], bucket);
+    AppendTuple(key, tuple);
+    auto& row = pending_.try_emplace(std::move(key)).first->second;
+    for (auto slot : slots) {
+      if (slot < kSlots) {
+        ++row[slot];
+      }
+    }
+  }
+}
+
+bool Store::FirstTime(TimePoint sent, std::string_view key) {
+  std::string k = KeyPrefix(kUniqueByte, Seconds(sent) / 86400 * 86400);
+  k.append(key);
+  std::lock_guard lock(mu_);
+  if (seen_.contains(k)) {
+    return false;
+  }
+  std::string value;
+  auto st = db_->Get(rocksdb::ReadOptions(), k, &value);
+  if (st.ok()) {
+    return false;
+  }
+  seen_.insert(std::move(k));
+  return true;
+}
+
+void Store::WriterLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait_for(lock, kWriteEvery, [this] { return stop_; });
+    WriteLocked();
+    if (stop_) {
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= next_prune_) {
+      next_prune_ = std::chrono::steady_clock::now() + kPruneEvery;
+      lock.unlock();
+      Prune(std::chrono::system_clock::now());
+      lock.lock();
+    }
+  }
+}
+
+void Store::WriteLocked() {
+  if (pending_.empty() && seen_.empty()) {
+    return;
+  }
+  rocksdb::WriteBatch wb;
+  for (const auto& [key, counters] : pending_) {
+    wb.Merge(key, Encode(counters)).PermitUncheckedError();
+  }
+  for (const auto& key : seen_) {
+    wb.Put(key, rocksdb::Slice()).PermitUncheckedError();
+  }
+  auto st = db_->Write(rocksdb::WriteOptions(), &wb);
+  if (!st.ok() && failures_++ % 10000 == 0) {
+    spdlog::warn("statistics: cannot write {} rows: {} (counted, not retried)", pending_.size(),
+                 st.ToString());
+  }
+  pending_.clear();
+  seen_.clear();
+}
+
+void Store::Flush() {
+  std::lock_guard lock(mu_);
+  WriteLocked();
+}
+
+void Store::Prune(TimePoint now) {
+  auto drop = [&](char kind, std::chrono::hours keep) {
+    const auto cutoff = Seconds(now - keep);
+    if (cutoff <= 0) {
+      return;
+    }
+    auto st = db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(),
+                               KeyPrefix(kind, 0), KeyPrefix(kind, cutoff));
+    if (!st.ok()) {
+      spdlog::warn("statistics: cannot drop old rows: {}", st.ToString());
+    }
+  };
+  drop(kResolutionByte[0], opts_.minute_retention);
+  drop(kResolutionByte[1], opts_.hour_retention);
+  drop(kResolutionByte[2], opts_.day_retention);
+  drop(kUniqueByte, opts_.hour_retention);
+}
+
+void Store::ForEachRow(Resolution r, TimePoint from, TimePoint to,
+                       const std::function<bool(TimePoint, const Tuple&, const Counters&)>& fn) {
+  const char kind = kResolutionByte[static_cast<std::size_t>(r)];
+  const std::string begin = KeyPrefix(kind, Seconds(from));
+  const std::string end = KeyPrefix(kind, Seconds(to));
+  rocksdb::ReadOptions ro;
+  const rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  Tuple tuple;
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    const auto key = it->key().ToStringView();
+    if (key.size() < 9 || key[0] != kind || !ParseTuple(key.substr(9), tuple)) {
+      continue;
+    }
+    Counters c{};
+    if (!DecodeAdd(it->value().ToStringView(), c)) {
+      continue;
+    }
+    const auto at = TimePoint(std::chrono::seconds(GetBigEndian(key.substr(1))));
+    if (!fn(at, tuple, c)) {
+      return;
+    }
+  }
+}
+
+std::uint64_t Store::failures() const {
+  std::lock_guard lock(mu_);
+  return failures_;
+}
+
+}  // namespace sluice::stats
