@@ -26,6 +26,8 @@ test_pkgs=(
   postfix git curl python3-jsonschema python3-prometheus-client zstd
   # DANE scenarios: an authoritative server for DNSSEC-signed test zones
   nsd ldnsutils
+  # The dashboard's test: a real headless browser, driven through WebDriver
+  chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 
 # The benchmarks (and their smoke test) drive Postfix's smtp-source and

@@ -197,6 +197,9 @@ boost::asio::awaitable<HttpResponse> StatsApi::Handle(const HttpRequest& req,
     r.headers.emplace_back("Allow", "GET");
     co_return r;
   }
+  if (store_ == nullptr) {
+    co_return ErrorResponse(404, "not_found", "statistics are off ([stats] enabled = false)");
+  }
   auto q = ParseQuery(req, key, clock_.Now());
   if (!q) {
     co_return q.error();
@@ -206,7 +209,7 @@ boost::asio::awaitable<HttpResponse> StatsApi::Handle(const HttpRequest& req,
     std::string body;
   };
   Outcome out = co_await runtime::RunBlocking(blocking_, [this, &q] {
-    auto a = stats::Aggregate(store_, *q);
+    auto a = stats::Aggregate(*store_, *q);
     if (!a) {
       return Outcome{400, a.error()};
     }
@@ -218,6 +221,52 @@ boost::asio::awaitable<HttpResponse> StatsApi::Handle(const HttpRequest& req,
   HttpResponse r;
   r.body = std::move(out.body);
   co_return r;
+}
+
+HttpResponse StatsApi::Recent(const HttpRequest& req, const auth::ApiKey& key) const {
+  if (req.method != "GET") {
+    HttpResponse r = ErrorResponse(405, "method_not_allowed", "use GET");
+    r.headers.emplace_back("Allow", "GET");
+    return r;
+  }
+  const auto kind = stats::RecentKindByName(req.Query("kind").value_or(""));
+  if (!kind) {
+    return Bad("\"kind\" is bounce, complaint or unsubscribe");
+  }
+  std::size_t limit = 50;
+  if (auto l = req.Query("limit")) {
+    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+    if (ec != std::errc() || p != l->data() + l->size() || limit < 1 || limit > 200) {
+      return Bad("\"limit\" is 1 to 200");
+    }
+  }
+  std::optional<std::string> tenant = req.Query("tenant");
+  if (!key.operator_key()) {
+    if (tenant && *tenant != key.tenant) {
+      return ErrorResponse(403, "forbidden", "a tenant key sees its own tenant's events only");
+    }
+    tenant = key.tenant;
+  }
+  json::array events;
+  for (const auto& line : recent_.Records(*kind, tenant, limit)) {
+    boost::system::error_code ec;
+    auto v = json::parse(line, ec);
+    if (!ec) {
+      events.push_back(std::move(v));
+    }
+  }
+  json::object out{{"events", std::move(events)}};
+  if (*kind == stats::RecentKind::kBounce) {
+    json::array top;
+    for (const auto& r : recent_.TopReplies(tenant, limit)) {
+      top.push_back(json::object{
+          {"tenant", r.tenant}, {"class", r.klass}, {"reply", r.text}, {"count", r.count}});
+    }
+    out["top_replies"] = std::move(top);
+  }
+  HttpResponse r;
+  r.body = json::serialize(out);
+  return r;
 }
 
 }  // namespace sluice::api

@@ -18,6 +18,11 @@
 //    starts], "metrics": [names], "series": [{"group": {dimension: value},
 //    "totals": {metric: n}, "values": {metric: [n per bucket]}}],
 //    "groups_omitted"}
+//
+// GET /api/v1/events/recent?kind=bounce|complaint|unsubscribe&limit=N: the
+// latest records of that kind (stats/recent.h), newest first, and for
+// bounces the most frequent replies: {"events": [...], "top_replies":
+// [{"tenant", "class", "reply", "count"}]}.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -25,20 +30,25 @@
 #include "api/http_server.h"
 #include "auth/api_keys.h"
 #include "core/clock.h"
+#include "stats/recent.h"
 #include "stats/store.h"
 
 namespace sluice::api {
 
 class StatsApi {
  public:
-  // Reads run on `blocking` (a long range reads many rows).
-  StatsApi(stats::Store& store, boost::asio::thread_pool& blocking, const Clock& clock)
-      : store_(store), blocking_(blocking), clock_(clock) {}
+  // Reads run on `blocking` (a long range reads many rows). `store` null:
+  // statistics are off (404).
+  StatsApi(stats::Store* store, const stats::Recent& recent, boost::asio::thread_pool& blocking,
+           const Clock& clock)
+      : store_(store), recent_(recent), blocking_(blocking), clock_(clock) {}
 
   boost::asio::awaitable<HttpResponse> Handle(const HttpRequest& req, const auth::ApiKey& key);
+  HttpResponse Recent(const HttpRequest& req, const auth::ApiKey& key) const;
 
  private:
-  stats::Store& store_;
+  stats::Store* store_;
+  const stats::Recent& recent_;
   boost::asio::thread_pool& blocking_;
   const Clock& clock_;
 };

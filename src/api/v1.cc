@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 
 #include "api/admin.h"
+#include "api/dashboard.h"
+#include "api/domain_check.h"
 #include "api/inject.h"
 #include "api/keys.h"
 #include "api/message_view.h"
@@ -160,6 +162,9 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     HttpResponse r = co_await parts_.unsubscribe->Handle(req, path.substr(3));
     co_return r;
   }
+  if (auto page = ServeDashboard(req)) {
+    co_return *page;
+  }
   const bool metrics = path == "/metrics" && parts_.metrics != nullptr;
   constexpr std::string_view kPrefix = "/api/v1/";
   if (path.substr(0, kPrefix.size()) != kPrefix && !metrics) {
@@ -255,9 +260,21 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     HttpResponse r = co_await parts_.suppressions->Handle(req, rest.substr(12), *key);
     co_return r;
   }
-  if (rest == "stats") {
+  if (rest == "me") {  // who the key is: the dashboard's login
+    if (req.method != "GET") {
+      co_return MethodNotAllowed("GET");
+    }
+    co_return Json(200, json::object{{"id", key->id},
+                                     {"operator", key->operator_key()},
+                                     {"tenant", key->operator_key() ? json::value(nullptr)
+                                                                    : json::value(key->tenant)}});
+  }
+  if (rest == "stats" || rest == "events/recent") {
     if (parts_.stats == nullptr) {
       co_return NotFound();
+    }
+    if (rest == "events/recent") {
+      co_return parts_.stats->Recent(req, *key);
     }
     HttpResponse r = co_await parts_.stats->Handle(req, *key);
     co_return r;
@@ -265,7 +282,7 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
                        rest.substr(0, 5) == "keys/" || rest == "warmup" ||
                        rest == "shaping/reload" || rest == "shaping/explain" ||
-                       rest == "webhooks" || rest.substr(0, 9) == "webhooks/";
+                       rest == "webhooks" || rest.substr(0, 9) == "webhooks/" || rest == "doctor";
   if (!operate) {
     co_return NotFound();
   }
@@ -274,6 +291,14 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   }
   if (rest == "keys" || rest.substr(0, 5) == "keys/") {
     co_return Keys(req, rest.substr(4));
+  }
+  if (rest == "doctor") {
+    if (parts_.domain_check == nullptr) {
+      co_return ErrorResponse(503, "unavailable",
+                              "delivery is not enabled on this node (the checks use its resolver)");
+    }
+    HttpResponse r = co_await parts_.domain_check->Handle(req);
+    co_return r;
   }
   if (rest == "shaping/explain") {
     HttpResponse r = co_await Explain(req);

@@ -7,13 +7,18 @@
 //
 // Routes:
 //   GET  /healthz, /readyz
+//   GET  /, /dashboard/NAME                   the dashboard's pages (api/dashboard.h; no key:
+//                                             they hold no data)
 //   POST /api/v1/messages                     inject (api/inject.h); Idempotency-Key
 //                                             answers a retry with the first answer
+//   GET  /api/v1/me                           the key's id, tenant and whether it is an operator's
 //   GET  /api/v1/messages/ID                  one message (api/message_view.h); a
 //                                             tenant's key sees its tenant's only
 //   GET  /api/v1/queues                       queue summary          (operator)
 //   POST /api/v1/queues/flush|suspend|resume|bounce {"target", "duration"} (operator)
 //   GET  /api/v1/keys, POST /api/v1/keys {"tenant"}, DELETE /api/v1/keys/ID (operator)
+//   GET  /api/v1/doctor[?domain=D]           sending domains' DNS check (operator;
+//                                             api/domain_check.h)
 //   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
 //   POST /api/v1/shaping/explain {"domain", "source", "tenant", "campaign"} (operator)
 //   /api/v1/suppressions...                   the suppression lists (api/suppressions.h)
@@ -21,6 +26,8 @@
 //                                             api/webhooks_admin.h)
 //   GET  /api/v1/stats                       counters over time (api/stats.h); a
 //                                             tenant's key sees its tenant's only
+//   GET  /api/v1/events/recent?kind=K         the latest bounces, complaints or
+//                                             unsubscribes (api/stats.h), the same
 //   GET, POST /u/TOKEN                        one-click unsubscribe (api/unsubscribe.h; no key)
 //   GET, HEAD /t/o/TOKEN, /t/c/TOKEN          open pixel, tracked link (api/tracking.h; no key)
 //   GET  /api/v1/openapi.json                                         (no key)
@@ -48,6 +55,7 @@ namespace sluice::api {
 
 class AdminServer;
 class MetricsEndpoint;
+class DomainCheckApi;
 class StatsApi;
 class SuppressionApi;
 class UnsubscribeEndpoint;
@@ -74,6 +82,8 @@ class ApiV1 final : public HttpHandler {
     std::function<std::optional<std::string>()> not_ready;
     // The suppression lists' endpoints; null: 404.
     SuppressionApi* suppressions = nullptr;
+    // GET /api/v1/doctor (api/domain_check.h; operator); null: 503.
+    DomainCheckApi* domain_check = nullptr;
     // GET /api/v1/stats (api/stats.h); null: 404.
     StatsApi* stats = nullptr;
     // /u/TOKEN, the one-click unsubscribe links (no key); null: 404.

@@ -25,6 +25,7 @@
 #include "smtp/server/server.h"
 #include "spool/history_store.h"
 #include "spool/rocks_spool.h"
+#include "stats/recent.h"
 #include "stats/recorder.h"
 #include "stats/store.h"
 #include "suppression/rocks_store.h"
@@ -63,6 +64,7 @@ struct Daemon {
   // Counters over time and what counts the events into them; null: [stats] off.
   std::unique_ptr<stats::Store> stats;
   std::unique_ptr<stats::Recorder> stats_recorder;
+  stats::Recent recent;  // the latest bounces and feedback, for the dashboard
   events::Bus bus;
   std::shared_ptr<auth::CredentialStore> credentials;
   std::vector<std::shared_ptr<tls::ServerContextHolder>> tls_holders;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <optional>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 
@@ -27,18 +28,53 @@ int Usage() {
 
 }  // namespace
 
+doctor::Options DoctorOptions(const Settings& st, std::string domain, std::vector<std::string> ips,
+                              std::string ehlo) {
+  doctor::Options o;
+  o.domain = std::move(domain);
+  o.ehlo_name = ehlo.empty() ? st.delivery.client.ehlo_name : std::move(ehlo);
+  if (ips.empty()) {
+    // The configured egress sources, each with its own EHLO name.
+    for (const auto& src : st.delivery.egress.sources) {
+      ips.push_back(src.address);
+      o.ehlo_by_ip[src.address] = src.ehlo_name;
+    }
+    if (ips.empty() && !st.delivery.client.source_address.empty()) {
+      ips.push_back(st.delivery.client.source_address);
+    }
+  }
+  o.egress_ips = std::move(ips);
+  for (const auto& d : st.dkim.domains) {
+    if (d.domain == o.domain || d.signing_domain == o.domain) {
+      for (const auto& k : d.keys) {
+        o.selectors.push_back({k.selector, d.signing_domain, k.key});
+      }
+    }
+  }
+  o.smtp_port = st.delivery.port;
+  return o;
+}
+
+std::vector<std::string> SendingDomains(const Settings& st) {
+  std::set<std::string> names;
+  for (const auto& d : st.dkim.domains) {
+    names.insert(d.domain);
+    names.insert(d.signing_domain);
+  }
+  names.erase("");
+  return {names.begin(), names.end()};
+}
+
 int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
   if (args.empty()) {
     return Usage();
   }
-  doctor::Options o;
   auto domain = NormalizeDomain(args[0]);
   if (!domain) {
     std::fprintf(stderr, "sluice: not a domain: %s\n", args[0].c_str());
     return 2;
   }
-  o.domain = domain.value();
-  o.ehlo_name = st.delivery.client.ehlo_name;
+  std::string ehlo;
   std::vector<std::string> ips;
   for (std::size_t i = 1; i < args.size(); i += 2) {
     if (i + 1 >= args.size()) {
@@ -51,29 +87,12 @@ int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
       }
       ips.push_back(args[i + 1]);
     } else if (args[i] == "--ehlo") {
-      o.ehlo_name = args[i + 1];
+      ehlo = args[i + 1];
     } else {
       return Usage();
     }
   }
-  if (ips.empty()) {
-    // The configured egress sources, each with its own EHLO name.
-    for (const auto& src : st.delivery.egress.sources) {
-      ips.push_back(src.address);
-      o.ehlo_by_ip[src.address] = src.ehlo_name;
-    }
-    if (ips.empty() && !st.delivery.client.source_address.empty()) {
-      ips.push_back(st.delivery.client.source_address);
-    }
-  }
-  o.egress_ips = ips;
-  for (const auto& d : st.dkim.domains) {
-    if (d.domain == o.domain || d.signing_domain == o.domain) {
-      for (const auto& k : d.keys) {
-        o.selectors.push_back({k.selector, d.signing_domain, k.key});
-      }
-    }
-  }
+  doctor::Options o = DoctorOptions(st, domain.value(), std::move(ips), std::move(ehlo));
   asio::io_context ioc;
   auto resolver = CliResolver(ioc, st);
   if (!resolver) {
@@ -86,7 +105,6 @@ int DoctorCommand(const Settings& st, const std::vector<std::string>& args) {
                                        {.port = st.mta_sts_port});
     o.sts_fetcher = fetcher.get();
   }
-  o.smtp_port = st.delivery.port;
   auto checks = RunSync(ioc, doctor::Run(*resolver, std::move(o)));
   if (!checks) {
     std::fputs("sluice: the checks stopped with an internal error\n", stderr);

@@ -34,6 +34,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/admin.h"
+#include "api/domain_check.h"
 #include "api/http_server.h"
 #include "api/metrics_endpoint.h"
 #include "api/stats.h"
@@ -46,6 +47,7 @@
 #include "app/daemon.h"
 #include "app/daemon_metrics.h"
 #include "app/dkim_publication.h"
+#include "app/doctor_cmd.h"
 #include "app/secret_file.h"
 #include "app/settings.h"
 #include "app/shaping_file.h"
@@ -237,6 +239,7 @@ int Serve(const Args& args) {
     d.webhooks->Start();
   }
   d.bus.AddObserver(&d.bounce_counts);
+  d.bus.AddObserver(&d.recent);
   if (st.stats.enabled) {
     auto stats = stats::Store::Open(st.stats.store);
     if (!stats) {
@@ -400,9 +403,17 @@ int Serve(const Args& args) {
   }
   api::SuppressionApi suppression_api(*d.suppressions, blocking);
   api::UnsubscribeEndpoint unsubscribe(st.delivery.verp.secret, *d.suppressions, d.bus, blocking);
-  std::optional<api::StatsApi> stats_api;
-  if (d.stats) {
-    stats_api.emplace(*d.stats, blocking, clock);
+  api::StatsApi stats_api(d.stats.get(), d.recent, blocking, clock);
+  // The dashboard's DNS check of the sending domains, through delivery's resolver.
+  std::optional<api::DomainCheckApi> domain_check;
+  if (resolver) {
+    domain_check.emplace(
+        [&st, &resolver, &sts_fetcher](std::string domain) {
+          doctor::Options o = app::DoctorOptions(st, std::move(domain), {}, "");
+          o.sts_fetcher = sts_fetcher.get();
+          return doctor::Run(*resolver, std::move(o));
+        },
+        app::SendingDomains(st), *delivery_ctx, clock);
   }
   const api::TrackingEndpoint tracking_endpoint(st.delivery.verp.secret, d.bus,
                                                 st.tracking_too_soon, clock);
@@ -536,7 +547,8 @@ int Serve(const Args& args) {
                    return std::nullopt;
                  },
                  .suppressions = &suppression_api,
-                 .stats = stats_api ? &*stats_api : nullptr,
+                 .domain_check = domain_check ? &*domain_check : nullptr,
+                 .stats = &stats_api,
                  .unsubscribe = &unsubscribe,
                  .tracking = &tracking_endpoint,
                  .metrics = metrics_endpoint.get(),

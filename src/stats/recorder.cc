@@ -6,6 +6,8 @@
 namespace sluice::stats {
 namespace {
 
+constexpr std::size_t kOwnIds = 100000;
+
 std::string DomainOf(std::string_view address) {
   const auto at = address.rfind('@');
   std::string d(at == std::string_view::npos ? std::string_view() : address.substr(at + 1));
@@ -33,7 +35,23 @@ void AddClass(std::vector<std::uint16_t>& slots, std::string_view klass, bool ha
 
 }  // namespace
 
+bool Recorder::Own(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return own_.contains(id);
+}
+
 void Recorder::OnReception(const events::Reception& e) {
+  if (e.listener == "dsn" || e.listener == "report") {
+    std::lock_guard lock(mu_);
+    if (own_.insert(e.id).second) {
+      own_order_.push_back(e.id);
+      if (own_order_.size() > kOwnIds) {
+        own_.erase(own_order_.front());
+        own_order_.pop_front();
+      }
+    }
+    return;
+  }
   const std::uint16_t slot = kReceived;
   for (const auto& rcpt : e.recipients) {
     store_.Add(e.timestamp, Row(e.tenant, e.campaign, "", rcpt, ""), {&slot, 1});
@@ -41,6 +59,9 @@ void Recorder::OnReception(const events::Reception& e) {
 }
 
 void Recorder::OnOutcome(const events::Outcome& e) {
+  if (Own(e.id)) {
+    return;
+  }
   std::vector<std::uint16_t> slots;
   switch (e.type) {
     case events::OutcomeType::kDelivery:

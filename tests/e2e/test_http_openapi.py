@@ -97,6 +97,14 @@ def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
         expect=200)
     run("/api/v1/stats", "get", "/api/v1/stats?tenant=other", key=tenant, expect=403)
     run("/api/v1/stats", "get", "/api/v1/stats?step=7s", expect=400)
+    run("/api/v1/me", "get", key=tenant, expect=200)
+    run("/api/v1/events/recent", "get", "/api/v1/events/recent?kind=bounce", key=tenant,
+        expect=200)
+    run("/api/v1/events/recent", "get", "/api/v1/events/recent?kind=nope", expect=400)
+    run("/api/v1/doctor", "get", expect=200)
+    run("/api/v1/doctor", "get", "/api/v1/doctor?domain=dest.example", expect=200)
+    run("/api/v1/doctor", "get", "/api/v1/doctor?domain=-bad-", expect=400)
+    run("/api/v1/doctor", "get", key=tenant, expect=403)
     run("/api/v1/shaping/reload", "post", expect=400)  # no rules file in this configuration
     run("/api/v1/shaping/explain", "post", request={"domain": "dest.example"}, expect=200)
     run("/api/v1/shaping/explain", "post", request={"domain": "dest.example", "campaign": "c"},

@@ -216,6 +216,25 @@ TEST_F(StatsTest, ReceptionsCountEachRecipientByDomain) {
   EXPECT_EQ(Total(a, "received", 1), 1u);
 }
 
+TEST_F(StatsTest, OwnMailIsNotCounted) {
+  auto s = Open();
+  Recorder r(*s);
+  events::Reception dsn;
+  dsn.id = "own1";
+  dsn.listener = "dsn";
+  dsn.timestamp = base_;
+  dsn.recipients = {"sender@x.example"};
+  r.OnReception(dsn);
+  auto out = At(base_, events::OutcomeType::kDelivery, "sender@x.example");
+  out.id = "own1";
+  r.OnOutcome(out);
+  out.id = "theirs";
+  r.OnOutcome(out);
+  const auto a = Ask(*s, base_, base_ + 1min, 60s);
+  EXPECT_EQ(Total(a, "received"), 0u);
+  EXPECT_EQ(Total(a, "delivered"), 1u);
+}
+
 TEST_F(StatsTest, UniqueOpensAndClicksAreTheFirstPerMessageAndRecipient) {
   {
     auto s = Open();
