@@ -215,7 +215,7 @@ def test_operator_sees_traffic_and_acts_on_queues(mx_lab, delivering_sluiced, br
     assert "tenant acme" in d.find_element(By.ID, "who").text
 
 
-def test_phone_width_keeps_every_page_reachable(sluiced, browser):
+def test_phone_width_keeps_every_page_reachable(sluiced, browser, tmp_path):
     browser.set_window_size(390, 844)
     log_in(browser, sluiced, make_key(sluiced)["key"])
     wait_for(browser, lambda: metric(browser, "delivered") == "0", "the overview")
@@ -223,3 +223,4 @@ def test_phone_width_keeps_every_page_reachable(sluiced, browser):
         assert link.is_displayed(), link.text
     width = browser.execute_script("return document.documentElement.scrollWidth")
     assert width <= 400, width
+    browser.save_screenshot(str(shots_dir(tmp_path) / "phone.png"))

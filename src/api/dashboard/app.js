@@ -305,8 +305,7 @@ pages.bounces = async (root, keep) => {
        recentTable(recent.events, [
          ["When", (e) => when(e.timestamp)], ["Recipient", (e) => e.recipient],
          ["Class", (e) => (e.bounce ? e.bounce.class + (e.bounce.hard ? " (hard)" : "") : "–")],
-         ["Reply", (e) => (e.response ? [e.response.code, e.response.enhanced, e.response.text].filter(Boolean).join(" ")
-                                      : (e.status || "") + " " + (e.diagnostic || ""))],
+         ["Reply", (e) => (e.response ? reply(e.response) : (e.status || "") + " " + (e.diagnostic || ""))],
          ["Message", (e) => messageLink(e.id)]])));
 };
 
@@ -393,37 +392,42 @@ pages.suppressions = async (root, keep) => {
 };
 
 pages.message = async (root, keep, arg) => {
-  if (keep && root.firstChild) return;
-  const id = el("input", { id: "m-id", value: arg || "", placeholder: "message id", spellcheck: "false" });
-  const out = el("div", { id: "timeline" });
-  const look = async () => {
-    const v = id.value.trim();
-    if (!v) return;
-    try {
-      const m = await api("/api/v1/messages/" + encodeURIComponent(v));
-      out.replaceChildren(
-        el("p", {}, "State: ", el("strong", { text: m.state || "–" })),
-        el("ol", { class: "timeline" }, (m.events || []).map((e) =>
-          el("li", { class: e.type },
-             el("strong", { text: e.type }), " ", el("span", { class: "muted", text: when(e.timestamp) }),
-             el("div", { text: describe(e) })))));
-    } catch (e) {
-      out.replaceChildren(el("p", { class: "error", text: e.status === 404 ? "No such message." : e.message }));
-    }
-  };
-  root.replaceChildren(el("h2", { text: "A message's timeline" }),
-    el("section", { class: "card" },
-       el("form", { class: "controls", onsubmit: (e) => { e.preventDefault(); look(); } },
-          el("label", {}, "Message id", id), el("button", { type: "submit" }, "Show")), out));
-  if (arg) look();
+  const form = el("form", { class: "controls", onsubmit: (e) => {
+    e.preventDefault();
+    const v = $("#m-id").value.trim();
+    if (v) location.hash = "#/message/" + encodeURIComponent(v);
+  } }, el("label", {}, "Message id", el("input", { id: "m-id", value: arg || "", spellcheck: "false",
+                                                   placeholder: "message id" })),
+     el("button", { type: "submit" }, "Show"));
+  const body = frame(root, keep, "A message's timeline", el("section", { class: "card" }, form));
+  if (!arg) return;
+  try {
+    const m = await api("/api/v1/messages/" + encodeURIComponent(arg));
+    body.replaceChildren(el("section", { class: "card", id: "timeline" },
+      el("p", {}, "State: ", el("strong", { text: m.state || "–" })),
+      table(["Recipient", "State", "Attempts", "Last reply"],
+            (m.recipients || []).map((r) => [r.email, r.state, String(r.attempts),
+                                             reply(r.last_response)]), { wrap: true }),
+      el("h3", { text: "Events" }),
+      el("ol", { class: "timeline" }, (m.events || []).map((e) =>
+        el("li", { class: e.type },
+           el("strong", { text: e.type }), " ", el("span", { class: "muted", text: when(e.timestamp) }),
+           el("div", { text: describe(e) }))))));
+  } catch (e) {
+    if (e.status === 401) throw e;
+    body.replaceChildren(el("p", { class: "error", text: e.status === 404 ? "No such message." : e.message }));
+  }
 };
 
+function reply(r) {
+  return r ? [r.code, r.enhanced, r.text].filter(Boolean).join(" ") : "–";
+}
+
 function describe(e) {
-  const r = e.response;
   const parts = [];
   if (e.recipient) parts.push(e.recipient);
   if (e.recipients) parts.push(e.recipients.join(", "));
-  if (r) parts.push([r.code, r.enhanced, r.text].filter(Boolean).join(" "));
+  if (e.response) parts.push(reply(e.response));
   if (e.mx_host) parts.push("via " + e.mx_host);
   if (e.url) parts.push(e.url);
   if (e.machine) parts.push("(machine: " + e.machine_reason + ")");
