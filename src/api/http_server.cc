@@ -222,6 +222,10 @@ awaitable<void> Converse(Stream& stream, beast::flat_buffer& buf, HttpServer::Li
       answer = ErrorResponse(500, "internal_error", "the request failed; see the server log");
     }
     auto res = ToBeast(std::move(answer), msg.version(), keep_alive);
+    if (msg.method() == http::verb::head) {
+      res.body()
+          .clear();  // RFC 9110 §9.3.2: the GET's header fields, Content-Length too; no content
+    }
     Lowest(stream).expires_after(lim.request_timeout);
     auto [wec, w] = co_await http::async_write(stream, res, kTuple);
     if (wec || !keep_alive) {

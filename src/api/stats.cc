@@ -94,8 +94,10 @@ Result<stats::Query, HttpResponse> ParseQuery(const HttpRequest& req, const auth
       q.step = 86400s;
     } else {
       auto d = config::ParseDuration(*step);
-      if (!d || d->count() <= 0 || d->count() % 60000 != 0) {
-        return Fail(Bad("\"step\" is minute, hour, day or a whole number of minutes (5m, 6h)"));
+      if (!d || d->count() <= 0 || d->count() % 60000 != 0 || *d > stats::kMaxStep) {
+        return Fail(
+            Bad("\"step\" is minute, hour, day or a whole number of minutes (5m, 6h), "
+                "at most 3660d"));
       }
       q.step = std::chrono::duration_cast<std::chrono::seconds>(*d);
     }

@@ -68,8 +68,8 @@ void BindTracking(const config::Section& s, const std::string& who, Settings& st
 
 void BindStats(const config::Section& root, Settings& st) {
   auto s = root.Table("stats");
-  s.RejectUnknown(
-      {"enabled", "path", "minute_retention", "hour_retention", "day_retention", "max_domains"});
+  s.RejectUnknown({"enabled", "path", "minute_retention", "hour_retention", "day_retention",
+                   "max_domains", "max_campaigns"});
   auto& o = st.stats.store;
   st.stats.enabled = s.Bool("enabled", st.stats.enabled);
   o.path = s.String("path", o.path);
@@ -91,6 +91,8 @@ void BindStats(const config::Section& root, Settings& st) {
             "must be 1d to 3660d");
   o.max_domains = static_cast<std::size_t>(
       s.Int("max_domains", static_cast<std::int64_t>(o.max_domains), 1, 100000));
+  o.max_campaigns = static_cast<std::size_t>(
+      s.Int("max_campaigns", static_cast<std::int64_t>(o.max_campaigns), 1, 100000));
 }
 
 }  // namespace sluice::app

@@ -26,8 +26,8 @@ Resolution ResolutionFor(std::chrono::seconds step) {
 
 Result<Answer, std::string> Aggregate(Store& store, const Query& q) {
   const auto step = q.step.count();
-  if (step <= 0 || step % 60 != 0) {
-    return Fail(std::string("the step is a whole number of minutes"));
+  if (step <= 0 || step % 60 != 0 || step > kMaxStep.count()) {
+    return Fail(std::string("the step is a whole number of minutes, at most 3660 days"));
   }
   const auto from_s = std::max<std::int64_t>(Seconds(q.from), 0);
   const auto to_s = Seconds(q.to);
@@ -60,32 +60,34 @@ Result<Answer, std::string> Aggregate(Store& store, const Query& q) {
   std::size_t cells = 0;
   bool too_many = false;
   store.Flush();
-  store.ForEachRow(a.resolution, a.from, a.to,
-                   [&](Store::TimePoint at, const Tuple& tuple, const Counters& c) {
-                     if (++rows > kMaxRowsRead || cells > kMaxCells) {
-                       too_many = true;
-                       return false;
-                     }
-                     for (std::size_t d = 0; d < kDims; ++d) {
-                       if (q.filters[d] && *q.filters[d] != tuple[d]) {
-                         return true;
-                       }
-                     }
-                     Tuple group;
-                     for (auto d : q.group_by) {
-                       group[static_cast<std::size_t>(d)] = tuple[static_cast<std::size_t>(d)];
-                     }
-                     const auto i = static_cast<std::size_t>((Seconds(at) - start) / step);
-                     auto& sum = sums[group][i];
-                     if (sum.empty()) {
-                       sum.resize(a.metrics.size());
-                       cells += sum.size();
-                     }
-                     for (std::size_t m = 0; m < a.metrics.size(); ++m) {
-                       sum[m] += c[a.metrics[m]];
-                     }
-                     return true;
-                   });
+  store.ForEachRow(
+      a.resolution, a.from, a.to,
+      [&](Store::TimePoint at, const Tuple& tuple, const Counters& c) {
+        if (++rows > kMaxRowsRead || cells > kMaxCells) {
+          too_many = true;
+          return false;
+        }
+        for (std::size_t d = 0; d < kDims; ++d) {
+          if (q.filters[d] && *q.filters[d] != tuple[d]) {
+            return true;
+          }
+        }
+        Tuple group;
+        for (auto d : q.group_by) {
+          group[static_cast<std::size_t>(d)] = tuple[static_cast<std::size_t>(d)];
+        }
+        const auto i = static_cast<std::size_t>((Seconds(at) - start) / step);
+        auto& sum = sums[group][i];
+        if (sum.empty()) {
+          sum.resize(a.metrics.size());
+          cells += sum.size() + kEntryCells;
+        }
+        for (std::size_t m = 0; m < a.metrics.size(); ++m) {
+          sum[m] += c[a.metrics[m]];
+        }
+        return true;
+      },
+      q.filters[static_cast<std::size_t>(Dim::kTenant)]);
   if (too_many) {
     return Fail(
         std::string("the answer would be too large; a shorter range, a longer step, a "

@@ -20,6 +20,8 @@ namespace sluice::stats {
 inline constexpr std::size_t kMaxBuckets = 2000;
 inline constexpr std::size_t kMaxRowsRead = 2'000'000;
 inline constexpr std::size_t kMaxCells = 4'000'000;  // counters summed or answered
+inline constexpr std::size_t kEntryCells = 48;       // what a (group, step) sum costs beyond them
+inline constexpr std::chrono::seconds kMaxStep{3660LL * 86400};
 inline constexpr std::size_t kMaxGroups = 1000;
 
 struct Query {

@@ -42,14 +42,25 @@ std::string NormalizeReply(std::string_view text) {
       while (i < text.size() && (AddressChar(text[i]) || text[i] == '[' || text[i] == ']')) {
         ++i;
       }
-      while (!out.empty() && out.back() == '.') {
-        out.pop_back();
-      }
       out += "address";
       continue;
     }
     out.push_back(text[i] == '\r' || text[i] == '\n' ? ' ' : text[i]);
     ++i;
+  }
+  if (i < text.size()) {
+    // Cut short: not inside a UTF-8 sequence.
+    std::size_t lead = out.size();
+    while (lead > 0 && (static_cast<unsigned char>(out[lead - 1]) & 0xC0) == 0x80) {
+      --lead;
+    }
+    if (lead > 0 && static_cast<unsigned char>(out[lead - 1]) >= 0xC0) {
+      const auto b = static_cast<unsigned char>(out[lead - 1]);
+      const std::size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+      if (out.size() - (lead - 1) < need) {
+        out.resize(lead - 1);
+      }
+    }
   }
   return out;
 }

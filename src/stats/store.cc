@@ -24,6 +24,7 @@ constexpr auto kPruneEvery = std::chrono::hours(1);
 // Past this many rows waiting (the disk stalls), counts are dropped and counted.
 constexpr std::size_t kMaxPending = 500000;
 constexpr std::string_view kOther = "other";
+constexpr std::size_t kAdmitBuckets = 3;
 
 void PutBigEndian(std::string& out, std::uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) {
@@ -89,8 +90,11 @@ class AddCounters final : public rocksdb::AssociativeMergeOperator {
     if (existing != nullptr && !DecodeAdd(existing->ToStringView(), sum)) {
       sum = {};  // a damaged row starts again rather than failing every read
     }
-    if (!DecodeAdd(value.ToStringView(), sum)) {
-      return false;
+    Counters add{};
+    if (DecodeAdd(value.ToStringView(), add)) {  // a damaged operand is left out, not fatal
+      for (std::size_t i = 0; i < kSlots; ++i) {
+        sum[i] += add[i];
+      }
     }
     *new_value = Encode(sum);
     return true;
@@ -160,24 +164,31 @@ Store::~Store() {
   }
 }
 
-std::string Store::AdmitDomain(Resolution r, std::int64_t bucket, std::string domain) {
-  if (domain.empty()) {
-    return domain;
+std::string Store::Admit(Dim dim, Resolution r, std::int64_t bucket, std::string value) {
+  const bool domain = dim == Dim::kDomain;
+  const std::size_t cap = domain ? opts_.max_domains : opts_.max_campaigns;
+  if (value.empty() || cap == 0) {
+    return value;
   }
-  auto& buckets = domains_[static_cast<std::size_t>(r)];
-  auto& names = buckets[bucket];
-  // Keep the newest buckets' sets only: counts come in near their time.
-  while (buckets.size() > 3) {
-    buckets.erase(buckets.begin());
+  auto& buckets = (domain ? domains_ : campaigns_)[static_cast<std::size_t>(r)];
+  // The newest buckets' sets only: counts come in near their time. One older
+  // than those kept counts under its own name, unchecked (a clock stepped back).
+  if (buckets.size() >= kAdmitBuckets && bucket < buckets.begin()->first) {
+    return value;
   }
-  if (names.contains(domain)) {
-    return domain;
+  auto it = buckets.try_emplace(bucket).first;
+  while (buckets.size() > kAdmitBuckets) {
+    buckets.erase(buckets.begin());  // never `it`: it is not the oldest
   }
-  if (names.size() >= opts_.max_domains) {
+  auto& names = it->second;
+  if (names.contains(value)) {
+    return value;
+  }
+  if (names.size() >= cap) {
     return std::string(kOther);
   }
-  names.insert(domain);
-  return domain;
+  names.insert(value);
+  return value;
 }
 
 void Store::Add(TimePoint t, Tuple tuple, std::span<const std::uint16_t> slots) {
@@ -190,10 +201,13 @@ void Store::Add(TimePoint t, Tuple tuple, std::span<const std::uint16_t> slots) 
     return;
   }
   const auto domain = static_cast<std::size_t>(Dim::kDomain);
-  const std::string name = tuple[domain];
+  const auto campaign = static_cast<std::size_t>(Dim::kCampaign);
+  const std::string domain_name = tuple[domain];
+  const std::string campaign_name = tuple[campaign];
   for (auto r : {Resolution::kMinute, Resolution::kHour, Resolution::kDay}) {
     const auto bucket = BucketOf(r, t);
-    tuple[domain] = AdmitDomain(r, bucket, name);
+    tuple[domain] = Admit(Dim::kDomain, r, bucket, domain_name);
+    tuple[campaign] = Admit(Dim::kCampaign, r, bucket, campaign_name);
     std::string key = KeyPrefix(kResolutionByte[static_cast<std::size_t>(r)], bucket);
     AppendTuple(key, tuple);
     auto& row = pending_.try_emplace(std::move(key)).first->second;
@@ -208,59 +222,78 @@ void Store::Add(TimePoint t, Tuple tuple, std::span<const std::uint16_t> slots) 
 bool Store::FirstTime(TimePoint sent, std::string_view key) {
   std::string k = KeyPrefix(kUniqueByte, Seconds(sent) / 86400 * 86400);
   k.append(key);
-  std::lock_guard lock(mu_);
-  if (seen_.contains(k)) {
-    return false;
+  for (;;) {
+    std::uint64_t written = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (seen_.contains(k) || writing_seen_.contains(k)) {
+        return false;
+      }
+      written = writes_;
+    }
+    std::string value;
+    if (db_->Get(rocksdb::ReadOptions(), k, &value).ok()) {
+      return false;
+    }
+    std::lock_guard lock(mu_);
+    if (writes_ != written) {
+      continue;  // a write landed meanwhile: it may hold the key; read again
+    }
+    // seen_ decides between two that ask at once.
+    return !writing_seen_.contains(k) && seen_.insert(std::move(k)).second;
   }
-  std::string value;
-  auto st = db_->Get(rocksdb::ReadOptions(), k, &value);
-  if (st.ok()) {
-    return false;
-  }
-  seen_.insert(std::move(k));
-  return true;
 }
 
 void Store::WriterLoop() {
-  std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait_for(lock, kWriteEvery, [this] { return stop_; });
-    WriteLocked();
-    if (stop_) {
+    bool stop = false;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, kWriteEvery, [this] { return stop_; });
+      stop = stop_;
+    }
+    Flush();
+    if (stop) {
       return;
     }
     if (std::chrono::steady_clock::now() >= next_prune_) {
       next_prune_ = std::chrono::steady_clock::now() + kPruneEvery;
-      lock.unlock();
       Prune(std::chrono::system_clock::now());
-      lock.lock();
     }
   }
 }
 
-void Store::WriteLocked() {
-  if (pending_.empty() && seen_.empty()) {
+void Store::Flush() {
+  // One write at a time, so a Flush returns only once what waited is written,
+  // also when the writer took it first. Counting goes on meanwhile.
+  std::lock_guard writing(write_mu_);
+  std::unordered_map<std::string, Counters> rows;
+  {
+    std::lock_guard lock(mu_);
+    rows.swap(pending_);
+    writing_seen_.swap(seen_);
+  }
+  if (rows.empty() && writing_seen_.empty()) {
     return;
   }
   rocksdb::WriteBatch wb;
-  for (const auto& [key, counters] : pending_) {
+  for (const auto& [key, counters] : rows) {
     wb.Merge(key, Encode(counters)).PermitUncheckedError();
   }
-  for (const auto& key : seen_) {
+  for (const auto& key : writing_seen_) {
     wb.Put(key, rocksdb::Slice()).PermitUncheckedError();
   }
   auto st = db_->Write(rocksdb::WriteOptions(), &wb);
-  if (!st.ok() && failures_++ % 10000 == 0) {
-    spdlog::warn("statistics: cannot write {} rows: {} (counted, not retried)", pending_.size(),
-                 st.ToString());
-  }
-  pending_.clear();
-  seen_.clear();
-}
-
-void Store::Flush() {
   std::lock_guard lock(mu_);
-  WriteLocked();
+  if (!st.ok()) {
+    if (failures_++ % 10000 == 0) {
+      spdlog::warn("statistics: cannot write {} rows: {} (counted, not retried)", rows.size(),
+                   st.ToString());
+    }
+    seen_.merge(writing_seen_);  // first hits stay remembered, for the next write
+  }
+  writing_seen_.clear();
+  ++writes_;
 }
 
 void Store::Prune(TimePoint now) {
@@ -282,26 +315,46 @@ void Store::Prune(TimePoint now) {
 }
 
 void Store::ForEachRow(Resolution r, TimePoint from, TimePoint to,
-                       const std::function<bool(TimePoint, const Tuple&, const Counters&)>& fn) {
+                       const std::function<bool(TimePoint, const Tuple&, const Counters&)>& fn,
+                       const std::optional<std::string>& tenant) {
   const char kind = kResolutionByte[static_cast<std::size_t>(r)];
-  const std::string begin = KeyPrefix(kind, Seconds(from));
   const std::string end = KeyPrefix(kind, Seconds(to));
   rocksdb::ReadOptions ro;
   const rocksdb::Slice upper(end);
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
   Tuple tuple;
-  for (it->Seek(begin); it->Valid(); it->Next()) {
-    const auto key = it->key().ToStringView();
-    if (key.size() < 9 || key[0] != kind || !ParseTuple(key.substr(9), tuple)) {
-      continue;
+  // Rows of one bucket from `start` on, while their keys begin with `prefix`.
+  auto scan = [&](const std::string& start, const std::string& prefix) {
+    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const auto key = it->key().ToStringView();
+      if (key.size() < 9 || !ParseTuple(key.substr(9), tuple)) {
+        continue;
+      }
+      Counters c{};
+      if (!DecodeAdd(it->value().ToStringView(), c)) {
+        continue;
+      }
+      const auto at = TimePoint(std::chrono::seconds(GetBigEndian(key.substr(1))));
+      if (!fn(at, tuple, c)) {
+        return false;
+      }
     }
-    Counters c{};
-    if (!DecodeAdd(it->value().ToStringView(), c)) {
-      continue;
-    }
-    const auto at = TimePoint(std::chrono::seconds(GetBigEndian(key.substr(1))));
-    if (!fn(at, tuple, c)) {
+    return true;
+  };
+  if (!tenant) {
+    scan(KeyPrefix(kind, Seconds(from)), std::string(1, kind));
+    return;
+  }
+  // One tenant's rows: its tenant is the key's first dimension, so each
+  // bucket's are one key range, and other tenants' are never read.
+  const auto len = Length(r).count();
+  for (auto b = std::max<std::int64_t>(Seconds(from), 0) / len * len; b < Seconds(to); b += len) {
+    std::string prefix = KeyPrefix(kind, b);
+    const auto n = std::min<std::size_t>(tenant->size(), 255);
+    prefix.push_back(static_cast<char>(n));
+    prefix.append(*tenant, 0, n);
+    if (!scan(prefix, prefix)) {
       return;
     }
   }

@@ -13,10 +13,10 @@
 // non-zero counters, added together by a merge operator, so a write never
 // reads.
 //
-// Destination domains are bounded: a bucket of a resolution keeps up to
-// max_domains of them by name, the rest count under "other" (the sets are
-// in memory: after a restart a bucket open at the time may take up to twice
-// as many).
+// Destination domains and campaigns are bounded: a bucket of a resolution
+// keeps up to max_domains and max_campaigns of them by name, the rest count
+// under "other" (the sets are in memory: after a restart a bucket open at the
+// time may take up to twice as many).
 
 #include <array>
 #include <chrono>
@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,6 +56,7 @@ class Store {
     std::chrono::hours hour_retention{90 * 24};
     std::chrono::hours day_retention{732 * 24};
     std::size_t max_domains = 500;
+    std::size_t max_campaigns = 1000;
   };
   static Result<std::unique_ptr<Store>, std::string> Open(const Options& opts);
   ~Store();
@@ -72,31 +74,34 @@ class Store {
   // calls it once an hour; tests call it with their own time.
   void Prune(TimePoint now);
   // Every row of resolution `r` whose bucket starts in [from, to), in key
-  // order (bucket, then dimensions); fn returns false to stop. Flush first
-  // to see what waits.
-  void ForEachRow(Resolution r, TimePoint from, TimePoint to,
-                  const std::function<bool(TimePoint bucket, const Tuple& tuple,
-                                           const Counters& counters)>& fn);
+  // order (bucket, then dimensions), only `tenant`'s if set (reading no
+  // other's); fn returns false to stop. Flush first to see what waits.
+  void ForEachRow(
+      Resolution r, TimePoint from, TimePoint to,
+      const std::function<bool(TimePoint bucket, const Tuple& tuple, const Counters& counters)>& fn,
+      const std::optional<std::string>& tenant = std::nullopt);
   // Rows written that could not be (counted, not retried).
   std::uint64_t failures() const;
 
  private:
   explicit Store(Options opts);
   void WriterLoop();
-  // Writes pending_ and seen_; mu_ held.
-  void WriteLocked();
-  // The domain a row of (r, bucket) is counted under; mu_ held.
-  std::string AdmitDomain(Resolution r, std::int64_t bucket, std::string domain);
+  // The domain or campaign a row of (r, bucket) is counted under; mu_ held.
+  std::string Admit(Dim dim, Resolution r, std::int64_t bucket, std::string value);
 
   Options opts_;
   std::unique_ptr<rocksdb::DB> db_;
+  std::mutex write_mu_;  // held by Flush, mu_ only for moments inside it
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;
   std::unordered_map<std::string, Counters> pending_;  // row key: counts to add
   std::unordered_set<std::string> seen_;               // unique keys not yet written
-  // Per resolution, the domains each recent bucket counts by name.
+  std::unordered_set<std::string> writing_seen_;       // ... being written (write_mu_)
+  std::uint64_t writes_ = 0;                           // writes ended
+  // Per resolution, the domains and campaigns each recent bucket counts by name.
   std::array<std::map<std::int64_t, std::unordered_set<std::string>>, 3> domains_;
+  std::array<std::map<std::int64_t, std::unordered_set<std::string>>, 3> campaigns_;
   std::uint64_t failures_ = 0;
   std::chrono::steady_clock::time_point next_prune_{};
   std::thread writer_;

@@ -30,6 +30,7 @@ def test_bench_quick_run(tmp_path):
              "--dkim-bench", str(Path(os.environ["SLUICED"]).parents[2] / "bench" / "dkim_bench"),
              "--suppression-bench",
              str(Path(os.environ["SLUICED"]).parents[2] / "bench" / "suppression_bench"),
+             "--stats-bench", str(Path(os.environ["SLUICED"]).parents[2] / "bench" / "stats_bench"),
              "--work", str(work), "--out", str(out)],
             capture_output=True, text=True, timeout=600)
     finally:
@@ -56,6 +57,9 @@ def test_bench_quick_run(tmp_path):
     assert backlog["recovery_first_delivery_seconds"] is not None, backlog
     assert result["latency"]["samples"] > 0
     assert "| 1 KB x10 | sluice |" in p.stdout
+    stats = result["stats"]
+    assert stats["events"] == 100_000 and stats["record_per_s"] > 0 and stats["map_per_s"] > 0
+    assert stats["query_day_hourly_ms"] >= 0 and stats["disk_bytes"] > 0, stats
     for alg in ("rsa2048", "ed25519"):
         assert result["dkim"][alg]["sluice_per_s"] > 0 and result["dkim"][alg]["openssl_per_s"] > 0
     assert "| ed25519 |" in p.stdout

@@ -10,6 +10,7 @@ Content-Security-Policy. Screenshots of the main pages are taken on the way
 (into $SLUICE_SCREENSHOTS when set: the README's pictures).
 """
 
+import http.client
 import json
 import os
 import pathlib
@@ -110,6 +111,17 @@ def test_pages_are_static_and_locked_down(sluiced):
     with urllib.request.urlopen(
             f"http://127.0.0.1:{sluiced.ports['api']}/dashboard/uPlot.LICENSE", timeout=10) as r:
         assert b"MIT License" in r.read()
+    # RFC 9110 §9.3.2: HEAD has GET's Content-Length and no content; the connection goes on.
+    c = http.client.HTTPConnection("127.0.0.1", sluiced.ports["api"], timeout=10)
+    c.request("HEAD", "/dashboard/app.js")
+    head = c.getresponse()
+    assert head.status == 200 and head.read() == b""
+    c.request("GET", "/dashboard/app.js")
+    get = c.getresponse()
+    js = get.read()
+    assert get.status == 200 and int(head.getheader("Content-Length")) == len(js) > 1000
+    assert js.startswith(b"// Sluice dashboard")
+    c.close()
 
 
 def test_operator_sees_traffic_and_acts_on_queues(mx_lab, delivering_sluiced, browser, tmp_path):

@@ -465,10 +465,34 @@ function route() {
   const [page, ...rest] = (location.hash.replace(/^#\/?/, "") || "overview").split("/");
   const operatorOnly = { queues: 1, egress: 1, domains: 1 };
   if (!pages[page] || (operatorOnly[page] && !state.operator)) return { page: "overview", arg: "" };
-  return { page, arg: decodeURIComponent(rest.join("/")) };
+  let arg = "";
+  try { arg = decodeURIComponent(rest.join("/")); } catch (_) { /* a malformed hash: no argument */ }
+  return { page, arg };
 }
 
-async function refresh(first = false) {
+// One redraw at a time: what asks meanwhile (the timer, a new page, a new
+// range) is done once the running one ends, so a slow answer never draws
+// over a newer page.
+let running = null;
+let again = null;
+
+function refresh(first = false) {
+  if (running) {
+    again = { first: (again && again.first) || first };
+    return running;
+  }
+  running = redraw(first).finally(() => {
+    running = null;
+    if (again) {
+      const next = again;
+      again = null;
+      refresh(next.first);
+    }
+  });
+  return running;
+}
+
+async function redraw(first) {
   const { page, arg } = route();
   const root = $("#page");
   if (page !== state.page) {

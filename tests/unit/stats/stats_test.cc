@@ -1,10 +1,12 @@
 // Component test on a real RocksDB in a temporary directory.
 #include <filesystem>
+#include <set>
 
 #include <gtest/gtest.h>
 
 #include "stats/counters.h"
 #include "stats/query.h"
+#include "stats/recent.h"
 #include "stats/recorder.h"
 #include "stats/store.h"
 
@@ -189,6 +191,34 @@ TEST_F(StatsTest, FiltersKeepOnlyTheirRowsAndStepsSumSeveralBuckets) {
   EXPECT_TRUE(a->series.empty());
 }
 
+TEST_F(StatsTest, ATenantFilterReadsThatTenantsRowsOnly) {
+  auto s = Open();
+  Recorder r(*s);
+  for (const char* tenant : {"acme", "acme2", "", "beta", "acme"}) {
+    auto o = At(base_ + 30min, events::OutcomeType::kDelivery, "a@x.example");
+    o.tenant = tenant;
+    r.OnOutcome(o);
+  }
+  r.OnOutcome(At(base_ + 2h, events::OutcomeType::kDelivery, "a@x.example"));  // acme, later
+  Query q;
+  q.from = base_;
+  q.to = base_ + 3h;
+  q.step = 3600s;
+  q.metrics = {kDelivered};
+  for (const auto& [tenant, want] : std::vector<std::pair<std::string, std::vector<std::uint64_t>>>{
+           {"acme", {2, 0, 1}}, {"acme2", {1, 0, 0}}, {"", {1, 0, 0}}, {"zed", {}}}) {
+    q.filters[static_cast<std::size_t>(Dim::kTenant)] = tenant;
+    auto a = Aggregate(*s, q);
+    ASSERT_TRUE(a.ok());
+    if (want.empty()) {
+      EXPECT_TRUE(a->series.empty());
+    } else {
+      ASSERT_EQ(a->series.size(), 1u) << tenant;
+      EXPECT_EQ(a->series[0].values[0], want) << tenant;
+    }
+  }
+}
+
 TEST_F(StatsTest, CountsAddUpAcrossRestarts) {
   {
     auto s = Open();
@@ -305,6 +335,69 @@ TEST_F(StatsTest, DomainsPastTheBoundCountAsOther) {
                     {"one.example", 2}, {"two.example", 1}, {"other", 1}}));
 }
 
+TEST_F(StatsTest, CampaignsPastTheBoundCountAsOther) {
+  auto s = Store::Open({.path = dir_.string(), .max_campaigns = 1});
+  ASSERT_TRUE(s.ok()) << s.error();
+  Recorder r(**s);
+  auto a = At(base_, events::OutcomeType::kDelivery, "a@x.example");
+  r.OnOutcome(a);
+  a.campaign = "autumn";
+  r.OnOutcome(a);
+  const auto got = Ask(**s, base_, base_ + 1min, 60s, {Dim::kCampaign});
+  std::set<std::string> names;
+  for (const auto& series : got.series) {
+    names.insert(series.group[static_cast<std::size_t>(Dim::kCampaign)]);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"spring", "other"}));
+}
+
+TEST_F(StatsTest, CountsFromAClockSteppedBackAreKept) {
+  auto s = Open(1);
+  Recorder r(*s);
+  // Newer buckets first, then one hours older than those whose domains are kept.
+  for (int m = 0; m < 5; ++m) {
+    r.OnOutcome(
+        At(base_ + 5h + std::chrono::minutes(m), events::OutcomeType::kDelivery, "a@one.example"));
+  }
+  r.OnOutcome(At(base_, events::OutcomeType::kDelivery, "a@two.example"));
+  r.OnOutcome(At(base_, events::OutcomeType::kDelivery, "a@three.example"));
+  const auto a = Ask(*s, base_, base_ + 1min, 60s);
+  EXPECT_EQ(Total(a, "delivered"), 2u);
+}
+
+TEST(StatsRecent, RepliesDifferingByRecipientCountAsOne) {
+  EXPECT_EQ(NormalizeReply("550 5.1.1 <a.b@x.example>: no such user"),
+            "550 5.1.1 <address>: no such user");
+  EXPECT_EQ(NormalizeReply("550 user c@y.example unknown\r\n"), "550 user address unknown  ");
+  // Cut at 200 octets, never inside a UTF-8 sequence.
+  const std::string long_reply = std::string(199, 'x') + "\xC3\xA9tait";
+  EXPECT_EQ(NormalizeReply(long_reply), std::string(199, 'x'));
+  Recent recent(2);
+  events::Outcome o;
+  o.type = events::OutcomeType::kBounce;
+  o.bounce_class = "bad-mailbox";
+  o.code = 550;
+  o.enhanced = "5.1.1";
+  for (const char* rcpt : {"a@x.example", "b@x.example", "c@x.example"}) {
+    o.recipient = rcpt;
+    o.text = std::string("<") + rcpt + ">: unknown";
+    o.tenant = rcpt[0] == 'c' ? "other" : "acme";
+    recent.OnOutcome(o);
+  }
+  const auto top = recent.TopReplies(std::nullopt, 10);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].count, 2u);
+  EXPECT_EQ(top[0].text, "550 5.1.1 <address>: unknown");
+  EXPECT_EQ(recent.TopReplies(std::string("other"), 10).size(), 1u);
+  // The latest two kept, newest first, and a tenant sees its own only.
+  const auto all = recent.Records(RecentKind::kBounce, std::nullopt, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_NE(all[0].find("c@x.example"), std::string::npos);
+  const auto acme = recent.Records(RecentKind::kBounce, std::string("acme"), 10);
+  ASSERT_EQ(acme.size(), 1u);
+  EXPECT_NE(acme[0].find("b@x.example"), std::string::npos);
+}
+
 TEST_F(StatsTest, EachResolutionIsKeptForItsOwnTime) {
   auto s = Open();
   Recorder r(*s);
@@ -330,6 +423,9 @@ TEST_F(StatsTest, BadQuestionsAreRefused) {
   EXPECT_FALSE(Aggregate(*s, q).ok());  // 43200 steps
   q.to = base_;
   EXPECT_FALSE(Aggregate(*s, q).ok());  // empty range
+  q.to = base_ + 1h;
+  q.step = std::chrono::seconds(4000LL * 86400);
+  EXPECT_FALSE(Aggregate(*s, q).ok());  // past 3660 days
 }
 
 TEST_F(StatsTest, TheLimitKeepsTheBiggestGroups) {
