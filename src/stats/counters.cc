@@ -113,6 +113,25 @@ std::string Encode(const Counters& c) {
   return out;
 }
 
+void Increment(Sparse& row, std::uint16_t slot) {
+  for (auto& [s, n] : row) {
+    if (s == slot) {
+      ++n;
+      return;
+    }
+  }
+  row.emplace_back(slot, 1);
+}
+
+std::string Encode(const Sparse& row) {
+  std::string out;
+  for (const auto& [slot, n] : row) {
+    PutVarint(out, slot);
+    PutVarint(out, n);
+  }
+  return out;
+}
+
 bool DecodeAdd(std::string_view bytes, Counters& into) {
   while (!bytes.empty()) {
     std::uint64_t slot = 0;

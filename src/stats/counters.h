@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sluice::stats {
@@ -63,8 +64,14 @@ std::optional<std::uint16_t> ClassSlot(std::string_view klass);
 // One row's counters.
 using Counters = std::array<std::uint64_t, kSlots>;
 
+// A row's few non-zero counters, as (slot, value): what a row being
+// gathered holds (a few slots of kSlots).
+using Sparse = std::vector<std::pair<std::uint16_t, std::uint64_t>>;
+void Increment(Sparse& row, std::uint16_t slot);
+
 // On disk: (slot, value) pairs of the non-zero counters, as varints.
 std::string Encode(const Counters& c);
+std::string Encode(const Sparse& row);
 // Adds an encoded row to `into`; false if it is malformed.
 bool DecodeAdd(std::string_view bytes, Counters& into);
 

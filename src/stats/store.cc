@@ -21,8 +21,10 @@ constexpr std::array<char, 3> kResolutionByte = {'m', 'h', 'd'};
 constexpr char kUniqueByte = 'u';
 constexpr auto kWriteEvery = std::chrono::seconds(1);
 constexpr auto kPruneEvery = std::chrono::hours(1);
-// Past this many rows waiting (the disk stalls), counts are dropped and counted.
+// Past this many rows waiting (the disk stalls, or more distinct rows a
+// second than one write takes), counts are dropped and counted.
 constexpr std::size_t kMaxPending = 500000;
+constexpr auto kWarnEvery = std::chrono::seconds(10);
 constexpr std::string_view kOther = "other";
 constexpr std::size_t kAdmitBuckets = 3;
 
@@ -194,9 +196,12 @@ std::string Store::Admit(Dim dim, Resolution r, std::int64_t bucket, std::string
 void Store::Add(TimePoint t, Tuple tuple, std::span<const std::uint16_t> slots) {
   std::lock_guard lock(mu_);
   if (pending_.size() >= kMaxPending) {
-    if (failures_++ % 10000 == 0) {
-      spdlog::warn("statistics: {} rows wait to be written; dropping counts (counted)",
-                   pending_.size());
+    ++failures_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - warned_at_ >= kWarnEvery) {
+      warned_at_ = now;
+      spdlog::warn("statistics: {} rows wait to be written; dropping counts ({} so far)",
+                   pending_.size(), failures_);
     }
     return;
   }
@@ -213,7 +218,7 @@ void Store::Add(TimePoint t, Tuple tuple, std::span<const std::uint16_t> slots) 
     auto& row = pending_.try_emplace(std::move(key)).first->second;
     for (auto slot : slots) {
       if (slot < kSlots) {
-        ++row[slot];
+        Increment(row, slot);
       }
     }
   }
@@ -267,7 +272,7 @@ void Store::Flush() {
   // One write at a time, so a Flush returns only once what waited is written,
   // also when the writer took it first. Counting goes on meanwhile.
   std::lock_guard writing(write_mu_);
-  std::unordered_map<std::string, Counters> rows;
+  std::unordered_map<std::string, Sparse> rows;
   {
     std::lock_guard lock(mu_);
     rows.swap(pending_);
@@ -286,7 +291,10 @@ void Store::Flush() {
   auto st = db_->Write(rocksdb::WriteOptions(), &wb);
   std::lock_guard lock(mu_);
   if (!st.ok()) {
-    if (failures_++ % 10000 == 0) {
+    failures_ += rows.size();
+    const auto now = std::chrono::steady_clock::now();
+    if (now - warned_at_ >= kWarnEvery) {
+      warned_at_ = now;
       spdlog::warn("statistics: cannot write {} rows: {} (counted, not retried)", rows.size(),
                    st.ToString());
     }

@@ -80,7 +80,8 @@ class Store {
       Resolution r, TimePoint from, TimePoint to,
       const std::function<bool(TimePoint bucket, const Tuple& tuple, const Counters& counters)>& fn,
       const std::optional<std::string>& tenant = std::nullopt);
-  // Rows written that could not be (counted, not retried).
+  // Counts dropped past the bound on rows waiting, and rows that could not
+  // be written (neither is retried).
   std::uint64_t failures() const;
 
  private:
@@ -95,14 +96,15 @@ class Store {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;
-  std::unordered_map<std::string, Counters> pending_;  // row key: counts to add
-  std::unordered_set<std::string> seen_;               // unique keys not yet written
-  std::unordered_set<std::string> writing_seen_;       // ... being written (write_mu_)
-  std::uint64_t writes_ = 0;                           // writes ended
+  std::unordered_map<std::string, Sparse> pending_;  // row key: counts to add
+  std::unordered_set<std::string> seen_;             // unique keys not yet written
+  std::unordered_set<std::string> writing_seen_;     // ... being written (write_mu_)
+  std::uint64_t writes_ = 0;                         // writes ended
   // Per resolution, the domains and campaigns each recent bucket counts by name.
   std::array<std::map<std::int64_t, std::unordered_set<std::string>>, 3> domains_;
   std::array<std::map<std::int64_t, std::unordered_set<std::string>>, 3> campaigns_;
   std::uint64_t failures_ = 0;
+  std::chrono::steady_clock::time_point warned_at_{};
   std::chrono::steady_clock::time_point next_prune_{};
   std::thread writer_;
 };

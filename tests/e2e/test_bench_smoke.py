@@ -59,6 +59,7 @@ def test_bench_quick_run(tmp_path):
     assert "| 1 KB x10 | sluice |" in p.stdout
     stats = result["stats"]
     assert stats["events"] == 100_000 and stats["record_per_s"] > 0 and stats["map_per_s"] > 0
+    assert stats["dropped"] == 0 and stats["write_ns"] > 0
     assert stats["query_day_hourly_ms"] >= 0 and stats["disk_bytes"] > 0, stats
     for alg in ("rsa2048", "ed25519"):
         assert result["dkim"][alg]["sluice_per_s"] > 0 and result["dkim"][alg]["openssl_per_s"] > 0
