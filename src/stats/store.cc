@@ -298,7 +298,9 @@ void Store::Flush() {
       spdlog::warn("statistics: cannot write {} rows: {} (counted, not retried)", rows.size(),
                    st.ToString());
     }
-    seen_.merge(writing_seen_);  // first hits stay remembered, for the next write
+    if (seen_.size() + writing_seen_.size() <= kMaxPending) {
+      seen_.merge(writing_seen_);  // first hits stay remembered, for the next write
+    }
   }
   writing_seen_.clear();
   ++writes_;
@@ -355,16 +357,23 @@ void Store::ForEachRow(Resolution r, TimePoint from, TimePoint to,
     return;
   }
   // One tenant's rows: its tenant is the key's first dimension, so each
-  // bucket's are one key range, and other tenants' are never read.
+  // bucket's are one key range, and other tenants' are never read. Empty
+  // buckets are skipped: after each range, on to the next bucket that has rows.
   const auto len = Length(r).count();
-  for (auto b = std::max<std::int64_t>(Seconds(from), 0) / len * len; b < Seconds(to); b += len) {
+  const auto n = std::min<std::size_t>(tenant->size(), 255);
+  std::int64_t b = std::max<std::int64_t>(Seconds(from), 0) / len * len;
+  while (b < Seconds(to)) {
     std::string prefix = KeyPrefix(kind, b);
-    const auto n = std::min<std::size_t>(tenant->size(), 255);
     prefix.push_back(static_cast<char>(n));
     prefix.append(*tenant, 0, n);
-    if (!scan(prefix, prefix)) {
-      return;
+    if (!scan(prefix, prefix) || !it->Valid()) {
+      return;  // stopped, or no rows up to `to`
     }
+    const auto key = it->key().ToStringView();
+    const auto next = key.size() >= 9 && key[0] == kind
+                          ? static_cast<std::int64_t>(GetBigEndian(key.substr(1)))
+                          : Seconds(to);
+    b = std::max(b + len, next);
   }
 }
 

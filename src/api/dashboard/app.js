@@ -45,6 +45,7 @@ class ApiError extends Error {
 
 async function api(path, opts = {}) {
   const r = await fetch(path, {
+    signal: AbortSignal.timeout(15000),
     method: opts.method || "GET",
     headers: Object.assign({ Authorization: "Bearer " + state.key },
                            opts.body ? { "Content-Type": "application/json" } : {}),
@@ -55,6 +56,18 @@ async function api(path, opts = {}) {
   try { body = await r.json(); } catch (_) { /* empty */ }
   if (r.status === 401) { logout("The key is no longer valid."); throw new ApiError(401, "unauthorized"); }
   if (!r.ok) throw new ApiError(r.status, body && body.error ? body.error.message : r.statusText);
+  return body;
+}
+
+// What a redraw reads: given up (StaleError) once a newer redraw started,
+// so a slow answer never draws over a newer page.
+class StaleError extends Error {}
+let drawing = 0;
+
+async function load(path) {
+  const mine = drawing;
+  const body = await api(path);
+  if (mine !== drawing) throw new StaleError("superseded");
   return body;
 }
 
@@ -160,7 +173,7 @@ function frame(root, keep, title, ...controls) {
 }
 
 pages.overview = async (root, keep) => {
-  const all = await api(rangeQuery());
+  const all = await load(rangeQuery());
   const t = totals(all);
   const delivered = t.delivered || 0;
   const cards = el("div", { class: "grid", id: "totals" },
@@ -178,7 +191,7 @@ pages.overview = async (root, keep) => {
              "unique_clicks"));
   const plot = el("div", { class: "chart", role: "img",
                            "aria-label": "Delivered, deferred and bounced over time" });
-  const providers = await api(rangeQuery({ group_by: "provider",
+  const providers = await load(rangeQuery({ group_by: "provider",
     metrics: "delivered,deferred,bounced,complaints,unique_opens,unique_human_opens,unique_clicks" }));
   const rows = providers.series.filter((s) => s.totals.delivered + s.totals.deferred + s.totals.bounced > 0)
     .map((s) => {
@@ -223,7 +236,7 @@ function queueActions(target, suspended) {
 }
 
 pages.queues = async (root, keep) => {
-  const q = await api("/api/v1/queues");
+  const q = await load("/api/v1/queues");
   const held = new Set(q.operator_suspensions.map((h) => h.target));
   const target = el("input", { id: "target", placeholder: "example.com, acme@*, spring:acme@*" });
   const form = el("section", { class: "card" }, el("h3", { text: "Suspend or resume by filter" }),
@@ -259,8 +272,8 @@ pages.queues = async (root, keep) => {
 };
 
 pages.egress = async (root, keep) => {
-  const w = await api("/api/v1/warmup");
-  const by = await api(rangeQuery({ group_by: "source", metrics: "delivered,deferred,bounced" }));
+  const w = await load("/api/v1/warmup");
+  const by = await load(rangeQuery({ group_by: "source", metrics: "delivered,deferred,bounced" }));
   frame(root, keep, "Egress sources and warm-up", rangeControls(() => refresh())).replaceChildren(
     el("section", { class: "card" }, el("h3", { text: "Warm-up today" }),
        table(["Source", "Day", "Daily cap", "Sent today by provider"],
@@ -282,11 +295,11 @@ function recentTable(events, columns) {
 }
 
 pages.bounces = async (root, keep) => {
-  const all = await api(rangeQuery());
+  const all = await load(rangeQuery());
   const t = totals(all);
   const classes = Object.keys(t).filter((k) => k.startsWith("bounced.") && t[k] > 0)
     .sort((a, b) => t[b] - t[a]);
-  const recent = await api("/api/v1/events/recent?kind=bounce&limit=50");
+  const recent = await load("/api/v1/events/recent?kind=bounce&limit=50");
   frame(root, keep, "Bounces", rangeControls(() => refresh())).replaceChildren(
     el("div", { class: "grid" },
        statCard("Bounced", fmtInt(t.bounced), null, "bounced"),
@@ -314,10 +327,10 @@ function messageLink(id) {
 }
 
 pages.feedback = async (root, keep) => {
-  const all = await api(rangeQuery({ metrics: "delivered,complaints,unsubscribes" }));
+  const all = await load(rangeQuery({ metrics: "delivered,complaints,unsubscribes" }));
   const t = totals(all);
-  const complaints = await api("/api/v1/events/recent?kind=complaint&limit=50");
-  const unsubs = await api("/api/v1/events/recent?kind=unsubscribe&limit=50");
+  const complaints = await load("/api/v1/events/recent?kind=complaint&limit=50");
+  const unsubs = await load("/api/v1/events/recent?kind=unsubscribe&limit=50");
   const plot = el("div", { class: "chart", role: "img", "aria-label": "Complaints and unsubscribes over time" });
   frame(root, keep, "Complaints and unsubscribes", rangeControls(() => refresh())).replaceChildren(
     el("div", { class: "grid" },
@@ -402,7 +415,7 @@ pages.message = async (root, keep, arg) => {
   const body = frame(root, keep, "A message's timeline", el("section", { class: "card" }, form));
   if (!arg) return;
   try {
-    const m = await api("/api/v1/messages/" + encodeURIComponent(arg));
+    const m = await load("/api/v1/messages/" + encodeURIComponent(arg));
     body.replaceChildren(el("section", { class: "card", id: "timeline" },
       el("p", {}, "State: ", el("strong", { text: m.state || "–" })),
       table(["Recipient", "State", "Attempts", "Last reply"],
@@ -437,7 +450,7 @@ function describe(e) {
 pages.domains = async (root, keep) => {
   if (keep && root.firstChild && !state.doctorDirty) return;
   state.doctorDirty = false;
-  const list = await api("/api/v1/doctor");
+  const list = await load("/api/v1/doctor");
   const out = el("div", { id: "doctor" });
   const domain = el("input", { id: "d-domain", placeholder: "example.com" });
   const run = async (d) => {
@@ -470,29 +483,22 @@ function route() {
   return { page, arg };
 }
 
-// One redraw at a time: what asks meanwhile (the timer, a new page, a new
-// range) is done once the running one ends, so a slow answer never draws
-// over a newer page.
-let running = null;
-let again = null;
+// Each redraw supersedes the one before (see load); the timer skips a tick
+// while one runs.
+let inFlight = 0;
 
-function refresh(first = false) {
-  if (running) {
-    again = { first: (again && again.first) || first };
-    return running;
+async function refresh(first = false, tick = false) {
+  if (!state.key || (tick && inFlight > 0)) return;
+  inFlight++;
+  try {
+    await redraw(first);
+  } finally {
+    inFlight--;
   }
-  running = redraw(first).finally(() => {
-    running = null;
-    if (again) {
-      const next = again;
-      again = null;
-      refresh(next.first);
-    }
-  });
-  return running;
 }
 
 async function redraw(first) {
+  drawing++;
   const { page, arg } = route();
   const root = $("#page");
   if (page !== state.page) {
@@ -510,6 +516,7 @@ async function redraw(first) {
     await pages[page](root, !first, arg);
     stamp(true, "Updated " + new Date().toLocaleTimeString());
   } catch (e) {
+    if (e instanceof StaleError) return;
     if (e.status !== 401) stamp(false, "Could not update: " + e.message);
   }
 }
@@ -525,7 +532,7 @@ function start() {
   state.page = "";
   refresh(true);
   clearInterval(state.timer);
-  state.timer = setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+  state.timer = setInterval(() => { if (!document.hidden) refresh(false, true); }, REFRESH_MS);
 }
 
 window.addEventListener("hashchange", () => {
