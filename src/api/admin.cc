@@ -300,6 +300,12 @@ std::string AdminServer::Execute(const std::string& line) {
     return boost::json::serialize(
         boost::json::object{{"written", st.written}, {"failed", st.failed}});
   }
+  if (group == "health" && verb.empty()) {
+    if (!health_) {
+      return Error("scheduled health checks are off on this node ([health] enabled = false)");
+    }
+    return health_();
+  }
   if (group == "bounce" && verb == "status" && arg.empty() && bounce_status_) {
     return bounce_status_();
   }

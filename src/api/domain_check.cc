@@ -1,7 +1,5 @@
 #include "api/domain_check.h"
 
-#include <cctype>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -18,20 +16,14 @@ namespace json = boost::json;
 constexpr auto kKeep = std::chrono::minutes(5);
 constexpr std::size_t kMaxCached = 1000;
 
-std::string StatusName(doctor::Status s) {
-  std::string name = doctor::ToString(s);  // "FAIL" stands out in the CLI's table
-  for (auto& c : name) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return name;
-}
-
 std::string ChecksJson(const std::string& domain, Clock::Wall::time_point at,
                        const std::vector<doctor::Check>& checks) {
   json::array list;
   for (const auto& c : checks) {
-    list.push_back(json::object{
-        {"name", c.name}, {"status", StatusName(c.status)}, {"detail", c.detail}, {"fix", c.fix}});
+    list.push_back(json::object{{"name", c.name},
+                                {"status", doctor::StatusName(c.status)},
+                                {"detail", c.detail},
+                                {"fix", c.fix}});
   }
   return json::serialize(json::object{{"domain", domain},
                                       {"checked_at", Rfc3339Micros(at)},

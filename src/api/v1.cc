@@ -282,7 +282,8 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
   const bool operate = rest == "queues" || rest.substr(0, 7) == "queues/" || rest == "keys" ||
                        rest.substr(0, 5) == "keys/" || rest == "warmup" ||
                        rest == "shaping/reload" || rest == "shaping/explain" ||
-                       rest == "webhooks" || rest.substr(0, 9) == "webhooks/" || rest == "doctor";
+                       rest == "webhooks" || rest.substr(0, 9) == "webhooks/" || rest == "doctor" ||
+                       rest == "health/domains";
   if (!operate) {
     co_return NotFound();
   }
@@ -298,6 +299,17 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
                               "delivery is not enabled on this node (the checks use its resolver)");
     }
     HttpResponse r = co_await parts_.domain_check->Handle(req);
+    co_return r;
+  }
+  if (rest == "health/domains") {
+    if (!parts_.health_domains) {
+      co_return ErrorResponse(404, "not_found", "scheduled health checks are off on this node");
+    }
+    if (req.method != "GET") {
+      co_return MethodNotAllowed("GET");
+    }
+    HttpResponse r;
+    r.body = parts_.health_domains();
     co_return r;
   }
   if (rest == "shaping/explain") {

@@ -19,6 +19,8 @@
 //   GET  /api/v1/keys, POST /api/v1/keys {"tenant"}, DELETE /api/v1/keys/ID (operator)
 //   GET  /api/v1/doctor[?domain=D]           sending domains' DNS check (operator;
 //                                             api/domain_check.h)
+//   GET  /api/v1/health/domains              the scheduled checks' latest results
+//                                             (operator; monitor/health_book.h)
 //   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
 //   POST /api/v1/shaping/explain {"domain", "source", "tenant", "campaign"} (operator)
 //   /api/v1/suppressions...                   the suppression lists (api/suppressions.h)
@@ -84,6 +86,8 @@ class ApiV1 final : public HttpHandler {
     SuppressionApi* suppressions = nullptr;
     // GET /api/v1/doctor (api/domain_check.h; operator); null: 503.
     DomainCheckApi* domain_check = nullptr;
+    // GET /api/v1/health/domains: the scheduled checks' state as JSON; empty: 404.
+    std::function<std::string()> health_domains;
     // GET /api/v1/stats (api/stats.h); null: 404.
     StatsApi* stats = nullptr;
     // /u/TOKEN, the one-click unsubscribe links (no key); null: 404.

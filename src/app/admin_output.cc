@@ -143,6 +143,41 @@ std::string Summary(const json::object& o) {
   return out;
 }
 
+// "health": one row per check of every domain, then what to publish or
+// change for each check that fails or warns.
+std::string Health(const json::object& o) {
+  json::array rows;
+  std::string fixes;
+  for (const auto& d : Array(o, "domains")) {
+    const auto& domain = d.as_object();
+    for (const auto& c : Array(domain, "checks")) {
+      const auto& check = c.as_object();
+      std::string status = Text(Field(check, "status"));
+      if (status == "fail") {
+        status = "FAIL";  // stands out, as in `sluice doctor`
+      }
+      rows.push_back(json::object{{"domain", Field(domain, "domain")},
+                                  {"check", Field(check, "name")},
+                                  {"status", status},
+                                  {"since", Field(check, "since")},
+                                  {"detail", Field(check, "detail")}});
+      if (const auto fix = Text(Field(check, "fix")); !fix.empty() && status != "pass") {
+        fixes += fmt::format("  {} {}: {}\n", Text(Field(domain, "domain")),
+                             Text(Field(check, "name")), fix);
+      }
+    }
+  }
+  if (rows.empty()) {
+    return "No domain checked yet.\n";
+  }
+  std::string out = Table(rows, {{"DOMAIN", "domain"},
+                                 {"CHECK", "check"},
+                                 {"STATUS", "status"},
+                                 {"SINCE", "since"},
+                                 {"DETAIL", "detail"}});
+  return fixes.empty() ? out : out + "\nTo fix:\n" + fixes;
+}
+
 }  // namespace
 
 RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::string_view text) {
@@ -159,7 +194,9 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
     return r;
   }
   const std::string verb = command.size() >= 2 ? command[0] + " " + command[1] : "";
-  if (verb == "queue summary") {
+  if (command.size() == 1 && command[0] == "health") {
+    r.out = Health(o);
+  } else if (verb == "queue summary") {
     r.out = Summary(o);
   } else if (verb == "queue flush") {
     r.out = fmt::format("{} messages due now\n", Text(Field(o, "flushed")));

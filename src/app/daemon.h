@@ -22,6 +22,7 @@
 #include "events/events.h"
 #include "ingest/feedback.h"
 #include "ingest/ingest.h"
+#include "monitor/health_monitor.h"
 #include "smtp/server/server.h"
 #include "spool/history_store.h"
 #include "spool/rocks_spool.h"
@@ -75,6 +76,9 @@ struct Daemon {
   delivery::Dispatcher* dispatcher = nullptr;
   queue::Manager* queue = nullptr;
   boost::asio::io_context* delivery_ctx = nullptr;
+  // The sending domains' DNS on a schedule (sluiced.cc owns it: its timer
+  // belongs to delivery_ctx); null: [health] off.
+  monitor::HealthMonitor* health = nullptr;
 };
 
 // Re-reads the shaping rules file and hands the rules to the dispatcher (on

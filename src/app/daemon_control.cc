@@ -207,6 +207,10 @@ std::unique_ptr<api::MetricsEndpoint> MakeMetricsEndpoint(Daemon& d, const shapi
        .webhooks =
            [&d] {
              return d.webhooks ? d.webhooks->Status() : std::vector<webhook::WebhookStatus>{};
+           },
+       .health =
+           [&d] {
+             return d.health ? d.health->book().Snapshot() : std::vector<monitor::DomainHealth>{};
            }});
   api::MetricsEndpoint::Options o{.registry = d.metrics->registry(),
                                   .require_key = d.settings.metrics.require_key,

@@ -79,6 +79,10 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
       automation_(registry_.AddCounter("sluice_automation_actions_total",
                                        "Shaping actions taken on replies, by rule and action.",
                                        {"rule", "action"})),
+      health_changes_(registry_.AddCounter(
+          "sluice_health_changes_total",
+          "Scheduled DNS checks of sending domains whose result changed, by the new status.",
+          {"status"})),
       connections_(registry_.AddCounter(
           "sluice_outbound_connections_total",
           "Outbound connection attempts by provider, egress source and result (opened, failed).",
@@ -176,6 +180,23 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
                                   }
                                 }
                               });
+  registry_.AddCallbackGauges(
+      "sluice_health_check_status",
+      "The latest result of each scheduled DNS check of a sending domain: 0 pass (or info), 1 "
+      "warn, 2 fail.",
+      {"domain", "check"}, [this](metrics::SnapshotGauges::Samples& s) {
+        if (readers_.health) {
+          for (const auto& d : readers_.health()) {
+            for (const auto& c : d.checks) {
+              const auto st = c.check.status;
+              s.push_back({{d.domain, c.check.name},
+                           st == doctor::Status::kFail   ? 2.0
+                           : st == doctor::Status::kWarn ? 1.0
+                                                         : 0.0});
+            }
+          }
+        }
+      });
   registry_.AddCallbackCounter(
       "sluice_event_log_records_total", "Records written to the event log.", [this] {
         return readers_.event_log ? static_cast<double>(readers_.event_log().written) : 0.0;
@@ -298,6 +319,10 @@ void DaemonMetrics::OnSuppressed(const events::Suppressed& e) {
 
 void DaemonMetrics::OnAutomation(const events::Automation& e) {
   automation_.With({e.rule, e.action}).Inc();
+}
+
+void DaemonMetrics::OnHealthChanged(const events::HealthChanged& e) {
+  health_changes_.With({e.status}).Inc();
 }
 
 }  // namespace sluice::app

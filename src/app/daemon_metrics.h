@@ -13,6 +13,7 @@
 #include "events/events.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
+#include "monitor/health_book.h"
 #include "queue/manager.h"
 #include "shaping/shaper.h"
 #include "smtp/proto/reply.h"
@@ -45,6 +46,7 @@ class DaemonMetrics final : public events::Observer {
     std::function<double()> free_disk_bytes;
     std::function<events::SinkStats()> event_log;
     std::function<std::vector<webhook::WebhookStatus>()> webhooks;
+    std::function<std::vector<monitor::DomainHealth>()> health;
   };
   void SetReaders(Readers r);
 
@@ -54,6 +56,7 @@ class DaemonMetrics final : public events::Observer {
   void OnFeedback(const events::Feedback& e) override;
   void OnSuppressed(const events::Suppressed& e) override;
   void OnAutomation(const events::Automation& e) override;
+  void OnHealthChanged(const events::HealthChanged& e) override;
 
  private:
   metrics::Registry registry_;
@@ -64,6 +67,7 @@ class DaemonMetrics final : public events::Observer {
   metrics::Family<metrics::Counter>& feedback_;
   metrics::Family<metrics::Counter>& suppressed_;
   metrics::Family<metrics::Counter>& automation_;
+  metrics::Family<metrics::Counter>& health_changes_;
   metrics::Family<metrics::Counter>& connections_;
   metrics::Family<metrics::Counter>& tls_;
   metrics::Family<metrics::Counter>& tls_failures_;

@@ -47,7 +47,7 @@ doctor::Options DoctorOptions(const Settings& st, std::string domain, std::vecto
   for (const auto& d : st.dkim.domains) {
     if (d.domain == o.domain || d.signing_domain == o.domain) {
       for (const auto& k : d.keys) {
-        o.selectors.push_back({k.selector, d.signing_domain, k.key});
+        o.selectors.push_back({k.selector, d.signing_domain, k.key, k.valid_from, k.valid_until});
       }
     }
   }

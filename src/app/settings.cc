@@ -564,11 +564,11 @@ void BindTenants(const config::Section& tenants, Settings& st) {
 Settings Bind(const config::Document& doc) {
   Settings st;
   auto root = doc.Root();
-  root.RejectUnknown({"server",     "spool",   "events",      "auth",        "relay",
-                      "listener",   "dns",     "delivery",    "queue",       "route",
-                      "admin",      "dkim",    "egress",      "tenant",      "api",
-                      "http",       "webhook", "bounce",      "suppression", "unsubscribe",
-                      "reputation", "metrics", "tls_reports", "tracking",    "stats"});
+  root.RejectUnknown(
+      {"server",   "spool",       "events",   "auth",   "relay",       "listener",    "dns",
+       "delivery", "queue",       "route",    "admin",  "dkim",        "egress",      "tenant",
+       "api",      "http",        "webhook",  "bounce", "suppression", "unsubscribe", "reputation",
+       "metrics",  "tls_reports", "tracking", "stats",  "health"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -714,6 +714,7 @@ Settings Bind(const config::Document& doc) {
   BindTlsReports(root, st);
   BindTracking(root, st);
   BindStats(root, st);
+  BindHealth(root, st);
   CollectFeedbackDomains(root, st);
   return st;
 }

@@ -14,7 +14,7 @@ const std::set<std::string>& RecordTypes() {
   static const std::set<std::string> kTypes = {
       "Reception",  "Delivery",      "TransientFailure", "Bounce",      "Expiration", "AdminBounce",
       "Automation", "QuotaExceeded", "Suppressed",       "AsyncBounce", "Complaint",  "Unsubscribe",
-      "Open",       "Click"};
+      "Open",       "Click",         "HealthChanged"};
   return kTypes;
 }
 

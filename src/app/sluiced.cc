@@ -48,6 +48,7 @@
 #include "app/daemon_metrics.h"
 #include "app/dkim_publication.h"
 #include "app/doctor_cmd.h"
+#include "app/monitoring.h"
 #include "app/secret_file.h"
 #include "app/settings.h"
 #include "app/shaping_file.h"
@@ -415,11 +416,20 @@ int Serve(const Args& args) {
         },
         app::SendingDomains(st), *delivery_ctx, clock);
   }
+  // (Owned here, after delivery_ctx: its timer must go before the context.)
+  std::unique_ptr<monitor::HealthMonitor> health;
+  if (resolver) {
+    health = app::MakeHealthMonitor(st, *delivery_ctx, *resolver, sts_fetcher.get(), d.bus, clock);
+    d.health = health.get();
+  }
   const api::TrackingEndpoint tracking_endpoint(st.delivery.verp.secret, d.bus,
                                                 st.tracking_too_soon, clock);
   if (admin) {
     admin->SetSuppressions(&suppression_api);
     admin->SetWebhooks(d.webhooks.get(), st.event_log);
+    if (d.health) {
+      admin->OnHealth([&d] { return d.health->book().Json(); });
+    }
   }
   std::unique_ptr<ingest::Reports> reports;
   if (queue_manager) {
@@ -493,6 +503,9 @@ int Serve(const Args& args) {
     }
     publication->Start();
   }
+  if (d.health) {
+    d.health->Start();  // after the key check: the first run sees what signs
+  }
   // A start-up failure below returns early: delivery must stop first (its
   // thread must not outlive what it uses, nor be left joinable).
   struct StopOnEarlyReturn {
@@ -548,6 +561,9 @@ int Serve(const Args& args) {
                  },
                  .suppressions = &suppression_api,
                  .domain_check = domain_check ? &*domain_check : nullptr,
+                 .health_domains = d.health ? std::function<std::string()>(
+                                                  [&d] { return d.health->book().Json(); })
+                                            : nullptr,
                  .stats = &stats_api,
                  .unsubscribe = &unsubscribe,
                  .tracking = &tracking_endpoint,
@@ -592,6 +608,9 @@ int Serve(const Args& args) {
   if (publication) {
     asio::post(*delivery_ctx, [p = publication.get()] { p->Stop(); });
   }
+  if (d.health) {
+    asio::post(*delivery_ctx, [h = d.health] { h->Stop(); });
+  }
   delivery_ctx->stop();
   if (delivery_thread.joinable()) {
     delivery_thread.join();
@@ -615,8 +634,10 @@ int Serve(const Args& args) {
   if (d.webhooks) {
     d.webhooks->Stop();  // every record published is in its outbox
   }
-  admin.reset();         // its acceptor belongs to delivery_ctx
-  publication.reset();   // its timer belongs to delivery_ctx
+  admin.reset();        // its acceptor belongs to delivery_ctx
+  publication.reset();  // its timer belongs to delivery_ctx
+  d.health = nullptr;
+  health.reset();        // its timer belongs to delivery_ctx
   resolver.reset();      // its descriptor belongs to delivery_ctx
   tls_reporter.reset();  // its timer belongs to delivery_ctx
   dispatcher.reset();    // its timers belong to delivery_ctx

@@ -6,6 +6,7 @@
 
 #include "core/ascii.h"
 #include "core/network.h"
+#include "core/time_format.h"
 #include "dkim/key_store.h"
 #include "doctor/dmarc.h"
 #include "doctor/spf.h"
@@ -42,6 +43,7 @@ asio::awaitable<void> CheckMx(dns::Resolver& r, const Options& o, std::vector<Ch
   } else {
     c.status = Status::kFail;
     c.detail = std::string("no mail exchanger: ") + dns::ToString(mx.error());
+    c.inconclusive = !dns::IsPermanent(mx.error());
     c.fix = "publish an MX record: " + o.domain + ". IN MX 10 <your inbound host>.";
   }
   out.push_back(std::move(c));
@@ -57,7 +59,7 @@ asio::awaitable<void> CheckSpf(dns::Resolver& r, const Options& o, std::vector<C
   if (!txt && txt.error() != dns::DnsError::kNxDomain) {
     out.push_back({"spf", Status::kWarn,
                    std::string("TXT lookup failed: ") + dns::ToString(txt.error()),
-                   "try again; check the domain's name servers"});
+                   "try again; check the domain's name servers", true});
     co_return;
   }
   SpfRecordPick pick = txt ? PickSpfRecord(txt.value()) : SpfRecordPick{};
@@ -96,10 +98,68 @@ asio::awaitable<void> CheckSpf(dns::Resolver& r, const Options& o, std::vector<C
     Check c{"spf " + ip, Status::kPass, std::string(ToString(v.result)) + ": " + v.reason, ""};
     if (v.result != SpfResult::kPass) {
       c.status = v.result == SpfResult::kTempError ? Status::kWarn : Status::kFail;
+      c.inconclusive = v.result == SpfResult::kTempError;
       c.fix = "authorise it: add " + Ip4Or6(ip) + " to the SPF record before its \"all\"";
     }
     out.push_back(std::move(c));
   }
+}
+
+// "2026-12-20 (in 13 days)", "2026-12-07 (today)", "2026-12-01 (6 days ago)".
+std::string When(std::chrono::system_clock::time_point t,
+                 std::chrono::system_clock::time_point now) {
+  const auto days = std::chrono::duration_cast<std::chrono::hours>(t - now).count() / 24;
+  std::string when = Rfc3339Micros(t).substr(0, 10);
+  if (days == 0) {
+    return when + (t >= now ? " (within a day)" : " (within the last day)");
+  }
+  return days > 0 ? fmt::format("{} (in {} days)", when, days)
+                  : fmt::format("{} ({} days ago)", when, -days);
+}
+
+// One selector's record, judged by where the key stands in its rotation: a
+// retired key's record no longer matters; a next key's record must be out
+// before its window opens (RFC 6376 §3.1: selectors exist for this), or the
+// store keeps signing with the old key and the rotation silently stalls.
+Check JudgeSelector(const Selector& s, const Result<std::vector<std::string>, dns::DnsError>& txt,
+                    const Options& o) {
+  std::string name = s.selector + "._domainkey." + s.signing_domain;
+  std::string publish = "publish: " + name + ". IN TXT \"" + s.key.DnsRecord() + "\"";
+  Check c{"dkim " + s.selector, Status::kPass, "", ""};
+  if (s.valid_until && *s.valid_until <= o.now) {
+    c.status = Status::kInfo;
+    c.detail = name + ": retired " + When(*s.valid_until, o.now) + "; its record may be removed";
+    return c;
+  }
+  const bool next = s.valid_from && *s.valid_from > o.now;
+  const std::string role = next ? "next key, signs from " + When(*s.valid_from, o.now) : "";
+  std::string why;
+  if (!txt && txt.error() != dns::DnsError::kNxDomain) {
+    c.status = Status::kWarn;
+    c.detail = name + ": lookup failed: " + dns::ToString(txt.error());
+    c.fix = "try again";
+    c.inconclusive = true;
+    return c;
+  }
+  bool published = txt && !txt->empty() &&
+                   dkim::MatchPublished(s.key, txt.value(), &why) == dkim::Published::kYes;
+  if (published) {
+    c.detail = fmt::format("{}: {} key published and matches the configured key{}", name,
+                           dkim::KeyType(s.key.algorithm()), next ? " (" + role + ")" : "");
+    return c;
+  }
+  std::string found = !txt || txt->empty() ? "no key record published" : why;
+  if (!next) {
+    c.status = Status::kFail;
+    c.detail = name + ": " + found;
+    c.fix = txt && !txt->empty() ? "replace the record; " + publish : publish;
+    return c;
+  }
+  // A next key: a failure once its turn is near, a warning before.
+  c.status = *s.valid_from - o.now <= o.rotation_notice ? Status::kFail : Status::kWarn;
+  c.detail = name + ": " + found + " (" + role + "; until it is, the current key goes on signing)";
+  c.fix = publish + " before " + Rfc3339Micros(*s.valid_from).substr(0, 10);
+  return c;
 }
 
 asio::awaitable<void> CheckDkim(dns::Resolver& r, const Options& o, std::vector<Check>& out) {
@@ -111,36 +171,20 @@ asio::awaitable<void> CheckDkim(dns::Resolver& r, const Options& o, std::vector<
     co_return;
   }
   for (const auto& s : o.selectors) {
-    std::string name = s.selector + "._domainkey." + s.signing_domain;
-    auto txt = co_await r.ResolveTxt(name);
-    std::string publish = "publish: " + name + ". IN TXT \"" + s.key.DnsRecord() + "\"";
-    Check c{"dkim " + s.selector, Status::kPass, "", ""};
-    if (!txt && txt.error() != dns::DnsError::kNxDomain) {
-      c.status = Status::kWarn;
-      c.detail = name + ": lookup failed: " + dns::ToString(txt.error());
-      c.fix = "try again";
-    } else if (!txt || txt->empty()) {
-      c.status = Status::kFail;
-      c.detail = name + ": no key record published";
-      c.fix = publish;
-    } else {
-      std::string why;
-      if (dkim::MatchPublished(s.key, txt.value(), &why) == dkim::Published::kYes) {
-        c.detail = fmt::format("{}: {} key published and matches the configured key", name,
-                               dkim::KeyType(s.key.algorithm()));
-      } else {
-        c.status = Status::kFail;
-        c.detail = name + ": " + why;
-        c.fix = "replace the record; " + publish;
-      }
-    }
-    out.push_back(std::move(c));
+    auto txt = co_await r.ResolveTxt(s.selector + "._domainkey." + s.signing_domain);
+    out.push_back(JudgeSelector(s, txt, o));
   }
 }
 
 asio::awaitable<void> CheckDmarc(dns::Resolver& r, const Options& o, std::vector<Check>& out) {
   std::string where = "_dmarc." + o.domain;
   auto txt = co_await r.ResolveTxt(where);
+  if (!txt && !dns::IsPermanent(txt.error())) {
+    out.push_back({"dmarc", Status::kWarn,
+                   "TXT lookup at " + where + " failed: " + dns::ToString(txt.error()),
+                   "try again; check the domain's name servers", true});
+    co_return;
+  }
   std::vector<std::string> found = txt ? DmarcCandidates(txt.value()) : std::vector<std::string>{};
   std::string inherited;
   if (found.empty()) {
@@ -195,6 +239,14 @@ asio::awaitable<void> CheckPtr(dns::Resolver& r, const Options& o, std::vector<C
     const std::string& ehlo = own != o.ehlo_by_ip.end() ? own->second : o.ehlo_name;
     Check c{"ptr " + ip, Status::kPass, "", ""};
     auto names = co_await r.ResolvePtr(ip);
+    if (!names && !dns::IsPermanent(names.error())) {
+      c.status = Status::kWarn;
+      c.detail = std::string("PTR lookup failed: ") + dns::ToString(names.error());
+      c.fix = "try again";
+      c.inconclusive = true;
+      out.push_back(std::move(c));
+      continue;
+    }
     if (!names || names->empty()) {
       c.status = Status::kFail;
       c.detail = "no PTR record";
@@ -244,6 +296,10 @@ const char* ToString(Status s) {
       return "info";
   }
   return "info";
+}
+
+const char* StatusName(Status s) {
+  return s == Status::kFail ? "fail" : ToString(s);
 }
 
 asio::awaitable<std::vector<Check>> Run(dns::Resolver& resolver, Options opts) {

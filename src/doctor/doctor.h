@@ -8,7 +8,9 @@
 // `sluice doctor DOMAIN`: checks a sending domain's DNS through the configured
 // resolver and says, for each failure, what to publish or change.
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,19 +23,27 @@
 namespace sluice::doctor {
 
 enum class Status { kPass, kWarn, kFail, kInfo };
-const char* ToString(Status s);
+const char* ToString(Status s);    // "pass", "warn", "FAIL" (to stand out in a table), "info"
+const char* StatusName(Status s);  // "pass", "warn", "fail", "info" (JSON, events, metrics)
 
 struct Check {
   std::string name;  // "spf", "dkim s1", "ptr 192.0.2.1", ...
   Status status = Status::kInfo;
   std::string detail;  // what was found
   std::string fix;     // what to do (failures and warnings)
+  // The lookup failed for a transient reason (SERVFAIL, timeout): the result
+  // says nothing of the record, and a watcher keeps what it knew before.
+  bool inconclusive = false;
 };
 
 struct Selector {
   std::string selector;
   std::string signing_domain;
   dkim::PrivateKey key;
+  // The key's validity window (dkim/key_store.h): a key whose window opens
+  // later is the next one of a rotation, and its record must be out first.
+  std::optional<std::chrono::system_clock::time_point> valid_from;
+  std::optional<std::chrono::system_clock::time_point> valid_until;
 };
 
 struct Options {
@@ -42,6 +52,11 @@ struct Options {
   std::string ehlo_name;                          // what those addresses say in EHLO
   std::map<std::string, std::string> ehlo_by_ip;  // per address, where it differs
   std::vector<Selector> selectors;                // configured DKIM keys for the domain
+  // When the checks run (key windows are judged at this time), and how long
+  // before a next key takes over its unpublished record is a failure (before
+  // that, a warning).
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
+  std::chrono::seconds rotation_notice = std::chrono::hours(24 * 7);
   // Inbound transport security as senders see it (doctor/transport.h): the
   // MTA-STS policy fetched through this (null: not fetched), TLSA records at
   // this port.

@@ -467,6 +467,15 @@ std::string ToJson(const WebhookDropped& e) {
   return boost::json::serialize(o);
 }
 
+void Bus::Publish(const HealthChanged& e) {
+  const std::string line = ToJson(e);
+  WriteLine(line);
+  Tap("HealthChanged", "", line);
+  for (Observer* o : observers_) {
+    o->OnHealthChanged(e);
+  }
+}
+
 void Bus::Reopen() {
   for (auto& s : sinks_) {
     s->Reopen();

@@ -192,7 +192,20 @@ struct WebhookDropped {
   std::chrono::system_clock::time_point timestamp;
 };
 
+// A scheduled check of a sending domain's DNS (monitor/health_monitor.h)
+// came out differently from the time before: SPF, DKIM, DMARC, PTR, ...
+struct HealthChanged {
+  std::string domain;
+  std::string check;     // "spf", "dkim s2", "ptr 192.0.2.1", ...
+  std::string previous;  // "pass", "warn", "fail", "info"; "" first seen
+  std::string status;
+  std::string detail;  // what was found
+  std::string fix;     // what to publish or change
+  std::chrono::system_clock::time_point timestamp;
+};
+
 // One JSON object, without a trailing newline.
+std::string ToJson(const HealthChanged& e);
 std::string ToJson(const WebhookDropped& e);
 std::string ToJson(const Suppressed& e);
 std::string ToJson(const Feedback& e);
@@ -288,6 +301,7 @@ class Observer {
   virtual void OnSuppressed(const Suppressed& /*e*/) {}
   virtual void OnAutomation(const Automation& /*e*/) {}
   virtual void OnEngagement(const Engagement& /*e*/) {}
+  virtual void OnHealthChanged(const HealthChanged& /*e*/) {}
 };
 
 // Told of every record as it is written: its type ("Delivery", ...), its
@@ -317,6 +331,7 @@ class Bus {
   void Publish(const Feedback& e);
   void Publish(const Engagement& e);
   void Publish(const WebhookDropped& e);
+  void Publish(const HealthChanged& e);
   void Reopen();
   SinkStats stats() const;  // summed over the sinks
 

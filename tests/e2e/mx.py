@@ -187,33 +187,61 @@ class Dnsmasq:
             return []
         return [b"".join(rr.strings) for rr in answer]
 
+    def _launch(self):
+        """Runs dnsmasq on self.port with the records as they are; False if it
+        would not stay up (most likely the port's TCP side was taken)."""
+        if self._stderr is None:
+            self._stderr = open(self.tmp / "dnsmasq.stderr", "ab")
+        self.proc = subprocess.Popen(
+            [DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+             "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
+             f"--port={self.port}", "--pid-file=", "--user=root", "--local=/example/",
+             "--local=/test/", "--local=/home.arpa/", "--local=/invalid/",
+             "--log-queries", f"--log-facility={self.log_path}", *self.records],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                dns_query(self.port, "ready-probe.example", self.TYPE_A, timeout=0.2)
+                break
+            except OSError:
+                time.sleep(0.02)
+        return self.proc.poll() is None
+
     def start(self):
         for _ in range(5):
             self.port = free_udp_port()
-            if self._stderr is None:
-                self._stderr = open(self.tmp / "dnsmasq.stderr", "ab")
-            self.proc = subprocess.Popen(
-                [DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-                 "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces",
-                 f"--port={self.port}", "--pid-file=", "--user=root", "--local=/example/",
-                 "--local=/test/", "--local=/home.arpa/", "--local=/invalid/",
-                 "--log-queries", f"--log-facility={self.log_path}", *self.records],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=self._stderr,
-            )
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    dns_query(self.port, "ready-probe.example", self.TYPE_A, timeout=0.2)
-                    break
-                except OSError:
-                    time.sleep(0.02)
-            if self.proc.poll() is None:
+            if self._launch():
                 break
-            # Most likely the TCP side of the port was taken: another port.
         else:
             raise AssertionError("dnsmasq would not start:\n"
                                  + (self.tmp / "dnsmasq.stderr").read_text(errors="replace"))
+        self._verify()
+        return self
+
+    def replace_txt(self, name, text=None):
+        """The TXT records at `name` become `text` (None: none), from the next
+        restart() on."""
+        self.records = [r for r in self.records if not r.startswith(f"--txt-record={name},")]
+        if text is not None:
+            self.txt(name, text)
+        return self
+
+    def restart(self):
+        """Serves the records as they are now, on the same port: a zone
+        changed between two lookups."""
+        stop_child(self.proc)
+        deadline = time.monotonic() + 10
+        while not self._launch():
+            assert time.monotonic() < deadline, "dnsmasq would not start again:\n" + \
+                (self.tmp / "dnsmasq.stderr").read_text(errors="replace")
+            time.sleep(0.1)
+        self._verify()
+        return self
+
+    def _verify(self):
         # The zone is what the test declared (guards against a dnsmasq syntax slip).
         for d in sorted(self.mx_domains | self.null_mx_domains):
             rcode, n = dns_query(self.port, d, self.TYPE_MX)

@@ -1,0 +1,34 @@
+#pragma once
+// The daemon's watchers of its own standing: the sending domains' DNS on a
+// schedule ([health], monitor/health_monitor.h). Built by sluiced.cc on the
+// delivery thread's context (they share its resolver).
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "app/settings.h"
+#include "core/clock.h"
+#include "dns/resolver.h"
+#include "events/events.h"
+#include "monitor/health_monitor.h"
+#include "mtasts/fetch.h"
+
+namespace sluice::app {
+
+// The domains [health] watches: those the configuration signs for and its
+// own `domains`, sorted, each once.
+std::vector<std::string> WatchedDomains(const Settings& st);
+
+// The scheduled checks, not yet started; null when [health] is off or
+// there is nothing to watch. `sts_fetcher` may be null (no MTA-STS fetch).
+std::unique_ptr<monitor::HealthMonitor> MakeHealthMonitor(const Settings& st,
+                                                          boost::asio::io_context& ctx,
+                                                          dns::Resolver& resolver,
+                                                          mtasts::Fetcher* sts_fetcher,
+                                                          events::Bus& bus, const Clock& clock);
+
+}  // namespace sluice::app
