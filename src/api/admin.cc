@@ -300,11 +300,15 @@ std::string AdminServer::Execute(const std::string& line) {
     return boost::json::serialize(
         boost::json::object{{"written", st.written}, {"failed", st.failed}});
   }
-  if (group == "health" && verb.empty()) {
-    if (!health_) {
-      return Error("scheduled health checks are off on this node ([health] enabled = false)");
+  if (group == "health" && (verb.empty() || verb == "blocklists") && arg.empty()) {
+    const bool lists = verb == "blocklists";
+    if (auto answer = health_ ? health_(lists) : std::nullopt) {
+      return *answer;
     }
-    return health_();
+    return Error(lists ? "blocklist checks are off on this node ([blocklists] enabled = false, "
+                         "or nothing to check)"
+                       : "scheduled health checks are off on this node ([health] enabled = "
+                         "false, or no domain to watch)");
   }
   if (group == "bounce" && verb == "status" && arg.empty() && bounce_status_) {
     return bounce_status_();

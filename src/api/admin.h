@@ -63,8 +63,11 @@ class AdminServer {
   void OnEventsStatus(std::function<events::SinkStats()> fn) { events_status_ = std::move(fn); }
   // "bounce status": failures by record type and bounce class since start (JSON).
   void OnBounceStatus(std::function<std::string()> fn) { bounce_status_ = std::move(fn); }
-  // "health": the scheduled checks' latest results (JSON, monitor/health_book.h).
-  void OnHealth(std::function<std::string()> fn) { health_ = std::move(fn); }
+  // "health" and "health blocklists": the scheduled checks' latest results
+  // (JSON: monitor/health_book.h, monitor/blocklist_monitor.h); the
+  // function is asked for the blocklists' (true) or the domains' (false);
+  // nullopt: those checks are off.
+  void OnHealth(std::function<std::optional<std::string>(bool)> fn) { health_ = std::move(fn); }
   // "feedback status": what came to the bounce domains since start.
   void OnFeedbackStatus(std::function<ingest::FeedbackStats()> fn) {
     feedback_status_ = std::move(fn);
@@ -104,7 +107,7 @@ class AdminServer {
   std::function<events::SinkStats()> events_status_;
   std::function<ingest::FeedbackStats()> feedback_status_;
   std::function<std::string()> bounce_status_;
-  std::function<std::string()> health_;
+  std::function<std::optional<std::string>(bool)> health_;
   std::function<SpoolStatus()> spool_status_;
   auth::ApiKeyStore* keys_ = nullptr;
   SuppressionApi* suppressions_ = nullptr;

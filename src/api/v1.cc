@@ -283,7 +283,7 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
                        rest.substr(0, 5) == "keys/" || rest == "warmup" ||
                        rest == "shaping/reload" || rest == "shaping/explain" ||
                        rest == "webhooks" || rest.substr(0, 9) == "webhooks/" || rest == "doctor" ||
-                       rest == "health/domains";
+                       rest == "health/domains" || rest == "health/blocklists";
   if (!operate) {
     co_return NotFound();
   }
@@ -301,15 +301,16 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
     HttpResponse r = co_await parts_.domain_check->Handle(req);
     co_return r;
   }
-  if (rest == "health/domains") {
-    if (!parts_.health_domains) {
-      co_return ErrorResponse(404, "not_found", "scheduled health checks are off on this node");
+  if (rest == "health/domains" || rest == "health/blocklists") {
+    const auto& read = rest == "health/domains" ? parts_.health_domains : parts_.health_blocklists;
+    if (!read) {
+      co_return ErrorResponse(404, "not_found", "these checks are off on this node");
     }
     if (req.method != "GET") {
       co_return MethodNotAllowed("GET");
     }
     HttpResponse r;
-    r.body = parts_.health_domains();
+    r.body = read();
     co_return r;
   }
   if (rest == "shaping/explain") {

@@ -21,6 +21,8 @@
 //                                             api/domain_check.h)
 //   GET  /api/v1/health/domains              the scheduled checks' latest results
 //                                             (operator; monitor/health_book.h)
+//   GET  /api/v1/health/blocklists           the blocklist checks' (operator;
+//                                             monitor/blocklist_monitor.h)
 //   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
 //   POST /api/v1/shaping/explain {"domain", "source", "tenant", "campaign"} (operator)
 //   /api/v1/suppressions...                   the suppression lists (api/suppressions.h)
@@ -88,6 +90,8 @@ class ApiV1 final : public HttpHandler {
     DomainCheckApi* domain_check = nullptr;
     // GET /api/v1/health/domains: the scheduled checks' state as JSON; empty: 404.
     std::function<std::string()> health_domains;
+    // GET /api/v1/health/blocklists, the same.
+    std::function<std::string()> health_blocklists;
     // GET /api/v1/stats (api/stats.h); null: 404.
     StatsApi* stats = nullptr;
     // /u/TOKEN, the one-click unsubscribe links (no key); null: 404.

@@ -178,6 +178,38 @@ std::string Health(const json::object& o) {
   return fixes.empty() ? out : out + "\nTo fix:\n" + fixes;
 }
 
+// "health blocklists": one row per list and subject, and the sources out of
+// their pools.
+std::string Blocklists(const json::object& o) {
+  json::array rows;
+  for (const auto& l : Array(o, "listings")) {
+    const auto& listing = l.as_object();
+    std::string status = Text(Field(listing, "status"));
+    std::string detail = Text(Field(listing, "meaning"));
+    if (const auto reason = Text(Field(listing, "reason")); !reason.empty()) {
+      detail += (detail.empty() ? "" : ": ") + reason;
+    }
+    if (const auto error = Text(Field(listing, "error")); !error.empty()) {
+      detail += (detail.empty() ? "" : "; ") + std::string("last query: ") + error;
+    }
+    rows.push_back(json::object{{"list", Field(listing, "list")},
+                                {"subject", Field(listing, "subject")},
+                                {"status", status == "listed" ? "LISTED" : status},
+                                {"since", Field(listing, "since")},
+                                {"detail", detail}});
+  }
+  std::string out = rows.empty() ? "No blocklist has answered yet.\n"
+                                 : Table(rows, {{"LIST", "list"},
+                                                {"SUBJECT", "subject"},
+                                                {"STATUS", "status"},
+                                                {"SINCE", "since"},
+                                                {"DETAIL", "detail"}});
+  for (const auto& a : Array(o, "out_of_pools")) {
+    out += fmt::format("{} is out of its pools until delisted\n", Text(a));
+  }
+  return out;
+}
+
 }  // namespace
 
 RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::string_view text) {
@@ -196,6 +228,8 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
   const std::string verb = command.size() >= 2 ? command[0] + " " + command[1] : "";
   if (command.size() == 1 && command[0] == "health") {
     r.out = Health(o);
+  } else if (verb == "health blocklists") {
+    r.out = Blocklists(o);
   } else if (verb == "queue summary") {
     r.out = Summary(o);
   } else if (verb == "queue flush") {

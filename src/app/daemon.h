@@ -22,6 +22,7 @@
 #include "events/events.h"
 #include "ingest/feedback.h"
 #include "ingest/ingest.h"
+#include "monitor/blocklist_monitor.h"
 #include "monitor/health_monitor.h"
 #include "smtp/server/server.h"
 #include "spool/history_store.h"
@@ -79,6 +80,8 @@ struct Daemon {
   // The sending domains' DNS on a schedule (sluiced.cc owns it: its timer
   // belongs to delivery_ctx); null: [health] off.
   monitor::HealthMonitor* health = nullptr;
+  // The blocklist checks (sluiced.cc owns them, as above); null: off.
+  monitor::BlocklistMonitor* blocklists = nullptr;
 };
 
 // Re-reads the shaping rules file and hands the rules to the dispatcher (on

@@ -211,6 +211,10 @@ std::unique_ptr<api::MetricsEndpoint> MakeMetricsEndpoint(Daemon& d, const shapi
        .health =
            [&d] {
              return d.health ? d.health->book().Snapshot() : std::vector<monitor::DomainHealth>{};
+           },
+       .blocklists =
+           [&d] {
+             return d.blocklists ? d.blocklists->Snapshot() : std::vector<monitor::Listing>{};
            }});
   api::MetricsEndpoint::Options o{.registry = d.metrics->registry(),
                                   .require_key = d.settings.metrics.require_key,

@@ -83,6 +83,11 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
           "sluice_health_changes_total",
           "Scheduled DNS checks of sending domains whose result changed, by the new status.",
           {"status"})),
+      blocklist_changes_(registry_.AddCounter(
+          "sluice_blocklist_changes_total",
+          "Listings (listed=\"true\") and delistings of egress addresses and sending domains, "
+          "by blocklist.",
+          {"list", "listed"})),
       connections_(registry_.AddCounter(
           "sluice_outbound_connections_total",
           "Outbound connection attempts by provider, egress source and result (opened, failed).",
@@ -193,6 +198,20 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
                            st == doctor::Status::kFail   ? 2.0
                            : st == doctor::Status::kWarn ? 1.0
                                                          : 0.0});
+            }
+          }
+        }
+      });
+  registry_.AddCallbackGauges(
+      "sluice_blocklist_listed",
+      "Whether a blocklist lists an egress address or sending domain (1) or not (0), as last "
+      "seen; absent until a list has answered.",
+      {"list", "subject"}, [this](metrics::SnapshotGauges::Samples& s) {
+        if (readers_.blocklists) {
+          for (const auto& l : readers_.blocklists()) {
+            if (l.status != monitor::Listing::Status::kUnknown) {
+              s.push_back(
+                  {{l.list, l.subject}, l.status == monitor::Listing::Status::kListed ? 1.0 : 0.0});
             }
           }
         }
@@ -323,6 +342,10 @@ void DaemonMetrics::OnAutomation(const events::Automation& e) {
 
 void DaemonMetrics::OnHealthChanged(const events::HealthChanged& e) {
   health_changes_.With({e.status}).Inc();
+}
+
+void DaemonMetrics::OnBlocklistChanged(const events::BlocklistChanged& e) {
+  blocklist_changes_.With({e.list, e.listed ? "true" : "false"}).Inc();
 }
 
 }  // namespace sluice::app

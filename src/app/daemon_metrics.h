@@ -13,6 +13,7 @@
 #include "events/events.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
+#include "monitor/blocklist_monitor.h"
 #include "monitor/health_book.h"
 #include "queue/manager.h"
 #include "shaping/shaper.h"
@@ -47,6 +48,7 @@ class DaemonMetrics final : public events::Observer {
     std::function<events::SinkStats()> event_log;
     std::function<std::vector<webhook::WebhookStatus>()> webhooks;
     std::function<std::vector<monitor::DomainHealth>()> health;
+    std::function<std::vector<monitor::Listing>()> blocklists;
   };
   void SetReaders(Readers r);
 
@@ -57,6 +59,7 @@ class DaemonMetrics final : public events::Observer {
   void OnSuppressed(const events::Suppressed& e) override;
   void OnAutomation(const events::Automation& e) override;
   void OnHealthChanged(const events::HealthChanged& e) override;
+  void OnBlocklistChanged(const events::BlocklistChanged& e) override;
 
  private:
   metrics::Registry registry_;
@@ -68,6 +71,7 @@ class DaemonMetrics final : public events::Observer {
   metrics::Family<metrics::Counter>& suppressed_;
   metrics::Family<metrics::Counter>& automation_;
   metrics::Family<metrics::Counter>& health_changes_;
+  metrics::Family<metrics::Counter>& blocklist_changes_;
   metrics::Family<metrics::Counter>& connections_;
   metrics::Family<metrics::Counter>& tls_;
   metrics::Family<metrics::Counter>& tls_failures_;

@@ -33,4 +33,30 @@ std::unique_ptr<monitor::HealthMonitor> MakeHealthMonitor(const Settings& st,
                                                   st.health.interval, bus, clock);
 }
 
+std::unique_ptr<monitor::BlocklistMonitor> MakeBlocklistMonitor(
+    const Settings& st, boost::asio::io_context& ctx, dns::Resolver& resolver,
+    delivery::Dispatcher* dispatcher, events::Bus& bus, const Clock& clock) {
+  std::vector<std::string> addresses;
+  for (const auto& src : st.delivery.egress.sources) {
+    addresses.push_back(src.address);
+  }
+  if (addresses.empty() && !st.delivery.client.source_address.empty()) {
+    addresses.push_back(st.delivery.client.source_address);
+  }
+  auto domains = WatchedDomains(st);
+  if (!st.blocklists.enabled || st.blocklists.lists.empty() ||
+      (addresses.empty() && domains.empty())) {
+    return nullptr;
+  }
+  monitor::BlocklistMonitor::OnSource on_source;
+  if (dispatcher != nullptr) {
+    on_source = [dispatcher](const std::string& address, bool out) {
+      return dispatcher->SetSourceOut(address, out);
+    };
+  }
+  return std::make_unique<monitor::BlocklistMonitor>(
+      ctx, resolver, st.blocklists.lists, std::move(addresses), std::move(domains),
+      st.blocklists.interval, bus, clock, std::move(on_source));
+}
+
 }  // namespace sluice::app

@@ -1,7 +1,8 @@
 #pragma once
 // The daemon's watchers of its own standing: the sending domains' DNS on a
-// schedule ([health], monitor/health_monitor.h). Built by sluiced.cc on the
-// delivery thread's context (they share its resolver).
+// schedule ([health], monitor/health_monitor.h) and the blocklists
+// ([blocklists], monitor/blocklist_monitor.h). Built by sluiced.cc on the
+// delivery thread's context (they share its resolver and its dispatcher).
 
 #include <memory>
 #include <set>
@@ -12,8 +13,10 @@
 
 #include "app/settings.h"
 #include "core/clock.h"
+#include "delivery/dispatcher.h"
 #include "dns/resolver.h"
 #include "events/events.h"
+#include "monitor/blocklist_monitor.h"
 #include "monitor/health_monitor.h"
 #include "mtasts/fetch.h"
 
@@ -30,5 +33,12 @@ std::unique_ptr<monitor::HealthMonitor> MakeHealthMonitor(const Settings& st,
                                                           dns::Resolver& resolver,
                                                           mtasts::Fetcher* sts_fetcher,
                                                           events::Bus& bus, const Clock& clock);
+
+// The blocklist checks of the egress addresses and watched domains, not yet
+// started; null when [blocklists] is off or there is nothing to check.
+// `dispatcher` (may be null) takes listed sources out of their pools.
+std::unique_ptr<monitor::BlocklistMonitor> MakeBlocklistMonitor(
+    const Settings& st, boost::asio::io_context& ctx, dns::Resolver& resolver,
+    delivery::Dispatcher* dispatcher, events::Bus& bus, const Clock& clock);
 
 }  // namespace sluice::app

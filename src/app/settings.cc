@@ -568,7 +568,7 @@ Settings Bind(const config::Document& doc) {
       {"server",   "spool",       "events",   "auth",   "relay",       "listener",    "dns",
        "delivery", "queue",       "route",    "admin",  "dkim",        "egress",      "tenant",
        "api",      "http",        "webhook",  "bounce", "suppression", "unsubscribe", "reputation",
-       "metrics",  "tls_reports", "tracking", "stats",  "health"});
+       "metrics",  "tls_reports", "tracking", "stats",  "health",      "blocklists"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -715,6 +715,7 @@ Settings Bind(const config::Document& doc) {
   BindTracking(root, st);
   BindStats(root, st);
   BindHealth(root, st);
+  BindBlocklists(root, st);
   CollectFeedbackDomains(root, st);
   return st;
 }

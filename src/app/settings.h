@@ -22,6 +22,7 @@
 #include "dkim/key_store.h"
 #include "dns/unbound_resolver.h"
 #include "ingest/ingest.h"
+#include "monitor/blocklist_monitor.h"
 #include "monitor/health_monitor.h"
 #include "smtp/server/options.h"
 #include "stats/store.h"
@@ -126,6 +127,8 @@ struct Settings {
   } stats;
   // [health]: the sending domains' DNS checked on a schedule (monitor/).
   monitor::HealthOptions health;
+  // [blocklists]: egress addresses and sending domains in DNSBLs (monitor/).
+  monitor::BlocklistOptions blocklists;
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).
@@ -150,8 +153,9 @@ void BindTracking(const config::Section& root, Settings& st);
 void BindTracking(const config::Section& s, const std::string& who, Settings& st);
 // [stats] (settings_reports.cc).
 void BindStats(const config::Section& root, Settings& st);
-// [health] (settings_monitor.cc).
+// [health] and [blocklists] (settings_monitor.cc).
 void BindHealth(const config::Section& root, Settings& st);
+void BindBlocklists(const config::Section& root, Settings& st);
 // [tls_reports] (settings_reports.cc), once [delivery] is bound.
 void BindTlsReports(const config::Section& root, Settings& st);
 // [bounce] and [suppression] (settings_feedback.cc).

@@ -1,5 +1,7 @@
-// [health]: the sending domains' DNS checked on a schedule.
+// [health]: the sending domains' DNS checked on a schedule; [blocklists]:
+// egress addresses and sending domains looked up in DNS blocklists.
 #include <chrono>
+#include <set>
 
 #include "app/settings.h"
 #include "core/address.h"
@@ -29,6 +31,72 @@ void BindHealth(const config::Section& root, Settings& st) {
       continue;
     }
     h.domains.push_back(*name);
+  }
+}
+
+void BindBlocklists(const config::Section& root, Settings& st) {
+  auto s = root.Table("blocklists");
+  s.RejectUnknown({"enabled", "interval", "lists", "take_out_of_pools", "custom"});
+  auto& b = st.blocklists;
+  b.enabled = s.Bool("enabled", b.enabled);
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  b.interval = duration_cast<seconds>(s.Duration("interval", b.interval));
+  if (b.interval < seconds(1) || b.interval > std::chrono::hours(24 * 7)) {
+    s.Report("interval", "must be 1s to 7d (the built-in lists are asked at most every 15m)");
+  }
+  const bool take_out = s.Bool("take_out_of_pools", false);
+  std::vector<std::string> names;
+  if (s.Has("lists")) {
+    names = s.StringList("lists");
+  } else {
+    for (const auto& l : monitor::BuiltinBlocklists()) {
+      names.push_back(l.name);
+    }
+  }
+  b.lists.clear();
+  std::set<std::string> seen;
+  for (const auto& name : names) {
+    const monitor::Blocklist* builtin = monitor::FindBuiltin(name);
+    if (builtin == nullptr) {
+      std::string known;
+      for (const auto& l : monitor::BuiltinBlocklists()) {
+        known += (known.empty() ? "" : ", ") + l.name;
+      }
+      s.Report("lists", "no built-in list \"" + name + "\" (known: " + known +
+                            "; others go in [[blocklists.custom]])");
+      continue;
+    }
+    if (seen.insert(name).second) {
+      b.lists.push_back(*builtin);
+      b.lists.back().take_out_of_pools = take_out && builtin->kind == monitor::ListKind::kIp;
+    }
+  }
+  for (const auto& c : s.Tables("custom")) {
+    c.RejectUnknown({"name", "zone", "kind", "take_out_of_pools"});
+    monitor::Blocklist l;
+    l.name = c.String("name", "");
+    if (l.name.empty() || !seen.insert(l.name).second) {
+      c.Report("name", l.name.empty() ? "is required" : "a second list named " + l.name);
+      continue;
+    }
+    auto zone = NormalizeDomain(c.String("zone", ""));
+    if (!zone || zone->empty() || zone->front() == '[' || zone->find('.') == std::string::npos) {
+      c.Report("zone", "must be the list's DNS zone (\"bl.example.net\")");
+      continue;
+    }
+    l.zone = *zone;
+    const std::string kind = c.String("kind", "ip");
+    if (kind != "ip" && kind != "domain") {
+      c.Report("kind", "must be \"ip\" or \"domain\"");
+      continue;
+    }
+    l.kind = kind == "ip" ? monitor::ListKind::kIp : monitor::ListKind::kDomain;
+    l.take_out_of_pools = c.Bool("take_out_of_pools", take_out);
+    if (l.take_out_of_pools && l.kind != monitor::ListKind::kIp) {
+      c.Report("take_out_of_pools", "only an \"ip\" list can take sources out of pools");
+    }
+    b.lists.push_back(std::move(l));
   }
 }
 

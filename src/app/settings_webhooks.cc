@@ -12,9 +12,10 @@ namespace {
 
 const std::set<std::string>& RecordTypes() {
   static const std::set<std::string> kTypes = {
-      "Reception",  "Delivery",      "TransientFailure", "Bounce",      "Expiration", "AdminBounce",
-      "Automation", "QuotaExceeded", "Suppressed",       "AsyncBounce", "Complaint",  "Unsubscribe",
-      "Open",       "Click",         "HealthChanged"};
+      "Reception",  "Delivery",    "TransientFailure", "Bounce",
+      "Expiration", "AdminBounce", "Automation",       "QuotaExceeded",
+      "Suppressed", "AsyncBounce", "Complaint",        "Unsubscribe",
+      "Open",       "Click",       "HealthChanged",    "BlocklistChanged"};
   return kTypes;
 }
 

@@ -12,7 +12,7 @@
 //   sluice [--config FILE] doctor DOMAIN [--ip A]... [--ehlo N]   (see app/doctor_cmd.h)
 //   sluice [--config FILE] tls check DOMAIN                        (see app/tls_cmd.h)
 //   sluice [--config FILE] tls report status|send                  (RFC 8460 reports)
-//   sluice [--config FILE] health                                  ([health]'s latest results)
+//   sluice [--config FILE] health [blocklists]   ([health]'s, [blocklists]' latest results)
 //   sluice [--config FILE] shaping check FILE | explain DOMAIN [--source IP] | reload
 //   sluice [--config FILE] bounce classify "REPLY" | check FILE
 //   sluice [--config FILE] warmup status | events status | spool status
@@ -74,7 +74,7 @@ int Usage() {
       "              (QUEUE: [CAMPAIGN:][TENANT@]DOMAIN, DOMAIN may be *)\n"
       "       sluice [--config FILE] dkim keygen|sign|verify ...\n"
       "       sluice [--config FILE] doctor DOMAIN [--ip ADDRESS]... [--ehlo NAME]\n"
-      "       sluice [--config FILE] health [--json]\n"
+      "       sluice [--config FILE] health [blocklists] [--json]\n"
       "       sluice [--config FILE] tls check DOMAIN | tls report status|send\n"
       "       sluice [--config FILE] shaping check FILE|explain DOMAIN [--source IP]|reload\n"
       "       sluice [--config FILE] warmup status | events status | spool status |\n"
@@ -342,7 +342,8 @@ int main(int argc, char** argv) {
       (args.size() == 3 && args[0] == "webhook" && args[1] == "test")) {
     return QueueCmd(settings, args, json);  // over the admin socket
   }
-  if (args.size() == 1 && args[0] == "health") {
+  if ((args.size() == 1 && args[0] == "health") ||
+      (args.size() == 2 && args[0] == "health" && args[1] == "blocklists")) {
     return QueueCmd(settings, args, json);  // over the admin socket
   }
   if (args.size() == 2 && args[0] == "bounce" && args[1] == "status") {

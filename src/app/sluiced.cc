@@ -422,14 +422,23 @@ int Serve(const Args& args) {
     health = app::MakeHealthMonitor(st, *delivery_ctx, *resolver, sts_fetcher.get(), d.bus, clock);
     d.health = health.get();
   }
+  std::unique_ptr<monitor::BlocklistMonitor> blocklists;
+  if (resolver) {
+    blocklists =
+        app::MakeBlocklistMonitor(st, *delivery_ctx, *resolver, dispatcher.get(), d.bus, clock);
+    d.blocklists = blocklists.get();
+  }
   const api::TrackingEndpoint tracking_endpoint(st.delivery.verp.secret, d.bus,
                                                 st.tracking_too_soon, clock);
   if (admin) {
     admin->SetSuppressions(&suppression_api);
     admin->SetWebhooks(d.webhooks.get(), st.event_log);
-    if (d.health) {
-      admin->OnHealth([&d] { return d.health->book().Json(); });
-    }
+    admin->OnHealth([&d](bool lists) -> std::optional<std::string> {
+      if (lists) {
+        return d.blocklists ? std::optional(d.blocklists->Json()) : std::nullopt;
+      }
+      return d.health ? std::optional(d.health->book().Json()) : std::nullopt;
+    });
   }
   std::unique_ptr<ingest::Reports> reports;
   if (queue_manager) {
@@ -506,6 +515,9 @@ int Serve(const Args& args) {
   if (d.health) {
     d.health->Start();  // after the key check: the first run sees what signs
   }
+  if (d.blocklists) {
+    d.blocklists->Start();
+  }
   // A start-up failure below returns early: delivery must stop first (its
   // thread must not outlive what it uses, nor be left joinable).
   struct StopOnEarlyReturn {
@@ -564,6 +576,9 @@ int Serve(const Args& args) {
                  .health_domains = d.health ? std::function<std::string()>(
                                                   [&d] { return d.health->book().Json(); })
                                             : nullptr,
+                 .health_blocklists = d.blocklists ? std::function<std::string()>(
+                                                         [&d] { return d.blocklists->Json(); })
+                                                   : nullptr,
                  .stats = &stats_api,
                  .unsubscribe = &unsubscribe,
                  .tracking = &tracking_endpoint,
@@ -611,6 +626,9 @@ int Serve(const Args& args) {
   if (d.health) {
     asio::post(*delivery_ctx, [h = d.health] { h->Stop(); });
   }
+  if (d.blocklists) {
+    asio::post(*delivery_ctx, [b = d.blocklists] { b->Stop(); });
+  }
   delivery_ctx->stop();
   if (delivery_thread.joinable()) {
     delivery_thread.join();
@@ -637,7 +655,9 @@ int Serve(const Args& args) {
   admin.reset();        // its acceptor belongs to delivery_ctx
   publication.reset();  // its timer belongs to delivery_ctx
   d.health = nullptr;
-  health.reset();        // its timer belongs to delivery_ctx
+  health.reset();  // its timer belongs to delivery_ctx
+  d.blocklists = nullptr;
+  blocklists.reset();    // its timer belongs to delivery_ctx
   resolver.reset();      // its descriptor belongs to delivery_ctx
   tls_reporter.reset();  // its timer belongs to delivery_ctx
   dispatcher.reset();    // its timers belong to delivery_ctx

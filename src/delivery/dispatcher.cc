@@ -302,6 +302,9 @@ ReadyQueue* Dispatcher::PathFor(const Route& route, const queue::WorkItem& w) {
   auto next_day = Clock::Wall::time_point::max();
   for (std::size_t k = 0; k < members.size(); ++k) {
     const std::size_t source = members[(first + k) % members.size()];
+    if (k > 0 && egress_.IsOut(source) && !egress_.IsOut(members[first])) {
+      continue;  // out of the pools (Pick chose an address still in)
+    }
     const std::string& name = egress_.source(source).name;
     if (parts_.shaper.TakeWarmup(name, route.provider)) {
       return &PathForSource(route, source, w.tls_optional != 0);
@@ -313,6 +316,11 @@ ReadyQueue* Dispatcher::PathFor(const Route& route, const queue::WorkItem& w) {
   ReadyQueue& q = PathForSource(route, members[first], w.tls_optional != 0);
   parts_.queue.WaitOrExpire(w, next_day, RetryFor(&q));
   return nullptr;
+}
+
+bool Dispatcher::SetSourceOut(const std::string& address, bool out) {
+  auto source = egress_.FindAddress(address);
+  return source && egress_.SetOut(*source, out);
 }
 
 ReadyQueue& Dispatcher::PathForSource(const Route& route, std::size_t source, bool tls_optional) {

@@ -169,6 +169,10 @@ class Dispatcher final : public queue::Downstream {
   void SaveState();
   // Forgets idle paths and routes (every minute; tests call it).
   void ForgetIdle();
+  // Takes the egress source with this address out of its pools, or puts it
+  // back (a blocklist listing, monitor/): mail not yet on a path goes out
+  // from the pools' other sources. False: no such source, or no change.
+  bool SetSourceOut(const std::string& address, bool out);
 
   // queue::Downstream
   void ForEachItem(const std::function<void(const queue::WorkItem&)>& fn) const override;

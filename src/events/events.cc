@@ -142,7 +142,13 @@ std::string ToJson(const Automation& e) {
   }
   o["egress_source"] =
       e.egress_source.empty() ? boost::json::value(nullptr) : boost::json::value(e.egress_source);
-  o["until"] = Rfc3339Micros(e.until);
+  // (Until an event that cannot be foreseen, such as a delisting: null.)
+  o["until"] = e.until == std::chrono::system_clock::time_point{}
+                   ? boost::json::value(nullptr)
+                   : boost::json::value(Rfc3339Micros(e.until));
+  if (e.code == 0 && !e.text.empty()) {
+    o["reason"] = e.text;  // not a reply's: what moved it (a blocklist's reason)
+  }
   if (e.code != 0) {
     o["response"] =
         boost::json::object{{"code", e.code},
@@ -473,6 +479,15 @@ void Bus::Publish(const HealthChanged& e) {
   Tap("HealthChanged", "", line);
   for (Observer* o : observers_) {
     o->OnHealthChanged(e);
+  }
+}
+
+void Bus::Publish(const BlocklistChanged& e) {
+  const std::string line = ToJson(e);
+  WriteLine(line);
+  Tap("BlocklistChanged", "", line);
+  for (Observer* o : observers_) {
+    o->OnBlocklistChanged(e);
   }
 }
 

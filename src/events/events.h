@@ -91,7 +91,7 @@ struct Automation {
   std::string campaign;
   std::string egress_source;
   std::chrono::system_clock::time_point timestamp;
-  std::chrono::system_clock::time_point until;  // the effect lasts until then
+  std::chrono::system_clock::time_point until;  // the effect lasts until then (epoch: not known)
   int code = 0;                                 // the reply that triggered it, if any
   std::string enhanced;
   std::string text;
@@ -204,7 +204,23 @@ struct HealthChanged {
   std::chrono::system_clock::time_point timestamp;
 };
 
+// A blocklist (DNSBL, monitor/blocklist_monitor.h) listed one of our egress
+// addresses or sending domains, or delisted it.
+struct BlocklistChanged {
+  std::string list;     // "spamhaus-zen"
+  std::string zone;     // "zen.spamhaus.org"
+  std::string kind;     // "ip", "domain"
+  std::string subject;  // the address or domain
+  bool listed = false;
+  std::vector<std::string> codes;  // the list's answers (127.0.0.x)
+  std::string meaning;             // the codes decoded
+  std::string reason;              // the list's TXT record, if any
+  bool out_of_pools = false;       // the source left its pools for it
+  std::chrono::system_clock::time_point timestamp;
+};
+
 // One JSON object, without a trailing newline.
+std::string ToJson(const BlocklistChanged& e);
 std::string ToJson(const HealthChanged& e);
 std::string ToJson(const WebhookDropped& e);
 std::string ToJson(const Suppressed& e);
@@ -302,6 +318,7 @@ class Observer {
   virtual void OnAutomation(const Automation& /*e*/) {}
   virtual void OnEngagement(const Engagement& /*e*/) {}
   virtual void OnHealthChanged(const HealthChanged& /*e*/) {}
+  virtual void OnBlocklistChanged(const BlocklistChanged& /*e*/) {}
 };
 
 // Told of every record as it is written: its type ("Delivery", ...), its
@@ -332,6 +349,7 @@ class Bus {
   void Publish(const Engagement& e);
   void Publish(const WebhookDropped& e);
   void Publish(const HealthChanged& e);
+  void Publish(const BlocklistChanged& e);
   void Reopen();
   SinkStats stats() const;  // summed over the sinks
 

@@ -1,5 +1,7 @@
 #include "shaping/egress.h"
 
+#include <algorithm>
+
 namespace sluice::shaping {
 
 PoolChoice ChoosePool(const EgressOptions& opts, const std::string& tenant,
@@ -77,17 +79,43 @@ std::size_t Egress::Pick(std::size_t index) {
   if (pool.sources.size() == 1) {
     return 0;
   }
+  const bool some_in = std::any_of(pool.sources.begin(), pool.sources.end(),
+                                   [this](std::size_t s) { return !IsOut(s); });
   std::int64_t total = 0;
-  std::size_t best = 0;
+  std::optional<std::size_t> best;
   for (std::size_t i = 0; i < pool.sources.size(); ++i) {
+    if (some_in && IsOut(pool.sources[i])) {
+      continue;  // its turn waits; the others share its weight meanwhile
+    }
     pool.current[i] += pool.weights[i];
     total += pool.weights[i];
-    if (pool.current[i] > pool.current[best]) {
+    if (!best || pool.current[i] > pool.current[*best]) {
       best = i;
     }
   }
-  pool.current[best] -= total;
-  return best;
+  pool.current[*best] -= total;
+  return *best;
+}
+
+bool Egress::SetOut(std::size_t source, bool out) {
+  if (source >= sources_.size()) {
+    return false;
+  }
+  out_.resize(sources_.size(), false);
+  if (out_[source] == out) {
+    return false;
+  }
+  out_[source] = out;
+  return true;
+}
+
+std::optional<std::size_t> Egress::FindAddress(const std::string& address) const {
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    if (sources_[i].address == address) {
+      return i;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace sluice::shaping

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,8 +68,15 @@ class Egress {
                         const std::string& campaign) const;
   // The pool's sources (indices into sources()), in pool order.
   const std::vector<std::size_t>& Members(std::size_t pool) const { return pools_[pool].sources; }
-  // The next position in the pool by weight.
+  // The next position in the pool by weight, among the sources not taken
+  // out (all of them, if every one is out: mail still goes).
   std::size_t Pick(std::size_t pool);
+  // A source taken out of every pool (a blocklist listing) or put back;
+  // false if that is how it was already.
+  bool SetOut(std::size_t source, bool out);
+  bool IsOut(std::size_t source) const { return source < out_.size() && out_[source]; }
+  // The source with this address, if any.
+  std::optional<std::size_t> FindAddress(const std::string& address) const;
 
  private:
   struct Pool {
@@ -79,6 +87,7 @@ class Egress {
   };
   std::vector<EgressSource> sources_;
   std::vector<Pool> pools_;
+  std::vector<bool> out_;  // per source
 };
 
 }  // namespace sluice::shaping

@@ -229,6 +229,13 @@ class Dnsmasq:
             self.txt(name, text)
         return self
 
+    def remove(self, name):
+        """Every A and TXT record at `name` goes, from the next restart() on."""
+        self.records = [r for r in self.records
+                        if not r.startswith((f"--txt-record={name},", f"--host-record={name},"))]
+        self.hosts.discard(name)
+        return self
+
     def restart(self):
         """Serves the records as they are now, on the same port: a zone
         changed between two lookups."""

@@ -121,3 +121,30 @@ def test_a_bad_bounce_rules_file_is_named_with_its_line(tmp_path):
     [line] = p.stderr.splitlines()
     assert line.startswith(f"{path}:"), line
     assert f": bounce.rules: {rules}:3: rule[0].class: must be one of" in line, line
+
+
+def test_bad_monitoring_settings_are_named(tmp_path):
+    path = tmp_path / "monitor.toml"
+    path.write_text("\n".join([
+        "[health]",                                   # 1
+        'interval = "0s"',                            # 2
+        'domains = ["not a domain"]',                 # 3
+        "",                                           # 4
+        "[blocklists]",                               # 5
+        'lists = ["spamhaus-zen", "nosuchlist"]',     # 6
+        "",                                           # 7
+        "[[blocklists.custom]]",                      # 8
+        'name = "mine"',                              # 9
+        'zone = "bl.example.net"',                    # 10
+        'kind = "domain"',                            # 11
+        "take_out_of_pools = true",                   # 12
+    ]) + "\n")
+    p = check(path)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    for line_no, key, what in [(2, "health.interval", "1s to 7d"),
+                               (3, "health.domains", "not a domain name"),
+                               (6, "blocklists.lists", "no built-in list \"nosuchlist\""),
+                               (12, "blocklists.custom[0].take_out_of_pools", "only an \"ip\"")]:
+        prefix = f"{path}:{line_no}: {key}: "
+        assert any(l.startswith(prefix) and what in l for l in p.stderr.splitlines()), \
+            (prefix, what, p.stderr)

@@ -317,5 +317,32 @@ TEST(Egress, WeightedRoundRobinInterleaves) {
   EXPECT_EQ(ChoosePool(o, "acme", "").why, "tenant acme");
 }
 
+TEST(Egress, ASourceTakenOutIsSkippedUntilPutBack) {
+  EgressOptions o;
+  o.sources = {{"a", "127.0.0.2", "a.example"},
+               {"b", "127.0.0.3", "b.example"},
+               {"c", "127.0.0.4", "c.example"}};
+  o.weights = {1, 1, 1};
+  o.pools.push_back({"solo", {1}, {1}});
+  o.tenant_pools["acme"] = "solo";
+  Egress e(o, {"", "", "localhost"});
+  auto picks = [&e](std::size_t pool, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      out += e.source(e.Members(pool)[e.Pick(pool)]).name;
+    }
+    return out;
+  };
+  ASSERT_EQ(e.FindAddress("127.0.0.3"), 1u);
+  EXPECT_FALSE(e.FindAddress("127.0.0.9"));
+  EXPECT_TRUE(e.SetOut(1, true));
+  EXPECT_FALSE(e.SetOut(1, true));  // no change
+  EXPECT_EQ(picks(0, 6).find('b'), std::string::npos);
+  // A pool whose every source is out still sends (from them).
+  EXPECT_EQ(picks(e.PoolIndex(o, "acme", ""), 2), "bb");
+  EXPECT_TRUE(e.SetOut(1, false));
+  EXPECT_NE(picks(0, 6).find('b'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::shaping

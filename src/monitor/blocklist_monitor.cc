@@ -1,0 +1,277 @@
+#include "monitor/blocklist_monitor.h"
+
+#include <algorithm>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/time_format.h"
+#include "core/utf8.h"
+
+namespace sluice::monitor {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+const char* ToString(Listing::Status s) {
+  switch (s) {
+    case Listing::Status::kClear:
+      return "clear";
+    case Listing::Status::kListed:
+      return "listed";
+    case Listing::Status::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+BlocklistMonitor::BlocklistMonitor(asio::io_context& ctx, dns::Resolver& resolver,
+                                   std::vector<Blocklist> lists, std::vector<std::string> addresses,
+                                   std::vector<std::string> domains, std::chrono::seconds interval,
+                                   events::Bus& bus, const Clock& clock, OnSource on_source)
+    : ctx_(ctx),
+      resolver_(resolver),
+      lists_(std::move(lists)),
+      addresses_(std::move(addresses)),
+      domains_(std::move(domains)),
+      interval_(interval),
+      bus_(bus),
+      clock_(clock),
+      on_source_(std::move(on_source)),
+      timer_(ctx) {}
+
+asio::awaitable<void> BlocklistMonitor::RunOnce(BlocklistMonitor* self) {
+  for (const auto& list : self->lists_) {
+    const auto now = self->clock_.SteadyNow();
+    auto last = self->asked_.find(list.name);
+    if (last != self->asked_.end() && now - last->second < list.min_interval) {
+      continue;  // the list's own rules: not this often
+    }
+    self->asked_[list.name] = now;
+    const auto& subjects = list.kind == ListKind::kIp ? self->addresses_ : self->domains_;
+    for (const auto& subject : subjects) {
+      if (self->stopped_) {
+        co_return;
+      }
+      if (list.kind == ListKind::kIp && list.public_addresses_only && !IsPublicAddress(subject)) {
+        continue;  // a public list knows nothing of private addresses
+      }
+      co_await Check(self, list, subject);
+    }
+  }
+}
+
+asio::awaitable<void> BlocklistMonitor::Check(BlocklistMonitor* self, const Blocklist& list,
+                                              std::string subject) {
+  auto name = QueryName(list, subject);
+  if (!name) {
+    co_return;
+  }
+  auto answer = co_await self->resolver_.ResolveAddresses(*name);
+  std::vector<std::string> v4;
+  if (answer) {
+    std::copy_if(answer->begin(), answer->end(), std::back_inserter(v4),
+                 [](const std::string& a) { return a.find(':') == std::string::npos; });
+  } else if (!dns::IsPermanent(answer.error())) {
+    std::string error =
+        std::string("lookup of ") + *name + " failed: " + dns::ToString(answer.error());
+    std::lock_guard lock(self->mu_);
+    auto& l = self->listings_[{list.name, subject}];
+    l.list = list.name;
+    l.zone = list.zone;
+    l.kind = list.kind;
+    l.subject = subject;
+    l.error = std::move(error);
+    l.checked = self->clock_.Now();
+    co_return;
+  }
+  Verdict v = Decode(list, v4);
+  if (v.state == Verdict::State::kError) {
+    spdlog::warn("blocklist {}: {} for {}; keeping the last state", list.name, v.meaning, subject);
+    std::lock_guard lock(self->mu_);
+    auto& l = self->listings_[{list.name, subject}];
+    l.list = list.name;
+    l.zone = list.zone;
+    l.kind = list.kind;
+    l.subject = subject;
+    l.error = v.meaning;
+    l.checked = self->clock_.Now();
+    co_return;
+  }
+  std::string reason;
+  if (v.state == Verdict::State::kListed) {
+    // RFC 5782 §2.1: a TXT record at the same name says why.
+    if (auto txt = co_await self->resolver_.ResolveTxt(*name)) {
+      for (const auto& t : txt.value()) {
+        reason += (reason.empty() ? "" : "; ") + ToValidUtf8(t.substr(0, 500));
+      }
+    }
+  }
+  self->Apply(
+      list, subject,
+      v.state == Verdict::State::kListed ? Listing::Status::kListed : Listing::Status::kClear,
+      std::move(v.codes), std::move(v.meaning), std::move(reason));
+}
+
+void BlocklistMonitor::Apply(const Blocklist& list, const std::string& subject,
+                             Listing::Status status, std::vector<std::string> codes,
+                             std::string meaning, std::string reason) {
+  const auto now = clock_.Now();
+  bool changed = false;
+  bool should_be_out = false;
+  bool was_out = false;
+  {
+    std::lock_guard lock(mu_);
+    auto& l = listings_[{list.name, subject}];
+    const auto prior = l.status;
+    l.list = list.name;
+    l.zone = list.zone;
+    l.kind = list.kind;
+    l.subject = subject;
+    l.error.clear();
+    l.checked = now;
+    l.codes = std::move(codes);
+    l.meaning = std::move(meaning);
+    l.reason = std::move(reason);
+    if (status != prior) {
+      l.status = status;
+      l.since = now;
+      changed = prior != Listing::Status::kUnknown || status == Listing::Status::kListed;
+    }
+    if (list.kind == ListKind::kIp) {
+      // Out while any list that takes sources out lists it.
+      for (const auto& other : lists_) {
+        auto it = listings_.find({other.name, subject});
+        should_be_out |= other.take_out_of_pools && it != listings_.end() &&
+                         it->second.status == Listing::Status::kListed;
+      }
+      was_out = out_.count(subject) != 0;
+    }
+  }
+  const std::string verb = status == Listing::Status::kListed ? "lists" : "no longer lists";
+  if (changed) {
+    std::lock_guard lock(mu_);
+    const auto& l = listings_[{list.name, subject}];
+    events::BlocklistChanged e{.list = list.name,
+                               .zone = list.zone,
+                               .kind = ToString(list.kind),
+                               .subject = subject,
+                               .listed = status == Listing::Status::kListed,
+                               .codes = l.codes,
+                               .meaning = l.meaning,
+                               .reason = l.reason,
+                               .out_of_pools = should_be_out,
+                               .timestamp = now};
+    if (e.listed) {
+      spdlog::warn("blocklist {} {} {}: {}", list.name, verb, subject, l.meaning);
+    } else {
+      spdlog::info("blocklist {} {} {}", list.name, verb, subject);
+    }
+    bus_.Publish(e);
+  }
+  if (should_be_out != was_out && on_source_ && on_source_(subject, should_be_out)) {
+    {
+      std::lock_guard lock(mu_);
+      if (should_be_out) {
+        out_.insert(subject);
+      } else {
+        out_.erase(subject);
+      }
+    }
+    events::Automation a;
+    a.rule = "blocklist " + list.name;
+    a.action = should_be_out ? "take source out of pools" : "put source back in pools";
+    a.egress_source = subject;
+    a.text = list.name + " " + verb + " " + subject;
+    a.timestamp = now;
+    bus_.Publish(a);
+  }
+}
+
+asio::awaitable<void> BlocklistMonitor::Loop(BlocklistMonitor* self) {
+  while (!self->stopped_) {
+    co_await RunOnce(self);
+    self->timer_.expires_after(self->interval_);
+    auto [ec] = co_await self->timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      co_return;
+    }
+  }
+}
+
+void BlocklistMonitor::Start() {
+  if (lists_.empty() || (addresses_.empty() && domains_.empty())) {
+    return;
+  }
+  asio::co_spawn(ctx_, Loop(this), [](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::error("blocklist checks stopped: {}", x.what());
+      }
+    }
+  });
+}
+
+void BlocklistMonitor::Stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+std::vector<Listing> BlocklistMonitor::Snapshot() const {
+  std::lock_guard lock(mu_);
+  std::vector<Listing> out;
+  out.reserve(listings_.size());
+  for (const auto& [key, l] : listings_) {
+    out.push_back(l);
+  }
+  return out;
+}
+
+std::string BlocklistMonitor::Json() const {
+  json::array lists;
+  for (const auto& l : lists_) {
+    lists.push_back(json::object{{"name", l.name},
+                                 {"zone", l.zone},
+                                 {"kind", ToString(l.kind)},
+                                 {"take_out_of_pools", l.take_out_of_pools}});
+  }
+  json::array listings;
+  json::array out;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, l] : listings_) {
+      json::array codes;
+      for (const auto& c : l.codes) {
+        codes.emplace_back(c);
+      }
+      auto when = [](std::chrono::system_clock::time_point t) {
+        return t == std::chrono::system_clock::time_point{} ? json::value(nullptr)
+                                                            : json::value(Rfc3339Micros(t));
+      };
+      listings.push_back(json::object{{"list", l.list},
+                                      {"zone", l.zone},
+                                      {"kind", ToString(l.kind)},
+                                      {"subject", l.subject},
+                                      {"status", ToString(l.status)},
+                                      {"codes", std::move(codes)},
+                                      {"meaning", l.meaning},
+                                      {"reason", l.reason},
+                                      {"error", l.error},
+                                      {"since", when(l.since)},
+                                      {"checked_at", when(l.checked)}});
+    }
+    for (const auto& a : out_) {
+      out.emplace_back(a);
+    }
+  }
+  return json::serialize(json::object{{"lists", std::move(lists)},
+                                      {"listings", std::move(listings)},
+                                      {"out_of_pools", std::move(out)}});
+}
+
+}  // namespace sluice::monitor
