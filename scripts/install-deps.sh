@@ -28,6 +28,8 @@ test_pkgs=(
   nsd ldnsutils
   # The dashboard's test: a real headless browser, driven through WebDriver
   chromium chromium-driver python3-selenium fonts-dejavu-core
+  # promtool checks and tests the shipped alerting rules (etc/prometheus)
+  prometheus
 )
 
 # The benchmarks (and their smoke test) drive Postfix's smtp-source and
@@ -53,5 +55,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   if printf '%s\n' "${missing[@]}" | grep -qx nsd && command -v systemctl >/dev/null &&
      [ -d /run/systemd/system ]; then
     systemctl disable --now nsd.service >/dev/null 2>&1 || true
+  fi
+  # Only promtool is wanted from prometheus: the server the package starts
+  # would listen on port 9090 of every interface.
+  if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null &&
+     [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
   fi
 fi
