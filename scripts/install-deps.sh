@@ -19,6 +19,8 @@ build_pkgs=(
   libzstd-dev
   # gzip for TLS reports (RFC 8460 §5.1)
   zlib1g-dev
+  # DMARC aggregate reports: XML (expat) in gzip or zip (libarchive)
+  libexpat1-dev libarchive-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev

@@ -323,7 +323,8 @@ std::string AdminServer::Execute(const std::string& line) {
                                                       {"unsubscribes", st.unsubscribes},
                                                       {"auto_replies", st.auto_replies},
                                                       {"ignored", st.ignored},
-                                                      {"unparsed", st.unparsed}});
+                                                      {"unparsed", st.unparsed},
+                                                      {"dmarc_reports", st.dmarc_reports}});
   }
   if (group == "spool" && verb == "status" && arg.empty() && spool_status_) {
     auto st = spool_status_();

@@ -16,6 +16,7 @@
 
 #include "api/admin.h"
 #include "api/dashboard.h"
+#include "api/dmarc.h"
 #include "api/domain_check.h"
 #include "api/inject.h"
 #include "api/keys.h"
@@ -283,7 +284,7 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
                        rest.substr(0, 5) == "keys/" || rest == "warmup" ||
                        rest == "shaping/reload" || rest == "shaping/explain" ||
                        rest == "webhooks" || rest.substr(0, 9) == "webhooks/" || rest == "doctor" ||
-                       rest == "health/domains" || rest == "health/blocklists";
+                       rest == "health/domains" || rest == "health/blocklists" || rest == "dmarc";
   if (!operate) {
     co_return NotFound();
   }
@@ -299,6 +300,14 @@ awaitable<HttpResponse> ApiV1::Handle(HttpRequest req) {
                               "delivery is not enabled on this node (the checks use its resolver)");
     }
     HttpResponse r = co_await parts_.domain_check->Handle(req);
+    co_return r;
+  }
+  if (rest == "dmarc") {
+    if (parts_.dmarc == nullptr) {
+      co_return ErrorResponse(404, "not_found",
+                              "no DMARC report address is configured ([dmarc] addresses)");
+    }
+    HttpResponse r = co_await parts_.dmarc->Handle(req);
     co_return r;
   }
   if (rest == "health/domains" || rest == "health/blocklists") {

@@ -23,6 +23,8 @@
 //                                             (operator; monitor/health_book.h)
 //   GET  /api/v1/health/blocklists           the blocklist checks' (operator;
 //                                             monitor/blocklist_monitor.h)
+//   GET  /api/v1/dmarc[?domain=D&from=T&to=T] DMARC aggregate reports summed
+//                                             (operator; api/dmarc.h)
 //   GET  /api/v1/warmup, POST /api/v1/shaping/reload                 (operator)
 //   POST /api/v1/shaping/explain {"domain", "source", "tenant", "campaign"} (operator)
 //   /api/v1/suppressions...                   the suppression lists (api/suppressions.h)
@@ -59,6 +61,7 @@ namespace sluice::api {
 
 class AdminServer;
 class MetricsEndpoint;
+class DmarcApi;
 class DomainCheckApi;
 class StatsApi;
 class SuppressionApi;
@@ -92,6 +95,8 @@ class ApiV1 final : public HttpHandler {
     std::function<std::string()> health_domains;
     // GET /api/v1/health/blocklists, the same.
     std::function<std::string()> health_blocklists;
+    // GET /api/v1/dmarc (api/dmarc.h; operator); null: 404.
+    DmarcApi* dmarc = nullptr;
     // GET /api/v1/stats (api/stats.h); null: 404.
     StatsApi* stats = nullptr;
     // /u/TOKEN, the one-click unsubscribe links (no key); null: 404.

@@ -258,9 +258,11 @@ RenderedReply RenderAdminReply(const std::vector<std::string>& command, std::str
   } else if (verb == "feedback status") {
     r.out = fmt::format(
         "feedback since start: {} bounces, {} complaints, {} unsubscribes (by mail), {} "
-        "auto-replies dropped, {} reports of no failure, {} not understood (kept)\n",
+        "auto-replies dropped, {} reports of no failure, {} not understood (kept), {} DMARC "
+        "aggregate reports\n",
         Text(Field(o, "bounces")), Text(Field(o, "complaints")), Text(Field(o, "unsubscribes")),
-        Text(Field(o, "auto_replies")), Text(Field(o, "ignored")), Text(Field(o, "unparsed")));
+        Text(Field(o, "auto_replies")), Text(Field(o, "ignored")), Text(Field(o, "unparsed")),
+        Text(Field(o, "dmarc_reports")));
   } else if (verb == "spool status") {
     auto is = [&o](std::string_view key) {
       const auto& field = Field(o, key);

@@ -88,6 +88,11 @@ DaemonMetrics::DaemonMetrics(metrics::RegistryOptions opts)
           "Listings (listed=\"true\") and delistings of egress addresses and sending domains, "
           "by blocklist.",
           {"list", "listed"})),
+      dmarc_messages_(registry_.AddCounter(
+          "sluice_dmarc_messages_total",
+          "Messages DMARC aggregate reports counted, by domain, source (own: one of our egress "
+          "addresses) and DMARC result (pass, fail).",
+          {"domain", "source", "result"})),
       connections_(registry_.AddCounter(
           "sluice_outbound_connections_total",
           "Outbound connection attempts by provider, egress source and result (opened, failed).",
@@ -342,6 +347,17 @@ void DaemonMetrics::OnAutomation(const events::Automation& e) {
 
 void DaemonMetrics::OnHealthChanged(const events::HealthChanged& e) {
   health_changes_.With({e.status}).Inc();
+}
+
+void DaemonMetrics::DmarcReport(const dmarc::AggregateReport& r, const std::set<std::string>& own,
+                                const std::set<std::string>& domains) {
+  const std::string domain = domains.count(r.domain) != 0 ? r.domain : "other";
+  for (const auto& row : r.rows) {
+    dmarc_messages_
+        .With({domain, own.count(row.source_ip) != 0 ? "own" : "other",
+               row.Passed() ? "pass" : "fail"})
+        .Inc(static_cast<double>(row.count));
+  }
 }
 
 void DaemonMetrics::OnBlocklistChanged(const events::BlocklistChanged& e) {

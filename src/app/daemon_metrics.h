@@ -7,9 +7,11 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string_view>
 
 #include "delivery/dispatcher.h"
+#include "dmarc/aggregate.h"
 #include "events/events.h"
 #include "ingest/ingest.h"
 #include "metrics/metrics.h"
@@ -32,6 +34,11 @@ class DaemonMetrics final : public events::Observer {
   webhook::Metrics ForWebhooks();
   metrics::Histogram& spool_sync_seconds() { return spool_sync_seconds_.With({}); }
   metrics::Histogram& spool_sync_batch() { return spool_sync_batch_.With({}); }
+
+  // A DMARC aggregate report stored: its messages by domain (a watched one,
+  // else "other"), source (`own` egress address or not) and DMARC result.
+  void DmarcReport(const dmarc::AggregateReport& r, const std::set<std::string>& own,
+                   const std::set<std::string>& domains);
 
   // smtp::ServerContext::on_refused.
   void Refused(std::string_view listener, std::string_view phase, const smtp::Reply& r);
@@ -72,6 +79,7 @@ class DaemonMetrics final : public events::Observer {
   metrics::Family<metrics::Counter>& automation_;
   metrics::Family<metrics::Counter>& health_changes_;
   metrics::Family<metrics::Counter>& blocklist_changes_;
+  metrics::Family<metrics::Counter>& dmarc_messages_;
   metrics::Family<metrics::Counter>& connections_;
   metrics::Family<metrics::Counter>& tls_;
   metrics::Family<metrics::Counter>& tls_failures_;

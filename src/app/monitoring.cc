@@ -1,6 +1,7 @@
 #include "app/monitoring.h"
 
 #include "app/doctor_cmd.h"
+#include "core/network.h"
 
 namespace sluice::app {
 
@@ -36,13 +37,8 @@ std::unique_ptr<monitor::HealthMonitor> MakeHealthMonitor(const Settings& st,
 std::unique_ptr<monitor::BlocklistMonitor> MakeBlocklistMonitor(
     const Settings& st, boost::asio::io_context& ctx, dns::Resolver& resolver,
     delivery::Dispatcher* dispatcher, events::Bus& bus, const Clock& clock) {
-  std::vector<std::string> addresses;
-  for (const auto& src : st.delivery.egress.sources) {
-    addresses.push_back(src.address);
-  }
-  if (addresses.empty() && !st.delivery.client.source_address.empty()) {
-    addresses.push_back(st.delivery.client.source_address);
-  }
+  auto own = OwnAddresses(st);
+  std::vector<std::string> addresses(own.begin(), own.end());
   auto domains = WatchedDomains(st);
   if (!st.blocklists.enabled || st.blocklists.lists.empty() ||
       (addresses.empty() && domains.empty())) {
@@ -57,6 +53,49 @@ std::unique_ptr<monitor::BlocklistMonitor> MakeBlocklistMonitor(
   return std::make_unique<monitor::BlocklistMonitor>(
       ctx, resolver, st.blocklists.lists, std::move(addresses), std::move(domains),
       st.blocklists.interval, bus, clock, std::move(on_source));
+}
+
+std::set<std::string> OwnAddresses(const Settings& st) {
+  std::set<std::string> out;
+  auto add = [&out](const std::string& a) {
+    if (auto ip = IpAddress::Parse(a)) {
+      out.insert(ip->ToString());
+    }
+  };
+  for (const auto& src : st.delivery.egress.sources) {
+    add(src.address);
+  }
+  if (out.empty()) {
+    add(st.delivery.client.source_address);
+  }
+  return out;
+}
+
+Result<DmarcParts, std::string> MakeDmarc(const Settings& st, DaemonMetrics* metrics) {
+  DmarcParts parts;
+  if (st.dmarc.addresses.empty()) {
+    return parts;
+  }
+  auto store = dmarc::Store::Open(st.dmarc.store);
+  if (!store) {
+    return Fail("[dmarc] " + store.error());
+  }
+  parts.store = std::move(store).value();
+  // Reports are taken for the domains we watch (and their subdomains), and
+  // the rua addresses' own.
+  auto domains = WatchedDomains(st);
+  for (const auto& a : st.dmarc.addresses) {
+    domains.push_back(a.substr(a.rfind('@') + 1));
+  }
+  dmarc::Intake::OnStored on_stored;
+  if (metrics != nullptr) {
+    on_stored = [metrics, own = OwnAddresses(st),
+                 watched = std::set<std::string>(domains.begin(), domains.end())](
+                    const dmarc::AggregateReport& r) { metrics->DmarcReport(r, own, watched); };
+  }
+  parts.intake = std::make_unique<dmarc::Intake>(*parts.store, dmarc::ParseLimits{},
+                                                 std::move(domains), std::move(on_stored));
+  return parts;
 }
 
 }  // namespace sluice::app

@@ -11,9 +11,12 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "app/daemon_metrics.h"
 #include "app/settings.h"
 #include "core/clock.h"
 #include "delivery/dispatcher.h"
+#include "dmarc/intake.h"
+#include "dmarc/store.h"
 #include "dns/resolver.h"
 #include "events/events.h"
 #include "monitor/blocklist_monitor.h"
@@ -40,5 +43,17 @@ std::unique_ptr<monitor::HealthMonitor> MakeHealthMonitor(const Settings& st,
 std::unique_ptr<monitor::BlocklistMonitor> MakeBlocklistMonitor(
     const Settings& st, boost::asio::io_context& ctx, dns::Resolver& resolver,
     delivery::Dispatcher* dispatcher, events::Bus& bus, const Clock& clock);
+
+// The egress addresses mail leaves from ([[egress.source]], else [delivery]
+// source_address), canonical spelling.
+std::set<std::string> OwnAddresses(const Settings& st);
+
+// [dmarc]: the report store and the intake feedback hands rua mail to; both
+// null when no address is configured. `metrics` (may be null) counts reports.
+struct DmarcParts {
+  std::unique_ptr<dmarc::Store> store;
+  std::unique_ptr<dmarc::Intake> intake;
+};
+Result<DmarcParts, std::string> MakeDmarc(const Settings& st, DaemonMetrics* metrics);
 
 }  // namespace sluice::app

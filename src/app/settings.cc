@@ -568,7 +568,7 @@ Settings Bind(const config::Document& doc) {
       {"server",   "spool",       "events",   "auth",   "relay",       "listener",    "dns",
        "delivery", "queue",       "route",    "admin",  "dkim",        "egress",      "tenant",
        "api",      "http",        "webhook",  "bounce", "suppression", "unsubscribe", "reputation",
-       "metrics",  "tls_reports", "tracking", "stats",  "health",      "blocklists"});
+       "metrics",  "tls_reports", "tracking", "stats",  "health",      "blocklists",  "dmarc"});
 
   auto server = root.Table("server");
   server.RejectUnknown({"hostname", "threads", "shutdown_timeout", "log_level",
@@ -716,6 +716,7 @@ Settings Bind(const config::Document& doc) {
   BindStats(root, st);
   BindHealth(root, st);
   BindBlocklists(root, st);
+  BindDmarc(root, st);
   CollectFeedbackDomains(root, st);
   return st;
 }

@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "delivery/dispatcher.h"
 #include "dkim/key_store.h"
+#include "dmarc/store.h"
 #include "dns/unbound_resolver.h"
 #include "ingest/ingest.h"
 #include "monitor/blocklist_monitor.h"
@@ -129,6 +130,11 @@ struct Settings {
   monitor::HealthOptions health;
   // [blocklists]: egress addresses and sending domains in DNSBLs (monitor/).
   monitor::BlocklistOptions blocklists;
+  // [dmarc]: aggregate reports mailed to our rua addresses (dmarc/).
+  struct Dmarc {
+    std::vector<std::string> addresses;  // "local@domain", lower case
+    dmarc::StoreOptions store;
+  } dmarc;
 };
 
 // The configuration sluiced runs on when given no --config (also etc/sluiced.toml).
@@ -156,6 +162,8 @@ void BindStats(const config::Section& root, Settings& st);
 // [health] and [blocklists] (settings_monitor.cc).
 void BindHealth(const config::Section& root, Settings& st);
 void BindBlocklists(const config::Section& root, Settings& st);
+// [dmarc] (settings_monitor.cc), before CollectFeedbackDomains.
+void BindDmarc(const config::Section& root, Settings& st);
 // [tls_reports] (settings_reports.cc), once [delivery] is bound.
 void BindTlsReports(const config::Section& root, Settings& st);
 // [bounce] and [suppression] (settings_feedback.cc).

@@ -117,6 +117,13 @@ void CollectFeedbackDomains(const config::Section& root, Settings& st) {
       domains.push_back(domain);
     }
   }
+  // The rua addresses' domains ([dmarc]) take mail the same way.
+  for (const auto& a : st.dmarc.addresses) {
+    const std::string domain = a.substr(a.rfind('@') + 1);
+    if (std::find(domains.begin(), domains.end(), domain) == domains.end()) {
+      domains.push_back(domain);
+    }
+  }
   st.ingest.feedback_domains = domains;
   st.ingest.unsubscribe.mailto_domains = verp.tenant_domains;
   if (!verp.default_domain.empty()) {

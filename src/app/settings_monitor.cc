@@ -5,6 +5,7 @@
 
 #include "app/settings.h"
 #include "core/address.h"
+#include "core/ascii.h"
 
 namespace sluice::app {
 
@@ -97,6 +98,32 @@ void BindBlocklists(const config::Section& root, Settings& st) {
       c.Report("take_out_of_pools", "only an \"ip\" list can take sources out of pools");
     }
     b.lists.push_back(std::move(l));
+  }
+}
+
+void BindDmarc(const config::Section& root, Settings& st) {
+  auto s = root.Table("dmarc");
+  s.RejectUnknown({"addresses", "path", "retention"});
+  auto& d = st.dmarc;
+  d.addresses.clear();
+  for (const auto& a : s.StringList("addresses")) {
+    auto addr = ParseMailbox(a);
+    if (!addr || addr->local.empty() || addr->ascii_domain.empty() ||
+        addr->ascii_domain.front() == '[') {
+      s.Report("addresses", "\"" + a + "\" is not a mailbox (\"dmarc-reports@fb.example.com\")");
+      continue;
+    }
+    d.addresses.push_back(AsciiLower(addr->local) + "@" + addr->ascii_domain);
+  }
+  d.store.path = s.String("path", d.store.path);
+  if (d.store.path.empty()) {
+    s.Report("path", "must name a directory");
+  }
+  d.store.retention =
+      std::chrono::duration_cast<std::chrono::hours>(s.Duration("retention", d.store.retention));
+  if (d.store.retention < std::chrono::hours(24) ||
+      d.store.retention > std::chrono::hours(24 * 3660)) {
+    s.Report("retention", "must be 1d to 3660d");
   }
 }
 

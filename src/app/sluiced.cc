@@ -34,6 +34,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/admin.h"
+#include "api/dmarc.h"
 #include "api/domain_check.h"
 #include "api/http_server.h"
 #include "api/metrics_endpoint.h"
@@ -396,9 +397,21 @@ int Serve(const Args& args) {
   }
   d.feedback = std::make_unique<ingest::FeedbackIntake>(
       ingest::FeedbackOptions{.secret = st.delivery.verp.secret,
+                              .dmarc_addresses = st.dmarc.addresses,
                               .unparsed_maildir = st.feedback_unparsed_maildir},
       d.bus, st.history_retention.count() > 0 ? d.history.get() : nullptr, st.bounce_classifier);
   d.ingest->SetFeedback(d.feedback.get());
+  // DMARC aggregate reports to the rua addresses, kept and summed.
+  auto dmarc = app::MakeDmarc(st, d.metrics.get());
+  if (!dmarc) {
+    spdlog::critical("{}", dmarc.error());
+    return 1;
+  }
+  std::optional<api::DmarcApi> dmarc_api;
+  if (dmarc->intake) {
+    d.feedback->SetDmarc(dmarc->intake.get());
+    dmarc_api.emplace(*dmarc->store, app::OwnAddresses(st), blocking, clock);
+  }
   if (admin && !st.server.feedback_domains.empty()) {
     admin->OnFeedbackStatus([&d] { return d.feedback->stats(); });
   }
@@ -579,6 +592,7 @@ int Serve(const Args& args) {
                  .health_blocklists = d.blocklists ? std::function<std::string()>(
                                                          [&d] { return d.blocklists->Json(); })
                                                    : nullptr,
+                 .dmarc = dmarc_api ? &*dmarc_api : nullptr,
                  .stats = &stats_api,
                  .unsubscribe = &unsubscribe,
                  .tracking = &tracking_endpoint,

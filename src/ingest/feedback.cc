@@ -1,5 +1,7 @@
 #include "ingest/feedback.h"
 
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <spdlog/spdlog.h>
@@ -154,6 +156,9 @@ Result<Ok, std::string> FeedbackIntake::Take(const std::string& client_ip,
   if (TakeUnsubscribe(client_ip, rcpts)) {
     return Ok{};
   }
+  if (Result<Ok, std::string> r = Ok{}; TakeDmarc(client_ip, rcpts, data, r)) {
+    return r;
+  }
   // Which message of ours: the address it came to, else one the report names.
   std::vector<bounce::VerpTag> tags;
   for (const auto& r : rcpts) {
@@ -256,6 +261,40 @@ Result<Ok, std::string> FeedbackIntake::Take(const std::string& client_ip,
   if (published > 0) {
     return Ok{};
   }
+  return Keep(client_ip, rcpts, data);
+}
+
+bool FeedbackIntake::TakeDmarc(const std::string& client_ip, const std::vector<Address>& rcpts,
+                               std::string_view data, Result<Ok, std::string>& result) {
+  const auto& ours = opts_.dmarc_addresses;
+  const bool to_rua =
+      dmarc_ != nullptr && std::any_of(rcpts.begin(), rcpts.end(), [&](const Address& a) {
+        return std::find(ours.begin(), ours.end(), AsciiLower(a.local) + "@" + a.ascii_domain) !=
+               ours.end();
+      });
+  if (!to_rua) {
+    return false;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const dmarc::Intake::Taken t = dmarc_->Take(data, now);
+  for (const auto& p : t.problems) {
+    spdlog::info("dmarc: a report from {} refused: {}", client_ip, p);
+  }
+  if (t.reports > 0) {
+    std::lock_guard lock(mu_);
+    stats_.dmarc_reports += t.reports;
+    result = Ok{};
+  } else {
+    result = Keep(client_ip, rcpts, data);  // held no report: for a person to look at
+  }
+  return true;
+}
+
+Result<Ok, std::string> FeedbackIntake::Keep(const std::string& client_ip,
+                                             const std::vector<Address>& rcpts,
+                                             std::string_view data) {
   // Not understood: kept for a person to look at, and counted.
   {
     std::lock_guard lock(mu_);

@@ -24,6 +24,7 @@
 #include "bounce/classify.h"
 #include "bounce/verp.h"
 #include "core/address.h"
+#include "dmarc/intake.h"
 #include "events/events.h"
 #include "ingest/maildir.h"
 
@@ -44,17 +45,21 @@ std::optional<SentTo> FindSent(events::History* history, const bounce::VerpTag& 
 
 struct FeedbackOptions {
   std::string secret;  // the VERP key (as delivery's)
+  // DMARC rua addresses ("local@domain", lower case): their mail goes to
+  // the DMARC intake (SetDmarc).
+  std::vector<std::string> dmarc_addresses;
   // Reports that are not understood are kept here (a Maildir).
   std::string unparsed_maildir = "var/feedback-unparsed";
 };
 
 struct FeedbackStats {
-  std::uint64_t bounces = 0;       // AsyncBounce events
-  std::uint64_t complaints = 0;    // Complaint events
-  std::uint64_t unsubscribes = 0;  // Unsubscribe events (mailto)
-  std::uint64_t auto_replies = 0;  // recognised and dropped
-  std::uint64_t ignored = 0;       // reports of no failure (delays, successes)
-  std::uint64_t unparsed = 0;      // kept in the Maildir
+  std::uint64_t bounces = 0;        // AsyncBounce events
+  std::uint64_t complaints = 0;     // Complaint events
+  std::uint64_t unsubscribes = 0;   // Unsubscribe events (mailto)
+  std::uint64_t auto_replies = 0;   // recognised and dropped
+  std::uint64_t ignored = 0;        // reports of no failure (delays, successes)
+  std::uint64_t unparsed = 0;       // kept in the Maildir
+  std::uint64_t dmarc_reports = 0;  // DMARC aggregate reports taken (stored or seen before)
 };
 
 class FeedbackIntake {
@@ -64,6 +69,9 @@ class FeedbackIntake {
   FeedbackIntake(FeedbackOptions opts, events::Bus& bus, events::History* history,
                  std::shared_ptr<const bounce::Classifier> classifier);
   void SetClassifier(std::shared_ptr<const bounce::Classifier> c);
+  // Where mail to the DMARC rua addresses goes; null: it is feedback like
+  // any other. Set before mail arrives.
+  void SetDmarc(dmarc::Intake* d) { dmarc_ = d; }
 
   // Reads one message sent to `rcpts` (at feedback domains) by `client_ip`.
   // Blocking (history reads, a Maildir write): call it off the reactor.
@@ -75,6 +83,13 @@ class FeedbackIntake {
  private:
   // A mail to an unsubscribe address (RFC 2369 mailto): true if it was one.
   bool TakeUnsubscribe(const std::string& client_ip, const std::vector<Address>& rcpts);
+  // A mail to a rua address: true if it was one (its reports stored, or the
+  // message kept when it held none).
+  bool TakeDmarc(const std::string& client_ip, const std::vector<Address>& rcpts,
+                 std::string_view data, Result<Ok, std::string>& result);
+  // Keeps a message not understood in the Maildir.
+  Result<Ok, std::string> Keep(const std::string& client_ip, const std::vector<Address>& rcpts,
+                               std::string_view data);
 
   FeedbackOptions opts_;
   events::Bus& bus_;
@@ -83,6 +98,7 @@ class FeedbackIntake {
   mutable std::mutex mu_;
   std::shared_ptr<const bounce::Classifier> classifier_;
   FeedbackStats stats_;
+  dmarc::Intake* dmarc_ = nullptr;
 };
 
 // VERP tags in `text` (local parts "b-..." anywhere in it, such as the

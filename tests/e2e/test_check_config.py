@@ -138,13 +138,17 @@ def test_bad_monitoring_settings_are_named(tmp_path):
         'zone = "bl.example.net"',                    # 10
         'kind = "domain"',                            # 11
         "take_out_of_pools = true",                   # 12
+        "",                                           # 13
+        "[dmarc]",                                    # 14
+        'addresses = ["no-at-sign"]',                 # 15
     ]) + "\n")
     p = check(path)
     assert p.returncode == 1, (p.stdout, p.stderr)
     for line_no, key, what in [(2, "health.interval", "1s to 7d"),
                                (3, "health.domains", "not a domain name"),
                                (6, "blocklists.lists", "no built-in list \"nosuchlist\""),
-                               (12, "blocklists.custom[0].take_out_of_pools", "only an \"ip\"")]:
+                               (12, "blocklists.custom[0].take_out_of_pools", "only an \"ip\""),
+                               (15, "dmarc.addresses", "not a mailbox")]:
         prefix = f"{path}:{line_no}: {key}: "
         assert any(l.startswith(prefix) and what in l for l in p.stderr.splitlines()), \
             (prefix, what, p.stderr)

@@ -171,7 +171,7 @@ def test_arf_complaint_suppresses_and_garbage_is_kept_not_bounced(mx_lab, delive
     assert sink.snapshot()["messages"] == 1  # nothing else went out
     status = json.loads(s.cli("feedback", "status", "--json").stdout)
     assert status == {"bounces": 0, "complaints": 1, "unsubscribes": 0, "auto_replies": 1,
-                      "ignored": 0, "unparsed": 1}, status
+                      "ignored": 0, "unparsed": 1, "dmarc_reports": 0}, status
     assert "1 not understood" in s.cli("feedback", "status").stdout
     assert [e["type"] for e in s.events() if e["type"] in ("AsyncBounce", "Complaint")] == \
         ["Complaint"]

@@ -50,7 +50,8 @@ def test_the_description_is_served_as_built(sluiced):
 
 def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
     s = delivering_sluiced(config={"health": {"domains": ["dest.example"]},
-                                   "blocklists": {"lists": ["spamhaus-dbl"]}})
+                                   "blocklists": {"lists": ["spamhaus-dbl"]},
+                                   "dmarc": {"addresses": ["rua@fb.dest.example"]}})
     op = make_key(s)["key"]
     tenant = make_key(s, "acme")["key"]
     walked = set()
@@ -97,6 +98,8 @@ def test_every_operation_answers_as_described(mx_lab, delivering_sluiced):
     run("/api/v1/health/domains", "get", expect=200)
     run("/api/v1/health/domains", "get", key=tenant, expect=403)
     run("/api/v1/health/blocklists", "get", expect=200)
+    run("/api/v1/dmarc", "get", "/api/v1/dmarc?domain=dest.example", expect=200)
+    run("/api/v1/dmarc", "get", "/api/v1/dmarc?from=soon", expect=400)
     run("/api/v1/stats", "get", "/api/v1/stats?group_by=tenant&metrics=received", key=tenant,
         expect=200)
     run("/api/v1/stats", "get", "/api/v1/stats?tenant=other", key=tenant, expect=403)
