@@ -61,11 +61,16 @@ struct Tally {
     spf += r.spf == "pass" ? r.count : 0;
   }
   json::object Json() const {
-    return {{"messages", messages},
-            {"pass", pass},
-            {"fail", fail},
-            {"dkim_aligned", dkim},
-            {"spf_aligned", spf}};
+    json::object o{{"messages", messages},
+                   {"pass", pass},
+                   {"fail", fail},
+                   {"dkim_aligned", dkim},
+                   {"spf_aligned", spf}};
+    // The share of messages passing DMARC (null: none counted).
+    o["pass_rate"] = messages == 0
+                         ? json::value(nullptr)
+                         : json::value(static_cast<double>(pass) / static_cast<double>(messages));
+    return o;
   }
 };
 

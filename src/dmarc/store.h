@@ -45,8 +45,8 @@ class Store {
   enum class Added { kStored, kDuplicate };
   // Thread-safe.
   Result<Added, std::string> Add(const AggregateReport& r, std::int64_t now);
-  // {"from", "to", "reports", "truncated", "domains": [{"domain", "messages",
-  //  "pass", "fail", "dkim_aligned", "spf_aligned", "dispositions": {...},
+  // {"reports", "truncated", "domains": [{"domain", "messages", "pass",
+  //  "fail", "pass_rate", "dkim_aligned", "spf_aligned", "dispositions": {...},
   //  "own": {"messages", "pass", "fail"}, "other": {...},
   //  "sources": [{"ip", "own", "messages", "pass", "fail", "dkim_aligned",
   //   "spf_aligned", "reporters": [...]}], "reporters": [{"org", "reports",

@@ -86,7 +86,8 @@ def test_reports_from_several_reporters_give_their_figures(sluiced_factory, tmp_
     assert d["domain"] == "shop.example"
     assert (d["messages"], d["pass"], d["fail"]) == (1618, 1598, 20), d
     assert d["own"] == {"messages": 1595, "pass": 1592, "fail": 3, "dkim_aligned": 1592,
-                        "spf_aligned": 1592}, d["own"]
+                        "spf_aligned": 1592, "pass_rate": 1592 / 1595}, d["own"]
+    assert abs(d["pass_rate"] - 1598 / 1618) < 1e-12
     assert d["other"]["fail"] == 17 and d["other"]["messages"] == 23
     sources = {x["ip"]: x for x in d["sources"]}
     assert sources[OWN]["own"] is True and sources[OWN]["messages"] == 1595
