@@ -360,6 +360,16 @@ void DaemonMetrics::DmarcReport(const dmarc::AggregateReport& r, const std::set<
   }
 }
 
+void DaemonMetrics::DmarcSeries(const std::set<std::string>& domains) {
+  for (const auto& d : domains) {
+    for (const char* source : {"own", "other"}) {
+      for (const char* result : {"pass", "fail"}) {
+        dmarc_messages_.With({d, source, result});
+      }
+    }
+  }
+}
+
 void DaemonMetrics::OnBlocklistChanged(const events::BlocklistChanged& e) {
   blocklist_changes_.With({e.list, e.listed ? "true" : "false"}).Inc();
 }

@@ -39,6 +39,9 @@ class DaemonMetrics final : public events::Observer {
   // else "other"), source (`own` egress address or not) and DMARC result.
   void DmarcReport(const dmarc::AggregateReport& r, const std::set<std::string>& own,
                    const std::set<std::string>& domains);
+  // Makes those series at zero (an alert's increase() misses a counter's
+  // first value).
+  void DmarcSeries(const std::set<std::string>& domains);
 
   // smtp::ServerContext::on_refused.
   void Refused(std::string_view listener, std::string_view phase, const smtp::Reply& r);

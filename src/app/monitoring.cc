@@ -89,12 +89,15 @@ Result<DmarcParts, std::string> MakeDmarc(const Settings& st, DaemonMetrics* met
   }
   dmarc::Intake::OnStored on_stored;
   if (metrics != nullptr) {
+    // Every series from zero, so the first failure is an increase.
+    metrics->DmarcSeries(std::set<std::string>(domains.begin(), domains.end()));
     on_stored = [metrics, own = OwnAddresses(st),
                  watched = std::set<std::string>(domains.begin(), domains.end())](
                     const dmarc::AggregateReport& r) { metrics->DmarcReport(r, own, watched); };
   }
-  parts.intake = std::make_unique<dmarc::Intake>(*parts.store, dmarc::ParseLimits{},
-                                                 std::move(domains), std::move(on_stored));
+  parts.intake =
+      std::make_unique<dmarc::Intake>(*parts.store, dmarc::ParseLimits{}, std::move(domains),
+                                      std::move(on_stored), st.dmarc.max_daily_size);
   return parts;
 }
 

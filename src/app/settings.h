@@ -134,6 +134,7 @@ struct Settings {
   struct Dmarc {
     std::vector<std::string> addresses;  // "local@domain", lower case
     dmarc::StoreOptions store;
+    std::uint64_t max_daily_size = 256u << 20;  // report XML taken a day
   } dmarc;
 };
 

@@ -103,7 +103,7 @@ void BindBlocklists(const config::Section& root, Settings& st) {
 
 void BindDmarc(const config::Section& root, Settings& st) {
   auto s = root.Table("dmarc");
-  s.RejectUnknown({"addresses", "path", "retention"});
+  s.RejectUnknown({"addresses", "path", "retention", "max_daily_size"});
   auto& d = st.dmarc;
   d.addresses.clear();
   for (const auto& a : s.StringList("addresses")) {
@@ -124,6 +124,10 @@ void BindDmarc(const config::Section& root, Settings& st) {
   if (d.store.retention < std::chrono::hours(24) ||
       d.store.retention > std::chrono::hours(24 * 3660)) {
     s.Report("retention", "must be 1d to 3660d");
+  }
+  d.max_daily_size = s.Size("max_daily_size", d.max_daily_size);
+  if (d.max_daily_size < (1u << 20)) {
+    s.Report("max_daily_size", "must be at least 1MiB");
   }
 }
 

@@ -319,8 +319,11 @@ ReadyQueue* Dispatcher::PathFor(const Route& route, const queue::WorkItem& w) {
 }
 
 bool Dispatcher::SetSourceOut(const std::string& address, bool out) {
-  auto source = egress_.FindAddress(address);
-  return source && egress_.SetOut(*source, out);
+  bool changed = false;
+  for (std::size_t source : egress_.FindAddress(address)) {
+    changed |= egress_.SetOut(source, out);
+  }
+  return changed;
 }
 
 ReadyQueue& Dispatcher::PathForSource(const Route& route, std::size_t source, bool tls_optional) {

@@ -140,8 +140,8 @@ void XMLCALL OnEnd(void* data, const XML_Char* /*name*/) {
     }
     row.source_ip = ip->ToString();
   } else if (at({"feedback", "record", "row", "count"})) {
-    if (!ParseInt(v, n) || n < 0) {
-      st->Fail("count is not a number: " + v);
+    if (!ParseInt(v, n) || n < 0 || n > (std::int64_t{1} << 40)) {
+      st->Fail("count is not a plausible number: " + v);
       return;
     }
     row.count = static_cast<std::uint64_t>(n);

@@ -104,6 +104,20 @@ Intake::Taken Intake::Take(std::string_view message, std::int64_t now) {
       t.problems.push_back(xml.error());
       continue;
     }
+    {
+      std::lock_guard lock(day_mu_);
+      if (now / 86400 != day_) {
+        day_ = now / 86400;
+        bytes_today_ = 0;
+      }
+      if (bytes_today_ + xml->size() > max_daily_bytes_) {
+        ++refused_;
+        t.problems.push_back("today's report volume is used up (" +
+                             std::to_string(max_daily_bytes_) + " bytes)");
+        continue;
+      }
+      bytes_today_ += xml->size();
+    }
     auto report = ParseAggregate(*xml, limits_);
     if (!report) {
       ++refused_;
@@ -115,9 +129,15 @@ Intake::Taken Intake::Take(std::string_view message, std::int64_t now) {
       t.problems.push_back("a report for " + report->domain + ", not a domain of ours");
       continue;
     }
+    if (auto why = store_.Refuse(*report, now)) {
+      ++refused_;
+      t.problems.push_back(*why);
+      continue;
+    }
     auto added = store_.Add(*report, now);
     if (!added) {
       t.problems.push_back(added.error());
+      t.try_later = true;
       continue;
     }
     ++t.reports;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,15 +41,20 @@ class Intake {
   // Reports are taken only for `domains` and their subdomains (anyone may
   // mail the address: others' reports would only fill the store).
   using OnStored = std::function<void(const AggregateReport&)>;
-  Intake(Store& store, ParseLimits limits, std::vector<std::string> domains, OnStored on_stored)
+  // At most `max_daily_bytes` of report XML is taken a day (UTC): the
+  // address is public, the store must not be filled through it.
+  Intake(Store& store, ParseLimits limits, std::vector<std::string> domains, OnStored on_stored,
+         std::uint64_t max_daily_bytes = 256u << 20)
       : store_(store),
         limits_(limits),
         domains_(std::move(domains)),
-        on_stored_(std::move(on_stored)) {}
+        on_stored_(std::move(on_stored)),
+        max_daily_bytes_(max_daily_bytes) {}
 
   struct Taken {
     std::size_t reports = 0;  // stored or already stored
     std::vector<std::string> problems;
+    bool try_later = false;  // the store failed: the sender should try again
   };
   // Blocking (a synced write per report): off the reactor.
   Taken Take(std::string_view message, std::int64_t now);
@@ -61,6 +67,10 @@ class Intake {
   ParseLimits limits_;
   std::vector<std::string> domains_;
   OnStored on_stored_;
+  std::uint64_t max_daily_bytes_;
+  std::mutex day_mu_;
+  std::int64_t day_ = -1;  // the UTC day bytes_today_ counts
+  std::uint64_t bytes_today_ = 0;
   std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, refused_{0};
 };
 

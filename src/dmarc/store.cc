@@ -175,7 +175,23 @@ Result<std::unique_ptr<Store>, std::string> Store::Open(const StoreOptions& opts
 Store::Store(StoreOptions opts) : opts_(std::move(opts)) {}
 Store::~Store() = default;
 
+std::optional<std::string> Store::Refuse(const AggregateReport& r, std::int64_t now) const {
+  const std::int64_t keep =
+      std::chrono::duration_cast<std::chrono::seconds>(opts_.retention).count();
+  if (r.end - r.begin > 31 * 86400) {
+    return "a reporting period longer than 31 days";
+  }
+  if (r.begin < now - keep) {
+    return "a period older than the retention";
+  }
+  if (r.begin > now + 86400) {
+    return "a period in the future";
+  }
+  return std::nullopt;
+}
+
 Result<Store::Added, std::string> Store::Add(const AggregateReport& r, std::int64_t now) {
+  std::lock_guard lock(mu_);
   std::string existing;
   if (db_->Get(rocksdb::ReadOptions(), IdKey(r), &existing).ok()) {
     return Added::kDuplicate;
@@ -224,7 +240,7 @@ std::string Store::Summarize(const Query& q) const {
     std::set<std::string> reporters;
   };
   struct Domain {
-    Tally all, own, other;
+    Tally all, own, other, omitted;
     std::map<std::string, std::uint64_t> dispositions;
     std::map<std::string, Source> sources;
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> reporters;  // reports, messages
@@ -237,8 +253,9 @@ std::string Store::Summarize(const Query& q) const {
   const rocksdb::Slice upper(end);
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  std::size_t rows = 0;
   for (it->Seek(TimeKey(q.from)); it->Valid(); it->Next()) {
-    if (reports >= q.max_reports) {
+    if (reports >= q.max_reports || rows >= q.max_rows) {
       truncated = true;
       break;
     }
@@ -250,14 +267,20 @@ std::string Store::Summarize(const Query& q) const {
     Domain& d = domains[r->domain];
     auto& by_org = d.reporters[r->org_name];
     ++by_org.first;
+    rows += r->rows.size();
     for (const auto& row : r->rows) {
       const bool own = q.own.count(row.source_ip) != 0;
       d.all.Add(row);
       (own ? d.own : d.other).Add(row);
       d.dispositions[row.disposition.empty() ? "none" : row.disposition] += row.count;
-      Source& s = d.sources[row.source_ip];
-      s.tally.Add(row);
-      s.reporters.insert(r->org_name);
+      auto src = d.sources.find(row.source_ip);
+      if (src == d.sources.end() && d.sources.size() >= q.max_sources) {
+        d.omitted.Add(row);  // so many sources: the rest summed apart
+      } else {
+        Source& s = d.sources[row.source_ip];
+        s.tally.Add(row);
+        s.reporters.insert(r->org_name);
+      }
       by_org.second += row.count;
     }
   }
@@ -289,6 +312,7 @@ std::string Store::Summarize(const Query& q) const {
     o["own"] = d.own.Json();
     o["other"] = d.other.Json();
     o["sources"] = std::move(sources);
+    o["sources_omitted"] = d.omitted.Json();
     o["reporters"] = std::move(reporters);
     out.push_back(std::move(o));
   }

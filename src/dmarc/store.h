@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -35,6 +37,8 @@ struct Query {
   std::int64_t to = INT64_MAX;
   std::set<std::string> own;  // our egress addresses (canonical spelling)
   std::size_t max_reports = 100000;
+  std::size_t max_rows = 2000000;   // rows read, all reports together
+  std::size_t max_sources = 10000;  // per domain; the rest are counted apart
 };
 
 class Store {
@@ -42,15 +46,22 @@ class Store {
   static Result<std::unique_ptr<Store>, std::string> Open(const StoreOptions& opts);
   ~Store();
 
+  // Why a report is not to be kept (nullopt: it may be): a period that is
+  // not a reporting day's (RFC 7489 §7.2: ri defaults to a day), one
+  // already past the retention (it would be pruned at once, and counted
+  // again each time it came), or one in the future.
+  std::optional<std::string> Refuse(const AggregateReport& r, std::int64_t now) const;
+
   enum class Added { kStored, kDuplicate };
-  // Thread-safe.
+  // Thread-safe; an error is the database's (try again later).
   Result<Added, std::string> Add(const AggregateReport& r, std::int64_t now);
   // {"reports", "truncated", "domains": [{"domain", "messages", "pass",
   //  "fail", "pass_rate", "dkim_aligned", "spf_aligned", "dispositions": {...},
   //  "own": {"messages", "pass", "fail"}, "other": {...},
   //  "sources": [{"ip", "own", "messages", "pass", "fail", "dkim_aligned",
-  //   "spf_aligned", "reporters": [...]}], "reporters": [{"org", "reports",
-  //  "messages"}]}]}. Blocking (a scan).
+  //   "spf_aligned", "reporters": [...]}] (the first max_sources seen),
+  //  "sources_omitted" (the others' sum), "reporters": [{"org", "reports", "messages"}]}]}.
+  //  Blocking (a scan).
   std::string Summarize(const Query& q) const;
 
  private:
@@ -58,6 +69,7 @@ class Store {
   void Prune(std::int64_t now);
 
   StoreOptions opts_;
+  std::mutex mu_;  // Add: the duplicate check and the write as one
   std::unique_ptr<rocksdb::DB> db_;
 };
 

@@ -125,7 +125,9 @@ Check JudgeSelector(const Selector& s, const Result<std::vector<std::string>, dn
                     const Options& o) {
   std::string name = s.selector + "._domainkey." + s.signing_domain;
   std::string publish = "publish: " + name + ". IN TXT \"" + s.key.DnsRecord() + "\"";
-  Check c{"dkim " + s.selector, Status::kPass, "", ""};
+  // Two keys may share a selector under different signing domains.
+  Check c{"dkim " + s.selector + (s.signing_domain == o.domain ? "" : " d=" + s.signing_domain),
+          Status::kPass, "", ""};
   if (s.valid_until && *s.valid_until <= o.now) {
     c.status = Status::kInfo;
     c.detail = name + ": retired " + When(*s.valid_until, o.now) + "; its record may be removed";
@@ -193,6 +195,12 @@ asio::awaitable<void> CheckDmarc(dns::Resolver& r, const Options& o, std::vector
     std::string org = o.domain.substr(dot + 1);
     if (dot != std::string::npos && org.find('.') != std::string::npos) {
       auto parent = co_await r.ResolveTxt("_dmarc." + org);
+      if (!parent && !dns::IsPermanent(parent.error())) {
+        out.push_back({"dmarc", Status::kWarn,
+                       "TXT lookup at _dmarc." + org + " failed: " + dns::ToString(parent.error()),
+                       "try again; check the domain's name servers", true});
+        co_return;
+      }
       if (parent) {
         found = DmarcCandidates(parent.value());
         if (!found.empty()) {
@@ -255,8 +263,10 @@ asio::awaitable<void> CheckPtr(dns::Resolver& r, const Options& o, std::vector<C
       continue;
     }
     std::string confirmed;
+    bool unsure = false;  // a forward lookup failed for a transient reason
     for (const auto& n : names.value()) {
       auto addrs = co_await r.ResolveAddresses(n);
+      unsure |= !addrs && !dns::IsPermanent(addrs.error());
       if (addrs && std::any_of(addrs->begin(), addrs->end(), [&](const std::string& a) {
             auto x = IpAddress::Parse(a);
             auto y = IpAddress::Parse(ip);
@@ -266,7 +276,12 @@ asio::awaitable<void> CheckPtr(dns::Resolver& r, const Options& o, std::vector<C
         break;
       }
     }
-    if (confirmed.empty()) {
+    if (confirmed.empty() && unsure) {
+      c.status = Status::kWarn;
+      c.detail = "PTR " + names->front() + ": its address lookup failed";
+      c.fix = "try again";
+      c.inconclusive = true;
+    } else if (confirmed.empty()) {
       c.status = Status::kFail;
       c.detail = "PTR " + names->front() + " does not resolve back to " + ip;
       c.fix = "publish: " + names->front() + ". IN " +

@@ -13,6 +13,11 @@ namespace asio = boost::asio;
 
 namespace {
 
+// A lookup that may well answer next time: says nothing of the record.
+bool Transient(dns::DnsError e) {
+  return e == dns::DnsError::kServFail || e == dns::DnsError::kTimeout;
+}
+
 std::string Hex(std::string_view data, std::size_t max) {
   std::string out;
   for (std::size_t i = 0; i < data.size() && i < max; ++i) {
@@ -25,6 +30,12 @@ asio::awaitable<void> CheckSts(dns::Resolver& r, mtasts::Fetcher* fetcher,
                                const std::string& domain, const std::vector<std::string>& mx,
                                std::vector<Check>& out) {
   auto txt = co_await r.ResolveTxt("_mta-sts." + domain);
+  if (!txt && Transient(txt.error())) {
+    out.push_back({"mta-sts", Status::kWarn,
+                   std::string("_mta-sts lookup failed: ") + dns::ToString(txt.error()),
+                   "try again", true});
+    co_return;
+  }
   auto record = txt ? mtasts::PickRecord(*txt) : Fail(std::string());
   if (!record) {
     if (record.error().empty()) {
@@ -92,7 +103,8 @@ asio::awaitable<void> CheckTlsa(dns::Resolver& r, const std::string& host, std::
   if (!set) {
     out.push_back({name, Status::kFail,
                    std::string("the TLSA lookup failed: ") + dns::ToString(set.error()),
-                   "DANE senders will not deliver to this host until its TLSA records validate"});
+                   "DANE senders will not deliver to this host until its TLSA records validate",
+                   Transient(set.error())});
     co_return;
   }
   if (set->records.empty()) {
@@ -122,6 +134,12 @@ asio::awaitable<void> CheckTlsa(dns::Resolver& r, const std::string& host, std::
 asio::awaitable<void> CheckTlsRpt(dns::Resolver& r, const std::string& domain,
                                   std::vector<Check>& out) {
   auto txt = co_await r.ResolveTxt("_smtp._tls." + domain);
+  if (!txt && Transient(txt.error())) {
+    out.push_back({"tls-rpt", Status::kWarn,
+                   std::string("_smtp._tls lookup failed: ") + dns::ToString(txt.error()),
+                   "try again", true});
+    co_return;
+  }
   const std::vector<std::string> found = txt ? tlsrpt::RecordsIn(*txt) : std::vector<std::string>{};
   if (found.empty()) {
     out.push_back({"tls-rpt", Status::kInfo,

@@ -282,7 +282,9 @@ bool FeedbackIntake::TakeDmarc(const std::string& client_ip, const std::vector<A
   for (const auto& p : t.problems) {
     spdlog::info("dmarc: a report from {} refused: {}", client_ip, p);
   }
-  if (t.reports > 0) {
+  if (t.try_later) {
+    result = Fail("dmarc: a report could not be stored: " + t.problems.back());
+  } else if (t.reports > 0) {
     std::lock_guard lock(mu_);
     stats_.dmarc_reports += t.reports;
     result = Ok{};

@@ -1,6 +1,7 @@
 #include "monitor/blocklist_monitor.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -64,50 +65,73 @@ asio::awaitable<void> BlocklistMonitor::RunOnce(BlocklistMonitor* self) {
   }
 }
 
+void BlocklistMonitor::NoAnswer(const Blocklist& list, const std::string& subject,
+                                std::string error) {
+  std::lock_guard lock(mu_);
+  auto& l = listings_[{list.name, subject}];
+  l.list = list.name;
+  l.zone = list.zone;
+  l.kind = list.kind;
+  l.subject = subject;
+  l.error = std::move(error);
+  l.checked = clock_.Now();
+}
+
 asio::awaitable<void> BlocklistMonitor::Check(BlocklistMonitor* self, const Blocklist& list,
                                               std::string subject) {
-  auto name = QueryName(list, subject);
-  if (!name) {
-    co_return;
+  // Domain lists list registered domains: a subdomain is looked up with its
+  // parents too (down to two labels), the first listing found counting.
+  std::vector<std::string> names;
+  for (std::string d = subject;;) {
+    names.push_back(d);
+    const auto dot = d.find('.');
+    if (list.kind != ListKind::kDomain || dot == std::string::npos ||
+        d.find('.', dot + 1) == std::string::npos) {
+      break;
+    }
+    d = d.substr(dot + 1);
   }
-  auto answer = co_await self->resolver_.ResolveAddresses(*name);
-  std::vector<std::string> v4;
-  if (answer) {
-    std::copy_if(answer->begin(), answer->end(), std::back_inserter(v4),
-                 [](const std::string& a) { return a.find(':') == std::string::npos; });
-  } else if (!dns::IsPermanent(answer.error())) {
-    std::string error =
-        std::string("lookup of ") + *name + " failed: " + dns::ToString(answer.error());
-    std::lock_guard lock(self->mu_);
-    auto& l = self->listings_[{list.name, subject}];
-    l.list = list.name;
-    l.zone = list.zone;
-    l.kind = list.kind;
-    l.subject = subject;
-    l.error = std::move(error);
-    l.checked = self->clock_.Now();
-    co_return;
-  }
-  Verdict v = Decode(list, v4);
-  if (v.state == Verdict::State::kError) {
-    spdlog::warn("blocklist {}: {} for {}; keeping the last state", list.name, v.meaning, subject);
-    std::lock_guard lock(self->mu_);
-    auto& l = self->listings_[{list.name, subject}];
-    l.list = list.name;
-    l.zone = list.zone;
-    l.kind = list.kind;
-    l.subject = subject;
-    l.error = v.meaning;
-    l.checked = self->clock_.Now();
-    co_return;
+  Verdict v;
+  std::string listed_as;
+  std::string query;
+  for (const auto& n : names) {
+    auto name = QueryName(list, n);
+    if (!name) {
+      co_return;
+    }
+    auto answer = co_await self->resolver_.ResolveAddresses(*name);
+    std::vector<std::string> v4;
+    if (answer) {
+      std::copy_if(answer->begin(), answer->end(), std::back_inserter(v4),
+                   [](const std::string& a) { return a.find(':') == std::string::npos; });
+    } else if (!dns::IsPermanent(answer.error())) {
+      self->NoAnswer(
+          list, subject,
+          std::string("lookup of ") + *name + " failed: " + dns::ToString(answer.error()));
+      co_return;
+    }
+    v = Decode(list, v4);
+    if (v.state == Verdict::State::kError) {
+      spdlog::warn("blocklist {}: {} for {}; keeping the last state", list.name, v.meaning, n);
+      self->NoAnswer(list, subject, v.meaning);
+      co_return;
+    }
+    if (v.state == Verdict::State::kListed) {
+      listed_as = n;
+      query = *name;
+      break;
+    }
   }
   std::string reason;
   if (v.state == Verdict::State::kListed) {
     // RFC 5782 §2.1: a TXT record at the same name says why.
-    if (auto txt = co_await self->resolver_.ResolveTxt(*name)) {
+    if (auto txt = co_await self->resolver_.ResolveTxt(query)) {
       for (const auto& t : txt.value()) {
         reason += (reason.empty() ? "" : "; ") + ToValidUtf8(t.substr(0, 500));
       }
+    }
+    if (listed_as != subject) {
+      v.meaning = "as " + listed_as + ": " + v.meaning;
     }
   }
   self->Apply(
@@ -120,7 +144,7 @@ void BlocklistMonitor::Apply(const Blocklist& list, const std::string& subject,
                              Listing::Status status, std::vector<std::string> codes,
                              std::string meaning, std::string reason) {
   const auto now = clock_.Now();
-  bool changed = false;
+  std::optional<events::BlocklistChanged> change;
   bool should_be_out = false;
   bool was_out = false;
   {
@@ -139,7 +163,18 @@ void BlocklistMonitor::Apply(const Blocklist& list, const std::string& subject,
     if (status != prior) {
       l.status = status;
       l.since = now;
-      changed = prior != Listing::Status::kUnknown || status == Listing::Status::kListed;
+      if (prior != Listing::Status::kUnknown || status == Listing::Status::kListed) {
+        change = events::BlocklistChanged{.list = list.name,
+                                          .zone = list.zone,
+                                          .kind = ToString(list.kind),
+                                          .subject = subject,
+                                          .listed = status == Listing::Status::kListed,
+                                          .codes = l.codes,
+                                          .meaning = l.meaning,
+                                          .reason = l.reason,
+                                          .out_of_pools = false,
+                                          .timestamp = now};
+      }
     }
     if (list.kind == ListKind::kIp) {
       // Out while any list that takes sources out lists it.
@@ -151,41 +186,35 @@ void BlocklistMonitor::Apply(const Blocklist& list, const std::string& subject,
       was_out = out_.count(subject) != 0;
     }
   }
-  const std::string verb = status == Listing::Status::kListed ? "lists" : "no longer lists";
-  if (changed) {
-    std::lock_guard lock(mu_);
-    const auto& l = listings_[{list.name, subject}];
-    events::BlocklistChanged e{.list = list.name,
-                               .zone = list.zone,
-                               .kind = ToString(list.kind),
-                               .subject = subject,
-                               .listed = status == Listing::Status::kListed,
-                               .codes = l.codes,
-                               .meaning = l.meaning,
-                               .reason = l.reason,
-                               .out_of_pools = should_be_out,
-                               .timestamp = now};
-    if (e.listed) {
-      spdlog::warn("blocklist {} {} {}: {}", list.name, verb, subject, l.meaning);
-    } else {
-      spdlog::info("blocklist {} {} {}", list.name, verb, subject);
-    }
-    bus_.Publish(e);
-  }
+  // The pools first, so the record says what was done; records are
+  // published unlocked (the event log and webhooks take their time).
+  bool moved = false;
   if (should_be_out != was_out && on_source_ && on_source_(subject, should_be_out)) {
-    {
-      std::lock_guard lock(mu_);
-      if (should_be_out) {
-        out_.insert(subject);
-      } else {
-        out_.erase(subject);
-      }
+    moved = true;
+    std::lock_guard lock(mu_);
+    if (should_be_out) {
+      out_.insert(subject);
+    } else {
+      out_.erase(subject);
     }
+  }
+  const bool out_now = moved ? should_be_out : was_out;
+  if (change) {
+    change->out_of_pools = out_now;
+    if (change->listed) {
+      spdlog::warn("blocklist {} lists {}: {}", list.name, subject, change->meaning);
+    } else {
+      spdlog::info("blocklist {} no longer lists {}", list.name, subject);
+    }
+    bus_.Publish(*change);
+  }
+  if (moved) {
     events::Automation a;
     a.rule = "blocklist " + list.name;
     a.action = should_be_out ? "take source out of pools" : "put source back in pools";
     a.egress_source = subject;
-    a.text = list.name + " " + verb + " " + subject;
+    a.text = list.name + (status == Listing::Status::kListed ? " lists " : " no longer lists ") +
+             subject;
     a.timestamp = now;
     bus_.Publish(a);
   }

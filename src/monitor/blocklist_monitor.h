@@ -5,7 +5,8 @@
 // Standards: RFC 5782 (DNSBL queries and answers).
 //
 // Checks every egress source address against the IP blocklists and every
-// sending domain against the domain lists, at start and then every
+// sending domain (with its parent domains: the lists name registered
+// domains) against the domain lists, at start and then every
 // `interval`. A listing or a delisting is a BlocklistChanged record; on a
 // list that takes sources out of their pools, a listed source leaves them
 // (through `on_source`, with an Automation record) until no such list
@@ -78,6 +79,8 @@ class BlocklistMonitor {
   static boost::asio::awaitable<void> Loop(BlocklistMonitor* self);
   static boost::asio::awaitable<void> Check(BlocklistMonitor* self, const Blocklist& list,
                                             std::string subject);
+  // A query that told nothing: the error is kept, the state stays.
+  void NoAnswer(const Blocklist& list, const std::string& subject, std::string error);
   void Apply(const Blocklist& list, const std::string& subject, Listing::Status status,
              std::vector<std::string> codes, std::string meaning, std::string reason);
 

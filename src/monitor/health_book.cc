@@ -23,14 +23,19 @@ std::vector<events::HealthChanged> HealthBook::Record(const std::string& domain,
   d.checked = now;
   std::vector<CheckState> next;
   next.reserve(checks.size());
+  std::vector<bool> carried(d.checks.size(), false);  // prior states this run accounted for
   for (const auto& c : checks) {
     auto prior = std::find_if(d.checks.begin(), d.checks.end(),
                               [&](const CheckState& s) { return s.check.name == c.name; });
+    if (prior != d.checks.end()) {
+      carried[static_cast<std::size_t>(prior - d.checks.begin())] = true;
+    }
     const bool known = prior != d.checks.end() && !prior->check.inconclusive;
     if (c.inconclusive && known) {
-      prior->checked = now;  // keeps its last conclusive result
-      prior->stale = true;
-      next.push_back(std::move(*prior));
+      CheckState kept = *prior;  // its last conclusive result
+      kept.checked = now;
+      kept.stale = true;
+      next.push_back(std::move(kept));
       continue;
     }
     CheckState s{c, now, now, c.inconclusive};
@@ -52,13 +57,11 @@ std::vector<events::HealthChanged> HealthBook::Record(const std::string& domain,
   // no address checked against it): what it would have said is kept, stale.
   const bool cut_short = std::any_of(checks.begin(), checks.end(),
                                      [](const doctor::Check& c) { return c.inconclusive; });
-  for (auto& prior : d.checks) {
-    const bool ran = std::any_of(next.begin(), next.end(), [&](const CheckState& s) {
-      return s.check.name == prior.check.name;
-    });
-    if (cut_short && !ran && !prior.check.name.empty()) {
-      prior.stale = true;
-      next.push_back(std::move(prior));
+  for (std::size_t i = 0; cut_short && i < d.checks.size(); ++i) {
+    if (!carried[i]) {
+      CheckState kept = d.checks[i];
+      kept.stale = true;
+      next.push_back(std::move(kept));
     }
   }
   d.checks = std::move(next);

@@ -109,13 +109,14 @@ bool Egress::SetOut(std::size_t source, bool out) {
   return true;
 }
 
-std::optional<std::size_t> Egress::FindAddress(const std::string& address) const {
+std::vector<std::size_t> Egress::FindAddress(const std::string& address) const {
+  std::vector<std::size_t> out;
   for (std::size_t i = 0; i < sources_.size(); ++i) {
     if (sources_[i].address == address) {
-      return i;
+      out.push_back(i);
     }
   }
-  return std::nullopt;
+  return out;
 }
 
 }  // namespace sluice::shaping

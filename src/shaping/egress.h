@@ -75,8 +75,8 @@ class Egress {
   // false if that is how it was already.
   bool SetOut(std::size_t source, bool out);
   bool IsOut(std::size_t source) const { return source < out_.size() && out_[source]; }
-  // The source with this address, if any.
-  std::optional<std::size_t> FindAddress(const std::string& address) const;
+  // The sources with this address (several may share one).
+  std::vector<std::size_t> FindAddress(const std::string& address) const;
 
  private:
   struct Pool {

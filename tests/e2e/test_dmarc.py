@@ -50,7 +50,8 @@ def start(sluiced_factory, tmp_path):
         # The domain reports are taken for (a watched domain), and our address.
         "health": {"enabled": False, "domains": ["shop.example"]},
         "egress": {"source": [{"name": "a", "address": OWN, "ehlo_name": "a.shop.example"}]},
-        "dmarc": {"addresses": [RUA], "path": str(tmp_path / "dmarc")},
+        # (The reports' periods are fixed dates: kept for as long as may be.)
+        "dmarc": {"addresses": [RUA], "path": str(tmp_path / "dmarc"), "retention": "3660d"},
     })
 
 

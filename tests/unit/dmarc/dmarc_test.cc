@@ -273,5 +273,32 @@ TEST(DmarcIntake, TakesEachAttachedReportForOurDomainsOnly) {
   EXPECT_EQ(intake.stats().refused, 2u);
 }
 
+TEST(DmarcStore, RefusesPeriodsOutsideWhatIsKept) {
+  TempDir dir;
+  auto store = Store::Open({.path = dir.path.string(), .retention = std::chrono::hours(24 * 30)});
+  ASSERT_TRUE(store);
+  auto r = ParseAggregate(Data("google.xml")).value();
+  EXPECT_FALSE((*store)->Refuse(r, r.end + 3600));
+  EXPECT_TRUE((*store)->Refuse(r, r.begin + 31 * 86400));  // older than the retention
+  EXPECT_TRUE((*store)->Refuse(r, r.begin - 3 * 86400));   // from the future
+  r.end = r.begin + 40 * 86400;
+  EXPECT_TRUE((*store)->Refuse(r, r.begin + 3600));  // not a reporting period
+}
+
+TEST(DmarcIntake, ADailyVolumeCapsWhatAnyoneCanStore) {
+  TempDir dir;
+  auto store = Store::Open({.path = dir.path.string()});
+  ASSERT_TRUE(store);
+  const std::string google = Data("google.xml");
+  Intake intake(**store, {}, {"shop.example"}, {}, google.size() + 10);
+  EXPECT_EQ(intake.Take(Mail({{"g.xml", google}}), 1796601600).reports, 1u);
+  auto t = intake.Take(Mail({{"y.xml", Data("yahoo.xml")}}), 1796601600);
+  EXPECT_EQ(t.reports, 0u);
+  ASSERT_EQ(t.problems.size(), 1u);
+  EXPECT_NE(t.problems[0].find("volume"), std::string::npos);
+  // The next day, there is room again.
+  EXPECT_EQ(intake.Take(Mail({{"y.xml", Data("yahoo.xml")}}), 1796601600 + 86400).reports, 1u);
+}
+
 }  // namespace
 }  // namespace sluice::dmarc

@@ -234,5 +234,35 @@ TEST(BlocklistMonitor, PublicListsAreNotAskedAboutPrivateAddressesNorTooOften) {
   EXPECT_EQ(f.dns.queries, 4);
 }
 
+TEST(BlocklistMonitor, ASubdomainIsListedThroughItsRegisteredDomain) {
+  Blocklist dbl;
+  dbl.name = "dbl";
+  dbl.zone = "dbl.test";
+  dbl.kind = ListKind::kDomain;
+  Fixture f({dbl}, {}, {"mail.shop.example"});
+  f.dns.a["shop.example.dbl.test"] = {"127.0.1.2"};
+  f.Run();
+  auto l = f.State("dbl", "mail.shop.example");
+  EXPECT_EQ(l.status, Listing::Status::kListed);
+  EXPECT_EQ(l.meaning.rfind("as shop.example: ", 0), 0u) << l.meaning;
+  EXPECT_EQ(f.dns.queries, 3);  // mail.shop.example, then shop.example; its TXT
+  ASSERT_EQ(f.capture.changes.size(), 1u);
+  EXPECT_FALSE(f.capture.changes[0].out_of_pools);
+  EXPECT_TRUE(f.pool_calls.empty());
+}
+
+TEST(BlocklistMonitor, OutOfPoolsSaysWhatWasDone) {
+  Fixture f({Local(true)}, {"127.0.0.61"}, {});
+  f.monitor = std::make_unique<BlocklistMonitor>(
+      f.ioc, f.dns, std::vector<Blocklist>{Local(true)}, Strings{"127.0.0.61"}, Strings{},
+      std::chrono::seconds(60), f.bus, f.clock,
+      [](const std::string&, bool) { return false; });  // no such source
+  f.dns.a["61.0.0.127.bl.test"] = {"127.0.0.2"};
+  f.Run();
+  ASSERT_EQ(f.capture.changes.size(), 1u);
+  EXPECT_FALSE(f.capture.changes[0].out_of_pools);
+  EXPECT_TRUE(f.capture.automations.empty());
+}
+
 }  // namespace
 }  // namespace sluice::monitor

@@ -333,8 +333,8 @@ TEST(Egress, ASourceTakenOutIsSkippedUntilPutBack) {
     }
     return out;
   };
-  ASSERT_EQ(e.FindAddress("127.0.0.3"), 1u);
-  EXPECT_FALSE(e.FindAddress("127.0.0.9"));
+  ASSERT_EQ(e.FindAddress("127.0.0.3"), std::vector<std::size_t>{1});
+  EXPECT_TRUE(e.FindAddress("127.0.0.9").empty());
   EXPECT_TRUE(e.SetOut(1, true));
   EXPECT_FALSE(e.SetOut(1, true));  // no change
   EXPECT_EQ(picks(0, 6).find('b'), std::string::npos);
