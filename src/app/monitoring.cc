@@ -10,6 +10,9 @@ std::vector<std::string> WatchedDomains(const Settings& st) {
   for (const auto& d : SendingDomains(st)) {
     names.insert(d);
   }
+  for (const auto& [tenant, domains] : st.ingest.tenant_domains) {
+    names.insert(domains.begin(), domains.end());  // what each tenant may send from
+  }
   names.insert(st.health.domains.begin(), st.health.domains.end());
   return {names.begin(), names.end()};
 }

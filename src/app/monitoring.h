@@ -25,8 +25,8 @@
 
 namespace sluice::app {
 
-// The domains [health] watches: those the configuration signs for and its
-// own `domains`, sorted, each once.
+// The domains [health] watches: those the configuration signs for, the
+// tenants' `domains` and [health] `domains`, sorted, each once.
 std::vector<std::string> WatchedDomains(const Settings& st);
 
 // The scheduled checks, not yet started; null when [health] is off or

@@ -63,6 +63,8 @@ def test_zone_changes_between_runs_are_events_and_state(mx_lab, delivering_sluic
         delivery={"ehlo_name": EHLO, "source_address": EGRESS},
         config={
             "health": {"interval": "1s"},
+            # A tenant's own sending domains are watched too.
+            "tenant": {"acme": {"domains": ["brand.example"]}},
             "dkim": {"domain": [{"domain": DOMAIN, "key": [
                 {"selector": "s1", "key_file": str(current)},
                 {"selector": "s2", "key_file": str(soon), "valid_from": day(3)},
@@ -75,6 +77,8 @@ def test_zone_changes_between_runs_are_events_and_state(mx_lab, delivering_sluic
     wait_until(lambda: (DOMAIN, "spf " + EGRESS) in state(s, key), 30, what="a first run")
     first = state(s, key)
     assert first[(DOMAIN, "spf " + EGRESS)]["status"] == "pass"
+    wait_until(lambda: ("brand.example", "spf") in state(s, key), 30, what="the tenant's domain")
+    assert state(s, key)[("brand.example", "spf")]["status"] == "fail"  # no SPF record there
     assert first[(DOMAIN, "dkim s1")]["status"] == "pass"
     assert first[(DOMAIN, "ptr " + EGRESS)]["status"] == "pass"
     # The next key takes over in 3 days and is not published: a failure now,
