@@ -8,22 +8,34 @@
 #include "core/ascii.h"
 
 namespace sluice::app {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::seconds;
+
+// A duration `key` within [min, max]; `bounds` says so when it is not.
+seconds Bounded(const config::Section& s, std::string_view key, seconds value, seconds min,
+                seconds max, const std::string& bounds) {
+  value = duration_cast<seconds>(s.Duration(key, value));
+  if (value < min || value > max) {
+    s.Report(key, bounds);
+  }
+  return value;
+}
+
+constexpr seconds kDay{86400};
+
+}  // namespace
 
 void BindHealth(const config::Section& root, Settings& st) {
   auto s = root.Table("health");
   s.RejectUnknown({"enabled", "interval", "rotation_notice", "domains"});
   auto& h = st.health;
   h.enabled = s.Bool("enabled", h.enabled);
-  using std::chrono::duration_cast;
-  using std::chrono::seconds;
-  h.interval = duration_cast<seconds>(s.Duration("interval", h.interval));
-  if (h.interval < seconds(1) || h.interval > std::chrono::hours(24 * 7)) {
-    s.Report("interval", "must be 1s to 7d (an hour suits most: DNS changes slowly)");
-  }
-  h.rotation_notice = duration_cast<seconds>(s.Duration("rotation_notice", h.rotation_notice));
-  if (h.rotation_notice < seconds(0) || h.rotation_notice > std::chrono::hours(24 * 366)) {
-    s.Report("rotation_notice", "must be 0s to 366d");
-  }
+  h.interval = Bounded(s, "interval", h.interval, seconds(1), 7 * kDay,
+                       "must be 1s to 7d (an hour suits most: DNS changes slowly)");
+  h.rotation_notice = Bounded(s, "rotation_notice", h.rotation_notice, seconds(0), 366 * kDay,
+                              "must be 0s to 366d");
   h.domains.clear();
   for (const auto& d : s.StringList("domains")) {
     auto name = NormalizeDomain(d);
@@ -40,12 +52,8 @@ void BindBlocklists(const config::Section& root, Settings& st) {
   s.RejectUnknown({"enabled", "interval", "lists", "take_out_of_pools", "custom"});
   auto& b = st.blocklists;
   b.enabled = s.Bool("enabled", b.enabled);
-  using std::chrono::duration_cast;
-  using std::chrono::seconds;
-  b.interval = duration_cast<seconds>(s.Duration("interval", b.interval));
-  if (b.interval < seconds(1) || b.interval > std::chrono::hours(24 * 7)) {
-    s.Report("interval", "must be 1s to 7d (the built-in lists are asked at most every 15m)");
-  }
+  b.interval = Bounded(s, "interval", b.interval, seconds(1), 7 * kDay,
+                       "must be 1s to 7d (the built-in lists are asked at most every 15m)");
   const bool take_out = s.Bool("take_out_of_pools", false);
   std::vector<std::string> names;
   if (s.Has("lists")) {
@@ -119,12 +127,8 @@ void BindDmarc(const config::Section& root, Settings& st) {
   if (d.store.path.empty()) {
     s.Report("path", "must name a directory");
   }
-  d.store.retention =
-      std::chrono::duration_cast<std::chrono::hours>(s.Duration("retention", d.store.retention));
-  if (d.store.retention < std::chrono::hours(24) ||
-      d.store.retention > std::chrono::hours(24 * 3660)) {
-    s.Report("retention", "must be 1d to 3660d");
-  }
+  d.store.retention = duration_cast<std::chrono::hours>(
+      Bounded(s, "retention", d.store.retention, kDay, 3660 * kDay, "must be 1d to 3660d"));
   d.max_daily_size = s.Size("max_daily_size", d.max_daily_size);
   if (d.max_daily_size < (1u << 20)) {
     s.Report("max_daily_size", "must be at least 1MiB");

@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <optional>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -33,16 +30,14 @@ BlocklistMonitor::BlocklistMonitor(asio::io_context& ctx, dns::Resolver& resolve
                                    std::vector<Blocklist> lists, std::vector<std::string> addresses,
                                    std::vector<std::string> domains, std::chrono::seconds interval,
                                    events::Bus& bus, const Clock& clock, OnSource on_source)
-    : ctx_(ctx),
-      resolver_(resolver),
+    : resolver_(resolver),
       lists_(std::move(lists)),
       addresses_(std::move(addresses)),
       domains_(std::move(domains)),
-      interval_(interval),
       bus_(bus),
       clock_(clock),
       on_source_(std::move(on_source)),
-      timer_(ctx) {}
+      periodic_(ctx, interval, "blocklist checks") {}
 
 asio::awaitable<void> BlocklistMonitor::RunOnce(BlocklistMonitor* self) {
   for (const auto& list : self->lists_) {
@@ -54,7 +49,7 @@ asio::awaitable<void> BlocklistMonitor::RunOnce(BlocklistMonitor* self) {
     self->asked_[list.name] = now;
     const auto& subjects = list.kind == ListKind::kIp ? self->addresses_ : self->domains_;
     for (const auto& subject : subjects) {
-      if (self->stopped_) {
+      if (self->periodic_.stopped()) {
         co_return;
       }
       if (list.kind == ListKind::kIp && list.public_addresses_only && !IsPublicAddress(subject)) {
@@ -220,35 +215,14 @@ void BlocklistMonitor::Apply(const Blocklist& list, const std::string& subject,
   }
 }
 
-asio::awaitable<void> BlocklistMonitor::Loop(BlocklistMonitor* self) {
-  while (!self->stopped_) {
-    co_await RunOnce(self);
-    self->timer_.expires_after(self->interval_);
-    auto [ec] = co_await self->timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-      co_return;
-    }
-  }
-}
-
 void BlocklistMonitor::Start() {
-  if (lists_.empty() || (addresses_.empty() && domains_.empty())) {
-    return;
+  if (!lists_.empty() && !(addresses_.empty() && domains_.empty())) {
+    periodic_.Start([this] { return RunOnce(this); });
   }
-  asio::co_spawn(ctx_, Loop(this), [](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& x) {
-        spdlog::error("blocklist checks stopped: {}", x.what());
-      }
-    }
-  });
 }
 
 void BlocklistMonitor::Stop() {
-  stopped_ = true;
-  timer_.cancel();
+  periodic_.Stop();
 }
 
 std::vector<Listing> BlocklistMonitor::Snapshot() const {

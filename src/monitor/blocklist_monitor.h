@@ -23,12 +23,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "core/clock.h"
 #include "dns/resolver.h"
 #include "events/events.h"
 #include "monitor/dnsbl.h"
+#include "monitor/periodic.h"
 
 namespace sluice::monitor {
 
@@ -76,7 +76,6 @@ class BlocklistMonitor {
   std::string Json() const;
 
  private:
-  static boost::asio::awaitable<void> Loop(BlocklistMonitor* self);
   static boost::asio::awaitable<void> Check(BlocklistMonitor* self, const Blocklist& list,
                                             std::string subject);
   // A query that told nothing: the error is kept, the state stays.
@@ -84,17 +83,14 @@ class BlocklistMonitor {
   void Apply(const Blocklist& list, const std::string& subject, Listing::Status status,
              std::vector<std::string> codes, std::string meaning, std::string reason);
 
-  boost::asio::io_context& ctx_;
   dns::Resolver& resolver_;
   std::vector<Blocklist> lists_;
   std::vector<std::string> addresses_;
   std::vector<std::string> domains_;
-  std::chrono::seconds interval_;
   events::Bus& bus_;
   const Clock& clock_;
   OnSource on_source_;
-  boost::asio::steady_timer timer_;
-  bool stopped_ = false;
+  Periodic periodic_;
   std::map<std::string, Clock::Steady::time_point> asked_;  // list -> last pass
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Listing> listings_;  // (list, subject)

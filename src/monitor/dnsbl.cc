@@ -21,94 +21,71 @@ std::map<std::string, std::string> SpamhausErrors() {
           {"127.255.255.255", "query refused: too many queries from this resolver"}};
 }
 
+// A public list: asked at most every 15 minutes, never about private
+// addresses, reporting only (take_out_of_pools is the operator's choice).
+Blocklist Public(std::string name, std::string zone, ListKind kind,
+                 std::map<std::string, std::string> codes, std::map<std::uint8_t, std::string> bits,
+                 std::map<std::string, std::string> errors) {
+  Blocklist l;
+  l.name = std::move(name);
+  l.zone = std::move(zone);
+  l.kind = kind;
+  l.codes = std::move(codes);
+  l.bits = std::move(bits);
+  l.errors = std::move(errors);
+  l.min_interval = minutes(15);
+  l.public_addresses_only = true;
+  return l;
+}
+
 std::vector<Blocklist> MakeBuiltins() {
-  std::vector<Blocklist> lists;
-  lists.push_back(
-      {.name = "spamhaus-zen",
-       .zone = "zen.spamhaus.org",
-       .kind = ListKind::kIp,
-       .codes = {{"127.0.0.2", "SBL: a known spam source or spam operation"},
-                 {"127.0.0.3", "SBL CSS: snowshoe spam or compromised sending"},
-                 {"127.0.0.4", "XBL: an exploited or infected host"},
-                 {"127.0.0.5", "XBL: an exploited or infected host"},
-                 {"127.0.0.6", "XBL: an exploited or infected host"},
-                 {"127.0.0.7", "XBL: an exploited or infected host"},
-                 {"127.0.0.9", "SBL DROP: a hijacked or spammer-controlled network"},
-                 {"127.0.0.10", "PBL (ISP): an address not meant to send mail directly"},
-                 {"127.0.0.11", "PBL (Spamhaus): an address not meant to send mail directly"}},
-       .bits = {},
-       .errors = SpamhausErrors(),
-       .min_interval = minutes(15),
-       .public_addresses_only = true,
-       .take_out_of_pools = false});
-  lists.push_back({.name = "spamcop",
-                   .zone = "bl.spamcop.net",
-                   .kind = ListKind::kIp,
-                   .codes = {{"127.0.0.2", "reported by SpamCop users as a spam source"}},
-                   .bits = {},
-                   .errors = {},
-                   .min_interval = minutes(15),
-                   .public_addresses_only = true,
-                   .take_out_of_pools = false});
-  lists.push_back({.name = "barracuda",
-                   .zone = "b.barracudacentral.org",
-                   .kind = ListKind::kIp,
-                   .codes = {{"127.0.0.2", "Barracuda reputation: poor (a spam source)"}},
-                   .bits = {},
-                   .errors = {},
-                   .min_interval = minutes(15),
-                   .public_addresses_only = true,
-                   .take_out_of_pools = false});
-  lists.push_back({.name = "spamhaus-dbl",
-                   .zone = "dbl.spamhaus.org",
-                   .kind = ListKind::kDomain,
-                   .codes = {{"127.0.1.2", "DBL: a spam domain"},
-                             {"127.0.1.4", "DBL: a phishing domain"},
-                             {"127.0.1.5", "DBL: a malware domain"},
-                             {"127.0.1.6", "DBL: a botnet command and control domain"},
-                             {"127.0.1.102", "DBL: an abused legitimate domain (spam)"},
-                             {"127.0.1.103", "DBL: an abused redirector or URL shortener"},
-                             {"127.0.1.104", "DBL: an abused legitimate domain (phishing)"},
-                             {"127.0.1.105", "DBL: an abused legitimate domain (malware)"},
-                             {"127.0.1.106", "DBL: an abused legitimate domain (botnet C&C)"}},
-                   .bits = {},
-                   .errors =
-                       [] {
-                         auto e = SpamhausErrors();
-                         e["127.0.1.255"] = "query refused: the DBL takes domains, not addresses";
-                         return e;
-                       }(),
-                   .min_interval = minutes(15),
-                   .public_addresses_only = true,
-                   .take_out_of_pools = false});
-  lists.push_back({.name = "surbl",
-                   .zone = "multi.surbl.org",
-                   .kind = ListKind::kDomain,
-                   .codes = {},
-                   .bits = {{8, "SURBL PH: phishing"},
-                            {16, "SURBL MW: malware"},
-                            {64, "SURBL ABUSE: spam and abuse"},
-                            {128, "SURBL CR: cracked sites"}},
-                   .errors = {{"127.0.0.1",
-                               "query refused: this resolver is blocked (too many "
-                               "queries, or a public resolver)"}},
-                   .min_interval = minutes(15),
-                   .public_addresses_only = true,
-                   .take_out_of_pools = false});
-  lists.push_back({.name = "uribl",
-                   .zone = "multi.uribl.com",
-                   .kind = ListKind::kDomain,
-                   .codes = {},
-                   .bits = {{2, "URIBL black: seen in spam"},
-                            {4, "URIBL grey: seen in bulk mail that is not all spam"},
-                            {8, "URIBL red: seen in spam, newly registered"}},
-                   .errors = {{"127.0.0.1",
-                               "query refused: this resolver is blocked (too many "
-                               "queries, or a public resolver)"}},
-                   .min_interval = minutes(15),
-                   .public_addresses_only = true,
-                   .take_out_of_pools = false});
-  return lists;
+  const std::string xbl = "XBL: an exploited or infected host";
+  const std::string pbl = "an address not meant to send mail directly";
+  auto dbl_errors = SpamhausErrors();
+  dbl_errors["127.0.1.255"] = "query refused: the DBL takes domains, not addresses";
+  const std::map<std::string, std::string> blocked = {
+      {"127.0.0.1",
+       "query refused: this resolver is blocked (too many queries, or a public "
+       "resolver)"}};
+  return {
+      Public("spamhaus-zen", "zen.spamhaus.org", ListKind::kIp,
+             {{"127.0.0.2", "SBL: a known spam source or spam operation"},
+              {"127.0.0.3", "SBL CSS: snowshoe spam or compromised sending"},
+              {"127.0.0.4", xbl},
+              {"127.0.0.5", xbl},
+              {"127.0.0.6", xbl},
+              {"127.0.0.7", xbl},
+              {"127.0.0.9", "SBL DROP: a hijacked or spammer-controlled network"},
+              {"127.0.0.10", "PBL (ISP): " + pbl},
+              {"127.0.0.11", "PBL (Spamhaus): " + pbl}},
+             {}, SpamhausErrors()),
+      Public("spamcop", "bl.spamcop.net", ListKind::kIp,
+             {{"127.0.0.2", "reported by SpamCop users as a spam source"}}, {}, {}),
+      Public("barracuda", "b.barracudacentral.org", ListKind::kIp,
+             {{"127.0.0.2", "Barracuda reputation: poor (a spam source)"}}, {}, {}),
+      Public("spamhaus-dbl", "dbl.spamhaus.org", ListKind::kDomain,
+             {{"127.0.1.2", "DBL: a spam domain"},
+              {"127.0.1.4", "DBL: a phishing domain"},
+              {"127.0.1.5", "DBL: a malware domain"},
+              {"127.0.1.6", "DBL: a botnet command and control domain"},
+              {"127.0.1.102", "DBL: an abused legitimate domain (spam)"},
+              {"127.0.1.103", "DBL: an abused redirector or URL shortener"},
+              {"127.0.1.104", "DBL: an abused legitimate domain (phishing)"},
+              {"127.0.1.105", "DBL: an abused legitimate domain (malware)"},
+              {"127.0.1.106", "DBL: an abused legitimate domain (botnet C&C)"}},
+             {}, dbl_errors),
+      Public("surbl", "multi.surbl.org", ListKind::kDomain, {},
+             {{8, "SURBL PH: phishing"},
+              {16, "SURBL MW: malware"},
+              {64, "SURBL ABUSE: spam and abuse"},
+              {128, "SURBL CR: cracked sites"}},
+             blocked),
+      Public("uribl", "multi.uribl.com", ListKind::kDomain, {},
+             {{2, "URIBL black: seen in spam"},
+              {4, "URIBL grey: seen in bulk mail that is not all spam"},
+              {8, "URIBL red: seen in spam, newly registered"}},
+             blocked),
+  };
 }
 
 bool InRange(const IpAddress& ip, const char* net) {

@@ -1,8 +1,5 @@
 #include "monitor/health_monitor.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 namespace sluice::monitor {
@@ -11,7 +8,7 @@ namespace asio = boost::asio;
 
 asio::awaitable<void> HealthMonitor::RunOnce(HealthMonitor* self) {
   for (const auto& domain : self->domains_) {
-    if (self->stopped_) {
+    if (self->periodic_.stopped()) {
       co_return;
     }
     const TimePoint now = self->clock_.Now();
@@ -29,35 +26,14 @@ asio::awaitable<void> HealthMonitor::RunOnce(HealthMonitor* self) {
   }
 }
 
-asio::awaitable<void> HealthMonitor::Loop(HealthMonitor* self) {
-  while (!self->stopped_) {
-    co_await RunOnce(self);
-    self->timer_.expires_after(self->interval_);
-    auto [ec] = co_await self->timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-      co_return;
-    }
-  }
-}
-
 void HealthMonitor::Start() {
-  if (domains_.empty()) {
-    return;
+  if (!domains_.empty()) {
+    periodic_.Start([this] { return RunOnce(this); });
   }
-  asio::co_spawn(ctx_, Loop(this), [](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& x) {
-        spdlog::error("health checks stopped: {}", x.what());
-      }
-    }
-  });
 }
 
 void HealthMonitor::Stop() {
-  stopped_ = true;
-  timer_.cancel();
+  periodic_.Stop();
 }
 
 }  // namespace sluice::monitor

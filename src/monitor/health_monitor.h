@@ -15,12 +15,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "core/clock.h"
 #include "doctor/doctor.h"
 #include "events/events.h"
 #include "monitor/health_book.h"
+#include "monitor/periodic.h"
 
 namespace sluice::monitor {
 
@@ -39,13 +39,11 @@ class HealthMonitor {
       std::string domain, TimePoint now)>;
   HealthMonitor(boost::asio::io_context& ctx, Runner run, std::vector<std::string> domains,
                 std::chrono::seconds interval, events::Bus& bus, const Clock& clock)
-      : ctx_(ctx),
-        run_(std::move(run)),
+      : run_(std::move(run)),
         domains_(std::move(domains)),
-        interval_(interval),
         bus_(bus),
         clock_(clock),
-        timer_(ctx) {}
+        periodic_(ctx, interval, "health checks") {}
 
   // The first run at once, then one every interval. On the context's thread
   // or before it runs.
@@ -59,16 +57,11 @@ class HealthMonitor {
   const std::vector<std::string>& domains() const { return domains_; }
 
  private:
-  static boost::asio::awaitable<void> Loop(HealthMonitor* self);
-
-  boost::asio::io_context& ctx_;
   Runner run_;
   std::vector<std::string> domains_;
-  std::chrono::seconds interval_;
   events::Bus& bus_;
   const Clock& clock_;
-  boost::asio::steady_timer timer_;
-  bool stopped_ = false;
+  Periodic periodic_;
   HealthBook book_;
 };
 

@@ -201,13 +201,16 @@ class Dnsmasq:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self._stderr,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
+        def answering_or_gone():
+            if self.proc.poll() is not None:
+                return True
             try:
                 dns_query(self.port, "ready-probe.example", self.TYPE_A, timeout=0.2)
-                break
+                return True
             except OSError:
-                time.sleep(0.02)
+                return False
+
+        wait_until(answering_or_gone, 10, what="dnsmasq to answer")
         return self.proc.poll() is None
 
     def start(self):
@@ -240,11 +243,9 @@ class Dnsmasq:
         """Serves the records as they are now, on the same port: a zone
         changed between two lookups."""
         stop_child(self.proc)
-        deadline = time.monotonic() + 10
-        while not self._launch():
-            assert time.monotonic() < deadline, "dnsmasq would not start again:\n" + \
-                (self.tmp / "dnsmasq.stderr").read_text(errors="replace")
-            time.sleep(0.1)
+        # The port was just freed; another process may hold it a moment.
+        wait_until(self._launch, 10, what="dnsmasq to start again on port "
+                   f"{self.port}: " + str(self.tmp / "dnsmasq.stderr"))
         self._verify()
         return self
 

@@ -28,6 +28,16 @@ def day(offset):
     return d.strftime("%Y-%m-%d")
 
 
+def serve_healthy_zone(dns, dkim_record):
+    """DOMAIN with MX, SPF for EGRESS, DMARC, selector s1 and EHLO's address."""
+    dns.mx(DOMAIN, f"mx.{DOMAIN}", 10).a(f"mx.{DOMAIN}", "127.0.0.50")
+    dns.txt(DOMAIN, GOOD_SPF)
+    dns.txt(f"_dmarc.{DOMAIN}", f"v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}")
+    dns.txt(f"s1._domainkey.{DOMAIN}", dkim_record)
+    dns.a(EHLO, EGRESS)
+    return dns.start()
+
+
 def health_events(s):
     return [e for e in s.events() if e["type"] == "HealthChanged"]
 
@@ -52,13 +62,7 @@ def test_zone_changes_between_runs_are_events_and_state(mx_lab, delivering_sluic
     current, current_record = keygen(tmp_path, DOMAIN, "s1")
     soon, soon_record = keygen(tmp_path, DOMAIN, "s2")
     later, _ = keygen(tmp_path, DOMAIN, "s3")
-    dns = mx_lab.dns
-    dns.mx(DOMAIN, f"mx.{DOMAIN}", 10).a(f"mx.{DOMAIN}", "127.0.0.50")
-    dns.txt(DOMAIN, GOOD_SPF)
-    dns.txt(f"_dmarc.{DOMAIN}", f"v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}")
-    dns.txt(f"s1._domainkey.{DOMAIN}", current_record)
-    dns.a(EHLO, EGRESS)
-    dns.start()
+    dns = serve_healthy_zone(mx_lab.dns, current_record)
     s = delivering_sluiced(
         delivery={"ehlo_name": EHLO, "source_address": EGRESS},
         config={
@@ -144,13 +148,7 @@ def checked_at(s, key):
 def test_a_dns_outage_keeps_the_last_known_state(mx_lab, delivering_sluiced, tmp_path):
     """A SERVFAIL says nothing of a record: no check flips to failing."""
     pem, record = keygen(tmp_path, DOMAIN, "s1")
-    dns = mx_lab.dns
-    dns.mx(DOMAIN, f"mx.{DOMAIN}", 10).a(f"mx.{DOMAIN}", "127.0.0.50")
-    dns.txt(DOMAIN, GOOD_SPF)
-    dns.txt(f"_dmarc.{DOMAIN}", f"v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}")
-    dns.txt(f"s1._domainkey.{DOMAIN}", record)
-    dns.a(EHLO, EGRESS)
-    dns.start()
+    dns = serve_healthy_zone(mx_lab.dns, record)
     s = delivering_sluiced(
         delivery={"ehlo_name": EHLO, "source_address": EGRESS},
         config={"health": {"interval": "1s"},
